@@ -1,0 +1,109 @@
+"""The command line: ``python -m optimizer backtest ...`` (DESIGN.md, "Command line").
+
+Exit status 0 on success, 2 on bad input with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from optimizer.config import RunConfig, load_config
+from optimizer.data import MarketData, load_candles
+from optimizer.engine import Engine
+from optimizer.errors import ConfigError, InputError
+from optimizer.strategy import check_params
+
+log = logging.getLogger("optimizer")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m optimizer", description="Backtest and optimize trading strategies.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    bt = sub.add_parser("backtest", help="one backtest of a configuration's fixed values")
+    bt.add_argument("config", help="run configuration (JSON)")
+    bt.add_argument("--data", help="OHLCV file (CSV or Parquet); overrides the configuration's data.path")
+    bt.add_argument("--params", help="JSON object gene name -> value for the configuration's ranges")
+    bt.add_argument("--json", required=True, dest="out", help="where to write the statistics (JSON)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "backtest":
+            return backtest(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 2  # pragma: no cover - argparse requires a command
+
+
+def backtest(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    market = MarketData(load_candles(data_path(config, args.config, args.data)))
+    params = check_params(config, read_json(args.params, "params") if args.params else {})
+    stats = Engine(config, market).evaluate(params)
+    write_json(args.out, stats.to_dict())
+    log.info(
+        "%d trades, total return %.2f%% (buy and hold %.2f%%), max drawdown %.2f%% -> %s",
+        stats.total_trades, stats.total_return_pct, stats.market_return_pct, stats.max_drawdown_pct, args.out,
+    )  # fmt: skip
+    return 0
+
+
+def data_path(config: RunConfig, config_path: str, override: str | None) -> Path:
+    """The data file: ``--data`` as given, else ``data.path`` relative to the
+    configuration file's folder."""
+    if override:
+        return Path(override)
+    data = config.raw["data"]
+    if "path" not in data:
+        raise ConfigError("data.path: is required on the command line (or pass --data); data.dataset is for the API")
+    path = Path(data["path"]).expanduser()
+    return path if path.is_absolute() else Path(config_path).resolve().parent / path
+
+
+def read_json(path: str, what: str) -> Any:
+    """A JSON document from a file, as `ConfigError` naming the file when unreadable."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"{path}: no such {what} file")
+    try:
+        return json.loads(file.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{file.name}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file.name}: not UTF-8 text") from exc
+
+
+def write_json(path: str | Path, document: Any) -> None:
+    """Write JSON atomically: to a temporary file beside ``path``, then rename."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, allow_nan=False)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc

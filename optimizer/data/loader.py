@@ -1,0 +1,237 @@
+"""Loading and validating OHLCV files (CSV or Parquet) into `Candles`.
+
+The rules are DESIGN.md's market-data contract. Every rejection is a `DataError`
+whose lines name the place: ``line L (row R), column C`` for CSV files (line is the
+file's line number, row the data row counted from 1), ``row R, column C`` for
+Parquet files.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data.candles import NS_PER_SECOND, Candles, infer_bar_ns
+from optimizer.errors import DataError
+
+log = logging.getLogger(__name__)
+
+TIME_NAMES = ("date", "time", "timestamp", "datetime")
+PRICE_COLUMNS = ("open", "high", "low", "close")
+MAX_PROBLEMS = 10
+# Epoch values above this are milliseconds (1e11 seconds is the year 5138).
+EPOCH_MS_THRESHOLD = 1e11
+
+
+def load_candles(path: str | Path) -> Candles:
+    """Read and validate a CSV or Parquet OHLCV file.
+
+    Raises `DataError` naming the row and column of what is wrong, or the file if
+    it cannot be read at all. Rows out of time order are sorted, with a warning.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such data file")
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+            is_csv = False
+        else:
+            frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=False, low_memory=False)
+            is_csv = True
+    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"{path.name}: cannot be read as {'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'}: {reason}"
+        ) from exc
+    return candles_from_frame(frame, source=path.name, line_offset=2 if is_csv else None)
+
+
+def candles_from_frame(frame: pd.DataFrame, *, source: str = "data", line_offset: int | None = None) -> Candles:
+    """Validate a table of OHLCV rows and turn it into `Candles`.
+
+    ``line_offset`` is the file line number of the first data row (2 for a CSV
+    with a header), used in messages; None for sources without lines.
+    """
+    place = _Places(source, line_offset)
+    if frame.shape[1] == 0:
+        raise DataError(f"{source}: no columns")
+    # A CSV may end with blank lines: drop trailing all-empty rows, reject inner ones.
+    empty = frame.isna().all(axis=1).to_numpy()
+    if empty.any():
+        last = len(empty)
+        while last > 0 and empty[last - 1]:
+            last -= 1
+        frame = frame.iloc[:last]
+        inner = np.flatnonzero(empty[:last])
+        if len(inner):
+            raise DataError([f"{place.row(i)}: empty row" for i in inner[:MAX_PROBLEMS]])
+    time_col, columns = _find_columns(frame, source)
+    if len(frame) < 2:
+        raise DataError(f"{source}: {len(frame)} data row{'s' * (len(frame) != 1)}; at least 2 are needed")
+
+    problems: list[str] = []
+    values: dict[str, np.ndarray] = {}
+    for name in (*PRICE_COLUMNS, "volume"):
+        if name not in columns:
+            continue
+        values[name] = _numeric(frame[columns[name]], columns[name], place, problems, positive=name != "volume")
+    if problems:
+        raise DataError(problems[:MAX_PROBLEMS])
+    _check_ranges(values, columns, place, problems)
+    time = _timestamps(frame[time_col], time_col, place, problems)
+    if problems:
+        raise DataError(problems[:MAX_PROBLEMS])
+
+    order = np.arange(len(time))
+    if np.any(np.diff(time) < 0):
+        order = np.argsort(time, kind="stable")
+        first = int(np.flatnonzero(np.diff(time) < 0)[0]) + 1
+        log.warning("%s: rows are not in time order (first at %s); sorted by time", source, place.row(first))
+        time = time[order]
+    duplicate = np.flatnonzero(np.diff(time) == 0)
+    if len(duplicate):
+        for k in duplicate[:MAX_PROBLEMS]:
+            a, b = sorted((int(order[k]), int(order[k + 1])))
+            problems.append(
+                f"{place.cell(b, time_col)}: duplicate timestamp {_iso(time[k + 1])} (same as {place.row(a)})"
+            )
+        raise DataError(problems)
+
+    volume = values.get("volume", np.zeros(len(time)))
+    return Candles(
+        time=time,
+        open=values["open"][order],
+        high=values["high"][order],
+        low=values["low"][order],
+        close=values["close"][order],
+        volume=volume[order],
+        bar_ns=infer_bar_ns(time),
+    )
+
+
+class _Places:
+    """Formats row and cell references for messages."""
+
+    def __init__(self, source: str, line_offset: int | None) -> None:
+        self.source = source
+        self.line_offset = line_offset
+
+    def row(self, index: int) -> str:
+        if self.line_offset is None:
+            return f"{self.source} row {index + 1}"
+        return f"{self.source} line {index + self.line_offset} (row {index + 1})"
+
+    def cell(self, index: int, column: str) -> str:
+        return f"{self.row(index)}, column {column!r}"
+
+
+def _find_columns(frame: pd.DataFrame, source: str) -> tuple[str, dict[str, str]]:
+    """The timestamp column's name and the OHLCV columns' names by lower-case role."""
+    columns: dict[str, str] = {}
+    time_col = None
+    for raw in frame.columns:
+        key = str(raw).strip().lower()
+        if key in (*PRICE_COLUMNS, "volume"):
+            if key in columns:
+                raise DataError(f"{source}: columns {columns[key]!r} and {raw!r} are both {key!r}")
+            columns[key] = raw
+        elif key in TIME_NAMES and time_col is None:
+            time_col = raw
+    missing = [name for name in PRICE_COLUMNS if name not in columns]
+    if missing:
+        found = ", ".join(repr(str(c)) for c in frame.columns)
+        raise DataError(f"{source}: missing column{'s' * (len(missing) > 1)} {', '.join(missing)} (found {found})")
+    if time_col is None:
+        first = frame.columns[0]
+        if str(first).strip().lower() in (*PRICE_COLUMNS, "volume"):
+            raise DataError(
+                f"{source}: no timestamp column: expected the first column, or one named date, time, timestamp or datetime"
+            )
+        time_col = first
+    return time_col, columns
+
+
+def _numeric(series: pd.Series, column: str, place: _Places, problems: list[str], *, positive: bool) -> np.ndarray:
+    """A column as float64, adding a problem for each non-numeric, NaN, infinite or
+    (for prices) non-positive value; volume must only be >= 0."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        array = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        text = None
+    else:
+        text = series.astype("string")
+        array = pd.to_numeric(text.str.strip(), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = ~np.isfinite(array) | ((array <= 0) if positive else (array < 0))
+    for i in np.flatnonzero(bad)[: MAX_PROBLEMS - len(problems)]:
+        value = array[i]
+        raw = None if text is None else text.iloc[i]
+        if np.isnan(value):
+            if raw is None or pd.isna(raw) or raw.strip() == "" or raw.strip().lower() == "nan":
+                reason = "missing or NaN value"
+            else:
+                reason = f"{raw.strip()!r} is not a number"
+        elif np.isinf(value):
+            reason = f"infinite value {raw.strip() if raw is not None else value!s}"
+        elif positive:
+            reason = f"price {value:g} is not positive"
+        else:
+            reason = f"volume {value:g} is negative"
+        problems.append(f"{place.cell(int(i), column)}: {reason}")
+    return array
+
+
+def _check_ranges(values: dict[str, np.ndarray], columns: dict[str, str], place: _Places, problems: list[str]) -> None:
+    """High must be >= max(open, close) and low <= min(open, close)."""
+    o, h, lo, c = (values[name] for name in PRICE_COLUMNS)
+    top = np.maximum(o, c)
+    bottom = np.minimum(o, c)
+    for i in np.flatnonzero(h < top)[:MAX_PROBLEMS]:
+        problems.append(f"{place.cell(int(i), columns['high'])}: high {h[i]:g} is below max(open, close) {top[i]:g}")
+    for i in np.flatnonzero(lo > bottom)[: max(0, MAX_PROBLEMS - len(problems))]:
+        problems.append(f"{place.cell(int(i), columns['low'])}: low {lo[i]:g} is above min(open, close) {bottom[i]:g}")
+
+
+def _timestamps(series: pd.Series, column: str, place: _Places, problems: list[str]) -> np.ndarray:
+    """Timestamps as int64 ns UTC: ISO 8601 (naive = UTC, offsets converted) or
+    epoch seconds / milliseconds (numbers)."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        stamps = series
+        stamps = series.dt.tz_localize("UTC") if getattr(series.dt, "tz", None) is None else series.dt.tz_convert("UTC")
+        bad = stamps.isna().to_numpy()
+        result = _to_ns(stamps)
+    elif pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        numbers = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(numbers)
+        finite = numbers[~bad]
+        scale = 1_000_000 if finite.size and np.nanmax(np.abs(finite)) > EPOCH_MS_THRESHOLD else NS_PER_SECOND
+        if pd.api.types.is_integer_dtype(series.dtype):
+            result = series.to_numpy(dtype=np.int64) * scale
+        else:
+            result = np.where(bad, 0, np.round(np.where(bad, 0, numbers) * scale)).astype(np.int64)
+    else:
+        text = series.astype("string").str.strip()
+        stamps = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+        bad = stamps.isna().to_numpy()
+        result = _to_ns(stamps)
+    for i in np.flatnonzero(bad)[: MAX_PROBLEMS - len(problems)]:
+        raw = series.iloc[i]
+        what = (
+            "missing timestamp"
+            if pd.isna(raw) or str(raw).strip() == ""
+            else f"unparseable timestamp {str(raw).strip()!r}"
+        )
+        problems.append(f"{place.cell(int(i), str(column))}: {what}")
+    return result
+
+
+def _to_ns(stamps: pd.Series) -> np.ndarray:
+    """UTC-aware datetimes to int64 ns (NaT becomes 0; callers reject those rows)."""
+    naive = stamps.dt.tz_localize(None).astype("datetime64[ns]")
+    return naive.to_numpy(dtype="datetime64[ns]").view(np.int64).copy()
+
+
+def _iso(ns: int) -> str:
+    return pd.Timestamp(int(ns), unit="ns", tz="UTC").isoformat()

@@ -1,0 +1,106 @@
+"""One configuration on one dataset: parameters in, full statistics out.
+
+An `Engine` is what a worker holds: the market data, the indicator and signal
+cache, and the dataset's buy-and-hold return (computed once). `evaluate` runs
+signals -> simulation -> statistics for one parameter set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from optimizer.backtest import BacktestResult, rule_fires, simulate
+from optimizer.cache import DEFAULT_CACHE_BYTES, ArrayCache
+from optimizer.config import RunConfig
+from optimizer.data.market import MarketData
+from optimizer.data.timeframes import format_timeframe, parse_timeframe
+from optimizer.errors import ConfigError
+from optimizer.objectives import fitness_of
+from optimizer.signals import compute_signal
+from optimizer.stats import IndividualStats, compute_stats
+from optimizer.strategy import Rule, Strategy, build_strategy
+
+
+class Engine:
+    """Backtests parameter sets of ``config`` on ``market``."""
+
+    def __init__(self, config: RunConfig, market: MarketData, *, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        check_compatible(config, market)
+        self.config = config
+        self.market = market
+        self.cache = ArrayCache(cache_bytes)
+        self.market_return_pct = market.market_return_pct()
+        self._never = np.zeros(len(market), np.bool_)
+
+    def strategy(self, params: Mapping[str, Any]) -> Strategy:
+        """The concrete strategy for ``params`` (gene name -> value)."""
+        return build_strategy(self.config, params)
+
+    def backtest(self, params: Mapping[str, Any]) -> BacktestResult:
+        """Simulate the strategy of ``params``: trades and equity per bar."""
+        strategy = self.strategy(params)
+        market = self.market
+        values = {
+            spec.name: compute_signal(market, spec.kind, dict(spec.params), spec.tf_ns, spec.candles, self.cache)
+            for spec in strategy.signals
+        }
+        c = market.candles
+        return simulate(
+            c.open, c.high, c.low, c.close, market.day_end,
+            self._fires(strategy.long_entry, values), self._fires(strategy.long_exit, values),
+            self._fires(strategy.short_entry, values), self._fires(strategy.short_exit, values),
+            fill_close=strategy.fill == "close",
+            commission=strategy.commission,
+            slippage=strategy.slippage,
+            position_fraction=strategy.position_fraction,
+            stop_loss=strategy.stop_loss,
+            take_profit=strategy.take_profit,
+            trailing_stop=strategy.trailing_stop,
+            trailing_activation=strategy.trailing_activation,
+            max_bars=strategy.max_bars,
+            end_of_day=strategy.end_of_day,
+        )  # fmt: skip
+
+    def evaluate(self, params: Mapping[str, Any]) -> IndividualStats:
+        """Full statistics of ``params``, with fitness in the configuration's objective order."""
+        result = self.backtest(params)
+        stats = compute_stats(
+            result,
+            self.market.candles.time,
+            bar_ns=self.market.bar_ns,
+            market_return_pct=self.market_return_pct,
+            params=dict(params),
+        )
+        stats.fitness = fitness_of(stats, self.config.raw["objectives"])
+        return stats
+
+    def _fires(self, rule: Rule | None, values: dict[str, np.ndarray]) -> np.ndarray:
+        if rule is None:
+            return self._never
+        signals = tuple(values[name] for name, _ in rule.weights)
+        weights = np.array([weight for _, weight in rule.weights], dtype=np.float64)
+        return rule_fires(signals, weights, float(rule.threshold))
+
+
+def check_compatible(config: RunConfig, market: MarketData) -> None:
+    """Reject what this configuration cannot do on this data, naming the field:
+    a signal timeframe below the bar size or not a multiple of it, or an
+    end-of-day exit on bars of a day or more."""
+    errors = []
+    bar = market.bar_ns
+    for name, spec in config.raw["strategy"]["signals"].items():
+        if not spec["timeframe"]:
+            continue
+        tf = parse_timeframe(spec["timeframe"])
+        path = f"strategy.signals.{name}.timeframe"
+        if tf < bar:
+            errors.append(f"{path}: {spec['timeframe']} is shorter than the data's bars ({format_timeframe(bar)})")
+        elif tf % bar:
+            errors.append(f"{path}: {spec['timeframe']} is not a multiple of the data's bars ({format_timeframe(bar)})")
+    if config.raw["strategy"]["end_of_day"] and not market.is_intraday:
+        errors.append(f"strategy.end_of_day: needs intraday data; the data's bars are {format_timeframe(bar)}")
+    if errors:
+        raise ConfigError(errors)

@@ -1,0 +1,224 @@
+"""Technical indicators as numba-compiled, NaN-aware functions over float64 arrays.
+
+Every function returns arrays as long as its input, with NaN where the value is
+not yet defined (warm-up). Values at index i use inputs at indices <= i only.
+Periods are counted in bars of the series given; levels are in the indicator's
+own unit (RSI and ADX 0..100, prices for the rest).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _first_valid(x):  # pragma: no cover - compiled
+    for i in range(len(x)):
+        if not np.isnan(x[i]):
+            return i
+    return len(x)
+
+
+@njit(cache=True)
+def sma(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Simple moving average of the last ``period`` values (compensated rolling sum)."""
+    n = len(x)
+    out = np.full(n, np.nan)
+    start = _first_valid(x)
+    total = 0.0
+    comp = 0.0
+    for i in range(start, n):
+        # Neumaier summation: add x[i], remove x[i - period].
+        for value in (x[i], -x[i - period] if i - period >= start else 0.0):
+            t = total + value
+            if abs(total) >= abs(value):
+                comp += (total - t) + value
+            else:
+                comp += (value - t) + total
+            total = t
+        if i - start + 1 >= period:
+            out[i] = (total + comp) / period
+    return out
+
+
+@njit(cache=True)
+def ema(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Exponential moving average, alpha = 2 / (period + 1), seeded with the SMA of
+    the first ``period`` valid values."""
+    n = len(x)
+    out = np.full(n, np.nan)
+    start = _first_valid(x)
+    if n - start < period:
+        return out
+    alpha = 2.0 / (period + 1.0)
+    seed = 0.0
+    for i in range(start, start + period):
+        seed += x[i]
+    value = seed / period
+    out[start + period - 1] = value
+    for i in range(start + period, n):
+        value = alpha * x[i] + (1.0 - alpha) * value
+        out[i] = value
+    return out
+
+
+@njit(cache=True)
+def wilder(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Wilder's smoothing (alpha = 1 / period), seeded with the mean of the first
+    ``period`` valid values."""
+    n = len(x)
+    out = np.full(n, np.nan)
+    start = _first_valid(x)
+    if n - start < period:
+        return out
+    seed = 0.0
+    for i in range(start, start + period):
+        seed += x[i]
+    value = seed / period
+    out[start + period - 1] = value
+    for i in range(start + period, n):
+        value = value + (x[i] - value) / period
+        out[i] = value
+    return out
+
+
+@njit(cache=True)
+def rsi(close: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Wilder's RSI (0..100) over ``period`` price changes; 50 when prices are flat."""
+    n = len(close)
+    gain = np.full(n, np.nan)
+    loss = np.full(n, np.nan)
+    for i in range(1, n):
+        change = close[i] - close[i - 1]
+        gain[i] = change if change > 0 else 0.0
+        loss[i] = -change if change < 0 else 0.0
+    avg_gain = wilder(gain, period)
+    avg_loss = wilder(loss, period)
+    out = np.full(n, np.nan)
+    for i in range(n):
+        g = avg_gain[i]
+        lo = avg_loss[i]
+        if np.isnan(g) or np.isnan(lo):
+            continue
+        if lo == 0.0:
+            out[i] = 50.0 if g == 0.0 else 100.0
+        else:
+            out[i] = 100.0 - 100.0 / (1.0 + g / lo)
+    return out
+
+
+@njit(cache=True)
+def macd(close: np.ndarray, fast: int, slow: int, signal: int):  # pragma: no cover - compiled
+    """MACD line (EMA fast - EMA slow), its signal line (EMA of the line) and the
+    histogram (line - signal), in price units."""
+    line = ema(close, fast) - ema(close, slow)
+    sig = ema(line, signal)
+    return line, sig, line - sig
+
+
+@njit(cache=True)
+def rolling_std(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Population standard deviation (ddof = 0) of the last ``period`` values."""
+    n = len(x)
+    out = np.full(n, np.nan)
+    mean = sma(x, period)
+    for i in range(n):
+        m = mean[i]
+        if np.isnan(m):
+            continue
+        acc = 0.0
+        for k in range(i - period + 1, i + 1):
+            d = x[k] - m
+            acc += d * d
+        out[i] = np.sqrt(acc / period)
+    return out
+
+
+@njit(cache=True)
+def bollinger(close: np.ndarray, period: int, width: float):  # pragma: no cover - compiled
+    """Bollinger bands: (lower, middle, upper) = SMA -/+ ``width`` population
+    standard deviations of the last ``period`` closes."""
+    mid = sma(close, period)
+    dev = rolling_std(close, period)
+    return mid - width * dev, mid, mid + width * dev
+
+
+@njit(cache=True)
+def true_range(high, low, close):  # pragma: no cover - compiled
+    """True range per bar (the first bar: high - low), in price units."""
+    n = len(close)
+    out = np.empty(n)
+    for i in range(n):
+        if i == 0:
+            out[i] = high[i] - low[i]
+        else:
+            out[i] = max(high[i] - low[i], abs(high[i] - close[i - 1]), abs(low[i] - close[i - 1]))
+    return out
+
+
+@njit(cache=True)
+def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover
+    """Average true range (Wilder's smoothing), in price units."""
+    return wilder(true_range(high, low, close), period)
+
+
+@njit(cache=True)
+def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover
+    """Wilder's average directional index (0..100)."""
+    n = len(close)
+    plus_dm = np.full(n, np.nan)
+    minus_dm = np.full(n, np.nan)
+    tr = np.full(n, np.nan)
+    for i in range(1, n):
+        up = high[i] - high[i - 1]
+        down = low[i - 1] - low[i]
+        plus_dm[i] = up if (up > down and up > 0) else 0.0
+        minus_dm[i] = down if (down > up and down > 0) else 0.0
+        tr[i] = max(high[i] - low[i], abs(high[i] - close[i - 1]), abs(low[i] - close[i - 1]))
+    s_plus = wilder(plus_dm, period)
+    s_minus = wilder(minus_dm, period)
+    s_tr = wilder(tr, period)
+    dx = np.full(n, np.nan)
+    for i in range(n):
+        if np.isnan(s_tr[i]):
+            continue
+        if s_tr[i] == 0.0:
+            dx[i] = 0.0
+            continue
+        p = 100.0 * s_plus[i] / s_tr[i]
+        m = 100.0 * s_minus[i] / s_tr[i]
+        dx[i] = 0.0 if p + m == 0.0 else 100.0 * abs(p - m) / (p + m)
+    return wilder(dx, period)
+
+
+@njit(cache=True)
+def _prior_extreme(x, period, sign):  # pragma: no cover - compiled
+    # Monotonic deque of indices over the window [i - period, i - 1]; O(n).
+    n = len(x)
+    out = np.full(n, np.nan)
+    queue = np.empty(n, dtype=np.int64)
+    head = 0
+    tail = 0
+    for i in range(n):
+        if i >= period:
+            while queue[head] < i - period:
+                head += 1
+            out[i] = x[queue[head]]
+        while tail > head and sign * x[queue[tail - 1]] <= sign * x[i]:
+            tail -= 1
+        queue[tail] = i
+        tail += 1
+    return out
+
+
+@njit(cache=True)
+def prior_max(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Highest value of the ``period`` bars before each bar (the bar itself excluded)."""
+    return _prior_extreme(x, period, 1.0)
+
+
+@njit(cache=True)
+def prior_min(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Lowest value of the ``period`` bars before each bar (the bar itself excluded)."""
+    return _prior_extreme(x, period, -1.0)

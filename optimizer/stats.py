@@ -1,0 +1,322 @@
+"""Per-individual statistics, computed once in the worker from one simulation.
+
+`IndividualStats` is the product's "pre-computed statistics, no recalculation":
+everything a table or chart shows about an individual, compact (numpy arrays,
+no Python objects per trade) and cheap to pickle. `to_dict` gives the JSON of
+DESIGN.md's statistics contract. Undefined values are None (JSON null), never
+a sentinel.
+
+Units: ``*_pct`` fields are percent (2.5 = 2.5 %); ratios (Sharpe, Sortino,
+Calmar, profit factor) are plain numbers, Sharpe and Sortino annualized with the
+number of bars per year observed in the data (bars over the time they span);
+equity is relative to the starting equity (1.0 = start).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from optimizer.backtest import REASONS, BacktestResult
+
+EQUITY_POINTS = 500
+MAX_BINS = 20
+SCALAR_FIELDS = (
+    "total_trades", "winning_trades", "losing_trades", "win_rate_pct", "total_return_pct",
+    "market_return_pct", "avg_win_pct", "avg_loss_pct", "best_trade_pct", "worst_trade_pct",
+    "profit_factor", "expectancy_pct", "max_drawdown_pct", "sharpe", "sortino", "calmar",
+    "cagr_pct", "exposure_pct", "avg_bars_held",
+)  # fmt: skip
+_EMPTY_I = np.zeros(0, np.int64)
+_EMPTY_F = np.zeros(0, np.float64)
+
+
+@dataclass(eq=False)
+class IndividualStats:
+    """Statistics of one individual (one parameter set) on one dataset.
+
+    Trade arrays are parallel: times in int64 ns UTC, prices in the data's
+    currency, ``trade_pnl_pct`` in percent, ``trade_reason`` indexing
+    `optimizer.backtest.REASONS`. ``pnl_history`` is the cumulative P&L after
+    each closed trade, in percent of the starting equity.
+    """
+
+    params: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+    fitness: list[float | None] = field(default_factory=list)
+    failed: bool = False
+    error: str | None = None
+    bars: int = 0
+    total_trades: int = 0
+    winning_trades: int = 0
+    losing_trades: int = 0
+    win_rate_pct: float | None = None
+    total_return_pct: float | None = None
+    market_return_pct: float | None = None
+    avg_win_pct: float | None = None
+    avg_loss_pct: float | None = None
+    best_trade_pct: float | None = None
+    worst_trade_pct: float | None = None
+    profit_factor: float | None = None
+    expectancy_pct: float | None = None
+    max_drawdown_pct: float | None = None
+    sharpe: float | None = None
+    sortino: float | None = None
+    calmar: float | None = None
+    cagr_pct: float | None = None
+    exposure_pct: float | None = None
+    avg_bars_held: float | None = None
+    trade_entry_time: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    trade_exit_time: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    trade_side: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    trade_entry_price: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    trade_exit_price: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    trade_pnl_pct: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    trade_reason: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    trade_bars_held: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    pnl_history: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    equity_time: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    equity_value: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    win_edges: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    win_counts: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    loss_edges: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    loss_counts: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+
+    @classmethod
+    def failure(cls, params: dict[str, Any], error: str) -> IndividualStats:
+        """The statistics of an individual whose evaluation raised ``error``."""
+        return cls(params=dict(params), failed=True, error=error)
+
+    def metric(self, name: str) -> float | None:
+        """A scalar statistic by its JSON name (None when undefined)."""
+        if name not in SCALAR_FIELDS:
+            raise KeyError(name)
+        value = getattr(self, name)
+        return None if value is None else float(value)
+
+    def without_series(self) -> IndividualStats:
+        """A copy without trades, P&L history and equity (for non-elite individuals)."""
+        copy = IndividualStats(**{f.name: getattr(self, f.name) for f in fields(self)})
+        for name in ("trade_entry_time", "trade_exit_time", "trade_side", "trade_reason", "trade_bars_held"):
+            setattr(copy, name, _EMPTY_I)
+        for name in ("trade_entry_price", "trade_exit_price", "trade_pnl_pct", "pnl_history", "equity_value"):
+            setattr(copy, name, _EMPTY_F)
+        copy.equity_time = _EMPTY_I
+        return copy
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of DESIGN.md's statistics contract (plain Python types)."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "params": {k: _plain(v) for k, v in self.params.items()},
+            "fitness": [_plain(v) for v in self.fitness],
+            "failed": self.failed,
+            "error": self.error,
+            "bars": self.bars,
+        }
+        for name in SCALAR_FIELDS:
+            out[name] = _plain(getattr(self, name))
+        entry_times = iso_times(self.trade_entry_time)
+        exit_times = iso_times(self.trade_exit_time)
+        out["trades"] = [
+            {
+                "entry_time": entry_times[k],
+                "exit_time": exit_times[k],
+                "side": "long" if self.trade_side[k] > 0 else "short",
+                "entry_price": float(self.trade_entry_price[k]),
+                "exit_price": float(self.trade_exit_price[k]),
+                "pnl_pct": float(self.trade_pnl_pct[k]),
+                "reason": REASONS[int(self.trade_reason[k])],
+                "bars_held": int(self.trade_bars_held[k]),
+            }
+            for k in range(len(self.trade_side))
+        ]
+        out["pnl_history"] = [float(v) for v in self.pnl_history]
+        out["equity"] = {"time": iso_times(self.equity_time), "value": [float(v) for v in self.equity_value]}
+        out["winning_trades_distribution"] = _histogram_dict(self.win_edges, self.win_counts)
+        out["losing_trades_distribution"] = _histogram_dict(self.loss_edges, self.loss_counts)
+        return out
+
+
+def compute_stats(
+    result: BacktestResult,
+    time: np.ndarray,
+    *,
+    bar_ns: int,
+    market_return_pct: float,
+    params: dict[str, Any] | None = None,
+) -> IndividualStats:
+    """All statistics of one simulation on bars with open times ``time`` (int64 ns).
+
+    ``market_return_pct`` is the dataset's buy-and-hold return, computed once per
+    dataset by the caller.
+    """
+    n = len(result.equity)
+    pct = result.pnl_pct * 100.0
+    bars_held = result.exit_index - result.entry_index
+    trades = len(pct)
+    wins = pct[pct > 0]
+    losses = pct[pct < 0]
+    gross_win = float(result.pnl[result.pnl > 0].sum())
+    gross_loss = float(-result.pnl[result.pnl < 0].sum())
+    max_dd, mean_r, std_r, downside = _equity_summary(result.equity)
+    span_years = (int(time[-1]) + bar_ns - int(time[0])) / (365.25 * 86400e9) if n else 0.0
+    per_year = n / span_years if span_years > 0 else math.nan
+    final = float(result.equity[-1]) if n else 1.0
+    cagr = None
+    if span_years > 0:
+        cagr = -100.0 if final <= 0 else (final ** (1.0 / span_years) - 1.0) * 100.0
+    edges_w, counts_w = _histogram(wins)
+    edges_l, counts_l = _histogram(losses)
+    idx = downsample_indices(result.equity, EQUITY_POINTS)
+    return IndividualStats(
+        params=dict(params or {}),
+        bars=n,
+        total_trades=trades,
+        winning_trades=len(wins),
+        losing_trades=len(losses),
+        win_rate_pct=len(wins) / trades * 100.0 if trades else None,
+        total_return_pct=(final - 1.0) * 100.0,
+        market_return_pct=market_return_pct,
+        avg_win_pct=float(wins.mean()) if len(wins) else None,
+        avg_loss_pct=float(losses.mean()) if len(losses) else None,
+        best_trade_pct=float(pct.max()) if trades else None,
+        worst_trade_pct=float(pct.min()) if trades else None,
+        profit_factor=gross_win / gross_loss if gross_loss > 0 else None,
+        expectancy_pct=float(pct.mean()) if trades else None,
+        max_drawdown_pct=max_dd * 100.0,
+        sharpe=_ratio(mean_r, std_r, per_year),
+        sortino=_ratio(mean_r, downside, per_year),
+        calmar=(cagr / 100.0) / max_dd if cagr is not None and max_dd > 0 else None,
+        cagr_pct=cagr,
+        exposure_pct=float(bars_held.sum()) / n * 100.0 if n else None,
+        avg_bars_held=float(bars_held.mean()) if trades else None,
+        trade_entry_time=time[result.entry_index],
+        trade_exit_time=time[result.exit_index],
+        trade_side=result.side,
+        trade_entry_price=result.entry_price,
+        trade_exit_price=result.exit_price,
+        trade_pnl_pct=pct,
+        trade_reason=result.reason,
+        trade_bars_held=bars_held,
+        pnl_history=np.cumsum(result.pnl) * 100.0,
+        equity_time=time[idx],
+        equity_value=result.equity[idx],
+        win_edges=edges_w,
+        win_counts=counts_w,
+        loss_edges=edges_l,
+        loss_counts=counts_l,
+    )
+
+
+@njit(cache=True)
+def _equity_summary(equity):  # pragma: no cover - compiled
+    """Max drawdown (fraction) and the mean, standard deviation (ddof 1) and
+    downside deviation of per-bar returns (the first from the start, 1.0)."""
+    n = len(equity)
+    peak = 1.0
+    max_dd = 0.0
+    previous = 1.0
+    total = 0.0
+    total_sq = 0.0
+    down_sq = 0.0
+    for i in range(n):
+        value = equity[i]
+        if value > peak:
+            peak = value
+        dd = 1.0 - value / peak
+        if dd > max_dd:
+            max_dd = dd
+        r = value / previous - 1.0 if previous > 0 else 0.0
+        total += r
+        total_sq += r * r
+        if r < 0:
+            down_sq += r * r
+        previous = value
+    if n < 2:
+        return max_dd, np.nan, np.nan, np.nan
+    mean = total / n
+    var = (total_sq - n * mean * mean) / (n - 1)
+    return max_dd, mean, np.sqrt(max(var, 0.0)), np.sqrt(down_sq / n)
+
+
+def _ratio(mean: float, deviation: float, per_year: float) -> float | None:
+    if not (math.isfinite(mean) and math.isfinite(deviation) and math.isfinite(per_year)) or deviation <= 1e-15:
+        return None
+    return mean / deviation * math.sqrt(per_year)
+
+
+def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bins over [min, max] of ``values``: edges (one more than counts) and counts."""
+    if len(values) == 0:
+        return _EMPTY_F, _EMPTY_I
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        return np.array([low, high]), np.array([len(values)], np.int64)
+    bins = min(MAX_BINS, max(1, math.ceil(math.sqrt(len(values)))))
+    counts, edges = np.histogram(values, bins=bins, range=(low, high))
+    return edges, counts.astype(np.int64)
+
+
+@njit(cache=True)
+def downsample_indices(values: np.ndarray, points: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Indices of at most about ``points`` samples that keep the shape of a curve:
+    the first and last, and each bucket's minimum and maximum, in order."""
+    n = len(values)
+    if n <= points:
+        return np.arange(n)
+    buckets = max(1, (points - 2) // 2)
+    out = np.empty(2 * buckets + 2, np.int64)
+    k = 0
+    out[k] = 0
+    k += 1
+    for b in range(buckets):
+        start = 1 + (n - 2) * b // buckets
+        stop = 1 + (n - 2) * (b + 1) // buckets
+        if stop <= start:
+            continue
+        lo_i = start
+        hi_i = start
+        for i in range(start, stop):
+            if values[i] < values[lo_i]:
+                lo_i = i
+            if values[i] > values[hi_i]:
+                hi_i = i
+        first, second = (lo_i, hi_i) if lo_i <= hi_i else (hi_i, lo_i)
+        out[k] = first
+        k += 1
+        if second != first:
+            out[k] = second
+            k += 1
+    out[k] = n - 1
+    k += 1
+    return out[:k]
+
+
+def iso_times(ns: np.ndarray) -> list[str]:
+    """int64 ns UTC as ISO 8601 strings ending in Z (seconds, or finer when needed)."""
+    if len(ns) == 0:
+        return []
+    ns = np.asarray(ns, dtype=np.int64)
+    unit = "s"
+    if np.any(ns % 1_000_000_000):
+        unit = "ms" if not np.any(ns % 1_000_000) else "ns"
+    return [str(s) for s in np.datetime_as_string(ns.astype("datetime64[ns]"), unit=unit, timezone="UTC")]
+
+
+def _histogram_dict(edges: np.ndarray, counts: np.ndarray) -> dict[str, list]:
+    return {"edges": [float(v) for v in edges], "counts": [int(v) for v in counts]}
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    return value

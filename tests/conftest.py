@@ -1,0 +1,94 @@
+"""Shared fixtures and helpers: real data files and configurations built in code."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from optimizer.config import RunConfig, parse_config
+from optimizer.data import Candles, MarketData, load_candles
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+EURUSD = DATA / "EURUSD-1h.csv"
+GOOG = DATA / "GOOG-1d.csv"
+BTC = DATA / "BTC-1m.csv"
+
+_cache: dict[Path, Candles] = {}
+
+
+def candles_of(path: Path) -> Candles:
+    """A bundled data file's candles (loaded once per session; never mutated)."""
+    if path not in _cache:
+        _cache[path] = load_candles(path)
+    return _cache[path]
+
+
+def market_of(path: Path) -> MarketData:
+    """A fresh MarketData over a bundled data file."""
+    return MarketData(candles_of(path))
+
+
+def sma_cross_config(
+    fast: Any = 10,
+    slow: Any = 30,
+    *,
+    execution: dict | None = None,
+    objectives: list | None = None,
+    **strategy: Any,
+) -> dict:
+    """A long-only SMA-cross configuration (JSON object) with extra strategy fields."""
+    doc = {
+        "name": "sma cross",
+        "data": {"path": str(EURUSD)},
+        "strategy": {
+            "direction": "long",
+            "signals": {
+                "up": {"kind": "sma_cross_up", "params": {"fast": fast, "slow": slow}},
+                "down": {"kind": "sma_cross_down", "params": {"fast": fast, "slow": slow}},
+            },
+            "entry": {"weights": {"up": 1.0}, "threshold": 1.0},
+            "exit": {"weights": {"down": 1.0}, "threshold": 1.0},
+            **strategy,
+        },
+        "execution": execution or {},
+    }
+    if objectives is not None:
+        doc["objectives"] = objectives
+    return doc
+
+
+def parse(doc: dict) -> RunConfig:
+    return parse_config(copy.deepcopy(doc))
+
+
+def make_candles(
+    open_: list[float] | np.ndarray,
+    high: list[float] | np.ndarray,
+    low: list[float] | np.ndarray,
+    close: list[float] | np.ndarray,
+    *,
+    bar_seconds: int = 3600,
+    start: str = "2024-01-01T00:00:00",
+) -> Candles:
+    """Candles at a regular bar size from explicit price lists."""
+    n = len(close)
+    t0 = np.datetime64(start, "ns").astype(np.int64)
+    time = t0 + np.arange(n, dtype=np.int64) * bar_seconds * 1_000_000_000
+    return Candles(time, np.asarray(open_, float), np.asarray(high, float), np.asarray(low, float),
+                   np.asarray(close, float), np.zeros(n), bar_ns=bar_seconds * 1_000_000_000)  # fmt: skip
+
+
+def write_json(path: Path, document: Any) -> Path:
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.fixture
+def eurusd() -> MarketData:
+    return market_of(EURUSD)
