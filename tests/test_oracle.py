@@ -216,8 +216,8 @@ def test_sma_cross_grid_matches_backtesting_py(path, case_name):
         if ours != theirs:
             assert _tie_explains(frame, fast, slow, ours, theirs), (
                 f"fast={fast} slow={slow}: trades differ and no floating-point tie explains it:\n"
-                f"ours   {next((a for a, b in zip(ours, theirs, strict=False) if a != b), ours[len(theirs):][:1])}\n"
-                f"theirs {next((b for a, b in zip(ours, theirs, strict=False) if a != b), theirs[len(ours):][:1])}"
+                f"ours   {next((a for a, b in zip(ours, theirs, strict=False) if a != b), ours[len(theirs) :][:1])}\n"
+                f"theirs {next((b for a, b in zip(ours, theirs, strict=False) if a != b), theirs[len(ours) :][:1])}"
             )
             continue
         if theirs == raw:
