@@ -125,7 +125,7 @@ class _Checker:
         self.genes: list[Gene] = []
 
     def fail(self, path: str, reason: str) -> None:
-        self.errors.append(f"{path}: {reason}" if path else reason)
+        self.errors.append(f"{path or 'configuration'}: {reason}")
 
     def obj(self, value: Any, path: str, allowed: tuple[str, ...], required: tuple[str, ...] = ()) -> dict:
         if not isinstance(value, dict):
@@ -234,8 +234,8 @@ class _Checker:
             self.fail("name", "must be a non-empty string")
         return {
             "name": name,
-            "data": self.data(doc.get("data", {})),
-            "strategy": self.strategy(doc.get("strategy", {})),
+            "data": self.data(doc["data"]) if "data" in doc else {},
+            "strategy": self.strategy(doc["strategy"]) if "strategy" in doc else {},
             "execution": self.execution(doc.get("execution", {})),
             "objectives": self.objectives(doc.get("objectives", [{"metric": "total_return_pct", "goal": "max"}])),
             "ga": self.ga(doc.get("ga", {})),
@@ -262,7 +262,8 @@ class _Checker:
             return {}
         direction = self.choice(s.get("direction", "long"), "strategy.direction", DIRECTIONS)
         signals = self.signals(s.get("signals", {}))
-        names = set(signals)
+        # Rules may name any declared signal, even one with its own error (reported once, there).
+        names = set(signals) | set(s["signals"] if isinstance(s.get("signals"), dict) else ())
         out: dict[str, Any] = {"direction": direction, "signals": signals}
         for rule in ("entry", "exit", "entry_short", "exit_short"):
             if rule in s:
@@ -405,7 +406,8 @@ class _Checker:
         out["stall_generations"] = self.number(
             out["stall_generations"], "ga.stall_generations", integer=True, low=1, nullable=True
         )
-        if isinstance(out["elite"], int) and isinstance(out["population"], int) and out["elite"] > out["population"]:
+        population, elite = out["population"], out["elite"]
+        if isinstance(elite, int) and isinstance(population, int) and 2 <= population < elite:
             self.fail("ga.elite", f"{out['elite']} is more than the population {out['population']}")
         return out
 

@@ -1,0 +1,147 @@
+"""Run configuration: one error per problem with its dotted path; genes; decoding."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from optimizer.config import parse_config
+from optimizer.engine import Engine
+from optimizer.errors import ConfigError
+from optimizer.strategy import build_strategy, check_params, decode, encode
+from tests.conftest import GOOG, market_of, parse, sma_cross_config
+
+
+def _errors(doc) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(doc)
+    return info.value.details
+
+
+def _one_range(fast) -> dict:
+    """The SMA-cross config with ``fast`` on the entry signal only."""
+    doc = sma_cross_config(fast, 60)
+    doc["strategy"]["signals"]["down"]["params"]["fast"] = 10
+    return doc
+
+
+def test_the_design_example_parses_into_named_genes():
+    doc = _one_range({"min": 5, "max": 50, "type": "int"})
+    doc["strategy"]["stop_loss"] = {"min": 0.005, "max": 0.05}
+    doc["strategy"]["signals"]["oversold"] = {
+        "kind": "rsi_below", "timeframe": "4h", "params": {"period": 14, "level": {"min": 20.0, "max": 40.0}}
+    }  # fmt: skip
+    doc["strategy"]["entry"] = {"weights": {"up": 1.0, "oversold": {"min": 0.0, "max": 1.0}}, "threshold": 0.5}
+    config = parse(doc)
+    assert config.gene_names == (
+        "strategy.entry.weights.oversold",
+        "strategy.signals.oversold.params.level",
+        "strategy.signals.up.params.fast",
+        "strategy.stop_loss",
+    )
+    fast = config.genes[2]
+    assert fast.integer and (fast.low, fast.high) == (5, 50)
+    params = decode(config, (0.0, 0.5, 1.0, 0.25))
+    assert params == {
+        "strategy.entry.weights.oversold": 0.0,
+        "strategy.signals.oversold.params.level": 30.0,
+        "strategy.signals.up.params.fast": 50,
+        "strategy.stop_loss": pytest.approx(0.005 + 0.25 * 0.045),
+    }
+    assert decode(config, encode(config, params)) == params
+    strategy = build_strategy(config, params)
+    assert strategy.stop_loss == pytest.approx(0.01625)
+    by_name = {s.name: s for s in strategy.signals}
+    assert dict(by_name["up"].params) == {"fast": 50, "slow": 60}
+    assert dict(by_name["oversold"].params) == {"period": 14, "level": 30.0}
+
+
+def test_integer_genes_round_to_the_nearest_value_within_bounds():
+    config = parse(_one_range({"min": 5, "max": 8, "type": "int"}))
+    assert [decode(config, (u,))["strategy.signals.up.params.fast"] for u in (0, 0.16, 0.17, 0.5, 0.84, 1)] == [
+        5, 5, 6, 7, 8, 8
+    ]  # fmt: skip
+
+
+BAD = {
+    "min above max": (
+        {"strategy": {"signals": {"up": {"params": {"fast": {"min": 50, "max": 5, "type": "int"}}}}}},
+        "strategy.signals.up.params.fast: min 50 is above max 5",
+    ),
+    "unknown kind": ({"strategy": {"signals": {"up": {"kind": "sma_crossup"}}}}, "strategy.signals.up.kind:"),
+    "unknown field": ({"strategy": {"stoploss": 0.1}}, "strategy.stoploss: unknown field"),
+    "weight names no signal": ({"strategy": {"entry": {"weights": {"nope": 1}}}}, "strategy.entry.weights.nope:"),
+    "threshold above one": ({"strategy": {"entry": {"threshold": 1.5}}}, "strategy.entry.threshold:"),
+    "negative stop": ({"strategy": {"stop_loss": -0.1}}, "strategy.stop_loss:"),
+    "string number": ({"execution": {"commission": "0.1"}}, "execution.commission:"),
+    "bad fill": ({"execution": {"fill": "vwap"}}, "execution.fill:"),
+    "bad metric": ({"objectives": [{"metric": "luck", "goal": "max"}]}, "objectives.0.metric:"),
+    "bad goal": ({"objectives": [{"metric": "sharpe", "goal": "up"}]}, "objectives.0.goal:"),
+    "bad timeframe": ({"strategy": {"signals": {"up": {"timeframe": "4x"}}}}, "strategy.signals.up.timeframe:"),
+    "bad ga": ({"ga": {"population": 1}}, "ga.population:"),
+    "elite over population": ({"ga": {"population": 4, "elite": 5}}, "ga.elite:"),
+    "both split fields": ({"split": {"test_fraction": 0.2, "test_from": "2020-01-01"}}, "split:"),
+    "split fraction": ({"split": {"test_fraction": 1.0}}, "split.test_fraction:"),
+    "missing param": ({"strategy": {"signals": {"up": {"params": {"fast": None}}}}}, "strategy.signals.up.params"),
+    "short rules without both": ({"strategy": {"entry_short": {"weights": {"up": 1}, "threshold": 1}}},
+                                 "strategy.entry_short:"),  # fmt: skip
+    "range type": ({"strategy": {"stop_loss": {"min": 0.1, "max": 0.2, "type": "float64"}}}, "strategy.stop_loss"),
+}
+
+
+def _merge(base: dict, patch: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and value and "min" not in value:
+            out[key] = _merge(out[key], value)
+        elif value is None and key in out:
+            del out[key]
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_each_invalid_field_is_named_with_its_path(case):
+    patch, expected = BAD[case]
+    errors = _errors(_merge(sma_cross_config(), patch))
+    assert any(e.startswith(expected) for e in errors), errors
+    assert len(errors) == 1, errors
+
+
+def test_every_problem_is_reported_at_once():
+    doc = _merge(sma_cross_config(), {"execution": {"fill": "vwap", "slippage": -1}, "ga": {"seed": -3}})
+    errors = _errors(doc)
+    assert {e.split(":")[0] for e in errors} == {"execution.fill", "execution.slippage", "ga.seed"}
+
+
+def test_not_an_object_and_missing_sections():
+    assert _errors([1, 2]) == ["configuration: must be an object, not a list"]
+    assert _errors({"name": "x"}) == ["data: is required", "strategy: is required"]
+
+
+def test_fixed_range_is_a_fixed_value():
+    config = parse(sma_cross_config({"min": 7, "max": 7, "type": "int"}, 60))
+    assert config.genes == ()
+    assert build_strategy(config, {}).signals[0].params
+
+
+def test_check_params_names_what_is_wrong():
+    config = parse(_one_range({"min": 5, "max": 50, "type": "int"}))
+    with pytest.raises(ConfigError, match="strategy.signals.up.params.fast"):
+        check_params(config, {})
+    with pytest.raises(ConfigError, match="strategy.signals.up.params.fast"):
+        check_params(config, {"strategy.signals.up.params.fast": 80})
+    with pytest.raises(ConfigError, match="nope"):
+        check_params(config, {"strategy.signals.up.params.fast": 10, "nope": 1})
+
+
+def test_incompatible_timeframe_and_end_of_day_are_rejected_by_the_engine():
+    doc = sma_cross_config(5, 20, end_of_day=True)
+    doc["strategy"]["signals"]["up"]["timeframe"] = "1h"
+    with pytest.raises(ConfigError) as info:
+        Engine(parse(doc), market_of(GOOG))
+    text = " ".join(info.value.details)
+    assert "strategy.signals.up.timeframe: 1h is shorter than the data's bars (1d)" in text
+    assert "strategy.end_of_day" in text
