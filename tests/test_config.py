@@ -84,8 +84,10 @@ BAD = {
     "both split fields": ({"split": {"test_fraction": 0.2, "test_from": "2020-01-01"}}, "split:"),
     "split fraction": ({"split": {"test_fraction": 1.0}}, "split.test_fraction:"),
     "missing param": ({"strategy": {"signals": {"up": {"params": {"fast": None}}}}}, "strategy.signals.up.params"),
-    "short rules without both": ({"strategy": {"entry_short": {"weights": {"up": 1}, "threshold": 1}}},
-                                 "strategy.entry_short:"),  # fmt: skip
+    "short rules without both": (
+        {"strategy": {"entry_short": {"weights": {"up": 1}, "threshold": 1}}},
+        "strategy.entry_short:",
+    ),
     "range type": ({"strategy": {"stop_loss": {"min": 0.1, "max": 0.2, "type": "float64"}}}, "strategy.stop_loss"),
 }
 
@@ -129,9 +131,9 @@ def test_fixed_range_is_a_fixed_value():
 
 def test_check_params_names_what_is_wrong():
     config = parse(_one_range({"min": 5, "max": 50, "type": "int"}))
-    with pytest.raises(ConfigError, match="strategy.signals.up.params.fast"):
+    with pytest.raises(ConfigError, match=r"strategy\.signals\.up\.params\.fast"):
         check_params(config, {})
-    with pytest.raises(ConfigError, match="strategy.signals.up.params.fast"):
+    with pytest.raises(ConfigError, match=r"strategy\.signals\.up\.params\.fast"):
         check_params(config, {"strategy.signals.up.params.fast": 80})
     with pytest.raises(ConfigError, match="nope"):
         check_params(config, {"strategy.signals.up.params.fast": 10, "nope": 1})

@@ -126,10 +126,10 @@ def test_bom_crlf_offsets_and_epochs_agree(tmp_path):
     iso = _csv(tmp_path, GOOD, name="iso.csv")
     bom = tmp_path / "bom.csv"
     bom.write_bytes(("\ufeff" + HEADER + "\n".join(GOOD) + "\n").replace("\n", "\r\n").encode("utf-8"))
-    shifted = [f"2024-01-01T{k + 2:02d}:00:00+02:00" + r[r.index(","):] for k, r in enumerate(GOOD)]
+    shifted = [f"2024-01-01T{k + 2:02d}:00:00+02:00" + r[r.index(",") :] for k, r in enumerate(GOOD)]
     offset = _csv(tmp_path, shifted, name="offset.csv")
-    seconds = [str(1704067200 + 3600 * k) + r[r.index(","):] for k, r in enumerate(GOOD)]
-    millis = [str((1704067200 + 3600 * k) * 1000) + r[r.index(","):] for k, r in enumerate(GOOD)]
+    seconds = [str(1704067200 + 3600 * k) + r[r.index(",") :] for k, r in enumerate(GOOD)]
+    millis = [str((1704067200 + 3600 * k) * 1000) + r[r.index(",") :] for k, r in enumerate(GOOD)]
     expected = load_candles(iso)
     for path in (bom, offset, _csv(tmp_path, seconds, name="s.csv"), _csv(tmp_path, millis, name="ms.csv")):
         got = load_candles(path)

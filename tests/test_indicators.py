@@ -95,7 +95,7 @@ def test_atr_and_adx_match_reference_loops(goog):
         up, down = h[i] - h[i - 1], lo[i - 1] - lo[i]
         plus[i] = up if up > down and up > 0 else 0.0
         minus[i] = down if down > up and down > 0 else 0.0
-    tr1 = [math.nan] + tr[1:]
+    tr1 = [math.nan, *tr[1:]]
     sp, sm, st = (_wilder_ref(v, 14, start=1) for v in (plus, minus, tr1))
     di_plus, di_minus = 100 * sp / st, 100 * sm / st
     dx = 100 * np.abs(di_plus - di_minus) / (di_plus + di_minus)

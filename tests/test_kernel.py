@@ -110,9 +110,7 @@ def test_trailing_stop_does_not_use_the_high_of_the_bar_it_is_checked_on():
 def test_max_bars_and_signal_exit_priority():
     bars = _bars([10, 11, 12, 13, 14, 15])
     assert _trades(_run(bars, long_entry=[0], max_bars=2)) == [(1, 3, 1, 11.0, 13.0, "max_bars")]
-    assert _trades(_run(bars, long_entry=[0], max_bars=2, fill_close=True)) == [
-        (0, 2, 1, 10.2, 12.2, "max_bars")
-    ]
+    assert _trades(_run(bars, long_entry=[0], max_bars=2, fill_close=True)) == [(0, 2, 1, 10.2, 12.2, "max_bars")]
     assert _trades(_run(bars, long_entry=[0], long_exit=[2], max_bars=2))[0][5] == "signal_exit"
 
 

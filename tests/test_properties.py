@@ -55,7 +55,7 @@ options = st.composite(_options)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(market=markets(), opts=options())
 def test_kernel_invariants(market, opts):
-    o, h, lo, c = market[:4]
+    _, h, lo, c = market[:4]
     r = simulate(*market, **opts)
     n = len(c)
     # Equity is never negative (a short's loss is capped at what it committed) and starts from 1.
