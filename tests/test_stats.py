@@ -1,0 +1,138 @@
+"""Statistics: each field from a simulation worked out independently; JSON; size."""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optimizer.backtest import BacktestResult
+from optimizer.engine import Engine
+from optimizer.stats import compute_stats, downsample_indices
+from tests.conftest import EURUSD, market_of, parse, sma_cross_config
+
+HOUR = 3600 * 10**9
+
+
+def _result(equity, trades):
+    """A BacktestResult from (entry, exit, side, entry price, exit price, pnl_pct, pnl, reason) rows."""
+    cols = list(zip(*trades, strict=True)) if trades else [[]] * 8
+    as_array = lambda values, dtype: np.asarray(values, dtype)  # noqa: E731
+    return BacktestResult(
+        as_array(cols[0], np.int64), as_array(cols[1], np.int64), as_array(cols[2], np.int8),
+        as_array(cols[3], float), as_array(cols[4], float), as_array(cols[5], float), as_array(cols[6], float),
+        as_array(cols[7], np.int8), np.asarray(equity, float),
+    )  # fmt: skip
+
+
+def test_every_field_of_a_small_run():
+    equity = [1.0, 1.1, 1.05, 0.99, 1.2, 1.2]
+    # Three trades: +10 % (pnl 0.1), -10 % of 1.1 (pnl -0.11 ... as recorded), +21.2 %.
+    trades = [
+        (0, 1, 1, 10.0, 11.0, 0.10, 0.10, 0),
+        (1, 3, -1, 11.0, 12.0, -0.10, -0.11, 1),
+        (3, 4, 1, 9.9, 12.0, 0.2121, 0.21, 2),
+    ]
+    time = np.int64(1_700_000_000 * 10**9) + np.arange(6, dtype=np.int64) * HOUR
+    s = compute_stats(_result(equity, trades), time, bar_ns=HOUR, market_return_pct=3.5, params={"a": 1})
+    assert (s.total_trades, s.winning_trades, s.losing_trades) == (3, 2, 1)
+    assert s.win_rate_pct == pytest.approx(200 / 3)
+    assert s.total_return_pct == pytest.approx(20.0)
+    assert s.market_return_pct == 3.5
+    assert s.avg_win_pct == pytest.approx((10 + 21.21) / 2)
+    assert s.avg_loss_pct == pytest.approx(-10.0)
+    assert (s.best_trade_pct, s.worst_trade_pct) == (pytest.approx(21.21), pytest.approx(-10.0))
+    assert s.profit_factor == pytest.approx((0.10 + 0.21) / 0.11)  # currency P&L, not percentages
+    assert s.expectancy_pct == pytest.approx((10 - 10 + 21.21) / 3)
+    assert s.max_drawdown_pct == pytest.approx((1 - 0.99 / 1.1) * 100)
+    assert s.avg_bars_held == pytest.approx((1 + 2 + 1) / 3)
+    assert s.exposure_pct == pytest.approx(4 / 6 * 100)
+    np.testing.assert_allclose(s.pnl_history, [10.0, -1.0, 20.0])
+    # Sharpe / Sortino: per-bar returns (the first from 1.0), annualized by bars per year.
+    returns = pd.Series(equity).pct_change().fillna(0.0).to_numpy()
+    years = 6 * HOUR / (365.25 * 86400e9)
+    per_year = 6 / years
+    assert s.sharpe == pytest.approx(returns.mean() / returns.std(ddof=1) * math.sqrt(per_year))
+    downside = math.sqrt(np.sum(np.minimum(returns, 0) ** 2) / len(returns))
+    assert s.sortino == pytest.approx(returns.mean() / downside * math.sqrt(per_year))
+    assert s.cagr_pct == pytest.approx((1.2 ** (1 / years) - 1) * 100)
+    assert s.calmar == pytest.approx(s.cagr_pct / 100 / (s.max_drawdown_pct / 100))
+    d = s.to_dict()
+    assert d["trades"][1] == {
+        "entry_time": "2023-11-14T23:13:20Z", "exit_time": "2023-11-15T01:13:20Z", "side": "short",
+        "entry_price": 11.0, "exit_price": 12.0, "pnl_pct": pytest.approx(-10.0), "reason": "stop_loss",
+        "bars_held": 2,
+    }  # fmt: skip
+    assert d["params"] == {"a": 1}
+
+
+def test_undefined_statistics_are_null_not_sentinels():
+    s = compute_stats(_result([1.0, 1.0, 1.0], []), np.arange(3, dtype=np.int64) * HOUR, bar_ns=HOUR,
+                      market_return_pct=0.0)  # fmt: skip
+    d = s.to_dict()
+    for key in ("win_rate_pct", "avg_win_pct", "avg_loss_pct", "best_trade_pct", "worst_trade_pct",
+                "profit_factor", "expectancy_pct", "sharpe", "sortino", "calmar", "avg_bars_held"):  # fmt: skip
+        assert d[key] is None, key
+    assert d["total_trades"] == 0 and d["total_return_pct"] == 0.0 and d["max_drawdown_pct"] == 0.0
+    assert d["winning_trades_distribution"] == {"edges": [], "counts": []}
+    json.dumps(d, allow_nan=False)
+    # Only winners: no profit factor (no losses to divide by), rather than infinity or 999.
+    only_wins = _result([1.0, 1.1, 1.1], [(0, 1, 1, 10.0, 11.0, 0.1, 0.1, 0)])
+    s = compute_stats(only_wins, np.arange(3, dtype=np.int64) * HOUR, bar_ns=HOUR, market_return_pct=0.0)
+    assert s.profit_factor is None and s.avg_loss_pct is None and s.win_rate_pct == 100.0
+
+
+@pytest.fixture(scope="module")
+def eurusd_stats():
+    doc = sma_cross_config(5, 30, stop_loss=0.004, take_profit=0.01, execution={"commission": 0.0002})
+    return Engine(parse(doc), market_of(EURUSD)).evaluate({})
+
+
+def test_distributions_have_edges_covering_every_trade(eurusd_stats):
+    s = eurusd_stats
+    d = s.to_dict()
+    for key, values in (("winning_trades_distribution", s.trade_pnl_pct[s.trade_pnl_pct > 0]),
+                        ("losing_trades_distribution", s.trade_pnl_pct[s.trade_pnl_pct < 0])):  # fmt: skip
+        edges, counts = np.array(d[key]["edges"]), np.array(d[key]["counts"])
+        assert len(edges) == len(counts) + 1 and np.all(np.diff(edges) > 0)
+        assert counts.sum() == len(values) > 5
+        assert edges[0] == values.min() and edges[-1] == values.max()
+        np.testing.assert_array_equal(np.histogram(values, bins=edges)[0], counts)
+    assert s.winning_trades + s.losing_trades <= s.total_trades
+
+
+def test_statistics_agree_with_the_trades_and_the_equity(eurusd_stats):
+    s = eurusd_stats
+    final = np.prod(1 + s.trade_pnl_pct / 100)
+    assert s.total_return_pct == pytest.approx((final - 1) * 100, rel=1e-9)
+    assert s.pnl_history[-1] == pytest.approx(s.total_return_pct, rel=1e-9)
+    assert s.equity_value[-1] == pytest.approx(final, rel=1e-9)
+    market = market_of(EURUSD)
+    c = market.candles.close
+    assert s.market_return_pct == pytest.approx((c[-1] / c[0] - 1) * 100)
+    assert s.total_trades > 50 and len(s.equity_value) <= 502
+
+
+def test_downsampled_equity_keeps_first_last_and_extremes():
+    rng = np.random.default_rng(3)
+    values = np.cumsum(rng.normal(size=100_000))
+    idx = downsample_indices(values, 500)
+    assert len(idx) <= 500 and idx[0] == 0 and idx[-1] == len(values) - 1
+    assert np.all(np.diff(idx) > 0)
+    assert values.argmax() in idx and values.argmin() in idx
+    np.testing.assert_array_equal(downsample_indices(values[:300], 500), np.arange(300))
+
+
+def test_statistics_are_compact_to_pickle(eurusd_stats):
+    full = len(pickle.dumps(eurusd_stats))
+    slim = len(pickle.dumps(eurusd_stats.without_series()))
+    per_trade = (full - slim) / eurusd_stats.total_trades
+    assert slim < 4_000, slim
+    assert full < slim + 20_000 + 100 * eurusd_stats.total_trades, (full, per_trade)
+    restored = pickle.loads(pickle.dumps(eurusd_stats))
+    assert restored.to_dict() == eurusd_stats.to_dict()
+    json.dumps(eurusd_stats.to_dict(), allow_nan=False)
