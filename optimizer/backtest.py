@@ -100,6 +100,14 @@ def simulate(
 
 
 @njit(cache=True)
+def _open_position(side, price, cash, fraction, commission, slippage):  # pragma: no cover - compiled
+    """An entry at ``price``: (fill price, committed capital, remaining cash, units)."""
+    fill = price * (1.0 + slippage) if side > 0 else price * (1.0 - slippage)
+    committed = cash * fraction
+    return fill, committed, cash - committed, committed * (1.0 - commission) / fill
+
+
+@njit(cache=True)
 def _simulate(
     o, h, lo, c, day_end, le, lx, se, sx,
     fill_close, commission, slippage, fraction, sl, tp, trail, trail_act, max_bars, eod,
@@ -139,10 +147,7 @@ def _simulate(
             reason = pending_reason
         elif pending != 0:
             pos = pending
-            entry = o[i] * (1.0 + slippage) if pos > 0 else o[i] * (1.0 - slippage)
-            committed = cash * fraction
-            cash -= committed
-            units = committed * (1.0 - commission) / entry
+            entry, committed, cash, units = _open_position(pos, o[i], cash, fraction, commission, slippage)
             entry_i = i
             best = entry
         pending = 0
@@ -245,10 +250,7 @@ def _simulate(
             if side != 0:
                 if fill_close:
                     pos = side
-                    entry = c[i] * (1.0 + slippage) if pos > 0 else c[i] * (1.0 - slippage)
-                    committed = cash * fraction
-                    cash -= committed
-                    units = committed * (1.0 - commission) / entry
+                    entry, committed, cash, units = _open_position(pos, c[i], cash, fraction, commission, slippage)
                     entry_i = i
                     best = entry
                 else:

@@ -21,6 +21,7 @@ from typing import Any
 from optimizer.data.timeframes import parse_timeframe
 from optimizer.errors import ConfigError
 from optimizer.signals import SIGNAL_KINDS
+from optimizer.stats import SCALAR_FIELDS
 
 DIRECTIONS = ("long", "short", "both")
 FILLS = ("next_open", "close")
@@ -28,13 +29,8 @@ CANDLE_TYPES = ("normal", "heiken_ashi")
 GOALS = ("max", "min")
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# Statistics that can be objectives (all numeric fields of the statistics contract).
-METRICS = (
-    "total_trades", "winning_trades", "losing_trades", "win_rate_pct", "total_return_pct",
-    "market_return_pct", "avg_win_pct", "avg_loss_pct", "best_trade_pct", "worst_trade_pct",
-    "profit_factor", "expectancy_pct", "max_drawdown_pct", "sharpe", "sortino", "calmar",
-    "cagr_pct", "exposure_pct", "avg_bars_held",
-)  # fmt: skip
+# Statistics that can be objectives: every scalar of the statistics contract.
+METRICS = SCALAR_FIELDS
 
 GA_DEFAULTS: dict[str, Any] = {
     "population": 64,

@@ -43,15 +43,14 @@ def sma(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compile
 
 
 @njit(cache=True)
-def ema(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Exponential moving average, alpha = 2 / (period + 1), seeded with the SMA of
-    the first ``period`` valid values."""
+def _smooth(x, period, alpha):  # pragma: no cover - compiled
+    """Exponential smoothing with factor ``alpha``, seeded with the mean of the first
+    ``period`` valid values (placed at the last of them)."""
     n = len(x)
     out = np.full(n, np.nan)
     start = _first_valid(x)
     if n - start < period:
         return out
-    alpha = 2.0 / (period + 1.0)
     seed = 0.0
     for i in range(start, start + period):
         seed += x[i]
@@ -64,23 +63,17 @@ def ema(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compile
 
 
 @njit(cache=True)
+def ema(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Exponential moving average, alpha = 2 / (period + 1), seeded with the SMA of
+    the first ``period`` valid values."""
+    return _smooth(x, period, 2.0 / (period + 1.0))
+
+
+@njit(cache=True)
 def wilder(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
     """Wilder's smoothing (alpha = 1 / period), seeded with the mean of the first
     ``period`` valid values."""
-    n = len(x)
-    out = np.full(n, np.nan)
-    start = _first_valid(x)
-    if n - start < period:
-        return out
-    seed = 0.0
-    for i in range(start, start + period):
-        seed += x[i]
-    value = seed / period
-    out[start + period - 1] = value
-    for i in range(start + period, n):
-        value = value + (x[i] - value) / period
-        out[i] = value
-    return out
+    return _smooth(x, period, 1.0 / period)
 
 
 @njit(cache=True)
