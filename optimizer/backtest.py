@@ -3,7 +3,7 @@
 Semantics (DESIGN.md, "Backtest semantics"), bar by bar:
 
 1. At the open, orders decided at the previous close fill (``fill="next_open"``):
-   an exit first, else an entry.
+   an exit first, then an entry (both, when a position is reversed).
 2. While a position is open, its stops are checked against the bar, from the
    entry bar on (after its open): a bar that opens beyond a level fills at the
    open, otherwise a touched level fills at the level; if a bar touches both the
@@ -16,9 +16,11 @@ Semantics (DESIGN.md, "Backtest semantics"), bar by bar:
    (``end_of_data``) and on the last bar of a UTC day with ``end_of_day``; else
    an exit signal, or ``max_bars`` reached, closes it at this close
    (``fill="close"``) or at the next open. Exit signals come before max_bars.
-4. An entry signal is taken only if no position was open at this close, never
-   on the last bar, and (with ``fill="close"``) not on a bar that ends the day
-   when ``end_of_day`` is on. A long and a short entry on the same bar cancel.
+4. An entry signal is taken when no position is open at this close, or when the
+   position a signal (or max_bars) closes here is on the other side (a
+   reversal); never on the last bar, and (with ``fill="close"``) not on a bar
+   that ends the day when ``end_of_day`` is on. A long and a short entry on the
+   same bar cancel.
 
 Money: equity starts at 1.0. An entry commits ``position_fraction`` of equity E
 and buys ``E*f*(1-commission)/fill`` units (fractional); an exit of value V
@@ -114,20 +116,10 @@ def _simulate(
 ):  # pragma: no cover - compiled  # fmt: skip
     n = len(c)
     equity = np.empty(n)
-    cap = max(n, 1)
-    t_entry = np.empty(cap, np.int64)
-    t_exit = np.empty(cap, np.int64)
-    t_side = np.empty(cap, np.int8)
-    t_ep = np.empty(cap)
-    t_xp = np.empty(cap)
-    t_pct = np.empty(cap)
-    t_pnl = np.empty(cap)
-    t_reason = np.empty(cap, np.int8)
+    cap = 2 * n + 1  # a bar can close two trades: one at its open, a reversal's within it
+    ti = np.empty((cap, 4), np.int64)  # entry index, exit index, side, reason
+    tf = np.empty((cap, 4))  # entry price, exit price, pnl fraction, pnl
     k = 0
-
-    use_sl = not np.isnan(sl)
-    use_tp = not np.isnan(tp)
-    use_trail = not np.isnan(trail)
     cash = 1.0
     pos = 0
     units = 0.0
@@ -135,81 +127,41 @@ def _simulate(
     committed = 0.0
     entry_i = 0
     best = 0.0
-    pending = 0  # +1 / -1: enter long / short at the next open; 2: exit at the next open
-    pending_reason = 0
+    pending_exit = -1  # reason of an exit to fill at the next open, or -1
+    pending_entry = 0  # +1 / -1: enter long / short at the next open
 
     for i in range(n):
-        exit_price = np.nan
-        reason = -1
-        # 1. Orders at the open.
-        if pending == 2:
-            exit_price = o[i]
-            reason = pending_reason
-        elif pending != 0:
-            pos = pending
+        # 1. Orders at the open: an exit, then an entry (a reversal does both).
+        if pending_exit >= 0:
+            cash += _record(ti, tf, k, entry_i, i, pos, entry, o[i], units, committed, commission, slippage,
+                            pending_exit)  # fmt: skip
+            k += 1
+            pos = 0
+            pending_exit = -1
+        if pending_entry != 0:
+            pos = pending_entry
             entry, committed, cash, units = _open_position(pos, o[i], cash, fraction, commission, slippage)
             entry_i = i
             best = entry
-        pending = 0
+            pending_entry = 0
 
         # 2. Stops during the bar.
-        if pos != 0 and reason < 0:
-            if pos > 0:
-                sl_level = entry * (1.0 - sl) if use_sl else -np.inf
-                tp_level = entry * (1.0 + tp) if use_tp else np.inf
-                stop = sl_level
-                stop_reason = STOP_LOSS
-                if use_trail and best >= entry * (1.0 + trail_act) and best * (1.0 - trail) > stop:
-                    stop = best * (1.0 - trail)
-                    stop_reason = TRAILING_STOP
-                if o[i] <= stop:
-                    exit_price, reason = o[i], stop_reason
-                elif o[i] >= tp_level:
-                    exit_price, reason = o[i], TAKE_PROFIT
-                else:
-                    if o[i] > best:
-                        best = o[i]
-                    if use_trail and best >= entry * (1.0 + trail_act) and best * (1.0 - trail) > stop:
-                        stop = best * (1.0 - trail)
-                        stop_reason = TRAILING_STOP
-                    if lo[i] <= stop:
-                        exit_price, reason = stop, stop_reason
-                    elif h[i] >= tp_level:
-                        exit_price, reason = tp_level, TAKE_PROFIT
-                    elif h[i] > best:
-                        best = h[i]
-            else:
-                sl_level = entry * (1.0 + sl) if use_sl else np.inf
-                tp_level = entry * (1.0 - tp) if use_tp else -np.inf
-                stop = sl_level
-                stop_reason = STOP_LOSS
-                if use_trail and best <= entry * (1.0 - trail_act) and best * (1.0 + trail) < stop:
-                    stop = best * (1.0 + trail)
-                    stop_reason = TRAILING_STOP
-                if o[i] >= stop:
-                    exit_price, reason = o[i], stop_reason
-                elif o[i] <= tp_level:
-                    exit_price, reason = o[i], TAKE_PROFIT
-                else:
-                    if o[i] < best:
-                        best = o[i]
-                    if use_trail and best <= entry * (1.0 - trail_act) and best * (1.0 + trail) < stop:
-                        stop = best * (1.0 + trail)
-                        stop_reason = TRAILING_STOP
-                    if h[i] >= stop:
-                        exit_price, reason = stop, stop_reason
-                    elif lo[i] <= tp_level:
-                        exit_price, reason = tp_level, TAKE_PROFIT
-                    elif lo[i] < best:
-                        best = lo[i]
+        if pos != 0:
+            price, reason, best = _check_stops(pos, entry, best, o[i], h[i], lo[i], sl, tp, trail, trail_act)
+            if reason >= 0:
+                cash += _record(ti, tf, k, entry_i, i, pos, entry, price, units, committed, commission, slippage,
+                                reason)  # fmt: skip
+                k += 1
+                pos = 0
 
         # 3. Decisions at the close.
-        open_at_close = pos != 0 and reason < 0
-        if open_at_close:
+        closing = 0  # the side of a position a signal or max_bars closes at this close
+        if pos != 0:
+            reason = -1
             if i == n - 1:
-                exit_price, reason = c[i], END_OF_DATA
+                reason = END_OF_DATA
             elif eod and day_end[i]:
-                exit_price, reason = c[i], END_OF_DAY
+                reason = END_OF_DAY
             else:
                 wants = -1
                 if lx[i] if pos > 0 else sx[i]:
@@ -217,44 +169,32 @@ def _simulate(
                 elif max_bars > 0 and (i - entry_i + (0 if fill_close else 1)) >= max_bars:
                     wants = MAX_BARS
                 if wants >= 0:
+                    closing = pos
                     if fill_close:
-                        exit_price, reason = c[i], wants
+                        reason = wants
                     else:
-                        pending = 2
-                        pending_reason = wants
+                        pending_exit = wants
+            if reason >= 0:
+                cash += _record(ti, tf, k, entry_i, i, pos, entry, c[i], units, committed, commission, slippage,
+                                reason)  # fmt: skip
+                k += 1
+                pos = 0
 
-        if reason >= 0:
-            fill = exit_price * (1.0 - slippage) if pos > 0 else exit_price * (1.0 + slippage)
-            value = units * fill if pos > 0 else max(units * (2.0 * entry - fill), 0.0)
-            proceeds = value * (1.0 - commission)
-            cash += proceeds
-            t_entry[k] = entry_i
-            t_exit[k] = i
-            t_side[k] = pos
-            t_ep[k] = entry
-            t_xp[k] = fill
-            t_pct[k] = proceeds / committed - 1.0 if committed > 0 else 0.0
-            t_pnl[k] = proceeds - committed
-            t_reason[k] = reason
-            k += 1
-            pos = 0
-            units = 0.0
-
-        # 4. Entries, when flat at this close.
-        if not open_at_close and pos == 0 and i < n - 1 and not (fill_close and eod and day_end[i]):
+        # 4. Entries: when flat at this close, or reversing a position closed here.
+        if (pos == 0 or closing != 0) and i < n - 1 and not (fill_close and eod and day_end[i]):
             side = 0
             if le[i] and not se[i]:
                 side = 1
             elif se[i] and not le[i]:
                 side = -1
-            if side != 0:
+            if side != 0 and side != closing:
                 if fill_close:
                     pos = side
                     entry, committed, cash, units = _open_position(pos, c[i], cash, fraction, commission, slippage)
                     entry_i = i
                     best = entry
                 else:
-                    pending = side
+                    pending_entry = side
 
         # 5. Mark to market.
         if pos > 0:
@@ -265,9 +205,72 @@ def _simulate(
             equity[i] = cash
 
     return (
-        t_entry[:k].copy(), t_exit[:k].copy(), t_side[:k].copy(), t_ep[:k].copy(), t_xp[:k].copy(),
-        t_pct[:k].copy(), t_pnl[:k].copy(), t_reason[:k].copy(), equity,
+        ti[:k, 0].copy(), ti[:k, 1].copy(), ti[:k, 2].astype(np.int8), tf[:k, 0].copy(), tf[:k, 1].copy(),
+        tf[:k, 2].copy(), tf[:k, 3].copy(), ti[:k, 3].astype(np.int8), equity,
     )  # fmt: skip
+
+
+@njit(cache=True)
+def _record(
+    ti, tf, k, entry_i, i, pos, entry, price, units, committed, commission, slippage, reason
+):  # pragma: no cover
+    """Close the position at ``price`` (before slippage) as trade ``k``; returns the proceeds."""
+    fill = price * (1.0 - slippage) if pos > 0 else price * (1.0 + slippage)
+    value = units * fill if pos > 0 else max(units * (2.0 * entry - fill), 0.0)
+    proceeds = value * (1.0 - commission)
+    ti[k, 0] = entry_i
+    ti[k, 1] = i
+    ti[k, 2] = pos
+    ti[k, 3] = reason
+    tf[k, 0] = entry
+    tf[k, 1] = fill
+    tf[k, 2] = proceeds / committed - 1.0 if committed > 0 else 0.0
+    tf[k, 3] = proceeds - committed
+    return proceeds
+
+
+@njit(cache=True)
+def _stop_level(pos, entry, best, sl, trail, trail_act):  # pragma: no cover - compiled
+    """The effective stop (the tighter of the stop-loss and an activated trailing
+    stop) and its reason; -inf (+inf for a short) when there is none."""
+    if pos > 0:
+        stop = entry * (1.0 - sl) if sl == sl else -np.inf
+        if trail == trail and best >= entry * (1.0 + trail_act) and best * (1.0 - trail) > stop:
+            return best * (1.0 - trail), TRAILING_STOP
+    else:
+        stop = entry * (1.0 + sl) if sl == sl else np.inf
+        if trail == trail and best <= entry * (1.0 - trail_act) and best * (1.0 + trail) < stop:
+            return best * (1.0 + trail), TRAILING_STOP
+    return stop, STOP_LOSS
+
+
+@njit(cache=True)
+def _check_stops(pos, entry, best, o, h, lo, sl, tp, trail, trail_act):  # pragma: no cover - compiled
+    """Stops against one bar: (exit price before slippage, reason or -1, best price).
+
+    NaN ``sl`` / ``tp`` / ``trail`` disable that level. The open is checked first
+    (a gap fills at the open), then the stop, then the take-profit; the bar's own
+    high (low) only moves the trailing stop for the next bar.
+    """
+    d = 1.0 if pos > 0 else -1.0
+    target = entry * (1.0 + d * tp) if tp == tp else d * np.inf
+    stop, reason = _stop_level(pos, entry, best, sl, trail, trail_act)
+    if d * o <= d * stop:
+        return o, reason, best
+    if d * o >= d * target:
+        return o, TAKE_PROFIT, best
+    if d * o > d * best:
+        best = o
+    stop, reason = _stop_level(pos, entry, best, sl, trail, trail_act)
+    extreme_against = lo if pos > 0 else h
+    extreme_for = h if pos > 0 else lo
+    if d * extreme_against <= d * stop:
+        return stop, reason, best
+    if d * extreme_for >= d * target:
+        return target, TAKE_PROFIT, best
+    if d * extreme_for > d * best:
+        best = extreme_for
+    return np.nan, -1, best
 
 
 @njit(cache=True)

@@ -147,3 +147,20 @@ def test_incompatible_timeframe_and_end_of_day_are_rejected_by_the_engine():
     text = " ".join(info.value.details)
     assert "strategy.signals.up.timeframe: 1h is shorter than the data's bars (1d)" in text
     assert "strategy.end_of_day" in text
+
+
+def test_short_and_both_directions_through_the_engine():
+    market = market_of(GOOG)
+    short = Engine(parse(sma_cross_config(10, 30, direction="short")), market).evaluate({}).to_dict()
+    assert short["total_trades"] > 10 and {t["side"] for t in short["trades"]} == {"short"}
+    # A short opens on the entry rule (an up-cross here) and closes on the exit rule.
+    long_ = Engine(parse(sma_cross_config(10, 30)), market).evaluate({}).to_dict()
+    assert [t["entry_time"] for t in short["trades"]] == [t["entry_time"] for t in long_["trades"]]
+    doc = sma_cross_config(10, 30, direction="both")
+    doc["strategy"]["entry_short"] = {"weights": {"down": 1.0}, "threshold": 1.0}
+    doc["strategy"]["exit_short"] = {"weights": {"up": 1.0}, "threshold": 1.0}
+    both = Engine(parse(doc), market).evaluate({}).to_dict()
+    sides = [t["side"] for t in both["trades"]]
+    assert sides.count("long") > 5 and sides.count("short") > 5
+    with pytest.raises(ConfigError, match="entry_short"):
+        parse(sma_cross_config(10, 30, direction="both"))

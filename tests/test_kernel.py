@@ -159,3 +159,14 @@ def test_rule_scores_are_weighted_means_against_the_threshold():
     assert rule_fires((a, b), np.array([3.0, 1.0]), 0.75).tolist() == [True, True, False, False]
     assert rule_fires((a, b), np.array([1.0, 1.0]), 0.5).tolist() == [True, True, True, False]
     assert rule_fires((a, b), np.array([0.0, 0.0]), 0.0).tolist() == [False] * 4
+
+
+def test_a_reversal_closes_and_opens_at_the_same_fill():
+    bars = _bars([10, 11, 12, 13, 14, 15])
+    r = _run(bars, short_entry=[0], short_exit=[2], long_entry=[2])
+    assert _trades(r) == [(1, 3, -1, 11.0, 13.0, "signal_exit"), (3, 5, 1, 13.0, 15.2, "end_of_data")]
+    r = _run(bars, short_entry=[0], short_exit=[2], long_entry=[2], fill_close=True)
+    assert _trades(r) == [(0, 2, -1, 10.2, 12.2, "signal_exit"), (2, 5, 1, 12.2, 15.2, "end_of_data")]
+    # The long is bought with what the short returned.
+    short_value = (2 * 10.2 - 12.2) / 10.2
+    assert r.equity[-1] == pytest.approx(short_value * 15.2 / 12.2)
