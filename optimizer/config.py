@@ -262,7 +262,7 @@ class _Checker:
         names = set(signals) | set(s["signals"] if isinstance(s.get("signals"), dict) else ())
         out: dict[str, Any] = {"direction": direction, "signals": signals}
         for rule in ("entry", "exit", "entry_short", "exit_short"):
-            if rule in s:
+            if s.get(rule) is not None or (rule == "entry" and rule in s):
                 out[rule] = self.rule(s[rule], f"strategy.{rule}", names)
             else:
                 out[rule] = None

@@ -25,15 +25,36 @@ from optimizer.strategy import Rule, Strategy, build_strategy
 
 
 class Engine:
-    """Backtests parameter sets of ``config`` on ``market``."""
+    """Backtests parameter sets of ``config`` on ``market``.
 
-    def __init__(self, config: RunConfig, market: MarketData, *, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+    Trading, equity and statistics cover the window of bars ``start:stop`` (all by
+    default). Indicators are computed on all of ``market``: history before
+    ``start`` warms them up (a held-out test period), and since a value at bar i
+    uses bars <= i only, bars after ``stop`` never reach a decision inside the
+    window (a training period). Engines of one market may share an indicator
+    ``cache``.
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        market: MarketData,
+        *,
+        start: int = 0,
+        stop: int | None = None,
+        cache: ArrayCache | None = None,
+    ) -> None:
         check_compatible(config, market)
+        stop = len(market) if stop is None else stop
+        if not 0 <= start <= stop - 2 or stop > len(market):
+            raise ValueError(f"bars {start}:{stop} of {len(market)} hold fewer than 2 bars")
         self.config = config
         self.market = market
-        self.cache = ArrayCache(cache_bytes)
-        self.market_return_pct = market.market_return_pct()
-        self._never = np.zeros(len(market), np.bool_)
+        self.start = start
+        self.stop = stop
+        self.cache = cache if cache is not None else ArrayCache(DEFAULT_CACHE_BYTES)
+        self.market_return_pct = market.slice(start, stop).market_return_pct()
+        self._never = np.zeros(stop - start, np.bool_)
 
     def strategy(self, params: Mapping[str, Any]) -> Strategy:
         """The concrete strategy for ``params`` (gene name -> value)."""
@@ -47,9 +68,12 @@ class Engine:
             spec.name: compute_signal(market, spec.kind, dict(spec.params), spec.tf_ns, spec.candles, self.cache)
             for spec in strategy.signals
         }
-        c = market.candles
+        window = slice(self.start, self.stop)
+        if self.start or self.stop < len(market):
+            values = {name: array[window] for name, array in values.items()}
+        c = market.candles.slice(self.start, self.stop)
         return simulate(
-            c.open, c.high, c.low, c.close, market.day_end,
+            c.open, c.high, c.low, c.close, market.day_end[window],
             self._fires(strategy.long_entry, values), self._fires(strategy.long_exit, values),
             self._fires(strategy.short_entry, values), self._fires(strategy.short_exit, values),
             fill_close=strategy.fill == "close",
@@ -69,7 +93,7 @@ class Engine:
         result = self.backtest(params)
         stats = compute_stats(
             result,
-            self.market.candles.time,
+            self.market.candles.time[self.start : self.stop],
             bar_ns=self.market.bar_ns,
             market_return_pct=self.market_return_pct,
             params=dict(params),

@@ -298,3 +298,10 @@ def compute_signal(
         return values if visible is None else to_base(values, visible, spec.event)
 
     return cache.get(("signal", kind, key_params, tf or market.bar_ns, candle_type), compute)
+
+
+def register_signal_kind(kind: SignalKind) -> None:
+    """Add a signal kind (from a plugin); its name must be new."""
+    if kind.name in SIGNAL_KINDS:
+        raise ValueError(f"signal kind {kind.name!r} already exists")
+    SIGNAL_KINDS[kind.name] = kind

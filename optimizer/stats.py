@@ -320,3 +320,27 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (np.floating, float)):
         return float(value) if math.isfinite(value) else None
     return value
+
+
+def stats_to_state(stats: IndividualStats) -> dict[str, Any]:
+    """A lossless JSON-able form of ``stats`` (for checkpoints): floats round-trip
+    exactly through JSON, arrays keep their dtype."""
+    state: dict[str, Any] = {}
+    for f in fields(stats):
+        value = getattr(stats, f.name)
+        if isinstance(value, np.ndarray):
+            state[f.name] = {"dtype": value.dtype.str, "values": value.tolist()}
+        else:
+            state[f.name] = value
+    return state
+
+
+def stats_from_state(state: dict[str, Any]) -> IndividualStats:
+    """The inverse of `stats_to_state`."""
+    values = {}
+    for f in fields(IndividualStats):
+        value = state[f.name]
+        if isinstance(value, dict) and set(value) == {"dtype", "values"}:
+            value = np.asarray(value["values"], dtype=np.dtype(value["dtype"]))
+        values[f.name] = value
+    return IndividualStats(**values)

@@ -164,3 +164,12 @@ def test_short_and_both_directions_through_the_engine():
     assert sides.count("long") > 5 and sides.count("short") > 5
     with pytest.raises(ConfigError, match="entry_short"):
         parse(sma_cross_config(10, 30, direction="both"))
+
+
+def test_a_normalized_config_parses_to_itself():
+    doc = sma_cross_config({"min": 3, "max": 9, "type": "int"}, 40, stop_loss={"min": 0.01, "max": 0.02})
+    doc["split"] = {"test_fraction": 0.25}
+    raw = parse(doc).raw
+    again = parse(raw)
+    assert again.raw == raw
+    assert again.genes == parse(doc).genes

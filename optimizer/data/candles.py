@@ -51,8 +51,8 @@ class Candles:
         return self.time + self.bar_ns
 
     def slice(self, start: int, stop: int) -> Candles:
-        """The candles ``start:stop`` (copies, so the result is contiguous)."""
-        return Candles(*(getattr(self, name)[start:stop].copy() for name in FIELDS), bar_ns=self.bar_ns)
+        """The candles ``start:stop``: views of these arrays (contiguous, no copy)."""
+        return Candles(*(getattr(self, name)[start:stop] for name in FIELDS), bar_ns=self.bar_ns)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """Plain arrays by name (for shared memory or pickling); see `from_arrays`."""

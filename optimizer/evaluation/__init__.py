@@ -1,0 +1,47 @@
+"""Evaluation backends behind one interface: ``map(tasks) -> statistics``.
+
+A task is ``(phase, genes)``: ``phase`` is ``"train"`` or ``"test"``, ``genes`` a
+tuple of values in [0, 1]. Every backend returns the same `IndividualStats` for
+the same task, in task order, so a run's results do not depend on the backend.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from optimizer.data import Candles
+from optimizer.errors import ConfigError
+from optimizer.evaluation.pool import ProcessExecutor, default_workers
+from optimizer.evaluation.sequential import SequentialExecutor
+from optimizer.evaluation.worker import TEST, TRAIN, RunSpec, Worker
+from optimizer.stats import IndividualStats
+
+__all__ = [
+    "TEST", "TRAIN", "Executor", "ProcessExecutor", "RunSpec", "SequentialExecutor", "Worker",
+    "default_workers", "make_executor",
+]  # fmt: skip
+
+
+class Executor(Protocol):
+    workers: int
+
+    def map(self, tasks: list[tuple[str, tuple[float, ...]]]) -> list[IndividualStats]: ...
+
+    def close(self) -> None: ...
+
+
+def make_executor(kind: str, spec: RunSpec, candles: Candles, workers: int) -> Executor:
+    """``sequential``, ``process`` (``workers`` processes; 0 = one per CPU) or
+    ``dask://HOST:PORT``."""
+    if kind == "sequential":
+        return SequentialExecutor(spec, candles)
+    if kind == "process":
+        return ProcessExecutor(spec, candles, workers or default_workers())
+    if kind.startswith("dask://"):
+        from optimizer.evaluation.dask_cluster import DaskExecutor
+
+        try:
+            return DaskExecutor.connect(kind, spec, candles)
+        except OSError as exc:
+            raise ConfigError(f"executor: cannot reach the Dask scheduler at {kind}: {exc}") from exc
+    raise ConfigError(f"executor: {kind!r} is not one of sequential, process, dask://HOST:PORT")

@@ -1,0 +1,94 @@
+"""Evaluation on a Dask distributed cluster (``--executor dask://HOST:PORT``).
+
+The candles are scattered once to every worker (``broadcast``); each task names
+that data by its future, so only gene tuples travel with tasks. A Dask worker
+builds its engines on its first task of a run and keeps them in a
+process-global slot for the run's next tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from optimizer.data import Candles
+from optimizer.evaluation.worker import RunSpec, Worker
+from optimizer.stats import IndividualStats
+
+log = logging.getLogger(__name__)
+
+Task = tuple[str, tuple[float, ...]]
+BATCHES_PER_WORKER = 4
+_engines: dict[str, Worker] = {}
+
+
+def _evaluate_on_worker(run_key: str, spec: RunSpec, arrays: dict, bar_ns: int, batch: list[Task]) -> list:
+    """A Dask task: evaluate a batch with this worker's engines for ``run_key``."""
+    worker = _engines.get(run_key)
+    if worker is None:
+        _engines.clear()  # one run's engines at a time per worker process
+        worker = Worker(spec, Candles.from_arrays(arrays, bar_ns))
+        _engines[run_key] = worker
+    return worker.evaluate_batch(batch)
+
+
+def dask_address(executor: str) -> str:
+    """``dask://HOST:PORT`` -> ``tcp://HOST:PORT``."""
+    rest = executor.removeprefix("dask://")
+    return rest if "://" in rest else f"tcp://{rest}"
+
+
+class DaskExecutor:
+    """Evaluates tasks on a Dask cluster; the data is sent to each worker once."""
+
+    def __init__(self, client: Any, spec: RunSpec, candles: Candles, *, own_client: bool = False) -> None:
+        self.client = client
+        self.spec = spec
+        self.bar_ns = candles.bar_ns
+        self.run_key = uuid.uuid4().hex
+        self._own_client = own_client
+        self.data = client.scatter(candles.to_arrays(), broadcast=True, hash=False)
+        self.workers = max(1, len(client.scheduler_info().get("workers", {})))
+
+    @classmethod
+    def connect(cls, executor: str, spec: RunSpec, candles: Candles, timeout: float = 10.0) -> DaskExecutor:
+        """Connect to the scheduler named by ``dask://HOST:PORT``."""
+        from distributed import Client
+
+        client = Client(dask_address(executor), timeout=timeout)
+        return cls(client, spec, candles, own_client=True)
+
+    def map(self, tasks: Sequence[Task]) -> list[IndividualStats]:
+        """Statistics of each task, in order; a batch lost with its workers fails."""
+        n = len(tasks)
+        size = max(1, -(-n // (self.workers * BATCHES_PER_WORKER)))
+        batches = [list(tasks[i : i + size]) for i in range(0, n, size)]
+        futures = [
+            self.client.submit(_evaluate_on_worker, self.run_key, self.spec, self.data, self.bar_ns, batch, pure=False)
+            for batch in batches
+        ]
+        results: list[IndividualStats] = []
+        for batch, future in zip(batches, futures, strict=True):
+            try:
+                results.extend(future.result())
+            except Exception as exc:  # a lost worker (KilledWorker) or a cluster error
+                log.warning("a Dask batch of %d individuals failed: %s", len(batch), exc)
+                results.extend(IndividualStats.failure({}, f"Dask task failed: {type(exc).__name__}: {exc}")
+                               for _ in batch)  # fmt: skip
+        return results
+
+    def close(self) -> None:
+        """Release the scattered data (and the client, if this executor made it)."""
+        try:
+            self.client.cancel(list(self.data.values()))
+        finally:
+            if self._own_client:
+                self.client.close()
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

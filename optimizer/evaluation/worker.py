@@ -1,0 +1,66 @@
+"""What runs in a worker: the engines of one run, built once, and safe evaluation.
+
+A worker receives gene tuples and returns `IndividualStats` (numbers, numpy arrays
+and small dicts). An individual whose evaluation raises comes back as a failure
+carrying its error; the worker and the run go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from optimizer.cache import ArrayCache
+from optimizer.config import parse_config
+from optimizer.data import Candles, MarketData
+from optimizer.engine import Engine
+from optimizer.plugins import load_plugins
+from optimizer.stats import IndividualStats
+from optimizer.strategy import decode
+
+log = logging.getLogger(__name__)
+
+TRAIN = "train"
+TEST = "test"
+WORKER_CACHE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What a worker needs to build its engines, besides the data: small, picklable.
+
+    ``config`` is the run configuration (JSON object); ``split`` the first test bar
+    (None: no test period).
+    """
+
+    config: dict[str, Any]
+    split: int | None
+
+
+class Worker:
+    """The engines of one run on one dataset, sharing one indicator cache."""
+
+    def __init__(self, spec: RunSpec, candles: Candles, *, cache_bytes: int = WORKER_CACHE_BYTES) -> None:
+        load_plugins()
+        self.config = parse_config(spec.config)
+        market = MarketData(candles)
+        cache = ArrayCache(cache_bytes)
+        stop = spec.split if spec.split is not None else len(market)
+        self.engines = {TRAIN: Engine(self.config, market, stop=stop, cache=cache)}
+        if spec.split is not None:
+            self.engines[TEST] = Engine(self.config, market, start=spec.split, cache=cache)
+
+    def evaluate(self, phase: str, genes: Sequence[float]) -> IndividualStats:
+        """Full statistics of ``genes`` on the ``phase`` period; a failure if it raises."""
+        params = decode(self.config, genes)
+        try:
+            return self.engines[phase].evaluate(params)
+        except Exception as exc:  # one individual's error must not end the run
+            log.warning("individual %s failed: %s: %s", params, type(exc).__name__, exc)
+            return IndividualStats.failure(params, f"{type(exc).__name__}: {exc}")
+
+    def evaluate_batch(self, batch: Sequence[tuple[str, Sequence[float]]]) -> list[IndividualStats]:
+        """Evaluate ``(phase, genes)`` pairs in order."""
+        return [self.evaluate(phase, genes) for phase, genes in batch]

@@ -1,0 +1,438 @@
+"""The generation loop, written on DEAP's operators.
+
+One objective: tournament selection with elitism (the ``ga.elite`` best are
+kept). Several objectives: NSGA-II (``selNSGA2`` over parents and offspring,
+``selTournamentDCD`` for mating). Genes are searched on [0, 1]: bounded SBX
+crossover and polynomial mutation; integer genes are rounded when decoded.
+
+Only individuals whose genes changed are evaluated, and a cache keyed by the
+decoded parameters evaluates the same parameters once per run. An individual
+that failed, has an undefined objective, or made fewer than ``ga.min_trades``
+trades gets the worst fitness. The elite is the hall of fame (one objective:
+the best ``max(ga.elite, 10)`` ever found) or the Pareto front of everything
+evaluated (several objectives), best first.
+
+`Optimizer.generations` yields one event per generation (0 is the initial
+population). Before each event the full state is written to the checkpoint
+(`optimizer.checkpoint`); a resumed run first yields the checkpointed
+generation's event again (``"replay": true``) and then goes on exactly as the
+uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from deap import base, tools
+
+from optimizer.checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
+from optimizer.config import RunConfig
+from optimizer.data import MarketData
+from optimizer.errors import ConfigError
+from optimizer.evaluation import TEST, TRAIN, Executor
+from optimizer.objectives import weights_of
+from optimizer.stats import IndividualStats, stats_from_state, stats_to_state
+from optimizer.strategy import decode
+
+log = logging.getLogger(__name__)
+
+WORST = 1e300  # the worst fitness, as a finite number (NSGA-II's crowding distance needs finite values)
+MIN_ELITE = 10
+ParamsKey = tuple[tuple[str, float], ...]
+
+
+class Individual(list):
+    """Genes in [0, 1], with a DEAP fitness and the id of its evaluation."""
+
+    def __init__(self, genes, fitness_class) -> None:
+        super().__init__(genes)
+        self.fitness = fitness_class()
+        self.id: int | None = None
+
+
+class Optimizer:
+    """Evolves the genes of ``config`` on ``market`` (see the module docstring).
+
+    ``executor`` evaluates ``(phase, genes)`` tasks; ``split`` is the first test
+    bar (None: no test period), as the executor's workers were told.
+    ``checkpoint_dir``: where the state is written after each generation (and
+    read from with ``resume=True``).
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        market: MarketData,
+        executor: Executor,
+        *,
+        split: int | None = None,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+    ) -> None:
+        if not config.genes:
+            raise ConfigError("strategy: has no ranges to optimize; give at least one value as {min, max}")
+        self.config = config
+        self.ga = config.raw["ga"]
+        self.objectives = config.raw["objectives"]
+        self.executor = executor
+        self.split = split
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.fingerprint = run_fingerprint(config, market)
+        self.weights = weights_of(self.objectives)
+        self.fitness_class = type("Fitness", (base.Fitness,), {"weights": self.weights})
+        self.multi = len(self.weights) > 1
+        self.hof_size = max(MIN_ELITE, self.ga["elite"])
+        # State (everything below is in the checkpoint).
+        self.generation = 0  # generations done; the initial population is generation 1
+        self.population: list[Individual] = []
+        self.hof: tools.HallOfFame | tools.ParetoFront = (
+            tools.ParetoFront(similar=_same) if self.multi else tools.HallOfFame(self.hof_size, similar=_same)
+        )
+        self.logbook: list[dict[str, Any]] = []
+        self.cache: dict[ParamsKey, int] = {}  # params -> id
+        self.slim: dict[int, IndividualStats] = {}  # id -> statistics without series (every evaluation)
+        self.full: dict[int, IndividualStats] = {}  # id -> full statistics (population and elite)
+        self.test: dict[int, IndividualStats] = {}  # id -> test-period statistics (elite)
+        self.evaluations = 0
+        self.failed_evaluations = 0
+        self.test_evaluations = 0
+        self.stall = 0
+        self.best_marker: Any = None
+        self.elapsed = 0.0
+        self.random_state = random.Random(self.ga["seed"]).getstate()
+        self._resumed = False
+        if resume:
+            if self.checkpoint_dir is None:
+                raise ConfigError("resume: needs the run's checkpoint folder")
+            self._restore(load_checkpoint(self.checkpoint_dir, self.fingerprint))
+            self._resumed = True
+
+    # ----------------------------------------------------------------- loop
+    def generations(self, should_stop: Callable[[], bool] | None = None) -> Iterator[dict[str, Any]]:
+        """Run the remaining generations, yielding one event per generation.
+
+        ``should_stop`` is asked after each generation (its checkpoint written);
+        True ends the loop early, resumable.
+        """
+        total = self.ga["generations"]
+        if self._resumed:
+            self._resumed = False
+            yield self._event(0.0, 0, 0, replay=True)
+        while self.generation < total and not self.finished:
+            if should_stop is not None and self.generation > 0 and should_stop():
+                return
+            started = time.perf_counter()
+            before = (self.evaluations, self.failed_evaluations)
+            if self.generation == 0:
+                self._initial()
+            else:
+                self._next()
+            self.generation += 1
+            self._update_elite()
+            self._evaluate_test()
+            self._record()
+            seconds = time.perf_counter() - started
+            self.elapsed += seconds
+            self._prune()
+            if self.checkpoint_dir is not None:
+                save_checkpoint(self.checkpoint_dir, self._state())
+            yield self._event(seconds, self.evaluations - before[0], self.failed_evaluations - before[1])
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has done all its generations or stopped for stalling."""
+        stall = self.ga["stall_generations"]
+        return self.generation >= self.ga["generations"] or (stall is not None and self.stall >= stall)
+
+    def _initial(self) -> None:
+        self._use_random()
+        n = len(self.config.genes)
+        self.population = [Individual([random.random() for _ in range(n)], self.fitness_class)
+                           for _ in range(self.ga["population"])]  # fmt: skip
+        self._keep_random()
+        self._evaluate(self.population)
+        if self.multi:
+            self.population = tools.selNSGA2(self.population, len(self.population))  # assigns crowding distance
+
+    def _next(self) -> None:
+        ga = self.ga
+        pop = self.population
+        self._use_random()
+        if self.multi:
+            if len(pop) % 4 == 0:
+                parents = tools.selTournamentDCD(pop, len(pop))
+            else:
+                parents = tools.selTournament(pop, len(pop), tournsize=2)
+            elite: list[Individual] = []
+        else:
+            elite = [_clone(ind) for ind in tools.selBest(pop, ga["elite"])]
+            parents = tools.selTournament(pop, len(pop) - len(elite), tournsize=ga["tournament_size"])
+        offspring = [_clone(ind) for ind in parents]
+        for a, b in zip(offspring[::2], offspring[1::2], strict=False):
+            if random.random() < ga["crossover_prob"]:
+                tools.cxSimulatedBinaryBounded(a, b, eta=ga["eta_crossover"], low=0.0, up=1.0)
+                _invalidate(a)
+                _invalidate(b)
+        for ind in offspring:
+            if random.random() < ga["mutation_prob"]:
+                tools.mutPolynomialBounded(ind, eta=ga["eta_mutation"], low=0.0, up=1.0, indpb=1.0 / len(ind))
+                _invalidate(ind)
+        self._keep_random()
+        self._evaluate(offspring)
+        if self.multi:
+            self.population = tools.selNSGA2(pop + offspring, ga["population"])
+        else:
+            self.population = elite + offspring
+
+    # ----------------------------------------------------------- evaluation
+    def _evaluate(self, individuals: list[Individual]) -> None:
+        """Evaluate the individuals without a valid fitness; parameters seen before
+        take their earlier result."""
+        todo: list[Individual] = []
+        new: dict[ParamsKey, int] = {}
+        tasks = []
+        for ind in individuals:
+            if ind.fitness.valid:
+                continue
+            key = self._key(ind)
+            if key in self.cache:
+                ind.id = self.cache[key]
+            elif key in new:
+                ind.id = new[key]
+            else:
+                ind.id = new[key] = len(self.cache) + len(new)
+                tasks.append((TRAIN, tuple(ind)))
+            todo.append(ind)
+        results = self.executor.map(tasks) if tasks else []
+        for (key, ind_id), stats in zip(new.items(), results, strict=True):
+            stats.id = ind_id
+            self.cache[key] = ind_id
+            self.full[ind_id] = stats
+            self.slim[ind_id] = stats.without_series()
+            self.evaluations += 1
+            self.failed_evaluations += int(stats.failed)
+        for ind in todo:
+            ind.fitness.values = self._fitness(self.slim[ind.id])
+
+    def _fitness(self, stats: IndividualStats) -> tuple[float, ...]:
+        """DEAP fitness values: the objectives' metrics, or the worst for an
+        individual that failed, has an undefined objective or too few trades."""
+        if stats.failed or stats.total_trades < self.ga["min_trades"] or any(v is None for v in stats.fitness):
+            return tuple(-WORST * w for w in self.weights)
+        return tuple(float(v) for v in stats.fitness)
+
+    def _key(self, ind: Individual) -> ParamsKey:
+        return tuple(sorted(decode(self.config, ind).items()))
+
+    def _update_elite(self) -> None:
+        self.hof.update(self.population)
+        marker = [(ind.id, tuple(ind.fitness.values)) for ind in self.hof]
+        self.stall = self.stall + 1 if marker == self.best_marker else 0
+        self.best_marker = marker
+
+    def _evaluate_test(self) -> None:
+        """Evaluate on the test period each elite member not evaluated there yet."""
+        if self.split is None:
+            return
+        todo = [ind for ind in self.hof if ind.id not in self.test]
+        results = self.executor.map([(TEST, tuple(ind)) for ind in todo]) if todo else []
+        for ind, stats in zip(todo, results, strict=True):
+            stats.id = ind.id
+            self.test[ind.id] = stats
+            self.test_evaluations += 1
+
+    def _record(self) -> None:
+        row: dict[str, Any] = {
+            "generation": self.generation,
+            "evaluations": self.evaluations,
+            "failed_evaluations": self.failed_evaluations,
+        }
+        valid = [self.slim[ind.id] for ind in self.population if not self._is_worst(ind)]
+        for k, objective in enumerate(self.objectives):
+            values = [float(s.fitness[k]) for s in valid]
+            sign = 1.0 if objective["goal"] == "max" else -1.0
+            row[objective["metric"]] = {
+                "best": max(values, key=lambda v: sign * v) if values else None,
+                "mean": sum(values) / len(values) if values else None,
+                "worst": min(values, key=lambda v: sign * v) if values else None,
+                "min": min(values) if values else None,
+                "max": max(values) if values else None,
+            }
+        self.logbook.append(row)
+
+    def _is_worst(self, ind: Individual) -> bool:
+        return any(abs(v) >= WORST for v in ind.fitness.values)
+
+    def _prune(self) -> None:
+        """Keep full statistics only for the population and the elite."""
+        alive = {ind.id for ind in self.population} | {ind.id for ind in self.hof}
+        self.full = {i: s for i, s in self.full.items() if i in alive}
+        elite = {ind.id for ind in self.hof}
+        self.test = {i: s for i, s in self.test.items() if i in elite}
+
+    # --------------------------------------------------------------- events
+    def elite(self) -> list[Individual]:
+        """The elite, best first."""
+        members = list(self.hof)
+        if self.multi:
+            members.sort(key=lambda ind: tuple(-v for v in ind.fitness.wvalues))
+        return members
+
+    def elite_stats(self) -> list[dict[str, Any]]:
+        """The elite's full statistics (with ``test`` when there is a test period), best first."""
+        return [self._individual(ind.id, full=True) for ind in self.elite()]
+
+    def _individual(self, ind_id: int, *, full: bool) -> dict[str, Any]:
+        stats = self.full.get(ind_id) if full else None
+        out = (stats or self.slim[ind_id]).to_dict()
+        out["id"] = ind_id
+        out["valid"] = not self._worst_stats(self.slim[ind_id])
+        if self.split is not None:
+            test = self.test.get(ind_id)
+            out["test"] = None if test is None else {**test.to_dict(), "id": ind_id}
+        return out
+
+    def _worst_stats(self, stats: IndividualStats) -> bool:
+        return any(abs(v) >= WORST for v in self._fitness(stats))
+
+    def summary(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A logbook row as the generation summary of the run's JSON output."""
+        metrics = [o["metric"] for o in self.objectives]
+        return {
+            "generation": row["generation"],
+            "evaluations": row["evaluations"],
+            "failed_evaluations": row["failed_evaluations"],
+            "best": [row[m]["best"] for m in metrics],
+            "mean": [row[m]["mean"] for m in metrics],
+            "worst": [row[m]["worst"] for m in metrics],
+        }
+
+    def _event(self, seconds: float, evaluated: int, failed: int, *, replay: bool = False) -> dict[str, Any]:
+        row = self.logbook[-1]
+        done = self.generation
+        remaining = 0 if self.finished else self.ga["generations"] - self.generation
+        elite_ids = [ind.id for ind in self.elite()]
+        ids = list(dict.fromkeys([*elite_ids, *(ind.id for ind in self.population)]))
+        return {
+            "generation": self.generation,
+            "generations_total": self.ga["generations"],
+            "replay": replay,
+            "finished": self.finished,
+            "stalled_generations": self.stall,
+            "seconds": seconds,
+            "elapsed_seconds": self.elapsed,
+            "evaluations": evaluated,
+            "failed_evaluations": failed,
+            "total_evaluations": self.evaluations,
+            "total_failed_evaluations": self.failed_evaluations,
+            "test_evaluations": self.test_evaluations,
+            "evals_per_second": evaluated / seconds if seconds > 0 else None,
+            "eta_seconds": self.elapsed / done * remaining if done else None,
+            "objectives": [
+                {
+                    "metric": o["metric"],
+                    "goal": o["goal"],
+                    **{k: row[o["metric"]][k] for k in ("min", "mean", "max", "best", "worst")},
+                }
+                for o in self.objectives
+            ],
+            "summary": self.summary(row),
+            "population": [ind.id for ind in self.population],
+            "elite": elite_ids,
+            "pareto_front": _pareto_ids(self.population) if self.multi else elite_ids[:1],
+            "individuals": [self._individual(i, full=i in elite_ids) for i in ids],
+        }
+
+    # ---------------------------------------------------------- checkpoint
+    def _use_random(self) -> None:
+        random.setstate(self.random_state)
+
+    def _keep_random(self) -> None:
+        self.random_state = random.getstate()
+
+    def _state(self) -> dict[str, Any]:
+        def members(individuals):
+            return [{"genes": list(ind), "id": ind.id, "fitness": list(ind.fitness.values),
+                     "crowding_dist": getattr(ind.fitness, "crowding_dist", None)} for ind in individuals]  # fmt: skip
+
+        version, internal, gauss = self.random_state
+        return {
+            "fingerprint": self.fingerprint,
+            "generation": self.generation,
+            "random_state": [version, list(internal), gauss],
+            "population": members(self.population),
+            "hall_of_fame": members(self.hof),
+            "logbook": self.logbook,
+            "cache": [[list(map(list, key)), i] for key, i in self.cache.items()],
+            "slim": {str(i): stats_to_state(s) for i, s in self.slim.items()},
+            "full": {str(i): stats_to_state(s) for i, s in self.full.items()},
+            "test": {str(i): stats_to_state(s) for i, s in self.test.items()},
+            "evaluations": self.evaluations,
+            "failed_evaluations": self.failed_evaluations,
+            "test_evaluations": self.test_evaluations,
+            "stall": self.stall,
+            "best_marker": self.best_marker,
+            "elapsed": self.elapsed,
+        }
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        def members(rows):
+            out = []
+            for row in rows:
+                ind = Individual(row["genes"], self.fitness_class)
+                ind.id = row["id"]
+                ind.fitness.values = tuple(row["fitness"])
+                if row["crowding_dist"] is not None:
+                    ind.fitness.crowding_dist = row["crowding_dist"]
+                out.append(ind)
+            return out
+
+        self.generation = state["generation"]
+        version, internal, gauss = state["random_state"]
+        self.random_state = (version, tuple(internal), gauss)
+        self.population = members(state["population"])
+        # DEAP keeps the hall of fame's items best first and their fitnesses (keys) in reverse.
+        self.hof.items = members(state["hall_of_fame"])
+        self.hof.keys = [ind.fitness for ind in reversed(self.hof.items)]
+        self.logbook = state["logbook"]
+        self.cache = {tuple((name, value) for name, value in key): i for key, i in state["cache"]}
+        self.slim = {int(i): stats_from_state(s) for i, s in state["slim"].items()}
+        self.full = {int(i): stats_from_state(s) for i, s in state["full"].items()}
+        self.test = {int(i): stats_from_state(s) for i, s in state["test"].items()}
+        self.evaluations = state["evaluations"]
+        self.failed_evaluations = state["failed_evaluations"]
+        self.test_evaluations = state["test_evaluations"]
+        self.stall = state["stall"]
+        marker = state["best_marker"]
+        self.best_marker = None if marker is None else [(i, tuple(f)) for i, f in marker]
+        self.elapsed = state["elapsed"]
+
+
+def _same(a: Individual, b: Individual) -> bool:
+    return a.id == b.id
+
+
+def _clone(ind: Individual) -> Individual:
+    copy = Individual(ind, type(ind.fitness))
+    if ind.fitness.valid:
+        copy.fitness.values = ind.fitness.values
+    if hasattr(ind.fitness, "crowding_dist"):
+        copy.fitness.crowding_dist = ind.fitness.crowding_dist
+    copy.id = ind.id
+    return copy
+
+
+def _invalidate(ind: Individual) -> None:
+    del ind.fitness.values
+    ind.id = None
+
+
+def _pareto_ids(population: list[Individual]) -> list[int]:
+    """Ids of the first non-dominated front of the population (distinct, in order)."""
+    front = tools.sortNondominated(population, len(population), first_front_only=True)[0]
+    return list(dict.fromkeys(ind.id for ind in front))
