@@ -26,9 +26,12 @@ VERSION = 1
 
 
 def run_fingerprint(config: RunConfig, market: MarketData) -> str:
-    """SHA-256 of the normalized configuration and the data: a checkpoint's identity."""
+    """SHA-256 of the normalized configuration and the data: a checkpoint's identity.
+
+    The number of workers is left out: it never changes a result.
+    """
     digest = hashlib.sha256()
-    digest.update(json.dumps(config.raw, sort_keys=True).encode())
+    digest.update(json.dumps({k: v for k, v in config.raw.items() if k != "workers"}, sort_keys=True).encode())
     digest.update(market.fingerprint().encode())
     return digest.hexdigest()
 

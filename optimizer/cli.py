@@ -19,6 +19,7 @@ from optimizer.config import RunConfig, load_config
 from optimizer.data import MarketData, load_candles
 from optimizer.engine import Engine
 from optimizer.errors import ConfigError, InputError
+from optimizer.plugins import load_plugins
 from optimizer.strategy import check_params
 
 log = logging.getLogger("optimizer")
@@ -40,6 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--data", help="OHLCV file (CSV or Parquet); overrides the configuration's data.path")
     bt.add_argument("--params", help="JSON object gene name -> value for the configuration's ranges")
     bt.add_argument("--json", required=True, dest="out", help="where to write the statistics (JSON)")
+    run = sub.add_parser("run", help="a whole optimization, with a progress bar")
+    run.add_argument("config", help="run configuration (JSON)")
+    run.add_argument("--data", help="OHLCV file (CSV or Parquet); overrides the configuration's data.path")
+    run.add_argument("--workers", type=int, help="worker processes (0: one per CPU); overrides the configuration")
+    run.add_argument("--executor", help="sequential, process or dask://HOST:PORT (default: process, or "
+                     "sequential with 1 worker)")  # fmt: skip
+    run.add_argument("--seed", type=int, help="random seed; overrides ga.seed")
+    run.add_argument("--checkpoint", help="folder for the checkpoint written after each generation "
+                     "(default: OUT.json's name + .checkpoint)")  # fmt: skip
+    run.add_argument("--resume", help="resume the run whose checkpoint is in this folder")
+    run.add_argument("--json", required=True, dest="out", help="where to write generations and elite (JSON)")
     return parser
 
 
@@ -49,9 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    load_plugins()
     try:
         if args.command == "backtest":
             return backtest(args)
+        if args.command == "run":
+            from optimizer.run_command import run
+
+            return run(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -122,7 +122,7 @@ class Optimizer:
         total = self.ga["generations"]
         if self._resumed:
             self._resumed = False
-            yield self._event(0.0, 0, 0, replay=True)
+            yield self._event(0.0, replay=True)
         while self.generation < total and not self.finished:
             if should_stop is not None and self.generation > 0 and should_stop():
                 return
@@ -135,13 +135,13 @@ class Optimizer:
             self.generation += 1
             self._update_elite()
             self._evaluate_test()
-            self._record()
+            self._record(self.evaluations - before[0], self.failed_evaluations - before[1])
             seconds = time.perf_counter() - started
             self.elapsed += seconds
             self._prune()
             if self.checkpoint_dir is not None:
                 save_checkpoint(self.checkpoint_dir, self._state())
-            yield self._event(seconds, self.evaluations - before[0], self.failed_evaluations - before[1])
+            yield self._event(seconds)
 
     @property
     def finished(self) -> bool:
@@ -246,11 +246,13 @@ class Optimizer:
             self.test[ind.id] = stats
             self.test_evaluations += 1
 
-    def _record(self) -> None:
+    def _record(self, evaluated: int, failed: int) -> None:
         row: dict[str, Any] = {
             "generation": self.generation,
-            "evaluations": self.evaluations,
-            "failed_evaluations": self.failed_evaluations,
+            "evaluations": evaluated,
+            "failed_evaluations": failed,
+            "total_evaluations": self.evaluations,
+            "total_failed_evaluations": self.failed_evaluations,
         }
         valid = [self.slim[ind.id] for ind in self.population if not self._is_worst(ind)]
         for k, objective in enumerate(self.objectives):
@@ -307,13 +309,16 @@ class Optimizer:
             "generation": row["generation"],
             "evaluations": row["evaluations"],
             "failed_evaluations": row["failed_evaluations"],
+            "total_evaluations": row["total_evaluations"],
+            "total_failed_evaluations": row["total_failed_evaluations"],
             "best": [row[m]["best"] for m in metrics],
             "mean": [row[m]["mean"] for m in metrics],
             "worst": [row[m]["worst"] for m in metrics],
         }
 
-    def _event(self, seconds: float, evaluated: int, failed: int, *, replay: bool = False) -> dict[str, Any]:
+    def _event(self, seconds: float, *, replay: bool = False) -> dict[str, Any]:
         row = self.logbook[-1]
+        evaluated, failed = row["evaluations"], row["failed_evaluations"]
         done = self.generation
         remaining = 0 if self.finished else self.ga["generations"] - self.generation
         elite_ids = [ind.id for ind in self.elite()]

@@ -25,5 +25,5 @@ def load_plugins() -> list[str]:
         if name not in _loaded:
             importlib.import_module(name)
             _loaded.add(name)
-            log.info("loaded plugin %s", name)
+            log.debug("loaded plugin %s", name)
     return names

@@ -12,7 +12,7 @@ from optimizer.errors import ConfigError
 MIN_BARS = 2
 
 
-def test_start(config: RunConfig, market: MarketData) -> int | None:
+def holdout_start(config: RunConfig, market: MarketData) -> int | None:
     """The index of the first test bar, or None without a split.
 
     ``split.test_fraction`` holds out that fraction of the bars (the last ones);

@@ -54,8 +54,9 @@ class Worker:
 
     def evaluate(self, phase: str, genes: Sequence[float]) -> IndividualStats:
         """Full statistics of ``genes`` on the ``phase`` period; a failure if it raises."""
-        params = decode(self.config, genes)
+        params: dict[str, Any] = {}
         try:
+            params = decode(self.config, genes)
             return self.engines[phase].evaluate(params)
         except Exception as exc:  # one individual's error must not end the run
             log.warning("individual %s failed: %s: %s", params, type(exc).__name__, exc)

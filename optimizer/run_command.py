@@ -1,0 +1,110 @@
+"""``python -m optimizer run``: a whole optimization from the command line.
+
+A progress bar shows the generation, the best fitness, evaluations per second and
+the time left. The state is checkpointed after every generation (by default in
+``OUT.checkpoint/`` beside the output), so Ctrl-C stops at once, keeps the last
+finished generation, and ``--resume`` goes on from it to exactly the result of an
+uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from optimizer.cli import data_path, write_json
+from optimizer.config import RunConfig, load_config, parse_config
+from optimizer.data import MarketData, load_candles
+from optimizer.engine import check_compatible
+from optimizer.errors import ConfigError
+from optimizer.evaluation import RunSpec, make_executor
+from optimizer.ga import Optimizer
+from optimizer.split import holdout_start
+
+log = logging.getLogger("optimizer")
+INTERRUPTED = 130
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run (or resume) an optimization and write its JSON result."""
+    config = _with_overrides(load_config(args.config), args)
+    market = MarketData(load_candles(data_path(config, args.config, args.data)))
+    check_compatible(config, market)
+    split = holdout_start(config, market)
+    folder = Path(args.resume or args.checkpoint or f"{Path(args.out).with_suffix('')}.checkpoint")
+    executor_kind = args.executor or ("sequential" if config.raw["workers"] == 1 else "process")
+    executor = make_executor(executor_kind, RunSpec(config.raw, split), market.candles, config.raw["workers"])
+    try:
+        optimizer = Optimizer(config, market, executor, split=split, checkpoint_dir=folder, resume=bool(args.resume))
+        return _drive(optimizer, config, market, args, folder)
+    except KeyboardInterrupt:
+        log.warning(
+            "stopped; the last finished generation is checkpointed in %s. Resume with: "
+            "python -m optimizer run %s --resume %s --json %s", folder, args.config, folder, args.out,
+        )  # fmt: skip
+        return INTERRUPTED
+    finally:
+        executor.close()
+
+
+def _drive(optimizer: Optimizer, config: RunConfig, market: MarketData, args, folder: Path) -> int:
+    total = config.raw["ga"]["generations"]
+    objective = config.raw["objectives"][0]
+    with (
+        logging_redirect_tqdm(),
+        tqdm(total=total, unit="gen", file=sys.stderr, disable=None, dynamic_ncols=True) as bar,
+    ):
+        for event in optimizer.generations():
+            bar.n = event["generation"]
+            best = event["objectives"][0]["best"]
+            rate = event["evals_per_second"]
+            bar.set_postfix_str(
+                f"best {objective['metric']} {_fmt(best)} | {_fmt(rate)} evals/s | ETA {_fmt(event['eta_seconds'])} s",
+                refresh=False,
+            )
+            bar.refresh()
+    result = _result(optimizer, config, market)
+    write_json(args.out, result)
+    log.info(
+        "%d generations, %d evaluations (%d failed); best %s %s -> %s",
+        optimizer.generation, optimizer.evaluations, optimizer.failed_evaluations, objective["metric"],
+        _fmt(result["generations"][-1]["best"][0]), args.out,
+    )  # fmt: skip
+    return 0
+
+
+def _result(optimizer: Optimizer, config: RunConfig, market: MarketData) -> dict[str, Any]:
+    return {
+        "name": config.raw["name"],
+        "config": config.raw,
+        "data_fingerprint": market.fingerprint(),
+        "seed": config.raw["ga"]["seed"],
+        "genes": [gene.name for gene in config.genes],
+        "evaluations": optimizer.evaluations,
+        "failed_evaluations": optimizer.failed_evaluations,
+        "test_evaluations": optimizer.test_evaluations,
+        "stopped_early": optimizer.generation < config.raw["ga"]["generations"],
+        "generations": [optimizer.summary(row) for row in optimizer.logbook],
+        "elite": optimizer.elite_stats(),
+    }
+
+
+def _with_overrides(config: RunConfig, args: argparse.Namespace) -> RunConfig:
+    raw = config.to_json()
+    if args.seed is not None:
+        raw["ga"]["seed"] = args.seed
+    if args.workers is not None:
+        if args.workers < 0:
+            raise ConfigError(f"--workers: {args.workers} is negative")
+        raw["workers"] = args.workers
+    return parse_config(raw) if raw != config.raw else config
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"

@@ -1,0 +1,216 @@
+"""The optimizer: determinism across backends, faults, cache, checkpoints, events."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from optimizer.evaluation import ProcessExecutor, RunSpec, SequentialExecutor
+from optimizer.evaluation.dask_cluster import DaskExecutor
+from optimizer.ga import Optimizer
+from optimizer.plugins import load_plugins
+from optimizer.split import holdout_start
+from tests.conftest import EURUSD, candles_of, market_of, parse, sma_cross_config
+
+TIMING = ("seconds", "elapsed_seconds", "evals_per_second", "eta_seconds")
+
+
+def _config(objectives=None, *, split=True, population=16, generations=4, seed=11, **ga) -> dict:
+    doc = sma_cross_config(
+        {"min": 3, "max": 30, "type": "int"}, {"min": 31, "max": 150, "type": "int"},
+        stop_loss={"min": 0.002, "max": 0.05}, objectives=objectives,
+    )  # fmt: skip
+    doc["ga"] = {"population": population, "generations": generations, "seed": seed, **ga}
+    if split:
+        doc["split"] = {"test_fraction": 0.3}
+    return doc
+
+
+MULTI = [{"metric": "total_return_pct", "goal": "max"}, {"metric": "max_drawdown_pct", "goal": "min"}]
+
+
+def _faulty(kind: str, doc: dict | None = None) -> dict:
+    """``doc`` with a weight-0 signal of a faulty kind whose period is a gene."""
+    doc = copy.deepcopy(doc or _config(split=False))
+    doc["strategy"]["signals"]["trap"] = {"kind": kind, "params": {"period": {"min": 1, "max": 8, "type": "int"}}}
+    doc["strategy"]["entry"]["weights"]["trap"] = 0.0
+    return doc
+
+
+def _run(doc: dict, make_executor, *, checkpoint=None, resume=False, stop_after=None):
+    """Events (without timings) and the elite of a run."""
+    config = parse(doc)
+    market = market_of(EURUSD)
+    split = holdout_start(config, market)
+    executor = make_executor(RunSpec(config.raw, split), market.candles)
+    try:
+        opt = Optimizer(config, market, executor, split=split, checkpoint_dir=checkpoint, resume=resume)
+        events = []
+        for event in opt.generations():
+            events.append({k: v for k, v in event.items() if k not in TIMING})
+            if stop_after is not None and event["generation"] >= stop_after:
+                break
+        return events, opt.elite_stats(), opt, executor
+    finally:
+        executor.close()
+
+
+def _pool(workers):
+    return lambda spec, candles: ProcessExecutor(spec, candles, workers)
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.mark.parametrize("objectives", [None, MULTI], ids=["single", "nsga2"])
+def test_same_seed_same_results_sequential_pool_and_dask(objectives, dask_client):
+    doc = _config(objectives)
+    reference, elite, opt, _ = _run(doc, SequentialExecutor)
+    assert len(reference) == 4 and opt.evaluations > 16
+    assert all(ind["test"] is not None for ind in elite)  # the elite was evaluated on the held-out bars
+    pooled, pooled_elite, _, _ = _run(doc, _pool(2))
+    assert pooled == reference
+    assert pooled_elite == elite
+    one, _, _, _ = _run(doc, _pool(1))
+    assert one == reference
+    dask, dask_elite, _, _ = _run(doc, lambda spec, candles: DaskExecutor(dask_client, spec, candles))
+    assert dask == reference
+    assert dask_elite == elite
+    other_seed, _, _, _ = _run(_config(objectives, seed=12), SequentialExecutor)
+    assert other_seed != reference
+
+
+def test_a_worker_killed_mid_generation_changes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTIMIZER_PLUGINS", "tests.plugins.faulty")
+    monkeypatch.setenv("FAULTY_DIR", str(tmp_path))
+    monkeypatch.setenv("FAULTY_PERIOD", "5")
+    load_plugins()
+    doc = _faulty("die_once")
+    (tmp_path / "died").write_text("not in the reference run")
+    reference, elite, _, _ = _run(doc, SequentialExecutor)
+    (tmp_path / "died").unlink()
+    events, pooled_elite, opt, executor = _run(doc, _pool(2))
+    assert (tmp_path / "died").exists(), "no worker was killed: the test proves nothing"
+    assert executor.worker_deaths == 1
+    assert events == reference and pooled_elite == elite
+    assert opt.failed_evaluations == 0
+
+
+def test_an_individual_that_keeps_killing_its_worker_is_marked_failed(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTIMIZER_PLUGINS", "tests.plugins.faulty")
+    monkeypatch.setenv("FAULTY_DIR", str(tmp_path))
+    monkeypatch.setenv("FAULTY_PERIOD", "5")
+    load_plugins()
+    events, _, opt, executor = _run(_faulty("die_always", _config(split=False, generations=2)), _pool(2))
+    assert len(events) == 2
+    killers = [i for i in events[-1]["individuals"] if i["params"]["strategy.signals.trap.params.period"] == 5]
+    assert opt.failed_evaluations >= 1 and executor.worker_deaths >= 3
+    failed = [s for s in opt.slim.values() if s.failed]
+    assert len(failed) == opt.failed_evaluations
+    assert all("worker process died 3 times" in s.error for s in failed)
+    assert all(s.params["strategy.signals.trap.params.period"] == 5 for s in failed)
+    assert all(not i["valid"] for i in killers)
+
+
+def test_a_strategy_that_raises_fails_its_individuals_and_the_run_completes(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPTIMIZER_PLUGINS", "tests.plugins.faulty")
+    monkeypatch.setenv("FAULTY_PERIOD", "5")
+    load_plugins()
+    events, elite, opt, _ = _run(_faulty("raises"), SequentialExecutor)
+    assert len(events) == 4
+    failed = [s for s in opt.slim.values() if s.failed]
+    assert failed and len(failed) == opt.failed_evaluations == sum(e["failed_evaluations"] for e in events)
+    assert all(s.error == "ValueError: period 5 is cursed" for s in failed)
+    assert all(i["params"]["strategy.signals.trap.params.period"] != 5 for i in elite)
+    pooled, _, pooled_opt, _ = _run(_faulty("raises"), _pool(2))
+    assert pooled == events and pooled_opt.failed_evaluations == opt.failed_evaluations
+
+
+def test_same_parameters_are_evaluated_once():
+    doc = sma_cross_config({"min": 3, "max": 6, "type": "int"}, {"min": 20, "max": 22, "type": "int"})
+    doc["strategy"]["signals"]["down"]["params"] = {"fast": 5, "slow": 21}
+    doc["ga"] = {"population": 16, "generations": 6, "seed": 1}
+    events, _, opt, _ = _run(doc, SequentialExecutor)
+    assert opt.evaluations <= 12  # 4 x 3 distinct parameter sets
+    assert sum(e["evaluations"] for e in events) == opt.evaluations
+    ids = [ind["id"] for e in events for ind in e["individuals"]]
+    by_id = {}
+    for e in events:
+        for ind in e["individuals"]:
+            assert by_id.setdefault(ind["id"], ind["params"]) == ind["params"]
+    assert len(set(ids)) == opt.evaluations
+
+
+def test_stalled_runs_stop_early_and_min_trades_is_a_constraint():
+    doc = sma_cross_config({"min": 3, "max": 4, "type": "int"}, 21)
+    doc["ga"] = {"population": 8, "generations": 20, "seed": 1, "stall_generations": 2, "min_trades": 40}
+    events, _, _opt, _ = _run(doc, SequentialExecutor)
+    assert len(events) == 3 and events[-1]["finished"]
+    valid = {i["id"]: i["valid"] for i in events[-1]["individuals"]}
+    for ind in events[-1]["individuals"]:
+        assert valid[ind["id"]] == (ind["total_trades"] >= 40)
+
+
+def test_resume_in_process_gives_the_uninterrupted_result(tmp_path):
+    doc = _config(MULTI, generations=5)
+    reference, elite, _, _ = _run(doc, SequentialExecutor)
+    first, _, _, _ = _run(doc, SequentialExecutor, checkpoint=tmp_path, stop_after=2)
+    assert [e["generation"] for e in first] == [1, 2]
+    rest, resumed_elite, _, _ = _run(doc, SequentialExecutor, checkpoint=tmp_path, resume=True)
+    assert rest[0]["replay"] and rest[0]["generation"] == 2
+    assert {**rest[0], "replay": False} == reference[1]
+    assert rest[1:] == reference[2:]
+    assert resumed_elite == elite
+
+
+def test_a_checkpoint_of_another_config_is_refused(tmp_path):
+    _run(_config(generations=1), SequentialExecutor, checkpoint=tmp_path)
+    with pytest.raises(Exception, match="another configuration or dataset"):
+        _run(_config(generations=1, seed=99), SequentialExecutor, checkpoint=tmp_path, resume=True)
+
+
+def test_events_carry_what_the_dashboard_shows():
+    events, elite, _opt, _ = _run(_config(MULTI), SequentialExecutor)
+    event = events[-1]
+    assert event["generation"] == event["generations_total"] == 4
+    assert [o["metric"] for o in event["objectives"]] == ["total_return_pct", "max_drawdown_pct"]
+    for objective in event["objectives"]:
+        assert objective["min"] <= objective["mean"] <= objective["max"]
+    individuals = {i["id"]: i for i in event["individuals"]}
+    assert set(event["population"]) <= set(individuals) and set(event["elite"]) <= set(individuals)
+    assert set(event["pareto_front"]) <= set(event["population"])
+    for i in event["elite"]:
+        assert individuals[i]["trades"] and individuals[i]["equity"]["value"]
+        assert individuals[i]["test"]["total_trades"] >= 0
+    rest = [i for i in event["population"] if i not in event["elite"]]
+    assert all(individuals[i]["trades"] == [] for i in rest)
+    json.dumps(event, allow_nan=False)
+    assert [s["id"] for s in elite] == event["elite"]
+
+
+def test_bytes_sent_per_task_do_not_grow_with_the_data():
+    doc = _config(split=False, generations=2)
+    config = parse(doc)
+    sent = []
+    for repeat in (1, 8):
+        candles = candles_of(EURUSD)
+        if repeat > 1:
+            from bench.common import tiled_candles
+
+            candles = tiled_candles(len(candles) * repeat)
+        with ProcessExecutor(RunSpec(config.raw, None), candles, 2) as executor:
+            tasks = [("train", (0.1 * k,) * len(config.genes)) for k in range(10)]
+            executor.map(tasks)
+            sent.append(executor.bytes_sent / executor.tasks_sent)
+    assert sent[0] == sent[1]
+    assert sent[0] < 1000

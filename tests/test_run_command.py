@@ -1,0 +1,124 @@
+"""``python -m optimizer run``: killed, interrupted and resumed as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import EURUSD, ROOT, sma_cross_config, write_json
+
+
+def _config(tmp_path, generations=6):
+    doc = sma_cross_config({"min": 3, "max": 30, "type": "int"}, {"min": 31, "max": 150, "type": "int"},
+                           stop_loss={"min": 0.002, "max": 0.05})  # fmt: skip
+    doc["data"] = {"path": str(EURUSD)}
+    # A weight-0 signal that sleeps on each new period: generations take long enough to be killed in.
+    doc["strategy"]["signals"]["pause"] = {
+        "kind": "slow",
+        "params": {"period": {"min": 1, "max": 100000, "type": "int"}},
+    }
+    doc["strategy"]["entry"]["weights"]["pause"] = 0.0
+    doc["ga"] = {"population": 12, "generations": generations, "seed": 5}
+    doc["split"] = {"test_fraction": 0.25}
+    return write_json(tmp_path / "config.json", doc)
+
+
+def _env(sleep="0.03"):
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OPTIMIZER_PLUGINS": "tests.plugins.faulty", "FAULTY_SLEEP": sleep}
+
+
+def _start(*args, env=None):
+    return subprocess.Popen([sys.executable, "-m", "optimizer", "run", *map(str, args)], cwd=ROOT, env=env or _env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def _finish(process, timeout=300):
+    _out, err = process.communicate(timeout=timeout)
+    return process.returncode, err
+
+
+def _wait_for_generation(folder, k, process, timeout=120):
+    deadline = time.monotonic() + timeout
+    path = folder / "checkpoint.json"
+    while time.monotonic() < deadline:
+        if path.exists() and json.loads(path.read_text())["generation"] >= k:
+            return json.loads(path.read_text())["generation"]
+        assert process.poll() is None, process.communicate()[1]
+        time.sleep(0.01)
+    raise AssertionError(f"generation {k} never checkpointed")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("reference")
+    config = _config(tmp)
+    code, err = _finish(_start(config, "--workers", "2", "--json", tmp / "out.json", env=_env("0")))
+    assert code == 0, err
+    return json.loads((tmp / "out.json").read_text())
+
+
+def test_the_output_holds_generations_and_elite(uninterrupted):
+    assert [g["generation"] for g in uninterrupted["generations"]] == [1, 2, 3, 4, 5, 6]
+    summary = uninterrupted["generations"][0]
+    assert set(summary) >= {"generation", "evaluations", "failed_evaluations", "best", "mean", "worst"}
+    assert summary["evaluations"] == 12
+    elite = uninterrupted["elite"]
+    assert elite and elite[0]["fitness"][0] == max(e["fitness"][0] for e in elite)
+    assert elite[0]["trades"] and elite[0]["test"]["bars"] > 0
+
+
+def test_killed_after_generation_k_then_resumed_gives_the_uninterrupted_result(tmp_path, uninterrupted):
+    config = _config(tmp_path)
+    folder = tmp_path / "ckpt"
+    process = _start(config, "--workers", "2", "--checkpoint", folder, "--json", tmp_path / "out.json")
+    k = _wait_for_generation(folder, 2, process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    assert k < 6 and not (tmp_path / "out.json").exists()
+    code, err = _finish(_start(config, "--workers", "2", "--resume", folder, "--json", tmp_path / "out.json"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "out.json").read_text()) == uninterrupted
+
+
+def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, uninterrupted):
+    config = _config(tmp_path)
+    out = tmp_path / "out.json"
+    process = _start(config, "--workers", "1", "--json", out)
+    folder = tmp_path / "out.checkpoint"
+    _wait_for_generation(folder, 1, process)
+    process.send_signal(signal.SIGINT)
+    code, err = _finish(process)
+    assert code == 130, err
+    assert "Traceback" not in err and "--resume" in err
+    code, err = _finish(_start(config, "--resume", folder, "--json", out))
+    assert code == 0, err
+    result = json.loads(out.read_text())
+    assert result["config"].pop("workers") == 0  # 1 worker, then one per CPU: the same result
+    assert result == {**uninterrupted, "config": {k: v for k, v in uninterrupted["config"].items() if k != "workers"}}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--executor", "gpu"], "executor: 'gpu' is not one of"),
+        (["--workers", "-1"], "--workers: -1 is negative"),
+        (["--resume", "nowhere"], "resume: no checkpoint in nowhere"),
+    ],
+)
+def test_bad_run_input_exits_2_with_one_line(tmp_path, args, expected):
+    config = _config(tmp_path, generations=1)
+    code, err = _finish(_start(config, *args, "--json", tmp_path / "o.json"))
+    assert code == 2, err
+    assert err.strip().count("\n") == 0 and expected in err
+
+
+def test_a_config_without_ranges_cannot_be_optimized(tmp_path):
+    config = write_json(tmp_path / "fixed.json", sma_cross_config(5, 20))
+    code, err = _finish(_start(config, "--json", tmp_path / "o.json"))
+    assert code == 2 and "has no ranges to optimize" in err
