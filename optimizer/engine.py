@@ -21,7 +21,7 @@ from optimizer.errors import ConfigError
 from optimizer.objectives import fitness_of
 from optimizer.signals import compute_signal
 from optimizer.stats import IndividualStats, compute_stats
-from optimizer.strategy import Rule, Strategy, build_strategy
+from optimizer.strategy import Rule, Strategy, StrategyBuilder
 
 
 class Engine:
@@ -55,10 +55,11 @@ class Engine:
         self.cache = cache if cache is not None else ArrayCache(DEFAULT_CACHE_BYTES)
         self.market_return_pct = market.slice(start, stop).market_return_pct()
         self._never = np.zeros(stop - start, np.bool_)
+        self._builder = StrategyBuilder(config)
 
     def strategy(self, params: Mapping[str, Any]) -> Strategy:
         """The concrete strategy for ``params`` (gene name -> value)."""
-        return build_strategy(self.config, params)
+        return self._builder.build(params)
 
     def backtest(self, params: Mapping[str, Any]) -> BacktestResult:
         """Simulate the strategy of ``params``: trades and equity per bar."""
@@ -128,3 +129,19 @@ def check_compatible(config: RunConfig, market: MarketData) -> None:
         errors.append(f"strategy.end_of_day: needs intraday data; the data's bars are {format_timeframe(bar)}")
     if errors:
         raise ConfigError(errors)
+
+
+def warm_up_kernels() -> None:
+    """Run the simulation, statistics and common indicator kernels once on 64
+    synthetic bars, which loads their compiled code (numba's cache)."""
+    from optimizer import indicators
+    from optimizer.signals import cross_up
+
+    close = 100.0 + np.sin(np.arange(64) / 4.0)
+    fast, slow = indicators.sma(close, 3), indicators.sma(close, 9)
+    up = rule_fires((cross_up(fast, slow),), np.ones(1), 1.0)
+    down = rule_fires((cross_up(slow, fast),), np.ones(1), 1.0)
+    never = np.zeros(64, np.bool_)
+    result = simulate(close, close + 1, close - 1, close, never, up, down, never, never, stop_loss=0.01)
+    time = np.arange(64, dtype=np.int64) * 3_600_000_000_000
+    compute_stats(result, time, bar_ns=3_600_000_000_000, market_return_pct=0.0)

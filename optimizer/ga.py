@@ -106,6 +106,9 @@ class Optimizer:
         self.elapsed = 0.0
         self.random_state = random.Random(self.ga["seed"]).getstate()
         self._resumed = False
+        self._detail = True
+        self._fitness_by_id: dict[int, tuple[float, ...]] = {}  # derived from slim
+        self._dicts: dict[tuple[int, bool], dict[str, Any]] = {}  # event JSON, per (id, full)
         if resume:
             if self.checkpoint_dir is None:
                 raise ConfigError("resume: needs the run's checkpoint folder")
@@ -113,12 +116,16 @@ class Optimizer:
             self._resumed = True
 
     # ----------------------------------------------------------------- loop
-    def generations(self, should_stop: Callable[[], bool] | None = None) -> Iterator[dict[str, Any]]:
+    def generations(
+        self, should_stop: Callable[[], bool] | None = None, *, detail: bool = True
+    ) -> Iterator[dict[str, Any]]:
         """Run the remaining generations, yielding one event per generation.
 
         ``should_stop`` is asked after each generation (its checkpoint written);
-        True ends the loop early, resumable.
+        True ends the loop early, resumable. Without ``detail`` the events leave out
+        the individuals' statistics (the command line needs only the summaries).
         """
+        self._detail = detail
         total = self.ga["generations"]
         if self._resumed:
             self._resumed = False
@@ -214,10 +221,11 @@ class Optimizer:
             self.cache[key] = ind_id
             self.full[ind_id] = stats
             self.slim[ind_id] = stats.without_series()
+            self._fitness_by_id[ind_id] = self._fitness(stats)
             self.evaluations += 1
             self.failed_evaluations += int(stats.failed)
         for ind in todo:
-            ind.fitness.values = self._fitness(self.slim[ind.id])
+            ind.fitness.values = self._fitness_by_id[ind.id]
 
     def _fitness(self, stats: IndividualStats) -> tuple[float, ...]:
         """DEAP fitness values: the objectives' metrics, or the worst for an
@@ -245,6 +253,8 @@ class Optimizer:
             stats.id = ind.id
             self.test[ind.id] = stats
             self.test_evaluations += 1
+            self._dicts.pop((ind.id, True), None)
+            self._dicts.pop((ind.id, False), None)
 
     def _record(self, evaluated: int, failed: int) -> None:
         row: dict[str, Any] = {
@@ -276,6 +286,7 @@ class Optimizer:
         self.full = {i: s for i, s in self.full.items() if i in alive}
         elite = {ind.id for ind in self.hof}
         self.test = {i: s for i, s in self.test.items() if i in elite}
+        self._dicts = {key: d for key, d in self._dicts.items() if key[0] in alive}
 
     # --------------------------------------------------------------- events
     def elite(self) -> list[Individual]:
@@ -290,17 +301,23 @@ class Optimizer:
         return [self._individual(ind.id, full=True) for ind in self.elite()]
 
     def _individual(self, ind_id: int, *, full: bool) -> dict[str, Any]:
+        """An individual's statistics as JSON (memoized: statistics never change)."""
+        found = self._dicts.get((ind_id, full))
+        if found is not None:
+            return found
         stats = self.full.get(ind_id) if full else None
         out = (stats or self.slim[ind_id]).to_dict()
         out["id"] = ind_id
-        out["valid"] = not self._worst_stats(self.slim[ind_id])
+        out["valid"] = not self._worst_id(ind_id)
         if self.split is not None:
             test = self.test.get(ind_id)
             out["test"] = None if test is None else {**test.to_dict(), "id": ind_id}
+        if stats is not None or not full:
+            self._dicts[(ind_id, full)] = out
         return out
 
-    def _worst_stats(self, stats: IndividualStats) -> bool:
-        return any(abs(v) >= WORST for v in self._fitness(stats))
+    def _worst_id(self, ind_id: int) -> bool:
+        return any(abs(v) >= WORST for v in self._fitness_by_id[ind_id])
 
     def summary(self, row: dict[str, Any]) -> dict[str, Any]:
         """A logbook row as the generation summary of the run's JSON output."""
@@ -350,7 +367,7 @@ class Optimizer:
             "population": [ind.id for ind in self.population],
             "elite": elite_ids,
             "pareto_front": _pareto_ids(self.population) if self.multi else elite_ids[:1],
-            "individuals": [self._individual(i, full=i in elite_ids) for i in ids],
+            "individuals": [self._individual(i, full=i in elite_ids) for i in ids] if self._detail else [],
         }
 
     # ---------------------------------------------------------- checkpoint
@@ -407,6 +424,7 @@ class Optimizer:
         self.logbook = state["logbook"]
         self.cache = {tuple((name, value) for name, value in key): i for key, i in state["cache"]}
         self.slim = {int(i): stats_from_state(s) for i, s in state["slim"].items()}
+        self._fitness_by_id = {i: self._fitness(s) for i, s in self.slim.items()}
         self.full = {int(i): stats_from_state(s) for i, s in state["full"].items()}
         self.test = {int(i): stats_from_state(s) for i, s in state["test"].items()}
         self.evaluations = state["evaluations"]

@@ -60,7 +60,7 @@ def _drive(optimizer: Optimizer, config: RunConfig, market: MarketData, args, fo
         logging_redirect_tqdm(),
         tqdm(total=total, unit="gen", file=sys.stderr, disable=None, dynamic_ncols=True) as bar,
     ):
-        for event in optimizer.generations():
+        for event in optimizer.generations(detail=False):
             bar.n = event["generation"]
             best = event["objectives"][0]["best"]
             rate = event["evals_per_second"]

@@ -86,6 +86,30 @@ class IndividualStats:
     loss_edges: np.ndarray = field(default_factory=lambda: _EMPTY_F)
     loss_counts: np.ndarray = field(default_factory=lambda: _EMPTY_I)
 
+    def __getstate__(self) -> tuple:
+        """Compact pickling: the arrays travel as one bytes object (workers send
+        thousands of these per second; one numpy array per field costs more)."""
+        scalars = {}
+        layout = []
+        chunks = []
+        for name in _ARRAY_FIELDS:
+            array = getattr(self, name)
+            layout.append((name, array.dtype.str, len(array)))
+            chunks.append(np.ascontiguousarray(array).tobytes())
+        for f in fields(self):
+            if f.name not in _ARRAY_FIELD_SET:
+                scalars[f.name] = getattr(self, f.name)
+        return scalars, layout, b"".join(chunks)
+
+    def __setstate__(self, state: tuple) -> None:
+        scalars, layout, blob = state
+        self.__dict__.update(scalars)
+        offset = 0
+        for name, dtype, length in layout:
+            array = np.frombuffer(blob, dtype=dtype, count=length, offset=offset) if length else _empty(dtype)
+            offset += array.nbytes
+            setattr(self, name, array)
+
     @classmethod
     def failure(cls, params: dict[str, Any], error: str) -> IndividualStats:
         """The statistics of an individual whose evaluation raised ``error``."""
@@ -142,6 +166,15 @@ class IndividualStats:
         return out
 
 
+_ARRAY_FIELDS = tuple(f.name for f in fields(IndividualStats) if f.name not in SCALAR_FIELDS
+                      and f.name.startswith(("trade_", "equity_", "win_", "loss_", "pnl_")))  # fmt: skip
+_ARRAY_FIELD_SET = frozenset(_ARRAY_FIELDS)
+
+
+def _empty(dtype: str) -> np.ndarray:
+    return np.zeros(0, dtype=np.dtype(dtype))
+
+
 def compute_stats(
     result: BacktestResult,
     time: np.ndarray,
@@ -159,10 +192,7 @@ def compute_stats(
     pct = result.pnl_pct * 100.0
     bars_held = result.exit_index - result.entry_index
     trades = len(pct)
-    wins = pct[pct > 0]
-    losses = pct[pct < 0]
-    gross_win = float(result.pnl[result.pnl > 0].sum())
-    gross_loss = float(-result.pnl[result.pnl < 0].sum())
+    n_win, n_loss, sum_win, sum_loss, best, worst, total, gross_win, gross_loss = _trade_summary(pct, result.pnl)
     max_dd, mean_r, std_r, downside = _equity_summary(result.equity)
     span_years = (int(time[-1]) + bar_ns - int(time[0])) / (365.25 * 86400e9) if n else 0.0
     per_year = n / span_years if span_years > 0 else math.nan
@@ -170,31 +200,31 @@ def compute_stats(
     cagr = None
     if span_years > 0:
         cagr = -100.0 if final <= 0 else (final ** (1.0 / span_years) - 1.0) * 100.0
-    edges_w, counts_w = _histogram(wins)
-    edges_l, counts_l = _histogram(losses)
+    edges_w, counts_w = _histogram(pct[pct > 0])
+    edges_l, counts_l = _histogram(pct[pct < 0])
     idx = downsample_indices(result.equity, EQUITY_POINTS)
     return IndividualStats(
         params=dict(params or {}),
         bars=n,
         total_trades=trades,
-        winning_trades=len(wins),
-        losing_trades=len(losses),
-        win_rate_pct=len(wins) / trades * 100.0 if trades else None,
+        winning_trades=n_win,
+        losing_trades=n_loss,
+        win_rate_pct=n_win / trades * 100.0 if trades else None,
         total_return_pct=(final - 1.0) * 100.0,
         market_return_pct=market_return_pct,
-        avg_win_pct=float(wins.mean()) if len(wins) else None,
-        avg_loss_pct=float(losses.mean()) if len(losses) else None,
-        best_trade_pct=float(pct.max()) if trades else None,
-        worst_trade_pct=float(pct.min()) if trades else None,
+        avg_win_pct=sum_win / n_win if n_win else None,
+        avg_loss_pct=sum_loss / n_loss if n_loss else None,
+        best_trade_pct=best if trades else None,
+        worst_trade_pct=worst if trades else None,
         profit_factor=gross_win / gross_loss if gross_loss > 0 else None,
-        expectancy_pct=float(pct.mean()) if trades else None,
+        expectancy_pct=total / trades if trades else None,
         max_drawdown_pct=max_dd * 100.0,
         sharpe=_ratio(mean_r, std_r, per_year),
         sortino=_ratio(mean_r, downside, per_year),
         calmar=(cagr / 100.0) / max_dd if cagr is not None and max_dd > 0 else None,
         cagr_pct=cagr,
         exposure_pct=float(bars_held.sum()) / n * 100.0 if n else None,
-        avg_bars_held=float(bars_held.mean()) if trades else None,
+        avg_bars_held=float(bars_held.sum()) / trades if trades else None,
         trade_entry_time=time[result.entry_index],
         trade_exit_time=time[result.exit_index],
         trade_side=result.side,
@@ -251,15 +281,65 @@ def _ratio(mean: float, deviation: float, per_year: float) -> float | None:
 
 
 def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bins over [min, max] of ``values``: edges (one more than counts) and counts."""
+    """Bins over [min, max] of ``values``: edges (one more than counts) and counts.
+
+    ceil(sqrt(n)) bins, at most `MAX_BINS`; the edges are numpy's
+    ``linspace(min, max, bins + 1)``, each bin holds [left, right) and the last
+    also its right edge, as ``numpy.histogram`` counts them.
+    """
     if len(values) == 0:
         return _EMPTY_F, _EMPTY_I
-    low, high = float(values.min()), float(values.max())
+    bins = min(MAX_BINS, max(1, math.ceil(math.sqrt(len(values)))))
+    return _histogram_counts(values, bins)
+
+
+@njit(cache=True)
+def _histogram_counts(values, bins):  # pragma: no cover - compiled
+    low = values.min()
+    high = values.max()
     if low == high:
         return np.array([low, high]), np.array([len(values)], np.int64)
-    bins = min(MAX_BINS, max(1, math.ceil(math.sqrt(len(values)))))
-    counts, edges = np.histogram(values, bins=bins, range=(low, high))
-    return edges, counts.astype(np.int64)
+    edges = np.empty(bins + 1)
+    step = (high - low) / bins
+    for k in range(bins):
+        edges[k] = k * step + low
+    edges[bins] = high
+    counts = np.zeros(bins, np.int64)
+    for v in values:
+        j = np.searchsorted(edges, v, side="right") - 1
+        counts[min(j, bins - 1)] += 1
+    return edges, counts
+
+
+@njit(cache=True)
+def _trade_summary(pct, pnl):  # pragma: no cover - compiled
+    """Counts and sums over trades: (wins, losses, sum of winning %, sum of losing %,
+    best %, worst %, sum of all %, gross profit, gross loss) with P&L in money."""
+    n_win = 0
+    n_loss = 0
+    sum_win = 0.0
+    sum_loss = 0.0
+    best = -np.inf
+    worst = np.inf
+    total = 0.0
+    gross_win = 0.0
+    gross_loss = 0.0
+    for k in range(len(pct)):
+        p = pct[k]
+        total += p
+        best = max(best, p)
+        worst = min(worst, p)
+        if p > 0:
+            n_win += 1
+            sum_win += p
+        elif p < 0:
+            n_loss += 1
+            sum_loss += p
+        if pnl[k] > 0:
+            gross_win += pnl[k]
+        elif pnl[k] < 0:
+            gross_loss -= pnl[k]
+    return n_win, n_loss, sum_win, sum_loss, best, worst, total, gross_win, gross_loss
 
 
 @njit(cache=True)

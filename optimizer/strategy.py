@@ -107,43 +107,69 @@ def check_params(config: RunConfig, params: Any) -> dict[str, float | int]:
 
 def build_strategy(config: RunConfig, params: Mapping[str, float]) -> Strategy:
     """The concrete strategy of a configuration with its genes set to ``params``."""
-    s = _substitute(config.raw["strategy"], "strategy", params)
-    e = _substitute(config.raw["execution"], "execution", params)
-    signals = tuple(
-        SignalSpec(
-            name=name,
-            kind=spec["kind"],
-            tf_ns=parse_timeframe(spec["timeframe"]) if spec["timeframe"] else None,
-            candles=spec["candles"],
-            params=spec["params"],
+    return StrategyBuilder(config).build(params)
+
+
+class _Ref:
+    """A gene's place in a strategy template: resolved from the parameters."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _Refs:
+    """A mapping that answers every gene name with its `_Ref`."""
+
+    def __getitem__(self, name: str) -> _Ref:
+        return _Ref(name)
+
+
+class StrategyBuilder:
+    """Builds strategies of one configuration fast: the configuration is walked
+    once into a template whose genes are `_Ref` leaves; `build` fills them in."""
+
+    def __init__(self, config: RunConfig) -> None:
+        s = _substitute(config.raw["strategy"], "strategy", _Refs())
+        e = _substitute(config.raw["execution"], "execution", _Refs())
+        self._signals = [
+            (name, spec["kind"], parse_timeframe(spec["timeframe"]) if spec["timeframe"] else None, spec["candles"],
+             tuple(spec["params"].items()))
+            for name, spec in sorted(s["signals"].items())
+        ]  # fmt: skip
+        self._rules = {
+            key: None if s[key] is None else (tuple(sorted(s[key]["weights"].items())), s[key]["threshold"])
+            for key in ("entry", "exit", "entry_short", "exit_short")
+        }
+        self._direction = s["direction"]
+        self._scalars = {key: s[key] for key in ("stop_loss", "take_profit", "trailing_stop", "trailing_activation",
+                                                  "max_bars", "end_of_day")}  # fmt: skip
+        self._scalars.update({key: e[key] for key in ("fill", "commission", "slippage", "position_fraction")})
+
+    def build(self, params: Mapping[str, float]) -> Strategy:
+        """The strategy with every gene set from ``params`` (gene name -> value)."""
+
+        def value(leaf: Any) -> Any:
+            return params[leaf.name] if isinstance(leaf, _Ref) else leaf
+
+        signals = tuple(
+            SignalSpec(name, kind, tf, candles, {key: value(v) for key, v in items})
+            for name, kind, tf, candles, items in self._signals
         )
-        for name, spec in sorted(s["signals"].items())
-    )
-    rules = {key: _rule(s[key]) for key in ("entry", "exit", "entry_short", "exit_short")}
-    direction = s["direction"]
-    return Strategy(
-        signals=signals,
-        long_entry=rules["entry"] if direction != "short" else None,
-        long_exit=rules["exit"] if direction != "short" else None,
-        short_entry=rules["entry"] if direction == "short" else rules["entry_short"],
-        short_exit=rules["exit"] if direction == "short" else rules["exit_short"],
-        stop_loss=s["stop_loss"],
-        take_profit=s["take_profit"],
-        trailing_stop=s["trailing_stop"],
-        trailing_activation=s["trailing_activation"],
-        max_bars=s["max_bars"],
-        end_of_day=s["end_of_day"],
-        fill=e["fill"],
-        commission=e["commission"],
-        slippage=e["slippage"],
-        position_fraction=e["position_fraction"],
-    )
-
-
-def _rule(rule: dict | None) -> Rule | None:
-    if rule is None:
-        return None
-    return Rule(weights=tuple(sorted(rule["weights"].items())), threshold=rule["threshold"])
+        rules = {
+            key: None if rule is None else Rule(tuple((n, value(w)) for n, w in rule[0]), value(rule[1]))
+            for key, rule in self._rules.items()
+        }
+        short = self._direction == "short"
+        return Strategy(
+            signals=signals,
+            long_entry=None if short else rules["entry"],
+            long_exit=None if short else rules["exit"],
+            short_entry=rules["entry"] if short else rules["entry_short"],
+            short_exit=rules["exit"] if short else rules["exit_short"],
+            **{key: value(v) for key, v in self._scalars.items()},
+        )
 
 
 def _substitute(value: Any, path: str, params: Mapping[str, float]) -> Any:

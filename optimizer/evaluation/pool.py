@@ -42,6 +42,7 @@ def _worker_main(conn: Connection, spec: RunSpec, shared: SharedCandles) -> None
     """A worker process: build the engines once, then evaluate batches until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     worker = Worker(spec, shared.attach())
+    worker.warm_up()
     conn.send_bytes(b"ready")
     while True:
         try:
@@ -93,6 +94,17 @@ class ProcessExecutor:
         self.worker_deaths = 0
         self._config = None
 
+    def wait_ready(self) -> None:
+        """Block until every worker has started and loaded its engines."""
+        for slot in self._slots:
+            self._ready(slot)
+
+    def _ready(self, slot: _Slot) -> None:
+        if not slot.ready:
+            if slot.conn.recv_bytes() != b"ready":  # pragma: no cover - protocol error
+                raise RuntimeError("worker did not start")
+            slot.ready = True
+
     @property
     def pids(self) -> list[int]:
         """The process ids of the current workers."""
@@ -107,9 +119,14 @@ class ProcessExecutor:
         queue: deque[list[int]] = deque(list(range(i, min(i + size, n))) for i in range(0, n, size))
         remaining = n
         while remaining:
-            for slot in self._slots:
-                if slot.batch is None and queue and slot.process.is_alive():
-                    self._send(slot, queue.popleft(), tasks)
+            for k, slot in enumerate(self._slots):
+                if slot.batch is None and not slot.process.is_alive():  # died while idle
+                    log.warning("idle worker %s died (exit code %s); replacing it", slot.process.pid,
+                                slot.process.exitcode)  # fmt: skip
+                    slot.conn.close()
+                    self._slots[k] = slot = _Slot(self._ctx, self.spec, self.shared.descriptor)
+                if slot.batch is None and queue:
+                    remaining -= self._dispatch(slot, queue, tasks, attempts, results)
             busy = {slot.conn: slot for slot in self._slots if slot.batch is not None}
             sentinels = {slot.process.sentinel: slot for slot in self._slots if slot.batch is not None}
             ready = wait([*busy, *sentinels])
@@ -119,24 +136,33 @@ class ProcessExecutor:
                     continue
                 batch = slot.batch
                 try:
-                    stats = pickle.loads(slot.conn.recv_bytes())
+                    reply = slot.conn.recv_bytes()
                 except (EOFError, OSError):
-                    stats = None
-                if stats is None:
                     remaining -= self._worker_died(slot, batch, tasks, attempts, results, queue)
                     continue
                 slot.batch = None
+                if queue:  # keep the worker busy while its reply is unpacked here
+                    self._dispatch(slot, queue, tasks, attempts, results)
+                stats = pickle.loads(reply)  # our own worker's reply
                 for index, value in zip(batch, stats, strict=True):
                     results[index] = value
                 remaining -= len(batch)
         return results  # type: ignore[return-value]
 
+    def _dispatch(self, slot: _Slot, queue, tasks, attempts, results) -> int:
+        """Send the next batch to an idle worker; returns how many tasks ended as
+        failures (a worker that died before it was ready)."""
+        batch = queue.popleft()
+        try:
+            self._send(slot, batch, tasks)
+        except (EOFError, OSError):
+            slot.batch = batch
+            return self._worker_died(slot, batch, tasks, attempts, results, queue)
+        return 0
+
     def _send(self, slot: _Slot, batch: list[int], tasks: Sequence[Task]) -> None:
         payload = pickle.dumps([tasks[i] for i in batch], protocol=pickle.HIGHEST_PROTOCOL)
-        if not slot.ready:
-            if slot.conn.recv_bytes() != b"ready":  # pragma: no cover - protocol error
-                raise RuntimeError("worker did not start")
-            slot.ready = True
+        self._ready(slot)
         slot.conn.send_bytes(payload)
         slot.batch = batch
         self.bytes_sent += len(payload)

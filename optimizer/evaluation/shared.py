@@ -33,8 +33,14 @@ class SharedCandles:
     bar_ns: int
 
     def attach(self) -> Candles:
-        """`Candles` whose arrays are read-only views of the shared pages."""
-        mapped = np.memmap(self.path, dtype=np.uint8, mode="r", shape=(8 * self.length * len(FIELDS),))
+        """`Candles` whose arrays view the shared pages.
+
+        The mapping is copy-on-write: reads share the pages; a write (there should
+        be none) would go to a private copy, never to the other workers' data. The
+        arrays are writeable numpy arrays, so the compiled kernels see the same
+        array types as everywhere else (no separate compilation).
+        """
+        mapped = np.memmap(self.path, dtype=np.uint8, mode="c", shape=(8 * self.length * len(FIELDS),))
         arrays = {}
         for k, field in enumerate(FIELDS):
             dtype = np.int64 if field == "time" else np.float64

@@ -15,7 +15,7 @@ from typing import Any
 from optimizer.cache import ArrayCache
 from optimizer.config import parse_config
 from optimizer.data import Candles, MarketData
-from optimizer.engine import Engine
+from optimizer.engine import Engine, warm_up_kernels
 from optimizer.plugins import load_plugins
 from optimizer.stats import IndividualStats
 from optimizer.strategy import decode
@@ -51,6 +51,12 @@ class Worker:
         self.engines = {TRAIN: Engine(self.config, market, stop=stop, cache=cache)}
         if spec.split is not None:
             self.engines[TEST] = Engine(self.config, market, start=spec.split, cache=cache)
+
+    def warm_up(self) -> None:
+        """Load the compiled kernels (numba's cache) on a few synthetic bars, so that
+        a fresh worker's first individual is not slower than the rest. No user
+        signal runs here: a faulty plugin cannot break a worker's start."""
+        warm_up_kernels()
 
     def evaluate(self, phase: str, genes: Sequence[float]) -> IndividualStats:
         """Full statistics of ``genes`` on the ``phase`` period; a failure if it raises."""
