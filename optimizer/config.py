@@ -11,6 +11,7 @@ keys in the file never changes a result.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import re
@@ -78,6 +79,11 @@ class RunConfig:
     @property
     def gene_names(self) -> tuple[str, ...]:
         return tuple(gene.name for gene in self.genes)
+
+    @functools.cached_property
+    def decode_plan(self) -> tuple[tuple[str, float, float, float, bool], ...]:
+        """(name, low, span, high, integer) per gene, for fast decoding."""
+        return tuple((g.name, g.low, g.high - g.low, g.high, g.integer) for g in self.genes)
 
     def to_json(self) -> dict[str, Any]:
         """A deep copy of the normalized configuration."""

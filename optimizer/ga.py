@@ -441,11 +441,12 @@ def _same(a: Individual, b: Individual) -> bool:
 
 
 def _clone(ind: Individual) -> Individual:
-    copy = Individual(ind, type(ind.fitness))
-    if ind.fitness.valid:
-        copy.fitness.values = ind.fitness.values
-    if hasattr(ind.fitness, "crowding_dist"):
-        copy.fitness.crowding_dist = ind.fitness.crowding_dist
+    """A copy of an individual and its fitness (DEAP's ``toolbox.clone`` without deepcopy)."""
+    copy = Individual.__new__(Individual)
+    list.__init__(copy, ind)
+    fitness = object.__new__(type(ind.fitness))
+    fitness.__dict__.update(ind.fitness.__dict__)  # wvalues (a tuple) and crowding_dist
+    copy.fitness = fitness
     copy.id = ind.id
     return copy
 

@@ -89,26 +89,38 @@ class IndividualStats:
     def __getstate__(self) -> tuple:
         """Compact pickling: the arrays travel as one bytes object (workers send
         thousands of these per second; one numpy array per field costs more)."""
-        scalars = {}
+        packed = self.__dict__.get("_packed")
+        scalars = {k: v for k, v in self.__dict__.items() if k not in _ARRAY_FIELD_SET and k != "_packed"}
+        if packed is not None:
+            return scalars, *packed
         layout = []
         chunks = []
+        offset = 0
         for name in _ARRAY_FIELDS:
-            array = getattr(self, name)
-            layout.append((name, array.dtype.str, len(array)))
-            chunks.append(np.ascontiguousarray(array).tobytes())
-        for f in fields(self):
-            if f.name not in _ARRAY_FIELD_SET:
-                scalars[f.name] = getattr(self, f.name)
+            array = np.ascontiguousarray(getattr(self, name))
+            layout.append((name, array.dtype.str, len(array), offset))
+            chunks.append(array.tobytes())
+            offset += array.nbytes
         return scalars, layout, b"".join(chunks)
 
     def __setstate__(self, state: tuple) -> None:
+        """Restore the scalars now and the arrays on first use: most individuals
+        of a generation are reduced to their scalars without ever reading them."""
         scalars, layout, blob = state
         self.__dict__.update(scalars)
-        offset = 0
-        for name, dtype, length in layout:
-            array = np.frombuffer(blob, dtype=dtype, count=length, offset=offset) if length else _empty(dtype)
-            offset += array.nbytes
-            setattr(self, name, array)
+        self.__dict__["_packed"] = (layout, blob)
+
+    def __getattr__(self, name: str) -> Any:
+        packed = self.__dict__.get("_packed")
+        if packed is None or name not in _ARRAY_FIELD_SET:
+            raise AttributeError(name)
+        del self.__dict__["_packed"]
+        layout, blob = packed
+        for field_name, dtype, length, offset in layout:
+            self.__dict__[field_name] = (
+                np.frombuffer(blob, dtype=dtype, count=length, offset=offset) if length else _empty(dtype)
+            )
+        return self.__dict__[name]
 
     @classmethod
     def failure(cls, params: dict[str, Any], error: str) -> IndividualStats:
@@ -123,13 +135,22 @@ class IndividualStats:
         return None if value is None else float(value)
 
     def without_series(self) -> IndividualStats:
-        """A copy without trades, P&L history and equity (for non-elite individuals)."""
-        copy = IndividualStats(**{f.name: getattr(self, f.name) for f in fields(self)})
-        for name in ("trade_entry_time", "trade_exit_time", "trade_side", "trade_reason", "trade_bars_held"):
-            setattr(copy, name, _EMPTY_I)
-        for name in ("trade_entry_price", "trade_exit_price", "trade_pnl_pct", "pnl_history", "equity_value"):
-            setattr(copy, name, _EMPTY_F)
-        copy.equity_time = _EMPTY_I
+        """A copy without trades, P&L history and equity (for non-elite individuals);
+        it keeps the win/loss distributions."""
+        copy = object.__new__(IndividualStats)
+        state = {k: v for k, v in self.__dict__.items() if k not in _ARRAY_FIELD_SET and k != "_packed"}
+        packed = self.__dict__.get("_packed")
+        for name in _ARRAY_FIELDS:
+            state[name] = _EMPTY_I if name in _INT_SERIES else _EMPTY_F
+        if packed is not None:  # read only the distributions out of the packed arrays
+            layout, blob = packed
+            for name, dtype, length, offset in layout:
+                if name in _DISTRIBUTION_FIELDS:
+                    state[name] = np.frombuffer(blob, dtype=dtype, count=length, offset=offset).copy()
+        else:
+            for name in _DISTRIBUTION_FIELDS:
+                state[name] = getattr(self, name).copy()
+        copy.__dict__.update(state)
         return copy
 
     def to_dict(self) -> dict[str, Any]:
@@ -169,6 +190,9 @@ class IndividualStats:
 _ARRAY_FIELDS = tuple(f.name for f in fields(IndividualStats) if f.name not in SCALAR_FIELDS
                       and f.name.startswith(("trade_", "equity_", "win_", "loss_", "pnl_")))  # fmt: skip
 _ARRAY_FIELD_SET = frozenset(_ARRAY_FIELDS)
+_DISTRIBUTION_FIELDS = frozenset({"win_edges", "win_counts", "loss_edges", "loss_counts"})
+_INT_SERIES = frozenset({"trade_entry_time", "trade_exit_time", "trade_side", "trade_reason", "trade_bars_held",
+                         "equity_time"})  # fmt: skip
 
 
 def _empty(dtype: str) -> np.ndarray:

@@ -65,9 +65,15 @@ class Strategy:
 
 def decode(config: RunConfig, genes: Sequence[float]) -> dict[str, float | int]:
     """Parameters (gene name -> value) from a vector of values in [0, 1]."""
-    if len(genes) != len(config.genes):
-        raise ValueError(f"expected {len(config.genes)} genes, got {len(genes)}")
-    return {gene.name: gene.from_unit(float(u)) for gene, u in zip(config.genes, genes, strict=True)}
+    plan = config.decode_plan
+    if len(genes) != len(plan):
+        raise ValueError(f"expected {len(plan)} genes, got {len(genes)}")
+    out: dict[str, float | int] = {}
+    for (name, low, span, high, integer), u in zip(plan, genes, strict=True):
+        # Gene.from_unit, inlined: this runs for every individual of every generation.
+        value = low + min(max(float(u), 0.0), 1.0) * span
+        out[name] = int(min(max(math.floor(value + 0.5), low), high)) if integer else value
+    return out
 
 
 def encode(config: RunConfig, params: Mapping[str, float]) -> tuple[float, ...]:
