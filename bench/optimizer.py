@@ -173,6 +173,7 @@ def peak_memory(bars: int) -> tuple[float, float]:
             cwd=ROOT,
         )
         peak = 0
+        per_process: dict[int, int] = {}
         done = threading.Event()
 
         def sample():
@@ -184,7 +185,9 @@ def peak_memory(bars: int) -> tuple[float, float]:
                     total = 0
                     for p in tree:
                         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                            total += p.memory_full_info().pss
+                            pss = p.memory_full_info().pss
+                            total += pss
+                            per_process[p.pid] = max(per_process.get(p.pid, 0), pss)
                     peak = max(peak, total)
                 except psutil.NoSuchProcess:
                     return
@@ -198,6 +201,9 @@ def peak_memory(bars: int) -> tuple[float, float]:
         thread.join()
         if code != 0:
             raise SystemExit(f"the 10M-bar run failed with exit status {code}")
+        logging.getLogger(__name__).info(
+            "peak PSS per process (MiB): %s", {pid: round(v / 2**20) for pid, v in per_process.items()}
+        )
         return peak / 2**30, time.perf_counter() - start
 
 

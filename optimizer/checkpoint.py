@@ -18,21 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from optimizer.config import RunConfig
-from optimizer.data import MarketData
 from optimizer.errors import ConfigError
 
 CHECKPOINT = "checkpoint.json"
 VERSION = 1
 
 
-def run_fingerprint(config: RunConfig, market: MarketData) -> str:
+def run_fingerprint(config: RunConfig, data_fingerprint: str) -> str:
     """SHA-256 of the normalized configuration and the data: a checkpoint's identity.
 
     The number of workers is left out: it never changes a result.
     """
     digest = hashlib.sha256()
     digest.update(json.dumps({k: v for k, v in config.raw.items() if k != "workers"}, sort_keys=True).encode())
-    digest.update(market.fingerprint().encode())
+    digest.update(data_fingerprint.encode())
     return digest.hexdigest()
 
 

@@ -82,7 +82,8 @@ class Optimizer:
         self.executor = executor
         self.split = split
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
-        self.fingerprint = run_fingerprint(config, market)
+        self.data_fingerprint = market.fingerprint()
+        self.fingerprint = run_fingerprint(config, self.data_fingerprint)
         self.weights = weights_of(self.objectives)
         self.fitness_class = type("Fitness", (base.Fitness,), {"weights": self.weights})
         self.multi = len(self.weights) > 1

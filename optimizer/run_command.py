@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     executor = make_executor(executor_kind, RunSpec(config.raw, split), market.candles, config.raw["workers"])
     try:
         optimizer = Optimizer(config, market, executor, split=split, checkpoint_dir=folder, resume=bool(args.resume))
-        return _drive(optimizer, config, market, args, folder)
+        del market  # the workers hold the data now; this process needs none of it
+        return _drive(optimizer, config, args)
     except KeyboardInterrupt:
         log.warning(
             "stopped; the last finished generation is checkpointed in %s. Resume with: "
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         executor.close()
 
 
-def _drive(optimizer: Optimizer, config: RunConfig, market: MarketData, args, folder: Path) -> int:
+def _drive(optimizer: Optimizer, config: RunConfig, args: argparse.Namespace) -> int:
     total = config.raw["ga"]["generations"]
     objective = config.raw["objectives"][0]
     with (
@@ -69,7 +70,7 @@ def _drive(optimizer: Optimizer, config: RunConfig, market: MarketData, args, fo
                 refresh=False,
             )
             bar.refresh()
-    result = _result(optimizer, config, market)
+    result = _result(optimizer, config)
     write_json(args.out, result)
     log.info(
         "%d generations, %d evaluations (%d failed); best %s %s -> %s",
@@ -79,11 +80,11 @@ def _drive(optimizer: Optimizer, config: RunConfig, market: MarketData, args, fo
     return 0
 
 
-def _result(optimizer: Optimizer, config: RunConfig, market: MarketData) -> dict[str, Any]:
+def _result(optimizer: Optimizer, config: RunConfig) -> dict[str, Any]:
     return {
         "name": config.raw["name"],
         "config": config.raw,
-        "data_fingerprint": market.fingerprint(),
+        "data_fingerprint": optimizer.data_fingerprint,
         "seed": config.raw["ga"]["seed"],
         "genes": [gene.name for gene in config.genes],
         "evaluations": optimizer.evaluations,

@@ -37,7 +37,10 @@ def load_candles(path: str | Path) -> Candles:
         raise DataError(f"{path}: no such data file")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
+            import pyarrow.parquet as pq
+
+            # Column by column, freeing Arrow's copy as pandas takes over: one copy at a time.
+            frame = pq.read_table(path).to_pandas(split_blocks=True, self_destruct=True)
             is_csv = False
         else:
             frame = pd.read_csv(path, encoding="utf-8-sig", skip_blank_lines=False, low_memory=False)
@@ -47,14 +50,25 @@ def load_candles(path: str | Path) -> Candles:
         raise DataError(
             f"{path.name}: cannot be read as {'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'}: {reason}"
         ) from exc
-    return candles_from_frame(frame, source=path.name, line_offset=2 if is_csv else None)
+    try:
+        return candles_from_frame(frame, source=path.name, line_offset=2 if is_csv else None, consume=True)
+    finally:
+        del frame
+        if not is_csv:
+            import pyarrow as pa
+
+            pa.default_memory_pool().release_unused()  # Arrow's allocator keeps freed pages otherwise
 
 
-def candles_from_frame(frame: pd.DataFrame, *, source: str = "data", line_offset: int | None = None) -> Candles:
+def candles_from_frame(
+    frame: pd.DataFrame, *, source: str = "data", line_offset: int | None = None, consume: bool = False
+) -> Candles:
     """Validate a table of OHLCV rows and turn it into `Candles`.
 
     ``line_offset`` is the file line number of the first data row (2 for a CSV
-    with a header), used in messages; None for sources without lines.
+    with a header), used in messages; None for sources without lines. With
+    ``consume`` the frame's columns are dropped as they are converted (less
+    memory for big files; the frame is left empty).
     """
     place = _Places(source, line_offset)
     if frame.shape[1] == 0:
@@ -78,15 +92,19 @@ def candles_from_frame(frame: pd.DataFrame, *, source: str = "data", line_offset
     for name in (*PRICE_COLUMNS, "volume"):
         if name not in columns:
             continue
-        values[name] = _numeric(frame[columns[name]], columns[name], place, problems, positive=name != "volume")
+        series = frame.pop(columns[name]) if consume else frame[columns[name]]
+        values[name] = _numeric(series, columns[name], place, problems, positive=name != "volume")
+        del series
     if problems:
         raise DataError(problems[:MAX_PROBLEMS])
     _check_ranges(values, columns, place, problems)
-    time = _timestamps(frame[time_col], time_col, place, problems)
+    series = frame.pop(time_col) if consume else frame[time_col]
+    time = _timestamps(series, time_col, place, problems)
+    del series
     if problems:
         raise DataError(problems[:MAX_PROBLEMS])
 
-    order = np.arange(len(time))
+    order = None  # the rows' order, when they had to be sorted
     if np.any(np.diff(time) < 0):
         order = np.argsort(time, kind="stable")
         first = int(np.flatnonzero(np.diff(time) < 0)[0]) + 1
@@ -95,22 +113,16 @@ def candles_from_frame(frame: pd.DataFrame, *, source: str = "data", line_offset
     duplicate = np.flatnonzero(np.diff(time) == 0)
     if len(duplicate):
         for k in duplicate[:MAX_PROBLEMS]:
-            a, b = sorted((int(order[k]), int(order[k + 1])))
+            a, b = (k, k + 1) if order is None else sorted((int(order[k]), int(order[k + 1])))
             problems.append(
                 f"{place.cell(b, time_col)}: duplicate timestamp {_iso(time[k + 1])} (same as {place.row(a)})"
             )
         raise DataError(problems)
 
-    volume = values.get("volume", np.zeros(len(time)))
-    return Candles(
-        time=time,
-        open=values["open"][order],
-        high=values["high"][order],
-        low=values["low"][order],
-        close=values["close"][order],
-        volume=volume[order],
-        bar_ns=infer_bar_ns(time),
-    )
+    values.setdefault("volume", np.zeros(len(time)))
+    if order is not None:
+        values = {name: array[order] for name, array in values.items()}
+    return Candles(time=time, **{name: values[name] for name in (*PRICE_COLUMNS, "volume")}, bar_ns=infer_bar_ns(time))
 
 
 class _Places:
@@ -159,7 +171,7 @@ def _numeric(series: pd.Series, column: str, place: _Places, problems: list[str]
     """A column as float64, adding a problem for each non-numeric, NaN, infinite or
     (for prices) non-positive value; volume must only be >= 0."""
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        array = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        array = series.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)  # owned by numpy, not Arrow
         text = None
     else:
         text = series.astype("string")

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 TRAIN = "train"
 TEST = "test"
-WORKER_CACHE_BYTES = 256 * 1024 * 1024
+WORKER_CACHE_BYTES = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)
