@@ -96,8 +96,10 @@ class Optimizer:
         )
         self.logbook: list[dict[str, Any]] = []
         self.cache: dict[ParamsKey, int] = {}  # params -> id
-        self.slim: dict[int, IndividualStats] = {}  # id -> statistics without series (every evaluation)
-        self.full: dict[int, IndividualStats] = {}  # id -> full statistics (population and elite)
+        # Every evaluation's statistics without trades and equity (slim), and the full
+        # statistics of those in the population or the elite.
+        self.full: dict[int, IndividualStats] = {}
+        self.slim: dict[int, IndividualStats] = {}
         self.test: dict[int, IndividualStats] = {}  # id -> test-period statistics (elite)
         self.evaluations = 0
         self.failed_evaluations = 0
@@ -216,15 +218,21 @@ class Optimizer:
                 ind.id = new[key] = len(self.cache) + len(new)
                 tasks.append((TRAIN, tuple(ind)))
             todo.append(ind)
-        results = self.executor.map(tasks) if tasks else []
-        for (key, ind_id), stats in zip(new.items(), results, strict=True):
-            stats.id = ind_id
+        ids = list(new.values())
+        slims: dict[int, IndividualStats] = {}
+
+        def arrived(index: int, stats: IndividualStats) -> None:  # runs while the workers go on
+            stats.id = ids[index]
+            slims[index] = stats.without_series()
+            self._fitness_by_id[stats.id] = self._fitness(stats)
+
+        results = self.executor.map(tasks, on_result=arrived) if tasks else []
+        for index, ((key, ind_id), stats) in enumerate(zip(new.items(), results, strict=True)):  # a fixed order
             self.cache[key] = ind_id
             self.full[ind_id] = stats
-            self.slim[ind_id] = stats.without_series()
-            self._fitness_by_id[ind_id] = self._fitness(stats)
-            self.evaluations += 1
-            self.failed_evaluations += int(stats.failed)
+            self.slim[ind_id] = slims[index]
+        self.evaluations += len(results)
+        self.failed_evaluations += sum(stats.failed for stats in results)
         for ind in todo:
             ind.fitness.values = self._fitness_by_id[ind.id]
 
@@ -265,7 +273,7 @@ class Optimizer:
             "total_evaluations": self.evaluations,
             "total_failed_evaluations": self.failed_evaluations,
         }
-        valid = [self.slim[ind.id] for ind in self.population if not self._is_worst(ind)]
+        valid = [self.stats(ind.id) for ind in self.population if not self._is_worst(ind)]
         for k, objective in enumerate(self.objectives):
             values = [float(s.fitness[k]) for s in valid]
             sign = 1.0 if objective["goal"] == "max" else -1.0
@@ -280,6 +288,16 @@ class Optimizer:
 
     def _is_worst(self, ind: Individual) -> bool:
         return any(abs(v) >= WORST for v in ind.fitness.values)
+
+    def stats(self, ind_id: int) -> IndividualStats:
+        """The statistics of an evaluation: full if it is in the population or the
+        elite, else without trades and equity."""
+        found = self.full.get(ind_id)
+        return found if found is not None else self.slim[ind_id]
+
+    def all_stats(self) -> dict[int, IndividualStats]:
+        """Every evaluation's statistics by id (see `stats`)."""
+        return {**self.slim, **self.full}
 
     def _prune(self) -> None:
         """Keep full statistics only for the population and the elite."""
@@ -425,8 +443,8 @@ class Optimizer:
         self.logbook = state["logbook"]
         self.cache = {tuple((name, value) for name, value in key): i for key, i in state["cache"]}
         self.slim = {int(i): stats_from_state(s) for i, s in state["slim"].items()}
-        self._fitness_by_id = {i: self._fitness(s) for i, s in self.slim.items()}
         self.full = {int(i): stats_from_state(s) for i, s in state["full"].items()}
+        self._fitness_by_id = {i: self._fitness(s) for i, s in self.all_stats().items()}
         self.test = {int(i): stats_from_state(s) for i, s in state["test"].items()}
         self.evaluations = state["evaluations"]
         self.failed_evaluations = state["failed_evaluations"]

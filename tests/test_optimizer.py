@@ -115,7 +115,7 @@ def test_an_individual_that_keeps_killing_its_worker_is_marked_failed(tmp_path, 
     assert len(events) == 2
     killers = [i for i in events[-1]["individuals"] if i["params"]["strategy.signals.trap.params.period"] == 5]
     assert opt.failed_evaluations >= 1 and executor.worker_deaths >= 3
-    failed = [s for s in opt.slim.values() if s.failed]
+    failed = [s for s in opt.all_stats().values() if s.failed]
     assert len(failed) == opt.failed_evaluations
     assert all("worker process died 3 times" in s.error for s in failed)
     assert all(s.params["strategy.signals.trap.params.period"] == 5 for s in failed)
@@ -128,7 +128,7 @@ def test_a_strategy_that_raises_fails_its_individuals_and_the_run_completes(tmp_
     load_plugins()
     events, elite, opt, _ = _run(_faulty("raises"), SequentialExecutor)
     assert len(events) == 4
-    failed = [s for s in opt.slim.values() if s.failed]
+    failed = [s for s in opt.all_stats().values() if s.failed]
     assert failed and len(failed) == opt.failed_evaluations == sum(e["failed_evaluations"] for e in events)
     assert all(s.error == "ValueError: period 5 is cursed" for s in failed)
     assert all(i["params"]["strategy.signals.trap.params.period"] != 5 for i in elite)

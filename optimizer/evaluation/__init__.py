@@ -11,13 +11,13 @@ from typing import Protocol
 
 from optimizer.data import Candles
 from optimizer.errors import ConfigError
-from optimizer.evaluation.pool import ProcessExecutor, default_workers
+from optimizer.evaluation.pool import ProcessExecutor, WorkerStartError, default_workers
 from optimizer.evaluation.sequential import SequentialExecutor
 from optimizer.evaluation.worker import TEST, TRAIN, RunSpec, Worker
 from optimizer.stats import IndividualStats
 
 __all__ = [
-    "TEST", "TRAIN", "Executor", "ProcessExecutor", "RunSpec", "SequentialExecutor", "Worker",
+    "TEST", "TRAIN", "Executor", "ProcessExecutor", "RunSpec", "SequentialExecutor", "Worker", "WorkerStartError",
     "default_workers", "make_executor",
 ]  # fmt: skip
 
@@ -25,7 +25,7 @@ __all__ = [
 class Executor(Protocol):
     workers: int
 
-    def map(self, tasks: list[tuple[str, tuple[float, ...]]]) -> list[IndividualStats]: ...
+    def map(self, tasks: list[tuple[str, tuple[float, ...]]], on_result=None) -> list[IndividualStats]: ...
 
     def close(self) -> None: ...
 

@@ -60,8 +60,9 @@ class DaskExecutor:
         client = Client(dask_address(executor), timeout=timeout)
         return cls(client, spec, candles, own_client=True)
 
-    def map(self, tasks: Sequence[Task]) -> list[IndividualStats]:
-        """Statistics of each task, in order; a batch lost with its workers fails."""
+    def map(self, tasks: Sequence[Task], on_result=None) -> list[IndividualStats]:
+        """Statistics of each task, in order; a batch lost with its workers fails.
+        ``on_result(index, stats)`` is called for each result as it is collected."""
         n = len(tasks)
         size = max(1, -(-n // (self.workers * BATCHES_PER_WORKER)))
         batches = [list(tasks[i : i + size]) for i in range(0, n, size)]
@@ -72,11 +73,14 @@ class DaskExecutor:
         results: list[IndividualStats] = []
         for batch, future in zip(batches, futures, strict=True):
             try:
-                results.extend(future.result())
+                stats = future.result()
             except Exception as exc:  # a lost worker (KilledWorker) or a cluster error
                 log.warning("a Dask batch of %d individuals failed: %s", len(batch), exc)
-                results.extend(IndividualStats.failure({}, f"Dask task failed: {type(exc).__name__}: {exc}")
-                               for _ in batch)  # fmt: skip
+                stats = [IndividualStats.failure({}, f"Dask task failed: {type(exc).__name__}: {exc}") for _ in batch]
+            for value in stats:
+                if on_result is not None:
+                    on_result(len(results), value)
+                results.append(value)
         return results
 
     def close(self) -> None:

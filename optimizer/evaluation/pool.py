@@ -22,9 +22,10 @@ import os
 import pickle
 import signal
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
 
+from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles
 from optimizer.evaluation.shared import SharedCandles, SharedMarket
 from optimizer.evaluation.worker import RunSpec, Worker
@@ -35,7 +36,9 @@ log = logging.getLogger(__name__)
 
 Task = tuple[str, tuple[float, ...]]
 MAX_ATTEMPTS = 3
-BATCHES_PER_WORKER = 4
+MAX_STARTUP_FAILURES = 3
+BATCHES_PER_WORKER = 2  # a batch is at most 1/(2 * workers) of what is left
+MIN_BATCH = 4
 
 
 def _worker_main(conn: Connection, spec: RunSpec, shared: SharedCandles) -> None:  # pragma: no cover - subprocess
@@ -53,6 +56,48 @@ def _worker_main(conn: Connection, spec: RunSpec, shared: SharedCandles) -> None
             return
         batch = pickle.loads(payload)  # our own parent's tasks, never user input
         conn.send_bytes(pickle.dumps(worker.evaluate_batch(batch), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class WorkerStartError(RuntimeError):
+    """Worker processes die before they are ready (a broken plugin, no memory...)."""
+
+
+OnResult = Callable[[int, IndividualStats], None]
+
+
+class _MapRun:
+    """The state of one `ProcessExecutor.map`: which tasks are left, in batches
+    that shrink as the work runs out (guided scheduling: no worker waits long for
+    the last one), and the results."""
+
+    def __init__(self, tasks: Sequence[Task], workers: int, on_result: OnResult | None) -> None:
+        self.tasks = tasks
+        self.workers = workers
+        self.on_result = on_result
+        self.results: list[IndividualStats | None] = [None] * len(tasks)
+        self.attempts = [0] * len(tasks)
+        self.remaining = len(tasks)
+        self.next_index = 0
+        self.retry: deque[list[int]] = deque()
+
+    def has_work(self) -> bool:
+        return bool(self.retry) or self.next_index < len(self.tasks)
+
+    def next_batch(self) -> list[int]:
+        if self.retry:
+            return self.retry.popleft()
+        left = len(self.tasks) - self.next_index
+        size = max(MIN_BATCH, -(-left // (self.workers * BATCHES_PER_WORKER)))
+        batch = list(range(self.next_index, min(self.next_index + size, len(self.tasks))))
+        self.next_index = batch[-1] + 1
+        return batch
+
+    def deliver(self, batch: list[int], stats: Sequence[IndividualStats]) -> None:
+        for index, value in zip(batch, stats, strict=True):
+            self.results[index] = value
+            if self.on_result is not None:
+                self.on_result(index, value)
+        self.remaining -= len(batch)
 
 
 class _Slot:
@@ -92,17 +137,25 @@ class ProcessExecutor:
         self.bytes_sent = 0
         self.tasks_sent = 0
         self.worker_deaths = 0
-        self._config = None
+        self._startup_failures = 0
+        self._config: RunConfig | None = None
 
     def wait_ready(self) -> None:
         """Block until every worker has started and loaded its engines."""
-        for slot in self._slots:
-            self._ready(slot)
+        for k in range(len(self._slots)):
+            while True:
+                slot = self._slots[k]
+                try:
+                    self._ready(slot)
+                    break
+                except (EOFError, OSError):
+                    slot.process.join(timeout=5)
+                    self._replace(k, slot)
 
     def _ready(self, slot: _Slot) -> None:
         if not slot.ready:
             if slot.conn.recv_bytes() != b"ready":  # pragma: no cover - protocol error
-                raise RuntimeError("worker did not start")
+                raise WorkerStartError("a worker process answered out of turn")
             slot.ready = True
 
     @property
@@ -110,27 +163,25 @@ class ProcessExecutor:
         """The process ids of the current workers."""
         return [slot.process.pid for slot in self._slots]
 
-    def map(self, tasks: Sequence[Task]) -> list[IndividualStats]:
-        """Statistics of each task, in order."""
-        n = len(tasks)
-        results: list[IndividualStats | None] = [None] * n
-        attempts = [0] * n
-        size = max(1, -(-n // (self.workers * BATCHES_PER_WORKER)))
-        queue: deque[list[int]] = deque(list(range(i, min(i + size, n))) for i in range(0, n, size))
-        remaining = n
-        while remaining:
+    def map(self, tasks: Sequence[Task], on_result: OnResult | None = None) -> list[IndividualStats]:
+        """Statistics of each task, in order.
+
+        ``on_result(index, stats)`` is called for each result as soon as its batch
+        arrives (while the workers go on), in no particular order.
+        """
+        run = _MapRun(tasks, self.workers, on_result)
+        while run.remaining:
             for k, slot in enumerate(self._slots):
                 if slot.batch is None and not slot.process.is_alive():  # died while idle
                     log.warning("idle worker %s died (exit code %s); replacing it", slot.process.pid,
                                 slot.process.exitcode)  # fmt: skip
-                    slot.conn.close()
-                    self._slots[k] = slot = _Slot(self._ctx, self.spec, self.shared.descriptor)
-                if slot.batch is None and queue:
-                    remaining -= self._dispatch(slot, queue, tasks, attempts, results)
+                    self._replace(k, slot)
+                    slot = self._slots[k]
+                if slot.batch is None and run.has_work():
+                    self._dispatch(slot, run.next_batch(), run)
             busy = {slot.conn: slot for slot in self._slots if slot.batch is not None}
             sentinels = {slot.process.sentinel: slot for slot in self._slots if slot.batch is not None}
-            ready = wait([*busy, *sentinels])
-            for item in ready:
+            for item in wait([*busy, *sentinels]):
                 slot = busy.get(item) or sentinels.get(item)
                 if slot is None or slot.batch is None:
                     continue
@@ -138,27 +189,22 @@ class ProcessExecutor:
                 try:
                     reply = slot.conn.recv_bytes()
                 except (EOFError, OSError):
-                    remaining -= self._worker_died(slot, batch, tasks, attempts, results, queue)
+                    self._worker_died(slot, run)
                     continue
                 slot.batch = None
-                if queue:  # keep the worker busy while its reply is unpacked here
-                    self._dispatch(slot, queue, tasks, attempts, results)
-                stats = pickle.loads(reply)  # our own worker's reply
-                for index, value in zip(batch, stats, strict=True):
-                    results[index] = value
-                remaining -= len(batch)
-        return results  # type: ignore[return-value]
+                if run.has_work():  # keep the worker busy while its reply is unpacked here
+                    self._dispatch(slot, run.next_batch(), run)
+                run.deliver(batch, pickle.loads(reply))  # our own worker's reply
+        return run.results  # type: ignore[return-value]
 
-    def _dispatch(self, slot: _Slot, queue, tasks, attempts, results) -> int:
-        """Send the next batch to an idle worker; returns how many tasks ended as
-        failures (a worker that died before it was ready)."""
-        batch = queue.popleft()
+    def _dispatch(self, slot: _Slot, batch: list[int], run: _MapRun) -> None:
+        """Send a batch to an idle worker (a worker that died before it was ready
+        counts as a death holding that batch)."""
         try:
-            self._send(slot, batch, tasks)
+            self._send(slot, batch, run.tasks)
         except (EOFError, OSError):
             slot.batch = batch
-            return self._worker_died(slot, batch, tasks, attempts, results, queue)
-        return 0
+            self._worker_died(slot, run)
 
     def _send(self, slot: _Slot, batch: list[int], tasks: Sequence[Task]) -> None:
         payload = pickle.dumps([tasks[i] for i in batch], protocol=pickle.HIGHEST_PROTOCOL)
@@ -168,35 +214,45 @@ class ProcessExecutor:
         self.bytes_sent += len(payload)
         self.tasks_sent += 1
 
-    def _worker_died(self, slot: _Slot, batch, tasks, attempts, results, queue) -> int:
-        """Replace a dead worker; requeue its batch one by one, or record failures.
-        Returns how many tasks ended (as failures)."""
+    def _replace(self, k: int, slot: _Slot) -> None:
+        if not slot.ready:
+            self._startup_failures += 1
+            if self._startup_failures >= MAX_STARTUP_FAILURES:
+                raise WorkerStartError(
+                    f"worker processes exit before they are ready (last exit code {slot.process.exitcode}); "
+                    "see the log above"
+                )
+        slot.conn.close()
+        self._slots[k] = _Slot(self._ctx, self.spec, self.shared.descriptor)
+
+    def _worker_died(self, slot: _Slot, run: _MapRun) -> None:
+        """Replace a dead worker; retry its batch one individual at a time, or
+        record the individuals that were in dying workers too often as failed."""
+        batch = slot.batch or []
         slot.batch = None
         slot.process.join(timeout=5)
-        code = slot.process.exitcode
         self.worker_deaths += 1
-        log.warning("worker %s died (exit code %s) holding %d individuals", slot.process.pid, code, len(batch))
-        self._slots[self._slots.index(slot)] = _Slot(self._ctx, self.spec, self.shared.descriptor)
-        slot.conn.close()
-        ended = 0
+        log.warning("worker %s died (exit code %s) holding %d individuals", slot.process.pid,
+                    slot.process.exitcode, len(batch))  # fmt: skip
+        self._replace(self._slots.index(slot), slot)
         for index in batch:
-            attempts[index] += 1
-            if attempts[index] >= self.max_attempts:
-                _phase, genes = tasks[index]
-                results[index] = IndividualStats.failure(
-                    self._params(genes), f"worker process died {attempts[index]} times evaluating it"
+            run.attempts[index] += 1
+            if run.attempts[index] >= self.max_attempts:
+                _, genes = run.tasks[index]
+                failure = IndividualStats.failure(
+                    self._params(genes), f"worker process died {run.attempts[index]} times evaluating it"
                 )
-                ended += 1
+                run.deliver([index], [failure])
             else:
-                queue.append([index])
-        return ended
+                run.retry.append([index])
 
     def _params(self, genes: Sequence[float]) -> dict:
-        from optimizer.config import parse_config
-
         if self._config is None:
             self._config = parse_config(self.spec.config)
-        return decode(self._config, genes)
+        try:
+            return decode(self._config, genes)
+        except ValueError:
+            return {}
 
     def close(self) -> None:
         """Stop the workers and delete the shared data."""

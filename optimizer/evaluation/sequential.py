@@ -19,9 +19,15 @@ class SequentialExecutor:
     def __init__(self, spec: RunSpec, candles: Candles) -> None:
         self.worker = Worker(spec, candles)
 
-    def map(self, tasks: Sequence[Task]) -> list[IndividualStats]:
-        """Statistics of each task, in order."""
-        return self.worker.evaluate_batch(tasks)
+    def map(self, tasks: Sequence[Task], on_result=None) -> list[IndividualStats]:
+        """Statistics of each task, in order (``on_result(index, stats)`` after each)."""
+        results = []
+        for index, (phase, genes) in enumerate(tasks):
+            stats = self.worker.evaluate(phase, genes)
+            if on_result is not None:
+                on_result(index, stats)
+            results.append(stats)
+        return results
 
     def close(self) -> None:
         """Nothing to release."""
