@@ -16,6 +16,7 @@ what, so they are the same with any number of workers.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import multiprocessing as mp
 import os
@@ -46,6 +47,7 @@ def _worker_main(conn: Connection, spec: RunSpec, shared: SharedCandles) -> None
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     worker = Worker(spec, shared.attach())
     worker.warm_up()
+    gc.freeze()  # the engines live as long as the worker: keep them out of the cyclic collector's sweeps
     conn.send_bytes(b"ready")
     while True:
         try:
