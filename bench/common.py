@@ -6,6 +6,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,23 @@ def tiled_candles(bars: int, source: Path = DATA / "EURUSD-1h.csv") -> Candles:
     volume = np.tile(base.volume, reps)[:bars]
     return Candles(time_, close * ratio["open"], close * ratio["high"], close * ratio["low"], close, volume,
                    bar_ns=base.bar_ns)  # fmt: skip
+
+
+def sma_cross_config(fast: Any, slow: Any, data: str, **strategy: Any) -> dict:
+    """A long-only SMA-cross run configuration (fixed values or ranges) on ``data``."""
+    return {
+        "name": "bench",
+        "data": {"path": data},
+        "strategy": {
+            "signals": {
+                "up": {"kind": "sma_cross_up", "params": {"fast": fast, "slow": slow}},
+                "down": {"kind": "sma_cross_down", "params": {"fast": fast, "slow": slow}},
+            },
+            "entry": {"weights": {"up": 1.0}, "threshold": 1.0},
+            "exit": {"weights": {"down": 1.0}, "threshold": 1.0},
+            **strategy,
+        },
+    }
 
 
 def best_of(fn: Callable[[], object], repeat: int = 5) -> float:

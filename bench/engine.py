@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 from numba import njit
 
-from bench.common import best_of, tiled_candles
+from bench.common import best_of, sma_cross_config, tiled_candles
 from optimizer.config import parse_config
 from optimizer.data import MarketData
 from optimizer.engine import Engine
@@ -92,17 +92,7 @@ def fused_sma_cross(o, h, lo, c, fast, slow, sl, tp, fee):  # pragma: no cover -
 
 def _config() -> dict:
     return {
-        "data": {"path": "bench"},
-        "strategy": {
-            "signals": {
-                "up": {"kind": "sma_cross_up", "params": {"fast": FAST, "slow": SLOW}},
-                "down": {"kind": "sma_cross_down", "params": {"fast": FAST, "slow": SLOW}},
-            },
-            "entry": {"weights": {"up": 1.0}, "threshold": 1.0},
-            "exit": {"weights": {"down": 1.0}, "threshold": 1.0},
-            "stop_loss": SL,
-            "take_profit": TP,
-        },
+        **sma_cross_config(FAST, SLOW, "bench", stop_loss=SL, take_profit=TP),
         "execution": {"commission": FEE},
     }
 

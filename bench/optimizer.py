@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from backtesting import Backtest, Strategy
 
-from bench.common import DATA, ROOT, tiled_candles
+from bench.common import DATA, ROOT, sma_cross_config, tiled_candles
 from optimizer.config import parse_config
 from optimizer.data import MarketData, load_candles
 from optimizer.evaluation import ProcessExecutor, RunSpec
@@ -59,17 +59,7 @@ def _config(population: int, generations: int, data: str = str(DATA / "EURUSD-1h
     fast = {"min": FAST[0], "max": FAST[1], "type": "int"}
     slow = {"min": SLOW[0], "max": SLOW[1], "type": "int"}
     return {
-        "name": "bench",
-        "data": {"path": data},
-        "strategy": {
-            "signals": {
-                "up": {"kind": "sma_cross_up", "params": {"fast": fast, "slow": slow}},
-                "down": {"kind": "sma_cross_down", "params": {"fast": fast, "slow": slow}},
-            },
-            "entry": {"weights": {"up": 1.0}, "threshold": 1.0},
-            "exit": {"weights": {"down": 1.0}, "threshold": 1.0},
-            "stop_loss": {"min": STOP[0], "max": STOP[1]},
-        },
+        **sma_cross_config(fast, slow, data, stop_loss={"min": STOP[0], "max": STOP[1]}),
         "execution": {"commission": FEE},
         "ga": {"population": population, "generations": generations, "seed": 1},
     }
