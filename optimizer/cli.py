@@ -19,6 +19,7 @@ from optimizer.config import RunConfig, load_config
 from optimizer.data import MarketData, load_candles
 from optimizer.engine import Engine
 from optimizer.errors import ConfigError, InputError
+from optimizer.evaluation.pool import WorkerStartError
 from optimizer.plugins import load_plugins
 from optimizer.strategy import check_params
 
@@ -61,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
-    load_plugins()
     try:
+        load_plugins()
         if args.command == "backtest":
             return backtest(args)
         if args.command == "run":
@@ -72,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except WorkerStartError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 2  # pragma: no cover - argparse requires a command
 
 

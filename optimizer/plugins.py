@@ -12,6 +12,8 @@ import importlib
 import logging
 import os
 
+from optimizer.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 ENV = "OPTIMIZER_PLUGINS"
@@ -23,7 +25,10 @@ def load_plugins() -> list[str]:
     names = [name.strip() for name in os.environ.get(ENV, "").split(",") if name.strip()]
     for name in names:
         if name not in _loaded:
-            importlib.import_module(name)
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # any failure of a user's module is a configuration problem
+                raise ConfigError(f"{ENV}: cannot import {name}: {type(exc).__name__}: {exc}") from exc
             _loaded.add(name)
             log.debug("loaded plugin %s", name)
     return names

@@ -122,3 +122,19 @@ def test_a_config_without_ranges_cannot_be_optimized(tmp_path):
     config = write_json(tmp_path / "fixed.json", sma_cross_config(5, 20))
     code, err = _finish(_start(config, "--json", tmp_path / "o.json"))
     assert code == 2 and "has no ranges to optimize" in err
+
+
+def test_a_plugin_that_cannot_be_imported_is_named(tmp_path):
+    config = _config(tmp_path, generations=1)
+    env = {**_env(), "OPTIMIZER_PLUGINS": "tests.plugins.faulty,no_such_plugin_module"}
+    code, err = _finish(_start(config, "--json", tmp_path / "o.json", env=env))
+    assert code == 2 and "Traceback" not in err
+    assert "OPTIMIZER_PLUGINS: cannot import no_such_plugin_module" in err
+
+
+def test_workers_that_cannot_start_end_the_run_with_a_message(tmp_path):
+    config = _config(tmp_path, generations=1)
+    env = {**_env(), "FAULTY_BROKEN_IN_WORKERS": "1"}
+    code, err = _finish(_start(config, "--workers", "2", "--json", tmp_path / "o.json", env=env), timeout=120)
+    assert code == 1 and "Traceback" not in err
+    assert "worker processes exit before they are ready" in err.strip().splitlines()[-1]

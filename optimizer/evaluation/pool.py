@@ -22,6 +22,7 @@ import multiprocessing as mp
 import os
 import pickle
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection, wait
@@ -45,8 +46,12 @@ MIN_BATCH = 4
 def _worker_main(conn: Connection, spec: RunSpec, shared: SharedCandles) -> None:  # pragma: no cover - subprocess
     """A worker process: build the engines once, then evaluate batches until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    worker = Worker(spec, shared.attach())
-    worker.warm_up()
+    try:
+        worker = Worker(spec, shared.attach())
+        worker.warm_up()
+    except Exception as exc:  # one line for the user; the parent reports the failed start
+        sys.stderr.write(f"worker {os.getpid()} cannot start: {exc}\n")
+        sys.exit(1)
     gc.freeze()  # the engines live as long as the worker: keep them out of the cyclic collector's sweeps
     conn.send_bytes(b"ready")
     while True:
@@ -182,6 +187,8 @@ class ProcessExecutor:
                 if slot.batch is None and run.has_work():
                     self._dispatch(slot, run.next_batch(), run)
             busy = {slot.conn: slot for slot in self._slots if slot.batch is not None}
+            if not busy:  # every batch went to a worker that died before it was ready: send again
+                continue
             sentinels = {slot.process.sentinel: slot for slot in self._slots if slot.batch is not None}
             for item in wait([*busy, *sentinels]):
                 slot = busy.get(item) or sentinels.get(item)

@@ -9,10 +9,14 @@ named by ``FAULTY_DIR``:
 * ``die_always``: with period == ``FAULTY_PERIOD``, the process kills itself.
 * ``raises``: with period == ``FAULTY_PERIOD``, raises ValueError.
 * ``slow``: sleeps ``FAULTY_SLEEP`` seconds (default 0.02) per evaluation.
+
+With ``FAULTY_BROKEN_IN_WORKERS`` set, importing this module fails in any child
+process (a plugin that works where the run starts but not where it evaluates).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import time
@@ -21,6 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from optimizer.signals import SIGNAL_KINDS, Param, SignalKind, register_signal_kind
+
+if os.environ.get("FAULTY_BROKEN_IN_WORKERS") and multiprocessing.parent_process() is not None:
+    raise ImportError("this plugin is broken in worker processes")
 
 PERIOD = Param("period", True, 1, None, "the trigger parameter")
 
