@@ -1,0 +1,187 @@
+"""The REST API through a real server process, a real SQLite file and real runs."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tests.conftest import EURUSD, GOOG, sma_cross_config
+from tests.server import Server
+
+PLUGIN_ENV = {"OPTIMIZER_PLUGINS": "tests.plugins.faulty", "FAULTY_SLEEP": "0.01"}
+
+
+def run_config(generations: int = 4, population: int = 16, slow: bool = False, **ga) -> dict:
+    doc = sma_cross_config({"min": 3, "max": 20, "type": "int"}, {"min": 30, "max": 90, "type": "int"},
+                           stop_loss={"min": 0.002, "max": 0.03})  # fmt: skip
+    doc["data"] = {"dataset": "EURUSD-1h"}
+    doc["ga"] = {"population": population, "generations": generations, "seed": 3, **ga}
+    doc["split"] = {"test_fraction": 0.25}
+    doc["workers"] = 1
+    if slow:  # a weight-0 signal that sleeps: generations take long enough to act in between
+        doc["strategy"]["signals"]["pause"] = {
+            "kind": "slow",
+            "params": {"period": {"min": 1, "max": 10**6, "type": "int"}},
+        }
+        doc["strategy"]["entry"]["weights"]["pause"] = 0.0
+    return doc
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("api"), env=PLUGIN_ENV).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def finished(server):
+    """A completed run: (run id, its status)."""
+    response = server.post("/api/runs", json=run_config())
+    assert response.status_code == 201, response.text
+    run_id = response.json()["id"]
+    return run_id, server.wait_for(run_id, ("completed", "failed"))
+
+
+def test_start_poll_and_read_a_run(server, finished):
+    run_id, status = finished
+    assert status["state"] == "completed", status
+    assert status["generation"] == status["generations_total"] == 4
+    assert status["evaluations"] > 16 and status["failed_evaluations"] == 0
+    assert status["started_at"] and status["finished_at"] and status["error"] is None
+    assert status["data_fingerprint"] and status["versions"]["numba"]
+    everything = server.get(f"/api/runs/{run_id}/generations").json()
+    assert [g["generation"] for g in everything] == [1, 2, 3, 4]
+    after = server.get(f"/api/runs/{run_id}/generations?after=2").json()
+    assert after == everything[2:]
+    assert server.get(f"/api/runs/{run_id}/generations?after=4").json() == []
+    elite = server.get(f"/api/runs/{run_id}/elite").json()
+    assert [e["id"] for e in elite] == everything[-1]["elite"]
+    best = [e["fitness"][0] for e in elite]
+    assert best == sorted(best, reverse=True)
+    assert elite[0]["trades"] and elite[0]["equity"]["value"] and elite[0]["test"]["bars"] > 0
+    one = server.get(f"/api/runs/{run_id}/individuals/{elite[0]['id']}").json()
+    assert one == elite[0]
+    listed = server.get("/api/runs").json()
+    assert any(r["id"] == run_id and r["state"] == "completed" for r in listed)
+
+
+def test_the_same_config_gives_the_same_results(server, finished):
+    run_id, _ = finished
+    again = server.post("/api/runs", json=run_config()).json()["id"]
+    server.wait_for(again, ("completed",))
+    assert server.get(f"/api/runs/{again}/elite").json() == server.get(f"/api/runs/{run_id}/elite").json()
+
+
+def test_stop_then_resume_gives_the_uninterrupted_result(server, finished):
+    doc = run_config(generations=6, slow=True)
+    reference = server.post("/api/runs", json=doc).json()["id"]
+    server.wait_for(reference, ("completed",))
+    run_id = server.post("/api/runs", json=doc).json()["id"]
+    server.wait_for(run_id, ("running",))
+    while server.get(f"/api/runs/{run_id}").json()["generation"] < 1:
+        pass
+    stopped = server.post(f"/api/runs/{run_id}/stop")
+    assert stopped.status_code == 202 and stopped.json()["state"] in ("stopping", "stopped")
+    status = server.wait_for(run_id, ("stopped",))
+    assert 1 <= status["generation"] < 6
+    assert server.post(f"/api/runs/{run_id}/stop").status_code == 409
+    assert server.post(f"/api/runs/{run_id}/resume").status_code == 202
+    server.wait_for(run_id, ("completed",))
+    generations = server.get(f"/api/runs/{run_id}/generations").json()
+    assert [g["generation"] for g in generations] == [1, 2, 3, 4, 5, 6]
+    assert server.get(f"/api/runs/{run_id}/elite").json() == server.get(f"/api/runs/{reference}/elite").json()
+    assert server.post(f"/api/runs/{run_id}/resume").status_code == 409
+
+
+def test_delete(server):
+    run_id = server.post("/api/runs", json=run_config(generations=1)).json()["id"]
+    server.wait_for(run_id, ("completed",))
+    folder = server.data_dir / "runs" / str(run_id)
+    assert (folder / "checkpoint.json").is_file()
+    assert server.delete(f"/api/runs/{run_id}").status_code == 204
+    assert server.get(f"/api/runs/{run_id}").status_code == 404
+    assert not folder.exists()
+
+
+def _invalid(field_patch):
+    doc = run_config()
+    field_patch(doc)
+    return doc
+
+
+BAD_REQUESTS = [
+    ("malformed JSON", "post", "/api/runs", {"data": "{oops", "headers": {"Content-Type": "application/json"}},
+     400, "not valid JSON"),
+    ("not JSON", "post", "/api/runs", {"data": "a=1", "headers": {"Content-Type": "text/plain"}}, 415, "JSON"),
+    ("invalid field", "post", "/api/runs",
+     {"json": _invalid(lambda d: d["strategy"]["signals"]["up"]["params"].update(fast={"min": 50, "max": 5,
+                                                                                         "type": "int"}))},
+     400, "strategy.signals.up.params.fast: min 50 is above max 5"),
+    ("path instead of dataset", "post", "/api/runs", {"json": _invalid(lambda d: d.update(data={"path": "/etc"}))},
+     400, "data.path"),
+    ("unknown dataset", "post", "/api/runs", {"json": _invalid(lambda d: d.update(data={"dataset": "nope"}))},
+     400, "data.dataset: no dataset 'nope'"),
+    ("unknown run", "get", "/api/runs/999999", {}, 404, "no run 999999"),
+    ("stop unknown run", "post", "/api/runs/999999/stop", {}, 404, "no run"),
+    ("resume unknown run", "post", "/api/runs/999999/resume", {}, 404, "no run"),
+    ("delete unknown run", "delete", "/api/runs/999999", {}, 404, "no run"),
+    ("generations of unknown run", "get", "/api/runs/999999/generations", {}, 404, "no run"),
+    ("elite of unknown run", "get", "/api/runs/999999/elite", {}, 404, "no run"),
+    ("unknown route", "get", "/api/nothing", {}, 404, "not found"),
+    ("cross-origin post", "post", "/api/runs", {"json": run_config(), "headers": {"Origin": "http://evil.example"}},
+     403, "cross-origin"),
+    ("upload without file", "post", "/api/datasets", {"data": {"x": "1"}}, 400, "file:"),
+    ("upload of a text file", "post", "/api/datasets", {"files": {"file": ("notes.txt", b"hello")}}, 400, ".txt"),
+    ("malformed CSV upload", "post", "/api/datasets",
+     {"files": {"file": ("prices.csv", b"Date,Open,High,Low,Close\n2024-01-01,1,2,0.5,1.5\n2024-01-02,1,x,0.5,1\n")}},
+     400, "prices.csv line 3 (row 2), column 'High'"),
+    ("huge upload", "post", "/api/datasets", {"files": {"file": ("big.csv", b"0" * (51 * 1024 * 1024))}}, 413, ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "method", "path", "kwargs", "status", "message"), BAD_REQUESTS,
+                         ids=[b[0] for b in BAD_REQUESTS])  # fmt: skip
+def test_bad_requests_get_json_errors(server, name, method, path, kwargs, status, message):
+    before = server.get("/api/runs").json()
+    response = getattr(server, method)(path, **copy.deepcopy(kwargs))
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "details"}
+    assert message in body["error"] + " ".join(body["details"])
+    assert server.get("/api/runs").json() == before  # nothing stored was lost or added
+
+
+def test_generations_cursor_must_be_a_count(server, finished):
+    run_id, _ = finished
+    for bad in ("abc", "-1", "1.5"):
+        response = server.get(f"/api/runs/{run_id}/generations?after={bad}")
+        assert response.status_code == 400 and "after" in response.json()["details"][0]
+    assert server.get(f"/api/runs/{run_id}/individuals/987654").status_code == 404
+
+
+def test_upload_then_run_on_it(server):
+    response = server.post("/api/datasets", files={"file": ("goog.csv", GOOG.read_bytes())})
+    assert response.status_code == 201, response.text
+    dataset_id = response.json()["id"]
+    listed = {d["id"]: d for d in server.get("/api/datasets").json()}
+    assert listed[dataset_id]["rows"] == 2148 and listed[dataset_id]["name"] == "goog.csv"
+    stored = list((server.data_dir / "uploads").iterdir())
+    assert [p.name for p in stored if p.name.startswith(dataset_id)] == [f"{dataset_id}.csv"]  # a generated name
+    doc = run_config(generations=1)
+    doc["data"] = {"dataset": dataset_id}
+    run_id = server.post("/api/runs", json=doc).json()["id"]
+    assert server.wait_for(run_id, ("completed", "failed"))["state"] == "completed"
+
+
+def test_bundled_datasets_and_openapi(server):
+    ids = {d["id"] for d in server.get("/api/datasets").json()}
+    assert {"EURUSD-1h", "GOOG-1d", "BTC-1m"} <= ids
+    document = server.get("/api/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    for path in ("/api/runs", "/api/runs/{run_id}", "/api/runs/{run_id}/generations", "/api/runs/{run_id}/elite",
+                 "/api/runs/{run_id}/individuals/{iid}", "/api/datasets", "/api/runs/{run_id}/stop",
+                 "/api/runs/{run_id}/resume"):  # fmt: skip
+        assert path in document["paths"]
+    assert EURUSD.exists()

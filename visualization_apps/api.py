@@ -1,0 +1,194 @@
+"""The REST API under ``/api`` (DESIGN.md, "REST and Socket.IO").
+
+Every error is JSON ``{"error": ..., "details": [...]}`` with a 4xx status. No
+route here calls the engine: statistics are read as stored.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from optimizer.config import parse_config
+from optimizer.data import MarketData, load_candles
+from optimizer.errors import ConfigError, DataError, InputError
+from visualization_apps.datasets import dataset_record
+from visualization_apps.openapi import openapi_document
+from visualization_apps.run_manager import RunError
+
+api = Blueprint("api", __name__, url_prefix="/api")
+UPLOAD_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+class ApiError(Exception):
+    """An error answered as JSON with ``status``."""
+
+    def __init__(self, status: int, error: str, details: list[str] | None = None) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+        self.details = details or []
+
+
+@api.errorhandler(ApiError)
+def _api_error(exc: ApiError) -> tuple[Response, int]:
+    return jsonify({"error": exc.error, "details": exc.details}), exc.status
+
+
+@api.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> tuple[Response, int]:
+    return jsonify({"error": exc.description or exc.name, "details": []}), exc.code or 500
+
+
+def _ctx():
+    return current_app.extensions["dashboard"]
+
+
+def _run_or_404(run_id: int) -> dict[str, Any]:
+    record = _ctx().store.run(run_id)
+    if record is None:
+        raise ApiError(404, f"no run {run_id}")
+    return record
+
+
+def _json_body() -> Any:
+    if not request.is_json:
+        raise ApiError(415, "the body must be JSON (Content-Type: application/json)")
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "the body is not valid JSON")
+    return body
+
+
+@api.get("/health")
+def health() -> Response:
+    return jsonify({"status": "ok", "versions": _ctx().versions})
+
+
+@api.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(openapi_document())
+
+
+@api.get("/runs")
+def list_runs() -> Response:
+    return jsonify(_ctx().store.runs())
+
+
+@api.post("/runs")
+def create_run() -> tuple[Response, int]:
+    body = _json_body()
+    try:
+        config = parse_config(body)
+    except ConfigError as exc:
+        raise ApiError(400, "invalid configuration", exc.details) from exc
+    data = config.raw["data"]
+    if "path" in data:
+        raise ApiError(400, "invalid configuration", ["data.path: the API reads no paths; give data.dataset (an id)"])
+    if _ctx().store.dataset(data["dataset"]) is None:
+        raise ApiError(400, "invalid configuration", [f"data.dataset: no dataset {data['dataset']!r}"])
+    if not config.genes:
+        raise ApiError(400, "invalid configuration", ["strategy: has no ranges to optimize"])
+    run_id = _ctx().manager.submit(config.raw, data["dataset"], _ctx().versions)
+    return jsonify({"id": run_id}), 201
+
+
+@api.get("/runs/<int:run_id>")
+def run_status(run_id: int) -> Response:
+    return jsonify(_run_or_404(run_id))
+
+
+@api.post("/runs/<int:run_id>/stop")
+def stop_run(run_id: int) -> tuple[Response, int]:
+    _run_or_404(run_id)
+    try:
+        state = _ctx().manager.stop(run_id)
+    except RunError as exc:
+        raise ApiError(409, str(exc)) from exc
+    return jsonify({"id": run_id, "state": state}), 202
+
+
+@api.post("/runs/<int:run_id>/resume")
+def resume_run(run_id: int) -> tuple[Response, int]:
+    _run_or_404(run_id)
+    try:
+        state = _ctx().manager.resume(run_id)
+    except RunError as exc:
+        raise ApiError(409, str(exc)) from exc
+    return jsonify({"id": run_id, "state": state}), 202
+
+
+@api.delete("/runs/<int:run_id>")
+def delete_run(run_id: int) -> tuple[str, int]:
+    _run_or_404(run_id)
+    _ctx().manager.delete(run_id)
+    return "", 204
+
+
+@api.get("/runs/<int:run_id>/generations")
+def generations(run_id: int) -> Response:
+    _run_or_404(run_id)
+    raw = request.args.get("after", "0")
+    try:
+        after = int(raw)
+    except ValueError:
+        raise ApiError(400, "invalid query", [f"after: {raw!r} is not an integer"]) from None
+    if after < 0:
+        raise ApiError(400, "invalid query", [f"after: {after} is negative"])
+    return jsonify(_ctx().store.generations_after(run_id, after))
+
+
+@api.get("/runs/<int:run_id>/elite")
+def elite(run_id: int) -> Response:
+    _run_or_404(run_id)
+    last = _ctx().store.last_generation(run_id)
+    return jsonify([] if last is None else _ctx().store.individuals(run_id, last["elite"]))
+
+
+@api.get("/runs/<int:run_id>/individuals/<int:ind_id>")
+def individual(run_id: int, ind_id: int) -> Response:
+    _run_or_404(run_id)
+    found = _ctx().store.individual(run_id, ind_id)
+    if found is None:
+        raise ApiError(404, f"run {run_id} has no individual {ind_id}")
+    return jsonify(found)
+
+
+@api.get("/datasets")
+def datasets() -> Response:
+    return jsonify(_ctx().store.datasets())
+
+
+@api.post("/datasets")
+def upload_dataset() -> tuple[Response, int]:
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        raise ApiError(400, "no file", ["file: a multipart field 'file' with a CSV or Parquet file is required"])
+    suffix = Path(file.filename).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise ApiError(400, "unsupported file", [f"file: {suffix or 'no extension'} is not .csv or .parquet"])
+    uploads = _ctx().uploads_dir
+    dataset_id = uuid.uuid4().hex[:12]
+    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=suffix, dir=uploads)
+    os.close(fd)
+    try:
+        file.save(tmp)
+        candles = load_candles(tmp)
+    except DataError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        details = [d.replace(Path(tmp).name, file.filename) for d in exc.details]
+        raise ApiError(400, "invalid data file", details) from exc
+    except InputError as exc:  # pragma: no cover - other input errors
+        Path(tmp).unlink(missing_ok=True)
+        raise ApiError(400, "invalid data file", exc.details) from exc
+    target = uploads / f"{dataset_id}{suffix}"
+    os.replace(tmp, target)
+    name = Path(file.filename).name[:200]
+    _ctx().store.add_dataset(dataset_record(dataset_id, name, target, MarketData(candles)))
+    return jsonify({"id": dataset_id}), 201

@@ -1,0 +1,45 @@
+"""Datasets: the bundled demo files and uploaded ones, described for the API."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from optimizer.data import MarketData, load_candles
+from optimizer.errors import DataError
+from visualization_apps.storage import Store
+
+log = logging.getLogger(__name__)
+
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "data"
+
+
+def dataset_record(dataset_id: str, name: str, path: Path, market: MarketData) -> dict[str, Any]:
+    """The stored description of a validated dataset."""
+    time = market.candles.time
+    return {
+        "id": dataset_id,
+        "name": name,
+        "path": str(path),
+        "rows": len(market),
+        "bar_seconds": market.bar_ns / 1e9,
+        "first_time": str(np.datetime64(int(time[0]), "ns").astype("datetime64[s]")) + "Z",
+        "last_time": str(np.datetime64(int(time[-1]), "ns").astype("datetime64[s]")) + "Z",
+        "fingerprint": market.fingerprint(),
+    }
+
+
+def register_bundled(store: Store, folder: Path = BUNDLED_DIR) -> None:
+    """Register the demo files shipped in ``data/`` (id: the file name without suffix)."""
+    for path in sorted(folder.glob("*.csv")):
+        if store.dataset(path.stem) is not None:
+            continue
+        try:
+            market = MarketData(load_candles(path))
+        except DataError as exc:  # pragma: no cover - the bundled files are valid
+            log.error("bundled dataset %s is invalid: %s", path.name, exc)
+            continue
+        store.add_dataset({**dataset_record(path.stem, path.name, path, market), "bundled": 1})

@@ -1,0 +1,258 @@
+"""SQLite storage of runs, generations, individuals and datasets.
+
+One database file in WAL mode: the web server and every run process open their
+own connections; a run process writes a generation and its individuals in one
+transaction, and only then tells the server (persist, then publish). Statistics
+are stored as the JSON the API serves, so no read ever recomputes anything.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    rows INTEGER NOT NULL,
+    bar_seconds REAL NOT NULL,
+    first_time TEXT NOT NULL,
+    last_time TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    bundled INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    config TEXT NOT NULL,
+    dataset_id TEXT NOT NULL,
+    data_fingerprint TEXT,
+    seed INTEGER NOT NULL,
+    versions TEXT NOT NULL,
+    state TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0,
+    generations_total INTEGER NOT NULL,
+    evaluations INTEGER NOT NULL DEFAULT 0,
+    failed_evaluations INTEGER NOT NULL DEFAULT 0,
+    evals_per_second REAL,
+    eta_seconds REAL,
+    best TEXT,
+    error TEXT,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL
+);
+CREATE TABLE IF NOT EXISTS generations (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    generation INTEGER NOT NULL,
+    summary TEXT NOT NULL,
+    PRIMARY KEY (run_id, generation)
+);
+CREATE TABLE IF NOT EXISTS individuals (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    id INTEGER NOT NULL,
+    full INTEGER NOT NULL,
+    stats TEXT NOT NULL,
+    PRIMARY KEY (run_id, id)
+);
+"""
+
+RUN_FIELDS = (
+    "id", "name", "dataset_id", "data_fingerprint", "seed", "state", "generation", "generations_total",
+    "evaluations", "failed_evaluations", "evals_per_second", "eta_seconds", "error",
+)  # fmt: skip
+UNFINISHED = ("queued", "running", "stopping")
+
+
+class Store:
+    """The database of one dashboard instance (thread-safe: a connection per call)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA synchronous=NORMAL")
+        try:
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside BEGIN IMMEDIATE ... COMMIT (rolled back on error)."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    # -------------------------------------------------------------- datasets
+    def add_dataset(self, record: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO datasets (id, name, path, rows, bar_seconds, first_time, last_time, "
+                "fingerprint, bundled, created_at) VALUES (:id, :name, :path, :rows, :bar_seconds, :first_time, "
+                ":last_time, :fingerprint, :bundled, :created_at)",
+                {"created_at": time.time(), "bundled": 0, **record},
+            )
+
+    def datasets(self) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM datasets ORDER BY bundled DESC, created_at, id").fetchall()
+        return [_dataset(row) for row in rows]
+
+    def dataset(self, dataset_id: str) -> dict[str, Any] | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
+        return None if row is None else {**_dataset(row), "path": row["path"]}
+
+    # ------------------------------------------------------------------ runs
+    def create_run(self, config: dict[str, Any], dataset_id: str, versions: dict[str, str]) -> int:
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (name, config, dataset_id, seed, versions, state, generations_total, created_at) "
+                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+                (config["name"], json.dumps(config), dataset_id, config["ga"]["seed"], json.dumps(versions),
+                 config["ga"]["generations"], time.time()),
+            )  # fmt: skip
+            return int(cursor.lastrowid)
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else _run(row)
+
+    def run_config(self, run_id: int) -> dict[str, Any] | None:
+        with self._connect() as db:
+            row = db.execute("SELECT config FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else json.loads(row["config"])
+
+    def runs(self) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM runs ORDER BY id DESC").fetchall()
+        return [_run(row) for row in rows]
+
+    def set_state(self, run_id: int, state: str, **fields: Any) -> None:
+        """Set a run's state (and other columns: started_at, finished_at, error, ...)."""
+        columns = {"state": state, **fields}
+        assignments = ", ".join(f"{name} = :{name}" for name in columns)
+        with self.transaction() as db:
+            db.execute(f"UPDATE runs SET {assignments} WHERE id = :run_id", {**columns, "run_id": run_id})
+
+    def runs_in(self, states: tuple[str, ...]) -> list[int]:
+        marks = ",".join("?" * len(states))
+        with self._connect() as db:
+            rows = db.execute(f"SELECT id FROM runs WHERE state IN ({marks}) ORDER BY id", states).fetchall()
+        return [row["id"] for row in rows]
+
+    def mark_interrupted(self) -> list[int]:
+        """Runs a previous server left unfinished become ``interrupted``."""
+        ids = self.runs_in(UNFINISHED)
+        for run_id in ids:
+            self.set_state(run_id, "interrupted")
+        return ids
+
+    def delete_run(self, run_id: int) -> bool:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
+
+    # ------------------------------------------------------------ generations
+    def add_generation(self, run_id: int, event: dict[str, Any], data_fingerprint: str) -> None:
+        """Store one generation's summary and its individuals, and the run's
+        progress, in one transaction. Idempotent: a replayed generation overwrites
+        itself with identical content."""
+        summary = {k: v for k, v in event.items() if k != "individuals"}
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO generations (run_id, generation, summary) VALUES (?, ?, ?)",
+                (run_id, event["generation"], json.dumps(summary, allow_nan=False)),
+            )
+            for individual in event["individuals"]:
+                full = 1 if individual["trades"] or individual["id"] in event["elite"] else 0
+                db.execute(
+                    "INSERT INTO individuals (run_id, id, full, stats) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (run_id, id) DO UPDATE SET full = excluded.full, stats = excluded.stats "
+                    "WHERE excluded.full >= individuals.full",
+                    (run_id, individual["id"], full, json.dumps(individual, allow_nan=False)),
+                )
+            best = [o["best"] for o in event["objectives"]]
+            db.execute(
+                "UPDATE runs SET generation = ?, evaluations = ?, failed_evaluations = ?, evals_per_second = ?, "
+                "eta_seconds = ?, best = ?, data_fingerprint = ? WHERE id = ? AND generation <= ?",
+                (event["generation"], event["total_evaluations"], event["total_failed_evaluations"],
+                 event["evals_per_second"], event["eta_seconds"], json.dumps(best), data_fingerprint, run_id,
+                 event["generation"]),
+            )  # fmt: skip
+
+    def generations_after(self, run_id: int, after: int) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT summary FROM generations WHERE run_id = ? AND generation > ? ORDER BY generation",
+                (run_id, after),
+            ).fetchall()
+        return [json.loads(row["summary"]) for row in rows]
+
+    def last_generation(self, run_id: int) -> dict[str, Any] | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT summary FROM generations WHERE run_id = ? ORDER BY generation DESC LIMIT 1", (run_id,)
+            ).fetchone()
+        return None if row is None else json.loads(row["summary"])
+
+    def individuals(self, run_id: int, ids: list[int]) -> list[dict[str, Any]]:
+        """Stored statistics of ``ids``, in that order (missing ids left out)."""
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT id, stats FROM individuals WHERE run_id = ? AND id IN ({marks})",
+                (run_id, *ids),
+            ).fetchall()
+        found = {row["id"]: json.loads(row["stats"]) for row in rows}
+        return [found[i] for i in ids if i in found]
+
+    def individual(self, run_id: int, ind_id: int) -> dict[str, Any] | None:
+        found = self.individuals(run_id, [ind_id])
+        return found[0] if found else None
+
+
+def _run(row: sqlite3.Row) -> dict[str, Any]:
+    out = {name: row[name] for name in RUN_FIELDS}
+    out["best"] = json.loads(row["best"]) if row["best"] else None
+    out["versions"] = json.loads(row["versions"])
+    for name in ("created_at", "started_at", "finished_at"):
+        out[name] = _iso(row[name])
+    return out
+
+
+def _dataset(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"], "name": row["name"], "rows": row["rows"], "bar_seconds": row["bar_seconds"],
+        "first_time": row["first_time"], "last_time": row["last_time"], "fingerprint": row["fingerprint"],
+        "bundled": bool(row["bundled"]),
+    }  # fmt: skip
+
+
+def _iso(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
