@@ -56,7 +56,6 @@ def run_main(db_path: str, run_id: int, data_path: str, folder: str, resume: boo
     except Exception as exc:  # a bug: record it for the user, with the details in the log
         log.error("run %s failed:\n%s", run_id, traceback.format_exc())
         store.set_state(run_id, "failed", error=f"{type(exc).__name__}: {exc}", finished_at=time.time())
-    finally:
-        if executor is not None:
-            executor.close()
-        messages.put(("status", run_id))
+    messages.put(("status", run_id))  # the final state, before the workers are shut down
+    if executor is not None:
+        executor.close()
