@@ -184,3 +184,12 @@ def _substitute(value: Any, path: str, params: Mapping[str, float]) -> Any:
     if isinstance(value, dict):
         return {key: _substitute(item, f"{path}.{key}", params) for key, item in value.items()}
     return value
+
+
+def fixed_config(config: RunConfig, params: Mapping[str, float]) -> dict[str, Any]:
+    """The configuration (JSON) with every gene replaced by its value in ``params``:
+    re-runnable, it backtests exactly that individual."""
+    raw = config.to_json()
+    raw["strategy"] = _substitute(raw["strategy"], "strategy", params)
+    raw["execution"] = _substitute(raw["execution"], "execution", params)
+    return raw

@@ -6,6 +6,9 @@ route here calls the engine: statistics are read as stored.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import tempfile
 import uuid
@@ -18,6 +21,9 @@ from werkzeug.exceptions import HTTPException
 from optimizer.config import parse_config
 from optimizer.data import MarketData, load_candles
 from optimizer.errors import ConfigError, DataError, InputError
+from optimizer.schema import config_schema
+from optimizer.stats import SCALAR_FIELDS
+from optimizer.strategy import fixed_config
 from visualization_apps.datasets import dataset_record
 from visualization_apps.openapi import openapi_document
 from visualization_apps.run_manager import RunError
@@ -158,6 +164,64 @@ def individual(run_id: int, ind_id: int) -> Response:
     if found is None:
         raise ApiError(404, f"run {run_id} has no individual {ind_id}")
     return jsonify(found)
+
+
+@api.get("/schema/config")
+def schema() -> Response:
+    return jsonify(config_schema())
+
+
+def _attachment(body: str, filename: str, mimetype: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@api.get("/runs/<int:run_id>/export.json")
+def export_json(run_id: int) -> Response:
+    """The run's status, configuration, every generation and the elite, as one file."""
+    record = _run_or_404(run_id)
+    store = _ctx().store
+    last = store.last_generation(run_id)
+    document = {
+        "run": record,
+        "config": store.run_config(run_id),
+        "generations": store.generations_after(run_id, 0),
+        "elite": [] if last is None else store.individuals(run_id, last["elite"]),
+    }
+    return _attachment(json.dumps(document, allow_nan=False), f"run-{run_id}.json", "application/json")
+
+
+@api.get("/runs/<int:run_id>/export.csv")
+def export_csv(run_id: int) -> Response:
+    """One row per evaluated individual: id, parameters, every statistic, and the
+    test period's statistics (``test_`` columns) where there are some."""
+    _run_or_404(run_id)
+    individuals = _ctx().store.all_individuals(run_id)
+    genes = sorted({name for ind in individuals for name in ind["params"]})
+    columns = ["id", "valid", "failed", "error", *genes, *SCALAR_FIELDS, *(f"test_{f}" for f in SCALAR_FIELDS)]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for ind in individuals:
+        test = ind.get("test") or {}
+        writer.writerow([ind["id"], ind.get("valid"), ind["failed"], ind["error"],
+                         *(ind["params"].get(g) for g in genes), *(ind[f] for f in SCALAR_FIELDS),
+                         *(test.get(f) for f in SCALAR_FIELDS)])  # fmt: skip
+    return _attachment(out.getvalue(), f"run-{run_id}.csv", "text/csv")
+
+
+@api.get("/runs/<int:run_id>/individuals/<int:ind_id>/config")
+def individual_config(run_id: int, ind_id: int) -> Response:
+    """A configuration with this individual's values fixed: it backtests exactly it."""
+    _run_or_404(run_id)
+    found = _ctx().store.individual(run_id, ind_id)
+    if found is None:
+        raise ApiError(404, f"run {run_id} has no individual {ind_id}")
+    config = parse_config(_ctx().store.run_config(run_id))
+    document = fixed_config(config, found["params"])
+    document["name"] = f"{config.raw['name']} #{ind_id}"
+    return _attachment(json.dumps(document, indent=2), f"run-{run_id}-individual-{ind_id}.json", "application/json")
 
 
 @api.get("/datasets")

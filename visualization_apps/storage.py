@@ -230,6 +230,12 @@ class Store:
         found = {row["id"]: json.loads(row["stats"]) for row in rows}
         return [found[i] for i in ids if i in found]
 
+    def all_individuals(self, run_id: int) -> list[dict[str, Any]]:
+        """Every stored individual of a run, by id."""
+        with self._connect() as db:
+            rows = db.execute("SELECT stats FROM individuals WHERE run_id = ? ORDER BY id", (run_id,)).fetchall()
+        return [json.loads(row["stats"]) for row in rows]
+
     def individual(self, run_id: int, ind_id: int) -> dict[str, Any] | None:
         found = self.individuals(run_id, [ind_id])
         return found[0] if found else None
