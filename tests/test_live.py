@@ -111,7 +111,7 @@ def test_killed_server_restarts_and_the_run_resumes_to_the_same_result(tmp_path)
         generations = server.get(f"/api/runs/{run_id}/generations").json()
         assert [g["generation"] for g in generations] == [1, 2, 3, 4, 5, 6]
         strip = lambda g: {k: v for k, v in g.items() if k not in ("seconds", "elapsed_seconds", "evals_per_second",  # noqa: E731
-                                                                    "eta_seconds", "replay")}  # fmt: skip
+                                                                    "eta_seconds", "replay", "completed_at")}  # fmt: skip
         assert [strip(g) for g in generations] == [strip(g) for g in reference_generations]
         assert server.get(f"/api/runs/{run_id}/elite").json() == reference
     finally:

@@ -107,7 +107,10 @@ def create_run() -> tuple[Response, int]:
 
 @api.get("/runs/<int:run_id>")
 def run_status(run_id: int) -> Response:
-    return jsonify(_run_or_404(run_id))
+    record = _ctx().manager.status(run_id)
+    if record is None:
+        raise ApiError(404, f"no run {run_id}")
+    return jsonify(record)
 
 
 @api.post("/runs/<int:run_id>/stop")

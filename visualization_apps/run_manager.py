@@ -53,6 +53,7 @@ class RunManager:
         self._active: dict[int, _Active] = {}
         self._resume: set[int] = set()
         self._lock = threading.RLock()
+        self._status: dict[int, dict[str, Any]] = {}  # the last announced status of each run
         self._closed = threading.Event()
         interrupted = store.mark_interrupted()
         if interrupted:
@@ -113,6 +114,7 @@ class RunManager:
                 active.process.join(timeout=10)
             self._resume.discard(run_id)
             self.store.delete_run(run_id)
+            self._status.pop(run_id, None)
         shutil.rmtree(self.folder(run_id), ignore_errors=True)
 
     def close(self) -> None:
@@ -181,6 +183,7 @@ class RunManager:
                     summary = self.store.generations_after(run_id, message[2] - 1)
                     if summary:
                         self.publish("generation", summary[0], run_id)
+                    self._status[run_id] = self.store.run(run_id) or self._status.get(run_id)
                 else:
                     self._announce(run_id)
             except Exception:  # keep forwarding whatever one message did
@@ -206,7 +209,16 @@ class RunManager:
             if ended or self.store.runs_in(("queued",)):
                 self._schedule()
 
+    def status(self, run_id: int) -> dict[str, Any] | None:
+        """A run's status: the last one announced (every change is announced), else
+        read from the database. Answers without a database read while a run goes on."""
+        found = self._status.get(run_id)
+        return found if found is not None else self.store.run(run_id)
+
     def _announce(self, run_id: int) -> None:
         record = self.store.run(run_id)
-        if record is not None:
-            self.publish("run_status", record, run_id)
+        if record is None:
+            self._status.pop(run_id, None)
+            return
+        self._status[run_id] = record
+        self.publish("run_status", record, run_id)

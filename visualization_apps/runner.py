@@ -9,6 +9,7 @@ the current generation when asked (the checkpoint makes it resumable).
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 import traceback
@@ -25,11 +26,15 @@ from optimizer.split import holdout_start
 from visualization_apps.storage import Store
 
 log = logging.getLogger(__name__)
+RUN_NICENESS = 10
 
 
 def run_main(db_path: str, run_id: int, data_path: str, folder: str, resume: bool, stop, messages) -> None:
     """Entry point of a run process (see the module docstring)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when a run stops
+    # Below the server's priority (its workers inherit it): pages and the API stay
+    # responsive while every core evaluates.
+    os.nice(RUN_NICENESS)
     logging.basicConfig(level=logging.INFO, format=f"run {run_id} %(levelname)s %(name)s: %(message)s")
     store = Store(db_path)
     executor = None
@@ -47,6 +52,7 @@ def run_main(db_path: str, run_id: int, data_path: str, folder: str, resume: boo
         store.set_state(run_id, "running", started_at=time.time(), error=None, finished_at=None)
         messages.put(("status", run_id))
         for event in optimizer.generations(should_stop=stop.is_set):
+            event["completed_at"] = time.time()  # wall clock: the start of generation-to-browser latency
             store.add_generation(run_id, event, optimizer.data_fingerprint)
             messages.put(("generation", run_id, event["generation"]))
         state = "completed" if optimizer.finished else "stopped"
