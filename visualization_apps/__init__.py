@@ -67,8 +67,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["socketio"] = socketio
 
     from visualization_apps.api import api
+    from visualization_apps.pages import pages
 
     app.register_blueprint(api)
+    app.register_blueprint(pages)
     _register_security(app)
     _register_events(socketio, store)
     return app

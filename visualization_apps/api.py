@@ -22,7 +22,7 @@ from optimizer.config import parse_config
 from optimizer.data import MarketData, load_candles
 from optimizer.errors import ConfigError, DataError, InputError
 from optimizer.schema import config_schema
-from optimizer.stats import SCALAR_FIELDS
+from optimizer.stats import SCALAR_FIELDS, iso_times
 from optimizer.strategy import fixed_config
 from visualization_apps.datasets import dataset_record
 from visualization_apps.openapi import openapi_document
@@ -230,6 +230,18 @@ def individual_config(run_id: int, ind_id: int) -> Response:
 @api.get("/datasets")
 def datasets() -> Response:
     return jsonify(_ctx().store.datasets())
+
+
+@api.get("/datasets/<dataset_id>/candles")
+def candles(dataset_id: str) -> Response:
+    """A dataset's candles for charts: ISO times and prices (read from the file;
+    nothing is computed)."""
+    found = _ctx().store.dataset(dataset_id)
+    if found is None:
+        raise ApiError(404, f"no dataset {dataset_id!r}")
+    c = load_candles(found["path"])
+    return jsonify({"time": iso_times(c.time), "open": c.open.tolist(), "high": c.high.tolist(),
+                    "low": c.low.tolist(), "close": c.close.tolist()})  # fmt: skip
 
 
 @api.post("/datasets")

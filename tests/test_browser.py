@@ -1,0 +1,115 @@
+"""The pages in a real browser: Playwright driving Debian's Chromium against a real server.
+
+Screenshots of each page are saved to ``test-artifacts/`` (the README shows copies).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import ROOT
+from tests.server import Server
+from tests.test_api import PLUGIN_ENV
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("browser"), env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.02"}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def page():
+    assert CHROMIUM, "Debian's chromium is not installed (the README's test command installs it)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.problems = problems
+        yield page
+        browser.close()
+
+
+def _form_config() -> dict:
+    """A quick run for the form: the live page must see generations arrive one by one."""
+    return {
+        "name": "browser test",
+        "strategy": {
+            "signals": {
+                "up": {"kind": "sma_cross_up", "params": {"fast": {"min": 3, "max": 30, "type": "int"},
+                                                          "slow": {"min": 31, "max": 120, "type": "int"}}},
+                "down": {"kind": "sma_cross_down", "params": {"fast": 10, "slow": 60}},
+                "pause": {"kind": "slow", "params": {"period": {"min": 1, "max": 1000000, "type": "int"}}},
+            },
+            "entry": {"weights": {"up": 1.0, "pause": 0.0}, "threshold": 1.0},
+            "exit": {"weights": {"down": 1.0}, "threshold": 1.0},
+            "stop_loss": {"min": 0.005, "max": 0.05},
+        },
+        "objectives": [{"metric": "total_return_pct", "goal": "max"}, {"metric": "max_drawdown_pct", "goal": "min"}],
+        "ga": {"population": 16, "generations": 8, "seed": 2},
+        "split": {"test_fraction": 0.25},
+        "workers": 1,
+    }  # fmt: skip
+
+
+def _rendered(page, selector: str) -> bool:
+    return page.locator(f"{selector} .main-svg").count() > 0
+
+
+def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
+    page.goto(server.url + "/runs/new")
+    page.wait_for_selector("#dataset option[value='EURUSD-1h']", state="attached")
+    page.fill("#config", json.dumps({"strategy": {"stoploss": 1}}))
+    page.click("#start")
+    page.wait_for_selector("#errors li")
+    assert "strategy.stoploss: unknown field" in page.inner_text("#errors")
+    page.problems.clear()  # the browser logs the expected 400 answer as an error
+
+    page.select_option("#dataset", "EURUSD-1h")
+    page.fill("#config", json.dumps(_form_config()))
+    page.screenshot(path=ARTIFACTS / "new-run.png", full_page=True)
+    page.click("#start")
+    page.wait_for_url(re.compile(r"/runs/\d+$"))
+    page.wait_for_function("Number(document.body.dataset.generations || 0) >= 2", timeout=60_000)
+    seen_live = int(page.evaluate("document.body.dataset.generations"))
+    assert page.evaluate("document.body.dataset.state") == "running" and seen_live < 8
+    page.screenshot(path=ARTIFACTS / "run-live.png", full_page=True)
+    page.wait_for_function("document.body.dataset.state === 'completed'", timeout=120_000)
+    page.wait_for_function("Number(document.body.dataset.generations) === 8")
+    page.wait_for_selector("#elite tbody tr")
+    assert _rendered(page, "#objectives") and _rendered(page, "#pareto")
+    assert page.locator("#elite tbody tr").count() >= 1
+    page.screenshot(path=ARTIFACTS / "run.png", full_page=True)
+
+    page.click("#elite tbody tr a")
+    page.wait_for_function("document.body.dataset.ready === 'true'", timeout=30_000)
+    for chart in ("#candles", "#equity", "#drawdown", "#wins", "#losses"):
+        assert _rendered(page, chart), chart
+    assert page.evaluate("document.getElementById('candles').data[0].type") == "candlestick"
+    assert page.locator("#trades tbody tr").count() > 0
+    page.screenshot(path=ARTIFACTS / "individual.png", full_page=True)
+
+    page.goto(server.url + "/")
+    page.wait_for_selector("#runs tbody tr[data-state='completed']")
+    page.screenshot(path=ARTIFACTS / "runs.png", full_page=True)
+    assert page.problems == []
+
+
+def test_pages_load_nothing_from_elsewhere(server, page):
+    requests_made: list[str] = []
+    page.on("request", lambda request: requests_made.append(request.url))
+    page.goto(server.url + "/runs/new")
+    page.wait_for_load_state("networkidle")
+    assert requests_made and all(url.startswith(server.url) for url in requests_made), requests_made
