@@ -115,19 +115,19 @@ def run_status(run_id: int) -> Response:
 
 @api.post("/runs/<int:run_id>/stop")
 def stop_run(run_id: int) -> tuple[Response, int]:
-    _run_or_404(run_id)
-    try:
-        state = _ctx().manager.stop(run_id)
-    except RunError as exc:
-        raise ApiError(409, str(exc)) from exc
-    return jsonify({"id": run_id, "state": state}), 202
+    return _run_action(run_id, _ctx().manager.stop)
 
 
 @api.post("/runs/<int:run_id>/resume")
 def resume_run(run_id: int) -> tuple[Response, int]:
+    return _run_action(run_id, _ctx().manager.resume)
+
+
+def _run_action(run_id: int, action) -> tuple[Response, int]:
+    """Stop or resume: 202 with the new state, 409 when the state does not allow it."""
     _run_or_404(run_id)
     try:
-        state = _ctx().manager.resume(run_id)
+        state = action(run_id)
     except RunError as exc:
         raise ApiError(409, str(exc)) from exc
     return jsonify({"id": run_id, "state": state}), 202
