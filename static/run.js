@@ -43,6 +43,7 @@ function apply(summary) {
   showProgress(summary);
   document.body.dataset.generations = String(lastGeneration);
   drawObjectives();
+  drawEvolution();
   refreshElite();
 }
 
@@ -96,11 +97,63 @@ function drawElite(elite) {
     ...(hasTest ? COLUMNS.slice(0, 3).map((c) => el("td", { text: e.test ? fmt(e.test[c]) : "–" })) : []))));
 }
 
+const short = (gene) => gene.split(".").slice(-2).join(".");
+
+// Each gene's values in the population, generation by generation.
+function drawEvolution() {
+  const genes = Object.keys(summaries[summaries.length - 1].population_params || {});
+  const traces = genes.map((gene, k) => ({
+    x: summaries.flatMap((s) => (s.population_params[gene] || []).map(() => s.generation)),
+    y: summaries.flatMap((s) => s.population_params[gene] || []),
+    mode: "markers", name: short(gene), marker: { size: 4, opacity: 0.5 },
+    xaxis: k === 0 ? "x" : `x${k + 1}`, yaxis: k === 0 ? "y" : `y${k + 1}`,
+  }));
+  const layout = { ...PLOT_LAYOUT, height: 120 + 110 * genes.length, title: { text: "Parameters per generation" },
+                   grid: { rows: genes.length, columns: 1, pattern: "independent", ygap: 0.35 }, showlegend: false };
+  genes.forEach((gene, k) => {
+    layout[k === 0 ? "yaxis" : `yaxis${k + 1}`] = { title: { text: short(gene), font: { size: 10 } } };
+  });
+  Plotly.react("evolution", traces, layout, PLOT_CONFIG);
+}
+
+// The elite's genes, one line per member.
+function drawParallel(elite) {
+  if (!elite.length) return;
+  const genes = Object.keys(elite[0].params);
+  const dimensions = genes.map((gene) => ({ label: short(gene), values: elite.map((e) => e.params[gene]) }));
+  dimensions.push({ label: "fitness 1", values: elite.map((e) => e.fitness[0]) });
+  Plotly.react("parallel", [{ type: "parcoords", dimensions,
+    line: { color: elite.map((e) => e.fitness[0]), colorscale: "Viridis", showscale: true } }],
+    { ...PLOT_LAYOUT, margin: { l: 60, r: 60, t: 90, b: 30 }, title: { text: "Elite genes (parallel coordinates)" } },
+    PLOT_CONFIG);
+}
+
+// Population (last generation) against elite, gene by gene.
+function drawHistograms(elite) {
+  const last = summaries[summaries.length - 1];
+  const genes = Object.keys(last.population_params || {});
+  const traces = [];
+  genes.forEach((gene, k) => {
+    const axis = { xaxis: k === 0 ? "x" : `x${k + 1}`, yaxis: k === 0 ? "y" : `y${k + 1}` };
+    traces.push({ type: "histogram", x: last.population_params[gene], name: "population", opacity: 0.6,
+                  marker: { color: "#0969da" }, showlegend: k === 0, ...axis });
+    traces.push({ type: "histogram", x: elite.map((e) => e.params[gene]), name: "elite", opacity: 0.8,
+                  marker: { color: "#cf222e" }, showlegend: k === 0, ...axis });
+  });
+  const layout = { ...PLOT_LAYOUT, barmode: "overlay", height: 160 + 90 * Math.ceil(genes.length / 2),
+                   title: { text: "Population vs elite" },
+                   grid: { rows: Math.ceil(genes.length / 2), columns: 2, pattern: "independent" } };
+  genes.forEach((gene, k) => { layout[k === 0 ? "xaxis" : `xaxis${k + 1}`] = { title: { text: short(gene) } }; });
+  Plotly.react("histograms", traces, layout, PLOT_CONFIG);
+}
+
 function refreshElite() {
   if (refreshingElite) return;
   refreshingElite = getJSON(`/api/runs/${RUN_ID}/elite`).then((elite) => {
     drawElite(elite);
     drawPareto(elite);
+    drawParallel(elite);
+    if (summaries.length) drawHistograms(elite);
   }).finally(() => { refreshingElite = null; });
 }
 

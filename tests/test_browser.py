@@ -22,7 +22,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("browser"), env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.02"}).start()
+    server = Server(tmp_path_factory.mktemp("browser"), env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.06"}).start()
     yield server
     server.stop()
 
@@ -64,6 +64,12 @@ def _form_config() -> dict:
     }  # fmt: skip
 
 
+def loaded_elite_stop_loss(page, server) -> float:
+    """The stop-loss of the individual whose page was open before the form."""
+    run_id, ind_id = re.search(r"/runs/(\d+)/individuals/(\d+)", page.url).groups()
+    return server.get(f"/api/runs/{run_id}/individuals/{ind_id}").json()["params"]["strategy.stop_loss"]
+
+
 def _rendered(page, selector: str) -> bool:
     return page.locator(f"{selector} .main-svg").count() > 0
 
@@ -89,7 +95,9 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.wait_for_function("document.body.dataset.state === 'completed'", timeout=120_000)
     page.wait_for_function("Number(document.body.dataset.generations) === 8")
     page.wait_for_selector("#elite tbody tr")
-    assert _rendered(page, "#objectives") and _rendered(page, "#pareto")
+    for chart in ("#objectives", "#pareto", "#parallel", "#evolution", "#histograms"):
+        assert _rendered(page, chart), chart
+    assert page.evaluate("document.getElementById('parallel').data[0].type") == "parcoords"
     assert page.locator("#elite tbody tr").count() >= 1
     page.screenshot(path=ARTIFACTS / "run.png", full_page=True)
 
@@ -100,6 +108,11 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     assert page.evaluate("document.getElementById('candles').data[0].type") == "candlestick"
     assert page.locator("#trades tbody tr").count() > 0
     page.screenshot(path=ARTIFACTS / "individual.png", full_page=True)
+
+    page.click("#to-form")  # the elite, loaded into the run form with every value fixed
+    page.wait_for_function("document.getElementById('config').value.includes('#')")
+    loaded = json.loads(page.input_value("#config"))
+    assert loaded["strategy"]["stop_loss"] == loaded_elite_stop_loss(page, server)
 
     page.goto(server.url + "/")
     page.wait_for_selector("#runs tbody tr[data-state='completed']")

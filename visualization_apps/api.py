@@ -113,6 +113,13 @@ def run_status(run_id: int) -> Response:
     return jsonify(record)
 
 
+@api.get("/runs/<int:run_id>/config")
+def saved_config(run_id: int) -> Response:
+    """The run's configuration as it was started (normalized)."""
+    _run_or_404(run_id)
+    return jsonify(_ctx().store.run_config(run_id))
+
+
 @api.post("/runs/<int:run_id>/stop")
 def stop_run(run_id: int) -> tuple[Response, int]:
     return _run_action(run_id, _ctx().manager.stop)

@@ -180,6 +180,10 @@ class Store:
         progress, in one transaction. Idempotent: a replayed generation overwrites
         itself with identical content."""
         summary = {k: v for k, v in event.items() if k != "individuals"}
+        # The population's parameters, gene by gene, for parameter-evolution charts.
+        by_id = {individual["id"]: individual["params"] for individual in event["individuals"]}
+        genes = sorted(next(iter(by_id.values()), {}))
+        summary["population_params"] = {g: [by_id[i][g] for i in event["population"] if i in by_id] for g in genes}
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO generations (run_id, generation, summary) VALUES (?, ?, ?)",
