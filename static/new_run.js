@@ -1,5 +1,6 @@
 "use strict";
-// The new-run form: a dataset, an upload, and the configuration as JSON.
+// The new-run form. Its fields build a run configuration; the API's validation
+// errors ("dotted.path: reason") are shown beside the field of that path.
 
 const EXAMPLE = {
   name: "SMA trend",
@@ -12,27 +13,188 @@ const EXAMPLE = {
     entry: { weights: { golden: 1.0 }, threshold: 1.0 },
     exit: { weights: { death: 1.0 }, threshold: 1.0 },
     stop_loss: { min: 0.005, max: 0.05 },
-    take_profit: null,
   },
-  execution: { fill: "next_open", commission: 0.0001 },
+  execution: { fill: "next_open", commission: 0.0001, slippage: 0, position_fraction: 1 },
   objectives: [{ metric: "total_return_pct", goal: "max" }, { metric: "max_drawdown_pct", goal: "min" }],
-  ga: { population: 32, generations: 10, seed: 7 },
+  ga: { population: 32, generations: 10, seed: 7, elite: 4, min_trades: 1 },
   split: { test_fraction: 0.25 },
   workers: 2,
 };
 
-const select = document.getElementById("dataset");
-const textarea = document.getElementById("config");
-const errors = document.getElementById("errors");
+let KINDS = {};    // signal kind -> [[param name, integer?], ...]
+let METRICS = [];
+
+// A number input pair: value (or range min) and an optional "to" (range max);
+// settings of the search itself (not genes) have no "to".
+function numberField(path, label, value, integer, rangeable = true) {
+  const isRange = value !== null && typeof value === "object";
+  const from = el("input", { type: "number", step: "any", "data-path": path, "data-integer": String(integer), class: "from" });
+  const to = el("input", { type: "number", step: "any", class: "to", placeholder: "to (range)" });
+  from.value = value === null || value === undefined ? "" : isRange ? value.min : value;
+  to.value = isRange ? value.max : "";
+  to.hidden = !rangeable;
+  return el("label", { class: "number" }, `${label} `, from, " ", to, el("span", { class: "field-error" }));
+}
+
+function readNumber(label) {
+  const from = label.querySelector(".from"), to = label.querySelector(".to");
+  if (from.value === "") return null;
+  const integer = from.dataset.integer === "true";
+  if (to.value === "") return Number(from.value);
+  return { min: Number(from.value), max: Number(to.value), type: integer ? "int" : "float" };
+}
+
+function signalRow(name, spec) {
+  const kind = el("select", { class: "kind", "data-path": `strategy.signals.${name}.kind` },
+    ...Object.keys(KINDS).map((k) => el("option", { value: k, text: k })));
+  kind.value = spec.kind;
+  const params = el("span", { class: "params" });
+  const row = el("div", { class: "signal" },
+    el("label", {}, "Name ", el("input", { class: "signal-name", value: name })), " ",
+    el("label", {}, "Kind ", kind), " ",
+    el("label", {}, "Timeframe ", el("input", { class: "timeframe", value: spec.timeframe || "", placeholder: "data's own", size: 6 })),
+    params, el("button", { type: "button", class: "remove", text: "Remove" }), el("span", { class: "field-error" }));
+  const fillParams = (values) => {
+    params.replaceChildren(...KINDS[kind.value].map(([param, integer]) =>
+      numberField(`strategy.signals.${name}.params.${param}`, param, values[param] ?? null, integer)));
+  };
+  fillParams(spec.params || {});
+  kind.addEventListener("change", () => { fillParams({}); renderRules(); });
+  row.querySelector(".signal-name").addEventListener("change", () => renderRules());
+  row.querySelector(".remove").addEventListener("click", () => { row.remove(); renderRules(); });
+  return row;
+}
+
+function signalNames() {
+  return [...document.querySelectorAll("#signals .signal-name")].map((input) => input.value.trim()).filter(Boolean);
+}
+
+let ruleValues = {};
+function renderRules(config) {
+  if (config) ruleValues = { entry: config.entry, exit: config.exit, entry_short: config.entry_short, exit_short: config.exit_short };
+  const names = signalNames();
+  const box = document.getElementById("rules");
+  box.replaceChildren(...["entry", "exit", "entry_short", "exit_short"].map((rule) => {
+    const current = ruleValues[rule] || { weights: {}, threshold: rule === "entry" ? 1 : null };
+    return el("div", { class: "rule", "data-rule": rule },
+      el("b", { text: rule.replace("_", " ") }), " ",
+      ...names.map((n) => numberField(`strategy.${rule}.weights.${n}`, `weight ${n}`, current.weights[n] ?? null, false)),
+      numberField(`strategy.${rule}.threshold`, "threshold", current.threshold ?? null, false));
+  }));
+}
+
+function readRule(rule) {
+  const box = document.querySelector(`.rule[data-rule='${rule}']`);
+  const weights = {};
+  for (const label of box.querySelectorAll("label.number")) {
+    const path = label.querySelector(".from").dataset.path;
+    const value = readNumber(label);
+    if (path.includes(".weights.") && value !== null) weights[path.split(".weights.")[1]] = value;
+  }
+  const threshold = readNumber(box.querySelector(`[data-path='strategy.${rule}.threshold']`).parentNode);
+  if (!Object.keys(weights).length && rule !== "entry") return null;  // an optional rule left empty
+  return { weights, threshold };
+}
+
+const RISK = [["strategy.stop_loss", "stop-loss (fraction)"], ["strategy.take_profit", "take-profit"],
+  ["strategy.trailing_stop", "trailing stop"], ["strategy.trailing_activation", "trailing activation"],
+  ["strategy.max_bars", "max bars in trade", true], ["execution.commission", "commission"],
+  ["execution.slippage", "slippage"], ["execution.position_fraction", "position fraction"]];
+const SEARCH = [["ga.population", "population", true], ["ga.generations", "generations", true], ["ga.seed", "seed", true],
+  ["ga.elite", "elite", true], ["ga.min_trades", "min trades", true], ["ga.stall_generations", "stop after stalled generations", true],
+  ["split.test_fraction", "test fraction (held out)"], ["workers", "workers (0 = one per CPU)", true]];
+
+const NULLABLE = ["strategy.stop_loss", "strategy.take_profit", "strategy.trailing_stop", "strategy.max_bars"];
+
+function get(config, path) { return path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), config); }
+function set(config, path, value) {
+  const keys = path.split(".");
+  let o = config;
+  for (const k of keys.slice(0, -1)) o = o[k] ??= {};
+  o[keys[keys.length - 1]] = value;
+}
+
+function fill(config) {
+  document.getElementById("name").value = config.name || "";
+  document.getElementById("direction").value = (config.strategy && config.strategy.direction) || "long";
+  const signals = (config.strategy && config.strategy.signals) || {};
+  document.getElementById("signals").replaceChildren(...Object.entries(signals).map(([n, s]) => signalRow(n, s)));
+  renderRules(config.strategy || {});
+  document.getElementById("risk").replaceChildren(
+    el("label", {}, "Fill ", el("select", { id: "fill", "data-path": "execution.fill" },
+      el("option", { text: "next_open" }), el("option", { text: "close" }))),
+    el("label", {}, "End of day exit ", el("input", { id: "end_of_day", type: "checkbox", "data-path": "strategy.end_of_day" })),
+    ...RISK.map(([path, label, integer]) => numberField(path, label, get(config, path) ?? null, !!integer)));
+  document.getElementById("fill").value = get(config, "execution.fill") || "next_open";
+  document.getElementById("end_of_day").checked = !!get(config, "strategy.end_of_day");
+  const objectives = config.objectives || [];
+  const objectiveRow = (k) => el("div", { class: "objective" },
+    el("label", {}, `Objective ${k + 1} `, el("select", { class: "metric", "data-path": `objectives.${k}.metric` },
+      ...(k > 0 ? [el("option", { value: "", text: "(none)" })] : []), ...METRICS.map((m) => el("option", { text: m })))),
+    el("select", { class: "goal", "data-path": `objectives.${k}.goal` }, el("option", { text: "max" }), el("option", { text: "min" })),
+    el("span", { class: "field-error" }));
+  const rows = [objectiveRow(0), objectiveRow(1)];
+  rows.forEach((row, k) => {
+    row.querySelector(".metric").value = objectives[k] ? objectives[k].metric : "";
+    row.querySelector(".goal").value = objectives[k] ? objectives[k].goal : "max";
+  });
+  document.getElementById("search").replaceChildren(...rows,
+    ...SEARCH.map(([path, label, integer]) => numberField(path, label, get(config, path) ?? null, !!integer, false)));
+  document.getElementById("config").value = JSON.stringify(config, null, 2);
+}
+
+function read() {
+  const config = { name: document.getElementById("name").value, data: { dataset: document.getElementById("dataset").value } };
+  const signals = {};
+  for (const row of document.querySelectorAll("#signals .signal")) {
+    const name = row.querySelector(".signal-name").value.trim();
+    const params = {};
+    for (const label of row.querySelectorAll("label.number")) {
+      params[label.querySelector(".from").dataset.path.split(".params.")[1]] = readNumber(label);
+    }
+    const spec = { kind: row.querySelector(".kind").value, params };
+    const timeframe = row.querySelector(".timeframe").value.trim();
+    if (timeframe) spec.timeframe = timeframe;
+    signals[name] = spec;
+  }
+  config.strategy = { direction: document.getElementById("direction").value, signals,
+                      end_of_day: document.getElementById("end_of_day").checked };
+  for (const rule of ["entry", "exit", "entry_short", "exit_short"]) {
+    const value = readRule(rule);
+    if (value) config.strategy[rule] = value;
+  }
+  config.execution = { fill: document.getElementById("fill").value };
+  for (const label of document.querySelectorAll("#risk label.number, #search label.number")) {
+    const path = label.querySelector(".from").dataset.path;
+    const value = readNumber(label);
+    if (value !== null) set(config, path, value);
+    else if (NULLABLE.includes(path)) set(config, path, null);  // an empty field turns the stop off
+  }
+  config.objectives = [...document.querySelectorAll(".objective")]
+    .map((row) => ({ metric: row.querySelector(".metric").value, goal: row.querySelector(".goal").value }))
+    .filter((o) => o.metric);
+  return config;
+}
+
+function showErrors(details) {
+  document.querySelectorAll(".field-error").forEach((span) => { span.textContent = ""; });
+  const general = [];
+  for (const detail of details) {
+    const path = detail.split(":")[0];
+    const field = document.querySelector(`[data-path='${CSS.escape(path)}']`);
+    const host = field && (field.closest("label.number, .signal, .objective") || field.parentNode);
+    const span = host && host.querySelector(".field-error");
+    if (span) span.textContent = detail.slice(path.length + 1).trim();
+    else general.push(detail);
+  }
+  document.getElementById("errors").replaceChildren(...general.map((m) => el("li", { text: m })));
+}
 
 async function loadDatasets(selected) {
   const datasets = await getJSON("/api/datasets");
+  const select = document.getElementById("dataset");
   select.replaceChildren(...datasets.map((d) => el("option", { value: d.id, text: `${d.name} (${d.rows} bars)` })));
   if (selected) select.value = selected;
-}
-
-function showErrors(messages) {
-  errors.replaceChildren(...messages.map((m) => el("li", { text: m })));
 }
 
 document.getElementById("upload").addEventListener("change", async (event) => {
@@ -44,24 +206,25 @@ document.getElementById("upload").addEventListener("change", async (event) => {
   form.append("file", file);
   const response = await fetch("/api/datasets", { method: "POST", body: form });
   const body = await response.json();
-  if (!response.ok) {
-    out.textContent = [body.error, ...(body.details || [])].join("; ");
-    out.hidden = false;
-    return;
-  }
+  if (!response.ok) { out.textContent = [body.error, ...(body.details || [])].join("; "); out.hidden = false; return; }
   await loadDatasets(body.id);
+});
+
+document.getElementById("add-signal").addEventListener("click", () => {
+  const name = `signal${document.querySelectorAll("#signals .signal").length + 1}`;
+  document.getElementById("signals").append(signalRow(name, { kind: Object.keys(KINDS)[0], params: {} }));
+  renderRules();
+});
+
+document.getElementById("apply-json").addEventListener("click", () => {
+  try { fill(JSON.parse(document.getElementById("config").value)); showErrors([]); }
+  catch (error) { showErrors([`configuration: not valid JSON: ${error.message}`]); }
 });
 
 document.getElementById("new-run").addEventListener("submit", async (event) => {
   event.preventDefault();
-  let config;
-  try {
-    config = JSON.parse(textarea.value);
-  } catch (error) {
-    showErrors([`configuration: not valid JSON: ${error.message}`]);
-    return;
-  }
-  config.data = { dataset: select.value };
+  const config = read();
+  document.getElementById("config").value = JSON.stringify(config, null, 2);
   try {
     const { id } = await postJSON("/api/runs", config);
     window.location = `/runs/${id}`;
@@ -70,14 +233,22 @@ document.getElementById("new-run").addEventListener("submit", async (event) => {
   }
 });
 
-const params = new URLSearchParams(window.location.search);
-textarea.value = JSON.stringify(EXAMPLE, null, 2);
-loadDatasets();
-if ((params.get("from") || "").startsWith("/api/")) {  // ?from=/api/...: a saved run config or an elite
-  getJSON(params.get("from")).then((config) => {
-    const dataset = config.data && config.data.dataset;
-    delete config.data;
-    textarea.value = JSON.stringify(config, null, 2);
-    if (dataset) loadDatasets(dataset);
-  });
+async function main() {
+  const schema = await getJSON("/api/schema/config");
+  for (const kind of schema.properties.strategy.properties.signals.additionalProperties.oneOf) {
+    KINDS[kind.properties.kind.const] = Object.entries(kind.properties.params.properties)
+      .map(([name, spec]) => [name, spec.oneOf[0].type === "integer"]);
+  }
+  METRICS = schema.properties.objectives.items.properties.metric.enum;
+  const source = new URLSearchParams(window.location.search).get("from") || "";
+  let config = EXAMPLE, dataset = null;
+  if (source.startsWith("/api/")) {  // a saved run's config or an elite's
+    config = await getJSON(source);
+    dataset = config.data && config.data.dataset;
+  }
+  await loadDatasets(dataset);
+  fill(config);
+  document.body.dataset.ready = "true";
 }
+
+main();

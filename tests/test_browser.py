@@ -76,17 +76,25 @@ def _rendered(page, selector: str) -> bool:
 
 def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.goto(server.url + "/runs/new")
-    page.wait_for_selector("#dataset option[value='EURUSD-1h']", state="attached")
-    page.fill("#config", json.dumps({"strategy": {"stoploss": 1}}))
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    fast = "[data-path='strategy.signals.golden.params.fast']"
+    page.fill(fast, "50")
+    page.fill(f"label:has({fast}) .to", "5")
     page.click("#start")
-    page.wait_for_selector("#errors li")
-    assert "strategy.stoploss: unknown field" in page.inner_text("#errors")
+    page.wait_for_function(f"document.querySelector(\"label:has({fast}) .field-error\").textContent !== ''")
+    assert page.inner_text(f"label:has({fast}) .field-error") == "min 50 is above max 5"  # beside its field
     page.problems.clear()  # the browser logs the expected 400 answer as an error
 
     page.select_option("#dataset", "EURUSD-1h")
+    page.click("#advanced summary")
     page.fill("#config", json.dumps(_form_config()))
+    page.click("#apply-json")  # a saved configuration, loaded into the fields
+    assert page.input_value("[data-path='ga.generations']") == "8"
+    assert page.input_value("[data-path='strategy.signals.up.params.fast']") == "3"
+    assert page.input_value("label:has([data-path='strategy.signals.up.params.fast']) .to") == "30"
     page.screenshot(path=ARTIFACTS / "new-run.png", full_page=True)
     page.click("#start")
+
     page.wait_for_url(re.compile(r"/runs/\d+$"))
     page.wait_for_function("Number(document.body.dataset.generations || 0) >= 2", timeout=60_000)
     seen_live = int(page.evaluate("document.body.dataset.generations"))
@@ -110,9 +118,9 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.screenshot(path=ARTIFACTS / "individual.png", full_page=True)
 
     page.click("#to-form")  # the elite, loaded into the run form with every value fixed
-    page.wait_for_function("document.getElementById('config').value.includes('#')")
-    loaded = json.loads(page.input_value("#config"))
-    assert loaded["strategy"]["stop_loss"] == loaded_elite_stop_loss(page, server)
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    assert page.input_value("[data-path='strategy.stop_loss']") == str(loaded_elite_stop_loss(page, server))
+    assert page.input_value("label:has([data-path='strategy.stop_loss']) .to") == ""  # fixed, not a range
 
     page.goto(server.url + "/")
     page.wait_for_selector("#runs tbody tr[data-state='completed']")
