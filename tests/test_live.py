@@ -142,9 +142,13 @@ def test_reads_never_call_the_engine(tmp_path, monkeypatch):
         monkeypatch.setattr(backtest, "simulate", forbidden)
         monkeypatch.setattr(stats, "compute_stats", forbidden)
         elite = client.get(f"/api/runs/{run_id}/elite").get_json()
+        iid = elite[0]["id"]
         paths = ["/api/runs", f"/api/runs/{run_id}", f"/api/runs/{run_id}/generations?after=0",
-                 f"/api/runs/{run_id}/elite", f"/api/runs/{run_id}/individuals/{elite[0]['id']}", "/api/datasets",
-                 "/api/openapi.json", "/api/health"]  # fmt: skip
+                 f"/api/runs/{run_id}/elite", f"/api/runs/{run_id}/individuals/{iid}", "/api/datasets",
+                 "/api/openapi.json", "/api/health", "/api/schema/config", f"/api/runs/{run_id}/config",
+                 f"/api/runs/{run_id}/export.json", f"/api/runs/{run_id}/export.csv",
+                 f"/api/runs/{run_id}/individuals/{iid}/config", "/api/datasets/EURUSD-1h/candles",
+                 "/", "/runs/new", f"/runs/{run_id}", f"/runs/{run_id}/individuals/{iid}"]  # fmt: skip
         for path in paths:
             response = client.get(path)
             assert response.status_code == 200, (path, response.get_data(as_text=True))
