@@ -111,6 +111,7 @@ class Optimizer:
         self.random_state = random.Random(self.ga["seed"]).getstate()
         self._resumed = False
         self._detail = True
+        self._new_ids: list[int] = []  # evaluated in the current generation
         self._fitness_by_id: dict[int, tuple[float, ...]] = {}  # derived from slim
         self._dicts: dict[tuple[int, bool], dict[str, Any]] = {}  # event JSON, per (id, full)
         if resume:
@@ -139,6 +140,7 @@ class Optimizer:
                 return
             started = time.perf_counter()
             before = (self.evaluations, self.failed_evaluations)
+            self._new_ids = []
             if self.generation == 0:
                 self._initial()
             else:
@@ -224,6 +226,7 @@ class Optimizer:
                 tasks.append((TRAIN, tuple(ind)))
             todo.append(ind)
         ids = list(new.values())
+        self._new_ids.extend(ids)
         slims: dict[int, IndividualStats] = {}
 
         def arrived(index: int, stats: IndividualStats) -> None:  # runs while the workers go on
@@ -363,7 +366,9 @@ class Optimizer:
         done = self.generation
         remaining = 0 if self.finished else self.ga["generations"] - self.generation
         elite_ids = [ind.id for ind in self.elite()]
-        ids = list(dict.fromkeys([*elite_ids, *(ind.id for ind in self.population)]))
+        # Everyone once: the elite (with series), the population, and the offspring
+        # evaluated this generation that selection did not keep (NSGA-II).
+        ids = list(dict.fromkeys([*elite_ids, *(ind.id for ind in self.population), *self._new_ids]))
         return {
             "generation": self.generation,
             "generations_total": self.ga["generations"],
@@ -424,6 +429,7 @@ class Optimizer:
             "stall": self.stall,
             "best_marker": self.best_marker,
             "elapsed": self.elapsed,
+            "new_ids": self._new_ids,
         }
 
     def _restore(self, state: dict[str, Any]) -> None:
@@ -458,6 +464,7 @@ class Optimizer:
         marker = state["best_marker"]
         self.best_marker = None if marker is None else [(i, tuple(f)) for i, f in marker]
         self.elapsed = state["elapsed"]
+        self._new_ids = list(state["new_ids"])
 
 
 def _same(a: Individual, b: Individual) -> bool:

@@ -180,7 +180,7 @@ def test_a_checkpoint_of_another_config_is_refused(tmp_path):
 
 
 def test_events_carry_what_the_dashboard_shows():
-    events, elite, _opt, _ = _run(_config(MULTI), SequentialExecutor)
+    events, elite, opt, _ = _run(_config(MULTI), SequentialExecutor)
     event = events[-1]
     assert event["generation"] == event["generations_total"] == 4
     assert [o["metric"] for o in event["objectives"]] == ["total_return_pct", "max_drawdown_pct"]
@@ -196,6 +196,8 @@ def test_events_carry_what_the_dashboard_shows():
     assert all(individuals[i]["trades"] == [] for i in rest)
     json.dumps(event, allow_nan=False)
     assert [s["id"] for s in elite] == event["elite"]
+    # Every evaluation reaches some event, also offspring NSGA-II did not keep.
+    assert {i["id"] for e in events for i in e["individuals"]} == set(opt.all_stats())
 
 
 def test_bytes_sent_per_task_do_not_grow_with_the_data():
