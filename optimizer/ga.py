@@ -281,7 +281,7 @@ class Optimizer:
             "total_evaluations": self.evaluations,
             "total_failed_evaluations": self.failed_evaluations,
         }
-        valid = [self.stats(ind.id) for ind in self.population if not self._is_worst(ind)]
+        valid = [self.stats(ind.id) for ind in self.population if not self._worst_id(ind.id)]
         for k, objective in enumerate(self.objectives):
             values = [float(s.fitness[k]) for s in valid]
             sign = 1.0 if objective["goal"] == "max" else -1.0
@@ -293,9 +293,6 @@ class Optimizer:
                 "max": max(values) if values else None,
             }
         self.logbook.append(row)
-
-    def _is_worst(self, ind: Individual) -> bool:
-        return any(abs(v) >= WORST for v in ind.fitness.values)
 
     def stats(self, ind_id: int) -> IndividualStats:
         """The statistics of an evaluation: full if it is in the population or the

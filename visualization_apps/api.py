@@ -7,6 +7,7 @@ route here calls the engine: statistics are read as stored.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -167,13 +168,17 @@ def elite(run_id: int) -> Response:
     return jsonify([] if last is None else _ctx().store.individuals(run_id, last["elite"]))
 
 
-@api.get("/runs/<int:run_id>/individuals/<int:ind_id>")
-def individual(run_id: int, ind_id: int) -> Response:
+def _individual_or_404(run_id: int, ind_id: int) -> dict[str, Any]:
     _run_or_404(run_id)
     found = _ctx().store.individual(run_id, ind_id)
     if found is None:
         raise ApiError(404, f"run {run_id} has no individual {ind_id}")
-    return jsonify(found)
+    return found
+
+
+@api.get("/runs/<int:run_id>/individuals/<int:ind_id>")
+def individual(run_id: int, ind_id: int) -> Response:
+    return jsonify(_individual_or_404(run_id, ind_id))
 
 
 @api.get("/schema/config")
@@ -224,10 +229,7 @@ def export_csv(run_id: int) -> Response:
 @api.get("/runs/<int:run_id>/individuals/<int:ind_id>/config")
 def individual_config(run_id: int, ind_id: int) -> Response:
     """A configuration with this individual's values fixed: it backtests exactly it."""
-    _run_or_404(run_id)
-    found = _ctx().store.individual(run_id, ind_id)
-    if found is None:
-        raise ApiError(404, f"run {run_id} has no individual {ind_id}")
+    found = _individual_or_404(run_id, ind_id)
     config = parse_config(_ctx().store.run_config(run_id))
     document = fixed_config(config, found["params"])
     document["name"] = f"{config.raw['name']} #{ind_id}"
@@ -246,9 +248,16 @@ def candles(dataset_id: str) -> Response:
     found = _ctx().store.dataset(dataset_id)
     if found is None:
         raise ApiError(404, f"no dataset {dataset_id!r}")
-    c = load_candles(found["path"])
-    return jsonify({"time": iso_times(c.time), "open": c.open.tolist(), "high": c.high.tolist(),
-                    "low": c.low.tolist(), "close": c.close.tolist()})  # fmt: skip
+    path = Path(found["path"])
+    return Response(_candles_json(str(path), path.stat().st_mtime_ns), mimetype="application/json")
+
+
+@functools.lru_cache(maxsize=8)
+def _candles_json(path: str, mtime_ns: int) -> str:
+    """A data file's candles as chart JSON, read once per file version."""
+    c = load_candles(path)
+    return json.dumps({"time": iso_times(c.time), "open": c.open.tolist(), "high": c.high.tolist(),
+                       "low": c.low.tolist(), "close": c.close.tolist()})  # fmt: skip
 
 
 @api.post("/datasets")

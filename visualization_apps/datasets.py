@@ -6,10 +6,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from optimizer.data import MarketData, load_candles
 from optimizer.errors import DataError
+from optimizer.stats import iso_times
 from visualization_apps.storage import Store
 
 log = logging.getLogger(__name__)
@@ -26,8 +25,8 @@ def dataset_record(dataset_id: str, name: str, path: Path, market: MarketData) -
         "path": str(path),
         "rows": len(market),
         "bar_seconds": market.bar_ns / 1e9,
-        "first_time": str(np.datetime64(int(time[0]), "ns").astype("datetime64[s]")) + "Z",
-        "last_time": str(np.datetime64(int(time[-1]), "ns").astype("datetime64[s]")) + "Z",
+        "first_time": iso_times(time[:1])[0],
+        "last_time": iso_times(time[-1:])[0],
         "fingerprint": market.fingerprint(),
     }
 

@@ -13,8 +13,8 @@ import os
 import signal
 import time
 import traceback
-from pathlib import Path
 
+from optimizer.checkpoint import has_checkpoint
 from optimizer.config import parse_config
 from optimizer.data import MarketData, load_candles
 from optimizer.engine import check_compatible
@@ -46,7 +46,7 @@ def run_main(db_path: str, run_id: int, data_path: str, folder: str, resume: boo
         split = holdout_start(config, market)
         kind = "sequential" if config.raw["workers"] == 1 else "process"
         executor = make_executor(kind, RunSpec(config.raw, split), market.candles, config.raw["workers"])
-        resume = resume and (Path(folder) / "checkpoint.json").is_file()
+        resume = resume and has_checkpoint(folder)
         optimizer = Optimizer(config, market, executor, split=split, checkpoint_dir=folder, resume=resume)
         del market
         store.set_state(run_id, "running", started_at=time.time(), error=None, finished_at=None)
