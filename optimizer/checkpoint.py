@@ -1,11 +1,23 @@
-"""Checkpoints: a run's whole state after a generation, as one JSON file.
+"""Checkpoints: a run's state after each generation, in the run's own folder.
 
-JSON, not pickle: loading a checkpoint runs no code, whatever the file holds.
-Floats round-trip exactly through JSON, so a resumed run continues bit for bit.
-The file is written atomically (a temporary file in the same folder, flushed
-and renamed), so a run killed at any moment leaves the previous checkpoint or
-the new one, never a torn file. A checkpoint is loaded only from the run's own
-folder and only for the same configuration and data (its fingerprint).
+Writing one costs what the generation added, not what the run holds:
+
+* ``evaluations.jsonl``: each evaluation's statistics without trades and equity,
+  one JSON line per evaluation, appended once (evaluations never change).
+* ``series-G.bin``: the trades and equity of those that keep them after
+  generation G (the population and the elite, and the elite's test-period
+  statistics), as raw little-endian arrays; replaced every generation.
+* ``checkpoint.json``: everything else (population, hall of fame, logbook,
+  random state, counters), and how many bytes of the log and which series file
+  belong to it. It is written last, atomically (a temporary file flushed and
+  renamed), after the log and the series file are on disk; so a run killed at
+  any moment leaves a consistent checkpoint: the last one, whose log bytes
+  past its length are cut off when the run goes on.
+
+JSON and raw numbers, not pickle: loading a checkpoint runs no code, whatever
+the files hold. Floats round-trip exactly, so a resumed run continues bit for
+bit. A checkpoint is loaded only from the run's own folder and only for the same
+configuration and data (its fingerprint).
 """
 
 from __future__ import annotations
@@ -14,14 +26,19 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from optimizer.config import RunConfig
 from optimizer.errors import ConfigError
+from optimizer.stats import IndividualStats, packed_size, stats_from_record, stats_to_record
 
 CHECKPOINT = "checkpoint.json"
-VERSION = 1
+LOG = "evaluations.jsonl"
+VERSION = 2
+
+Keyed = tuple[Any, int, IndividualStats]  # (cache key, id, statistics)
 
 
 def run_fingerprint(config: RunConfig, data_fingerprint: str) -> str:
@@ -35,27 +52,84 @@ def run_fingerprint(config: RunConfig, data_fingerprint: str) -> str:
     return digest.hexdigest()
 
 
-def save_checkpoint(folder: Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` atomically to ``folder/checkpoint.json``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / CHECKPOINT
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint.", suffix=".tmp", dir=folder)
+class CheckpointWriter:
+    """Saves a run's generations into ``folder``; ``log_bytes`` is the length of
+    the log that belongs to the checkpoint the run started from (0: a new run,
+    whose first save replaces whatever the folder held)."""
+
+    def __init__(self, folder: str | Path, log_bytes: int = 0) -> None:
+        self.folder = Path(folder)
+        self.log_bytes = log_bytes
+        self._started = False
+
+    def save(
+        self,
+        state: dict[str, Any],
+        new: Iterable[Keyed],
+        series: Iterable[tuple[str, int, IndividualStats]],
+    ) -> None:
+        """Append the ``new`` evaluations to the log, write the arrays of ``series``
+        (``(phase, id, stats)``) and then ``state``."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self._started:  # whatever lies past the checkpoint we started from is not ours
+            if self.log_bytes == 0:
+                (self.folder / CHECKPOINT).unlink(missing_ok=True)
+            with open(self.folder / LOG, "ab") as handle:
+                handle.truncate(self.log_bytes)
+            self._started = True
+        lines = [json.dumps([key, ind_id, stats_to_record(stats)], separators=(",", ":")) for key, ind_id, stats in new]
+        with open(self.folder / LOG, "ab") as handle:
+            handle.write("".join(f"{line}\n" for line in lines).encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+            self.log_bytes = handle.tell()
+        index = []
+        chunks = []
+        for phase, ind_id, stats in series:
+            lengths, blob = stats.packed_arrays()
+            index.append([phase, ind_id, list(lengths)])
+            chunks.append(blob)
+        name = f"series-{state['generation']}.bin"
+        _write_atomically(self.folder / name, b"".join(chunks))
+        body = {"version": VERSION, **state, "log_bytes": self.log_bytes, "series_file": name, "series": index}
+        _write_atomically(self.folder / CHECKPOINT, json.dumps(body, separators=(",", ":")).encode())
+        for old in self.folder.glob("series-*.bin"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"version": VERSION, **state}, handle, separators=(",", ":"))
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target
 
 
-def load_checkpoint(folder: Path, fingerprint: str) -> dict[str, Any]:
-    """The state in ``folder/checkpoint.json``; `ConfigError` if there is none or it
-    belongs to another configuration or dataset."""
-    path = Path(folder) / CHECKPOINT
+class Loaded:
+    """A checkpoint read back: ``state`` (the small part), ``evaluations`` (id ->
+    statistics, with trades and equity for the ids in ``series_ids``), ``keys``
+    (cache key -> id), ``test`` (id -> test-period statistics) and ``log_bytes``."""
+
+    def __init__(self, state, evaluations, keys, test, series_ids, log_bytes) -> None:
+        self.state: dict[str, Any] = state
+        self.evaluations: dict[int, IndividualStats] = evaluations
+        self.keys: dict[Any, int] = keys
+        self.test: dict[int, IndividualStats] = test
+        self.series_ids: set[int] = series_ids
+        self.log_bytes: int = log_bytes
+
+
+def load_checkpoint(folder: str | Path, fingerprint: str) -> Loaded:
+    """The checkpoint in ``folder``; `ConfigError` if there is none, it is damaged,
+    or it belongs to another configuration or dataset."""
+    folder = Path(folder)
+    path = folder / CHECKPOINT
     if not path.is_file():
         raise ConfigError(f"resume: no checkpoint in {folder}")
     try:
@@ -66,7 +140,42 @@ def load_checkpoint(folder: Path, fingerprint: str) -> dict[str, Any]:
         raise ConfigError(f"resume: {path} is not a checkpoint of this version")
     if state.get("fingerprint") != fingerprint:
         raise ConfigError(f"resume: {path} belongs to another configuration or dataset")
-    return state
+    log_bytes = state["log_bytes"]
+    try:
+        with open(folder / LOG, "rb") as handle:
+            log = handle.read(log_bytes)
+        series = (folder / state["series_file"]).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"resume: {folder} is missing part of its checkpoint: {exc}") from exc
+    if len(log) != log_bytes:
+        raise ConfigError(
+            f"resume: {folder / LOG} is shorter than its checkpoint says ({len(log)} < {log_bytes} bytes)"
+        )
+    evaluations: dict[int, IndividualStats] = {}
+    keys: dict[Any, int] = {}
+    for number, line in enumerate(log.splitlines(), start=1):
+        try:
+            key, ind_id, record = json.loads(line)
+            evaluations[ind_id] = stats_from_record(record)
+        except ValueError as exc:
+            raise ConfigError(f"resume: {folder / LOG} line {number} is damaged: {exc}") from exc
+        keys[tuple((name, value) for name, value in key)] = ind_id
+    test: dict[int, IndividualStats] = {}
+    series_ids: set[int] = set()
+    offset = 0
+    try:
+        for phase, ind_id, lengths in state["series"]:
+            stats = evaluations[ind_id] if phase == "train" else stats_from_record(state["test"][str(ind_id)])
+            size = packed_size(lengths)
+            stats.with_packed_arrays(lengths, series[offset : offset + size])
+            offset += size
+            if phase == "train":
+                series_ids.add(ind_id)
+            else:
+                test[ind_id] = stats
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"resume: {folder / state['series_file']} does not match its checkpoint: {exc}") from exc
+    return Loaded(state, evaluations, keys, test, series_ids, log_bytes)
 
 
 def has_checkpoint(folder: str | Path) -> bool:

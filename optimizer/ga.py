@@ -31,13 +31,13 @@ from typing import Any
 
 from deap import base, tools
 
-from optimizer.checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
+from optimizer.checkpoint import CheckpointWriter, Loaded, load_checkpoint, run_fingerprint
 from optimizer.config import RunConfig
 from optimizer.data import MarketData
 from optimizer.errors import ConfigError
 from optimizer.evaluation import TEST, TRAIN, Executor
 from optimizer.objectives import weights_of
-from optimizer.stats import IndividualStats, stats_from_state, stats_to_state
+from optimizer.stats import IndividualStats, stats_to_record
 from optimizer.strategy import decode
 
 log = logging.getLogger(__name__)
@@ -97,10 +97,10 @@ class Optimizer:
         )
         self.logbook: list[dict[str, Any]] = []
         self.cache: dict[ParamsKey, int] = {}  # params -> id
-        # Every evaluation's statistics without trades and equity (slim), and the full
-        # statistics of those in the population or the elite.
-        self.full: dict[int, IndividualStats] = {}
-        self.slim: dict[int, IndividualStats] = {}
+        # Every evaluation's statistics; those in the population or the elite (the ids
+        # in `_with_series`) keep their trades and equity, the others drop them.
+        self.evaluated: dict[int, IndividualStats] = {}
+        self._with_series: set[int] = set()
         self.test: dict[int, IndividualStats] = {}  # id -> test-period statistics (elite)
         self.evaluations = 0
         self.failed_evaluations = 0
@@ -112,13 +112,19 @@ class Optimizer:
         self._resumed = False
         self._detail = True
         self._new_ids: list[int] = []  # evaluated in the current generation
-        self._fitness_by_id: dict[int, tuple[float, ...]] = {}  # derived from slim
+        self._unsaved: list[tuple[ParamsKey, int]] = []  # evaluated since the last checkpoint
+        self._fitness_by_id: dict[int, tuple[float, ...]] = {}  # derived from evaluated
         self._dicts: dict[tuple[int, bool], dict[str, Any]] = {}  # event JSON, per (id, full)
+        self._writer: CheckpointWriter | None = None
         if resume:
             if self.checkpoint_dir is None:
                 raise ConfigError("resume: needs the run's checkpoint folder")
-            self._restore(load_checkpoint(self.checkpoint_dir, self.fingerprint))
+            loaded = load_checkpoint(self.checkpoint_dir, self.fingerprint)
+            self._restore(loaded)
+            self._writer = CheckpointWriter(self.checkpoint_dir, loaded.log_bytes)
             self._resumed = True
+        elif self.checkpoint_dir is not None:
+            self._writer = CheckpointWriter(self.checkpoint_dir)
 
     # ----------------------------------------------------------------- loop
     def generations(
@@ -156,8 +162,8 @@ class Optimizer:
             # out of the cyclic collector's sweeps (reference counting still frees them),
             # which otherwise grow with the run and cost more than the bookkeeping itself.
             gc.freeze()
-            if self.checkpoint_dir is not None:
-                save_checkpoint(self.checkpoint_dir, self._state())
+            if self._writer is not None:
+                self._save()
             yield self._event(seconds)
 
     @property
@@ -227,18 +233,17 @@ class Optimizer:
             todo.append(ind)
         ids = list(new.values())
         self._new_ids.extend(ids)
-        slims: dict[int, IndividualStats] = {}
 
         def arrived(index: int, stats: IndividualStats) -> None:  # runs while the workers go on
             stats.id = ids[index]
-            slims[index] = stats.without_series()
             self._fitness_by_id[stats.id] = self._fitness(stats)
 
         results = self.executor.map(tasks, on_result=arrived) if tasks else []
-        for index, ((key, ind_id), stats) in enumerate(zip(new.items(), results, strict=True)):  # a fixed order
+        for (key, ind_id), stats in zip(new.items(), results, strict=True):  # a fixed order
             self.cache[key] = ind_id
-            self.full[ind_id] = stats
-            self.slim[ind_id] = slims[index]
+            self.evaluated[ind_id] = stats
+            self._unsaved.append((key, ind_id))
+        self._with_series.update(ids)
         self.evaluations += len(results)
         self.failed_evaluations += sum(stats.failed for stats in results)
         for ind in todo:
@@ -295,19 +300,20 @@ class Optimizer:
         self.logbook.append(row)
 
     def stats(self, ind_id: int) -> IndividualStats:
-        """The statistics of an evaluation: full if it is in the population or the
-        elite, else without trades and equity."""
-        found = self.full.get(ind_id)
-        return found if found is not None else self.slim[ind_id]
+        """The statistics of an evaluation: with trades and equity while it is in the
+        population or the elite, without them (empty) once it has left both."""
+        return self.evaluated[ind_id]
 
     def all_stats(self) -> dict[int, IndividualStats]:
         """Every evaluation's statistics by id (see `stats`)."""
-        return {**self.slim, **self.full}
+        return dict(self.evaluated)
 
     def _prune(self) -> None:
-        """Keep full statistics only for the population and the elite."""
+        """Keep trades and equity only for the population and the elite."""
         alive = {ind.id for ind in self.population} | {ind.id for ind in self.hof}
-        self.full = {i: s for i, s in self.full.items() if i in alive}
+        for ind_id in self._with_series - alive:
+            self.evaluated[ind_id].drop_series()
+        self._with_series &= alive
         elite = {ind.id for ind in self.hof}
         self.test = {i: s for i, s in self.test.items() if i in elite}
         self._dicts = {key: d for key, d in self._dicts.items() if key[0] in alive}
@@ -329,14 +335,14 @@ class Optimizer:
         found = self._dicts.get((ind_id, full))
         if found is not None:
             return found
-        stats = self.full.get(ind_id) if full else None
-        out = (stats or self.slim[ind_id]).to_dict()
+        series = full and ind_id in self._with_series
+        out = self.evaluated[ind_id].to_dict(series=series)
         out["id"] = ind_id
         out["valid"] = not self._worst_id(ind_id)
         if self.split is not None:
             test = self.test.get(ind_id)
             out["test"] = None if test is None else {**test.to_dict(), "id": ind_id}
-        if stats is not None or not full:
+        if series or not full:
             self._dicts[(ind_id, full)] = out
         return out
 
@@ -403,23 +409,22 @@ class Optimizer:
     def _keep_random(self) -> None:
         self.random_state = random.getstate()
 
-    def _state(self) -> dict[str, Any]:
+    def _save(self) -> None:
+        """Checkpoint this generation: its new evaluations, the series kept, the rest."""
+
         def members(individuals):
             return [{"genes": list(ind), "id": ind.id, "fitness": list(ind.fitness.values),
                      "crowding_dist": getattr(ind.fitness, "crowding_dist", None)} for ind in individuals]  # fmt: skip
 
         version, internal, gauss = self.random_state
-        return {
+        state = {
             "fingerprint": self.fingerprint,
             "generation": self.generation,
             "random_state": [version, list(internal), gauss],
             "population": members(self.population),
             "hall_of_fame": members(self.hof),
             "logbook": self.logbook,
-            "cache": [[list(map(list, key)), i] for key, i in self.cache.items()],
-            "slim": {str(i): stats_to_state(s) for i, s in self.slim.items()},
-            "full": {str(i): stats_to_state(s) for i, s in self.full.items()},
-            "test": {str(i): stats_to_state(s) for i, s in self.test.items()},
+            "test": {str(i): stats_to_record(s) for i, s in self.test.items()},
             "evaluations": self.evaluations,
             "failed_evaluations": self.failed_evaluations,
             "test_evaluations": self.test_evaluations,
@@ -428,8 +433,14 @@ class Optimizer:
             "elapsed": self.elapsed,
             "new_ids": self._new_ids,
         }
+        new = [([list(pair) for pair in key], i, self.evaluated[i]) for key, i in self._unsaved]
+        series = [*(("train", i, self.evaluated[i]) for i in sorted(self._with_series)),
+                  *(("test", i, s) for i, s in sorted(self.test.items()))]  # fmt: skip
+        assert self._writer is not None
+        self._writer.save(state, new, series)
+        self._unsaved = []
 
-    def _restore(self, state: dict[str, Any]) -> None:
+    def _restore(self, loaded: Loaded) -> None:
         def members(rows):
             out = []
             for row in rows:
@@ -441,6 +452,7 @@ class Optimizer:
                 out.append(ind)
             return out
 
+        state = loaded.state
         self.generation = state["generation"]
         version, internal, gauss = state["random_state"]
         self.random_state = (version, tuple(internal), gauss)
@@ -449,11 +461,11 @@ class Optimizer:
         self.hof.items = members(state["hall_of_fame"])
         self.hof.keys = [ind.fitness for ind in reversed(self.hof.items)]
         self.logbook = state["logbook"]
-        self.cache = {tuple((name, value) for name, value in key): i for key, i in state["cache"]}
-        self.slim = {int(i): stats_from_state(s) for i, s in state["slim"].items()}
-        self.full = {int(i): stats_from_state(s) for i, s in state["full"].items()}
-        self._fitness_by_id = {i: self._fitness(s) for i, s in self.all_stats().items()}
-        self.test = {int(i): stats_from_state(s) for i, s in state["test"].items()}
+        self.cache = loaded.keys
+        self.evaluated = loaded.evaluations
+        self._with_series = loaded.series_ids
+        self._fitness_by_id = {i: self._fitness(s) for i, s in self.evaluated.items()}
+        self.test = loaded.test
         self.evaluations = state["evaluations"]
         self.failed_evaluations = state["failed_evaluations"]
         self.test_evaluations = state["test_evaluations"]

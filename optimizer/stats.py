@@ -14,7 +14,9 @@ equity is relative to the starting equity (1.0 = start).
 
 from __future__ import annotations
 
+import base64
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -87,40 +89,61 @@ class IndividualStats:
     loss_counts: np.ndarray = field(default_factory=lambda: _EMPTY_I)
 
     def __getstate__(self) -> tuple:
-        """Compact pickling: the arrays travel as one bytes object (workers send
-        thousands of these per second; one numpy array per field costs more)."""
+        """Compact pickling: the scalars as a tuple in field order, the arrays as one
+        bytes object and their lengths (workers send thousands of these per
+        second; a dict and one numpy array per field cost several times more to
+        load in the coordinating process)."""
+        return tuple(self.__dict__[name] for name in _SCALAR_STATE), *self.packed_arrays()
+
+    def packed_arrays(self) -> tuple[tuple[int, ...], bytes]:
+        """Every array's length (in field order) and their values as one bytes
+        object (little-endian, each array's dtype fixed): see `with_packed_arrays`."""
         packed = self.__dict__.get("_packed")
-        scalars = {k: v for k, v in self.__dict__.items() if k not in _ARRAY_FIELD_SET and k != "_packed"}
         if packed is not None:
-            return scalars, *packed
-        layout = []
-        chunks = []
-        offset = 0
+            return packed
+        arrays = [np.ascontiguousarray(getattr(self, name), dtype) for name, dtype in _ARRAY_DTYPES]
+        return tuple(len(a) for a in arrays), b"".join(a.tobytes() for a in arrays)
+
+    def with_packed_arrays(self, lengths: Sequence[int], blob: bytes) -> IndividualStats:
+        """Set every array from `packed_arrays`' form (read on first use); returns self.
+        `ValueError` if the lengths do not match the bytes."""
+        if len(lengths) != len(_ARRAY_DTYPES) or packed_size(lengths) != len(blob):
+            raise ValueError("packed arrays: the lengths do not match the bytes")
         for name in _ARRAY_FIELDS:
-            array = np.ascontiguousarray(getattr(self, name))
-            layout.append((name, array.dtype.str, len(array), offset))
-            chunks.append(array.tobytes())
-            offset += array.nbytes
-        return scalars, layout, b"".join(chunks)
+            self.__dict__.pop(name, None)
+        self.__dict__["_packed"] = (tuple(int(n) for n in lengths), bytes(blob))
+        return self
 
     def __setstate__(self, state: tuple) -> None:
         """Restore the scalars now and the arrays on first use: most individuals
         of a generation are reduced to their scalars without ever reading them."""
-        scalars, layout, blob = state
-        self.__dict__.update(scalars)
-        self.__dict__["_packed"] = (layout, blob)
+        values, lengths, blob = state
+        self.__dict__.update(zip(_SCALAR_STATE, values, strict=True))
+        self.__dict__["_packed"] = (lengths, blob)
 
     def __getattr__(self, name: str) -> Any:
         packed = self.__dict__.get("_packed")
         if packed is None or name not in _ARRAY_FIELD_SET:
             raise AttributeError(name)
         del self.__dict__["_packed"]
-        layout, blob = packed
-        for field_name, dtype, length, offset in layout:
-            self.__dict__[field_name] = (
-                np.frombuffer(blob, dtype=dtype, count=length, offset=offset) if length else _empty(dtype)
-            )
+        lengths, blob = packed
+        offset = 0
+        for (field_name, dtype), length in zip(_ARRAY_DTYPES, lengths, strict=True):
+            self.__dict__[field_name] = np.frombuffer(blob, dtype, length, offset) if length else _empty(dtype)
+            offset += length * dtype.itemsize
         return self.__dict__[name]
+
+    def drop_series(self) -> None:
+        """Forget the trades, P&L history and equity, in place (an individual that
+        left the population and the elite); the win/loss distributions stay."""
+        packed = self.__dict__.get("_packed")
+        if packed is not None:  # the distributions are the blob's tail: keep that slice
+            lengths, blob = packed
+            cut = packed_size(lengths[:_N_SERIES])
+            self.__dict__["_packed"] = ((0,) * _N_SERIES + tuple(lengths[_N_SERIES:]), blob[cut:])
+        else:
+            for name, dtype in _ARRAY_DTYPES[:_N_SERIES]:
+                self.__dict__[name] = _empty(dtype)
 
     @classmethod
     def failure(cls, params: dict[str, Any], error: str) -> IndividualStats:
@@ -135,26 +158,16 @@ class IndividualStats:
         return None if value is None else float(value)
 
     def without_series(self) -> IndividualStats:
-        """A copy without trades, P&L history and equity (for non-elite individuals);
-        it keeps the win/loss distributions."""
+        """A copy without trades, P&L history and equity; it keeps the win/loss
+        distributions."""
         copy = object.__new__(IndividualStats)
-        state = {k: v for k, v in self.__dict__.items() if k not in _ARRAY_FIELD_SET and k != "_packed"}
-        packed = self.__dict__.get("_packed")
-        for name in _ARRAY_FIELDS:
-            state[name] = _EMPTY_I if name in _INT_SERIES else _EMPTY_F
-        if packed is not None:  # read only the distributions out of the packed arrays
-            layout, blob = packed
-            for name, dtype, length, offset in layout:
-                if name in _DISTRIBUTION_FIELDS:
-                    state[name] = np.frombuffer(blob, dtype=dtype, count=length, offset=offset).copy()
-        else:
-            for name in _DISTRIBUTION_FIELDS:
-                state[name] = getattr(self, name).copy()
-        copy.__dict__.update(state)
+        copy.__dict__.update(self.__dict__)
+        copy.drop_series()
         return copy
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object of DESIGN.md's statistics contract (plain Python types)."""
+    def to_dict(self, *, series: bool = True) -> dict[str, Any]:
+        """The JSON object of DESIGN.md's statistics contract (plain Python types);
+        without ``series``, its trades, P&L history and equity are empty."""
         out: dict[str, Any] = {
             "id": self.id,
             "params": {k: _plain(v) for k, v in self.params.items()},
@@ -165,23 +178,24 @@ class IndividualStats:
         }
         for name in SCALAR_FIELDS:
             out[name] = _plain(getattr(self, name))
-        entry_times = iso_times(self.trade_entry_time)
-        exit_times = iso_times(self.trade_exit_time)
+        source = self if series else _NO_SERIES
+        entry_times = iso_times(source.trade_entry_time)
+        exit_times = iso_times(source.trade_exit_time)
         out["trades"] = [
             {
                 "entry_time": entry_times[k],
                 "exit_time": exit_times[k],
-                "side": "long" if self.trade_side[k] > 0 else "short",
-                "entry_price": float(self.trade_entry_price[k]),
-                "exit_price": float(self.trade_exit_price[k]),
-                "pnl_pct": float(self.trade_pnl_pct[k]),
-                "reason": REASONS[int(self.trade_reason[k])],
-                "bars_held": int(self.trade_bars_held[k]),
+                "side": "long" if source.trade_side[k] > 0 else "short",
+                "entry_price": float(source.trade_entry_price[k]),
+                "exit_price": float(source.trade_exit_price[k]),
+                "pnl_pct": float(source.trade_pnl_pct[k]),
+                "reason": REASONS[int(source.trade_reason[k])],
+                "bars_held": int(source.trade_bars_held[k]),
             }
-            for k in range(len(self.trade_side))
+            for k in range(len(source.trade_side))
         ]
-        out["pnl_history"] = [float(v) for v in self.pnl_history]
-        out["equity"] = {"time": iso_times(self.equity_time), "value": [float(v) for v in self.equity_value]}
+        out["pnl_history"] = [float(v) for v in source.pnl_history]
+        out["equity"] = {"time": iso_times(source.equity_time), "value": [float(v) for v in source.equity_value]}
         out["winning_trades_distribution"] = _histogram_dict(self.win_edges, self.win_counts)
         out["losing_trades_distribution"] = _histogram_dict(self.loss_edges, self.loss_counts)
         return out
@@ -190,9 +204,25 @@ class IndividualStats:
 _ARRAY_FIELDS = tuple(f.name for f in fields(IndividualStats) if f.name not in SCALAR_FIELDS
                       and f.name.startswith(("trade_", "equity_", "win_", "loss_", "pnl_")))  # fmt: skip
 _ARRAY_FIELD_SET = frozenset(_ARRAY_FIELDS)
-_DISTRIBUTION_FIELDS = frozenset({"win_edges", "win_counts", "loss_edges", "loss_counts"})
-_INT_SERIES = frozenset({"trade_entry_time", "trade_exit_time", "trade_side", "trade_reason", "trade_bars_held",
-                         "equity_time"})  # fmt: skip
+_SCALAR_STATE = tuple(f.name for f in fields(IndividualStats) if f.name not in _ARRAY_FIELD_SET)
+_HEAD_STATE = tuple(name for name in _SCALAR_STATE if name not in SCALAR_FIELDS)
+_INT_SCALARS = frozenset(f.name for f in fields(IndividualStats) if f.name in SCALAR_FIELDS and f.type == "int")
+# The arrays as they are packed: the series first, then the distributions (kept by `drop_series`).
+_SMALL_INTS = frozenset({"trade_side", "trade_reason"})
+_ARRAY_DTYPES = tuple(
+    (name, np.dtype(np.int8 if name in _SMALL_INTS else np.int64 if name.endswith(("_time", "_counts", "_held"))
+                    else np.float64))
+    for name in _ARRAY_FIELDS
+)  # fmt: skip
+_N_SERIES = sum(not name.startswith(("win_", "loss_")) for name in _ARRAY_FIELDS)
+assert all(name.startswith(("win_", "loss_")) for name in _ARRAY_FIELDS[_N_SERIES:])
+_NO_SERIES = IndividualStats()
+
+
+def packed_size(lengths: Sequence[int]) -> int:
+    """Bytes taken by arrays of these lengths (the first ``len(lengths)`` arrays of
+    `IndividualStats.packed_arrays`)."""
+    return sum(int(n) * dtype.itemsize for (_, dtype), n in zip(_ARRAY_DTYPES[: len(lengths)], lengths, strict=True))
 
 
 def _empty(dtype: str) -> np.ndarray:
@@ -426,25 +456,31 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def stats_to_state(stats: IndividualStats) -> dict[str, Any]:
-    """A lossless JSON-able form of ``stats`` (for checkpoints): floats round-trip
-    exactly through JSON, arrays keep their dtype."""
-    state: dict[str, Any] = {}
-    for f in fields(stats):
-        value = getattr(stats, f.name)
-        if isinstance(value, np.ndarray):
-            state[f.name] = {"dtype": value.dtype.str, "values": value.tolist()}
-        else:
-            state[f.name] = value
-    return state
+def stats_to_record(stats: IndividualStats) -> list[Any]:
+    """A compact JSON-able form of ``stats`` without trades and equity (for a
+    checkpoint's log of evaluations): params, fitness, failed, error and bars as
+    they are; the scalar statistics as float64 (NaN for None) and the win/loss
+    distributions' lengths and values, raw little-endian in base64. Floats
+    round-trip exactly; writing decimal floats costs several times more."""
+    d = stats.__dict__
+    scalars = np.array([np.nan if d[name] is None else d[name] for name in SCALAR_FIELDS], dtype="<f8")
+    lengths, blob = stats.packed_arrays()
+    tail = blob[packed_size(lengths[:_N_SERIES]) :]
+    return [[d[name] for name in _HEAD_STATE], base64.b64encode(scalars.tobytes() + tail).decode("ascii"),
+            list(lengths[_N_SERIES:])]  # fmt: skip
 
 
-def stats_from_state(state: dict[str, Any]) -> IndividualStats:
-    """The inverse of `stats_to_state`."""
-    values = {}
-    for f in fields(IndividualStats):
-        value = state[f.name]
-        if isinstance(value, dict) and set(value) == {"dtype", "values"}:
-            value = np.asarray(value["values"], dtype=np.dtype(value["dtype"]))
-        values[f.name] = value
-    return IndividualStats(**values)
+def stats_from_record(record: Any) -> IndividualStats:
+    """The inverse of `stats_to_record` (`ValueError` on a malformed record)."""
+    try:
+        head, packed, distribution_lengths = record
+        raw = base64.b64decode(packed, validate=True)
+        cut = 8 * len(SCALAR_FIELDS)
+        stats = object.__new__(IndividualStats)
+        stats.__dict__.update(zip(_HEAD_STATE, head, strict=True))
+        for name, value in zip(SCALAR_FIELDS, np.frombuffer(raw[:cut], "<f8").tolist(), strict=True):
+            stats.__dict__[name] = None if math.isnan(value) else int(value) if name in _INT_SCALARS else value
+        stats.with_packed_arrays((0,) * _N_SERIES + tuple(distribution_lengths), raw[cut:])
+    except (TypeError, ValueError) as exc:  # binascii.Error is a ValueError
+        raise ValueError(f"not a statistics record: {exc}") from exc
+    return stats

@@ -14,7 +14,8 @@ from tests.test_api import PLUGIN_ENV, run_config
 
 class Watcher:
     """A Socket.IO client that keeps the generations it has seen, reconnecting as a
-    browser does: subscribe again, then read what it missed over REST."""
+    browser does: subscribe again, then read the run's state and what it missed
+    over REST."""
 
     def __init__(self, server: Server, run_id: int) -> None:
         self.server = server
@@ -37,6 +38,7 @@ class Watcher:
         self.client.connect(self.server.url, transports=["websocket"])
         answer = self.client.call("subscribe", {"run_id": self.run_id}, timeout=10)
         assert answer["ok"], answer
+        self.statuses.append(self.server.get(f"/api/runs/{self.run_id}").json()["state"])
         missed = self.server.get(f"/api/runs/{self.run_id}/generations?after={self.seen[-1] if self.seen else 0}")
         for summary in missed.json():
             self._on_generation(summary)

@@ -173,6 +173,45 @@ def test_resume_in_process_gives_the_uninterrupted_result(tmp_path):
     assert resumed_elite == elite
 
 
+def test_a_checkpoint_writes_what_each_generation_adds(tmp_path):
+    """The log grows by the generation's new evaluations; one series file holds the
+    trades and equity of the population and the elite; checkpoint.json no statistics
+    but the elite's test period."""
+    config = parse(_config(generations=4))
+    market = market_of(EURUSD)
+    split = holdout_start(config, market)
+    with SequentialExecutor(RunSpec(config.raw, split), market.candles) as executor:
+        opt = Optimizer(config, market, executor, split=split, checkpoint_dir=tmp_path)
+        for event in opt.generations():
+            lines = (tmp_path / "evaluations.jsonl").read_text().splitlines()
+            assert [json.loads(line)[1] for line in lines] == list(range(event["total_evaluations"]))
+            state = json.loads((tmp_path / "checkpoint.json").read_text())
+            assert [p.name for p in tmp_path.glob("series-*.bin")] == [state["series_file"]]
+            kept = {i for phase, i, _ in state["series"] if phase == "train"}
+            assert kept == set(event["population"]) | set(event["elite"])
+            assert {i for phase, i, _ in state["series"] if phase == "test"} == set(event["elite"])
+            assert set(state) >= {"population", "hall_of_fame", "logbook", "random_state"}
+            assert not set(state) & {"slim", "full", "cache"}
+
+
+def test_a_log_written_past_its_checkpoint_is_cut_off_and_a_short_one_refused(tmp_path):
+    """A run killed between appending a generation's evaluations and writing its
+    checkpoint.json resumes from the checkpoint before."""
+    doc = _config(generations=4)
+    reference, elite, _, _ = _run(doc, SequentialExecutor)
+    _run(doc, SequentialExecutor, checkpoint=tmp_path, stop_after=2)
+    log = tmp_path / "evaluations.jsonl"
+    complete = log.read_bytes()
+    with log.open("ab") as handle:
+        handle.write(complete.splitlines(keepends=True)[0] + b'[["torn')
+    rest, resumed_elite, _, _ = _run(doc, SequentialExecutor, checkpoint=tmp_path, resume=True)
+    assert rest[1:] == reference[2:] and resumed_elite == elite
+    assert [json.loads(line)[1] for line in log.read_text().splitlines()] == list(range(rest[-1]["total_evaluations"]))
+    log.write_bytes(log.read_bytes()[:100])
+    with pytest.raises(Exception, match="shorter than its checkpoint says"):
+        _run(doc, SequentialExecutor, checkpoint=tmp_path, resume=True)
+
+
 def test_a_checkpoint_of_another_config_is_refused(tmp_path):
     _run(_config(generations=1), SequentialExecutor, checkpoint=tmp_path)
     with pytest.raises(Exception, match="another configuration or dataset"):

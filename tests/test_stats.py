@@ -12,7 +12,7 @@ import pytest
 
 from optimizer.backtest import BacktestResult
 from optimizer.engine import Engine
-from optimizer.stats import compute_stats, downsample_indices
+from optimizer.stats import IndividualStats, compute_stats, downsample_indices, stats_from_record, stats_to_record
 from tests.conftest import EURUSD, market_of, parse, sma_cross_config
 
 HOUR = 3600 * 10**9
@@ -125,6 +125,29 @@ def test_downsampled_equity_keeps_first_last_and_extremes():
     assert np.all(np.diff(idx) > 0)
     assert values.argmax() in idx and values.argmin() in idx
     np.testing.assert_array_equal(downsample_indices(values[:300], 500), np.arange(300))
+
+
+def test_a_checkpoint_record_keeps_every_statistic_but_the_series(eurusd_stats):
+    failure = IndividualStats.failure({"a": 1, "b": 0.25}, "ValueError: boom")
+    no_trades = IndividualStats(params={"a": 2}, fitness=[None], bars=10, market_return_pct=1.5)
+    for stats in (eurusd_stats, pickle.loads(pickle.dumps(eurusd_stats)), failure, no_trades):
+        record = json.loads(json.dumps(stats_to_record(stats), allow_nan=False))
+        restored = stats_from_record(record)
+        assert restored.to_dict() == stats.to_dict(series=False)
+        assert json.dumps(restored.to_dict()) == json.dumps(stats.to_dict(series=False))  # types too (int, None)
+    assert eurusd_stats.total_trades and eurusd_stats.to_dict()["trades"]
+    with pytest.raises(ValueError, match="not a statistics record"):
+        stats_from_record([[], "AAAA", [1, 1, 1, 1]])
+
+
+def test_dropping_the_series_in_place_keeps_the_rest(eurusd_stats):
+    for stats in (
+        pickle.loads(pickle.dumps(eurusd_stats)),
+        IndividualStats(**{f: getattr(eurusd_stats, f) for f in eurusd_stats.__dataclass_fields__}),
+    ):  # packed and unpacked
+        stats.drop_series()
+        assert stats.to_dict() == eurusd_stats.to_dict(series=False)
+        assert stats.to_dict()["winning_trades_distribution"]["counts"]
 
 
 def test_statistics_are_compact_to_pickle(eurusd_stats):

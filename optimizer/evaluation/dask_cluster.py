@@ -13,8 +13,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from optimizer.config import parse_config
 from optimizer.data import Candles
-from optimizer.evaluation.worker import RunSpec, Worker
+from optimizer.evaluation.worker import RunSpec, Worker, failure
 from optimizer.stats import IndividualStats
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ class DaskExecutor:
     def __init__(self, client: Any, spec: RunSpec, candles: Candles, *, own_client: bool = False) -> None:
         self.client = client
         self.spec = spec
+        self.config = parse_config(spec.config)
         self.bar_ns = candles.bar_ns
         self.run_key = uuid.uuid4().hex
         self._own_client = own_client
@@ -76,7 +78,8 @@ class DaskExecutor:
                 stats = future.result()
             except Exception as exc:  # a lost worker (KilledWorker) or a cluster error
                 log.warning("a Dask batch of %d individuals failed: %s", len(batch), exc)
-                stats = [IndividualStats.failure({}, f"Dask task failed: {type(exc).__name__}: {exc}") for _ in batch]
+                error = f"Dask task failed: {type(exc).__name__}: {exc}"
+                stats = [failure(self.config, genes, error) for _, genes in batch]
             for value in stats:
                 if on_result is not None:
                     on_result(len(results), value)

@@ -30,9 +30,8 @@ from multiprocessing.connection import Connection, wait
 from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles
 from optimizer.evaluation.shared import SharedCandles, SharedMarket
-from optimizer.evaluation.worker import RunSpec, Worker
+from optimizer.evaluation.worker import RunSpec, Worker, failure
 from optimizer.stats import IndividualStats
-from optimizer.strategy import decode
 
 log = logging.getLogger(__name__)
 
@@ -248,20 +247,15 @@ class ProcessExecutor:
             run.attempts[index] += 1
             if run.attempts[index] >= self.max_attempts:
                 _, genes = run.tasks[index]
-                failure = IndividualStats.failure(
-                    self._params(genes), f"worker process died {run.attempts[index]} times evaluating it"
-                )
-                run.deliver([index], [failure])
+                error = f"worker process died {run.attempts[index]} times evaluating it"
+                run.deliver([index], [failure(self._parsed_config(), genes, error)])
             else:
                 run.retry.append([index])
 
-    def _params(self, genes: Sequence[float]) -> dict:
+    def _parsed_config(self) -> RunConfig:
         if self._config is None:
             self._config = parse_config(self.spec.config)
-        try:
-            return decode(self._config, genes)
-        except ValueError:
-            return {}
+        return self._config
 
     def close(self) -> None:
         """Stop the workers and delete the shared data."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from optimizer.cache import ArrayCache
-from optimizer.config import parse_config
+from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles, MarketData
 from optimizer.engine import Engine, warm_up_kernels
 from optimizer.plugins import load_plugins
@@ -37,6 +37,16 @@ class RunSpec:
 
     config: dict[str, Any]
     split: int | None
+
+
+def failure(config: RunConfig, genes: Sequence[float], error: str) -> IndividualStats:
+    """The statistics of an individual that could not be evaluated (with its
+    parameters, when the genes decode)."""
+    try:
+        params = decode(config, genes)
+    except ValueError:
+        params = {}
+    return IndividualStats.failure(params, error)
 
 
 class Worker:
