@@ -11,13 +11,15 @@ EURUSD hourly bars (5,000 bars), fast 5..50, slow 20..200, a stop-loss of
   every statistic; evaluations/s counts real evaluations (the parameter cache's
   hits are free and not counted). The pool is started before the clock starts
   (its start-up is printed apart); the first generation's indicator work is
-  inside it. The median of 3 runs.
+  inside it. The median of 5 runs, interleaved with the other variants of ours.
+  Printed too: the same with a checkpoint written after every generation (the
+  CLI's and the dashboard's default), which the ratios below leave out.
 * backtesting.py: ``Backtest.optimize`` over a random part of the same grid (it
   runs a process per CPU: 2 here), with its full statistics per run.
 * vectorbt: one vectorized sweep over a grid of windows: MAs, crossings,
   ``Portfolio.from_signals`` of all columns, then total return, max drawdown and
   Sharpe of each column.
-* scaling: the same GA with 1 and with 2 workers.
+* scaling: the same GA with 1 and with 2 workers (runs interleaved).
 * memory: ``python -m optimizer run`` on 10,000,000 bars with 2 workers; the peak
   of the summed proportional set size (PSS: shared pages counted once in all) of
   the run's process tree, sampled every 50 ms.
@@ -52,7 +54,7 @@ FAST = (5, 50)
 SLOW = (20, 200)
 STOP = (0.005, 0.05)
 FEE = 0.0002
-REPEATS = 3
+REPEATS = 5
 
 
 def _config(population: int, generations: int, data: str = str(DATA / "EURUSD-1h.csv")) -> dict:
@@ -65,23 +67,35 @@ def _config(population: int, generations: int, data: str = str(DATA / "EURUSD-1h
     }
 
 
-def ours(workers: int, population: int, generations: int) -> tuple[float, int, float]:
-    """(evaluations per second, evaluations per run, pool start-up seconds) of GA
-    runs with ``workers`` processes."""
+def ours(population: int, generations: int, repeats: int) -> dict[str, tuple[float, int, float]]:
+    """Evaluations per second (median of ``repeats``), evaluations per run and pool
+    start-up seconds of the GA with 2 workers, with 1 worker, and with 2 workers and
+    a checkpoint written after every generation (as the CLI and the dashboard run
+    it). The pools are started first and the runs interleaved, so that a machine
+    that slows down or speeds up meanwhile weighs on every variant alike."""
     config = parse_config(_config(population, generations))
     market = MarketData(load_candles(DATA / "EURUSD-1h.csv"))
-    start = time.perf_counter()
-    with ProcessExecutor(RunSpec(config.raw, None), market.candles, workers) as executor:
-        executor.wait_ready()
-        startup = time.perf_counter() - start
-        rates = []
-        for _ in range(REPEATS):
-            optimizer = Optimizer(config, market, executor)
+    with contextlib.ExitStack() as stack:
+        pools = {}
+        startup = {}
+        for workers in (2, 1):
             start = time.perf_counter()
-            for _ in optimizer.generations(detail=False):
-                pass
-            rates.append(optimizer.evaluations / (time.perf_counter() - start))
-    return statistics.median(rates), optimizer.evaluations, startup
+            pools[workers] = stack.enter_context(ProcessExecutor(RunSpec(config.raw, None), market.candles, workers))
+            pools[workers].wait_ready()
+            startup[workers] = time.perf_counter() - start
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        variants = {"two": (2, None), "one": (1, None), "two_checkpoint": (2, folder)}
+        rates: dict[str, list[float]] = {name: [] for name in variants}
+        evaluations = 0
+        for _ in range(repeats):
+            for name, (workers, checkpoint) in variants.items():
+                optimizer = Optimizer(config, market, pools[workers], checkpoint_dir=checkpoint)
+                start = time.perf_counter()
+                for _ in optimizer.generations(detail=False):
+                    pass
+                rates[name].append(optimizer.evaluations / (time.perf_counter() - start))
+                evaluations = optimizer.evaluations
+    return {name: (statistics.median(r), evaluations, startup[variants[name][0]]) for name, r in rates.items()}
 
 
 class SmaCross(Strategy):
@@ -211,19 +225,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--population", type=int, default=512)
     parser.add_argument("--generations", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="runs per variant of ours (median)")
     parser.add_argument("--bt-tries", type=int, default=200)
     parser.add_argument("--memory-bars", type=int, default=10_000_000)
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    two, n_two, startup = ours(2, args.population, args.generations)
-    one, n_one, _ = ours(1, args.population, args.generations)
+    runs = ours(args.population, args.generations, args.repeats)
+    (two, n_two, startup), (one, n_one, _), (saved, _, _) = runs["two"], runs["one"], runs["two_checkpoint"]
     bt, n_bt = backtesting_py(args.bt_tries)
     vbt, n_vbt = vectorbt_sweep(5)
     print("SMA-cross family on EURUSD-1h (5,000 bars), evaluations per second:")
     print(f"  ours, GA, 2 workers, full statistics : {two:10.1f}  ({n_two} evaluations)")
     print(f"  ours, GA, 1 worker                   : {one:10.1f}  ({n_one} evaluations)")
+    print(f"  ours, 2 workers, checkpoint each gen.: {saved:10.1f}  (as the CLI and the dashboard run)")
     print(f"  backtesting.py optimize (2 processes): {bt:10.1f}  ({n_bt} runs)")
     print(f"  vectorbt sweep (3 metrics per column): {vbt:10.1f}  ({n_vbt} columns)")
     print(f"  (ours: the 2-worker pool took {startup:.1f} s to start, before the clock)")

@@ -159,7 +159,7 @@ def load_checkpoint(folder: str | Path, fingerprint: str) -> Loaded:
             evaluations[ind_id] = stats_from_record(record)
         except ValueError as exc:
             raise ConfigError(f"resume: {folder / LOG} line {number} is damaged: {exc}") from exc
-        keys[tuple((name, value) for name, value in key)] = ind_id
+        keys[tuple(key)] = ind_id
     test: dict[int, IndividualStats] = {}
     series_ids: set[int] = set()
     offset = 0

@@ -38,13 +38,13 @@ from optimizer.errors import ConfigError
 from optimizer.evaluation import TEST, TRAIN, Executor
 from optimizer.objectives import weights_of
 from optimizer.stats import IndividualStats, stats_to_record
-from optimizer.strategy import decode
+from optimizer.strategy import decode_keys
 
 log = logging.getLogger(__name__)
 
 WORST = 1e300  # the worst fitness, as a finite number (NSGA-II's crowding distance needs finite values)
 MIN_ELITE = 10
-ParamsKey = tuple[tuple[str, float], ...]
+ParamsKey = tuple[float | int, ...]  # the decoded parameters in gene order
 
 
 class Individual(list):
@@ -54,6 +54,13 @@ class Individual(list):
         super().__init__(genes)
         self.fitness = fitness_class()
         self.id: int | None = None
+
+    @property
+    def rank(self) -> tuple[float, ...]:
+        """The weighted fitness values: DEAP's fitness order as a plain tuple, which
+        selection compares in C (``fit_attr="rank"``) instead of calling the
+        fitness's Python comparison methods."""
+        return self.fitness.wvalues
 
 
 class Optimizer:
@@ -113,7 +120,10 @@ class Optimizer:
         self._detail = True
         self._new_ids: list[int] = []  # evaluated in the current generation
         self._unsaved: list[tuple[ParamsKey, int]] = []  # evaluated since the last checkpoint
-        self._fitness_by_id: dict[int, tuple[float, ...]] = {}  # derived from evaluated
+        self._offered: set[int] = set()  # ids offered to the hall of fame (after a resume: again once)
+        self._scored: list[Individual] = []  # given a fitness in the current generation
+        # DEAP's weighted fitness values (``wvalues``) of each evaluation, derived from `evaluated`.
+        self._wvalues_by_id: dict[int, tuple[float, ...]] = {}
         self._dicts: dict[tuple[int, bool], dict[str, Any]] = {}  # event JSON, per (id, full)
         self._writer: CheckpointWriter | None = None
         if resume:
@@ -190,11 +200,11 @@ class Optimizer:
             if len(pop) % 4 == 0:
                 parents = tools.selTournamentDCD(pop, len(pop))
             else:
-                parents = tools.selTournament(pop, len(pop), tournsize=2)
+                parents = tools.selTournament(pop, len(pop), tournsize=2, fit_attr="rank")
             elite: list[Individual] = []
         else:
-            elite = [_clone(ind) for ind in tools.selBest(pop, ga["elite"])]
-            parents = tools.selTournament(pop, len(pop) - len(elite), tournsize=ga["tournament_size"])
+            elite = [_clone(ind) for ind in tools.selBest(pop, ga["elite"], fit_attr="rank")]
+            parents = tools.selTournament(pop, len(pop) - len(elite), tournsize=ga["tournament_size"], fit_attr="rank")
         offspring = [_clone(ind) for ind in parents]
         for a, b in zip(offspring[::2], offspring[1::2], strict=False):
             if random.random() < ga["crossover_prob"]:
@@ -216,13 +226,11 @@ class Optimizer:
     def _evaluate(self, individuals: list[Individual]) -> None:
         """Evaluate the individuals without a valid fitness; parameters seen before
         take their earlier result."""
-        todo: list[Individual] = []
+        todo = [ind for ind in individuals if not ind.fitness.valid]
+        self._scored.extend(todo)
         new: dict[ParamsKey, int] = {}
         tasks = []
-        for ind in individuals:
-            if ind.fitness.valid:
-                continue
-            key = self._key(ind)
+        for ind, key in zip(todo, decode_keys(self.config, todo), strict=True):
             if key in self.cache:
                 ind.id = self.cache[key]
             elif key in new:
@@ -230,13 +238,12 @@ class Optimizer:
             else:
                 ind.id = new[key] = len(self.cache) + len(new)
                 tasks.append((TRAIN, tuple(ind)))
-            todo.append(ind)
         ids = list(new.values())
         self._new_ids.extend(ids)
 
         def arrived(index: int, stats: IndividualStats) -> None:  # runs while the workers go on
             stats.id = ids[index]
-            self._fitness_by_id[stats.id] = self._fitness(stats)
+            self._wvalues_by_id[stats.id] = self._wvalues(stats)
 
         results = self.executor.map(tasks, on_result=arrived) if tasks else []
         for (key, ind_id), stats in zip(new.items(), results, strict=True):  # a fixed order
@@ -246,21 +253,29 @@ class Optimizer:
         self._with_series.update(ids)
         self.evaluations += len(results)
         self.failed_evaluations += sum(stats.failed for stats in results)
-        for ind in todo:
-            ind.fitness.values = self._fitness_by_id[ind.id]
+        for ind in todo:  # as ``ind.fitness.values = ...`` sets it, weighted once per evaluation
+            ind.fitness.wvalues = self._wvalues_by_id[ind.id]
 
-    def _fitness(self, stats: IndividualStats) -> tuple[float, ...]:
-        """DEAP fitness values: the objectives' metrics, or the worst for an
-        individual that failed, has an undefined objective or too few trades."""
+    def _wvalues(self, stats: IndividualStats) -> tuple[float, ...]:
+        """DEAP's weighted fitness values: the objectives' metrics times their weights,
+        or the worst for an individual that failed, has an undefined objective or
+        too few trades."""
         if stats.failed or stats.total_trades < self.ga["min_trades"] or any(v is None for v in stats.fitness):
-            return tuple(-WORST * w for w in self.weights)
-        return tuple(float(v) for v in stats.fitness)
-
-    def _key(self, ind: Individual) -> ParamsKey:
-        return tuple(sorted(decode(self.config, ind).items()))
+            return tuple(-WORST for _ in self.weights)
+        return tuple(float(v) * w for v, w in zip(stats.fitness, self.weights, strict=True))
 
     def _update_elite(self) -> None:
-        self.hof.update(self.population)
+        # Everything scored this generation is offered, also the offspring NSGA-II did
+        # not keep: the elite is the best of all evaluated, each offered while it still
+        # has its trades and equity. Offering an individual again never changes a hall
+        # of fame or a Pareto front (both only get better), so each id is offered once.
+        fresh = []
+        for ind in (*self.population, *self._scored):
+            if ind.id not in self._offered:
+                self._offered.add(ind.id)
+                fresh.append(ind)
+        self._scored = []
+        self.hof.update(fresh)
         marker = [(ind.id, tuple(ind.fitness.values)) for ind in self.hof]
         self.stall = self.stall + 1 if marker == self.best_marker else 0
         self.best_marker = marker
@@ -347,7 +362,7 @@ class Optimizer:
         return out
 
     def _worst_id(self, ind_id: int) -> bool:
-        return any(abs(v) >= WORST for v in self._fitness_by_id[ind_id])
+        return abs(self._wvalues_by_id[ind_id][0]) >= WORST  # all its values are, or none
 
     def summary(self, row: dict[str, Any]) -> dict[str, Any]:
         """A logbook row as the generation summary of the run's JSON output."""
@@ -433,7 +448,7 @@ class Optimizer:
             "elapsed": self.elapsed,
             "new_ids": self._new_ids,
         }
-        new = [([list(pair) for pair in key], i, self.evaluated[i]) for key, i in self._unsaved]
+        new = [(list(key), i, self.evaluated[i]) for key, i in self._unsaved]
         series = [*(("train", i, self.evaluated[i]) for i in sorted(self._with_series)),
                   *(("test", i, s) for i, s in sorted(self.test.items()))]  # fmt: skip
         assert self._writer is not None
@@ -464,7 +479,7 @@ class Optimizer:
         self.cache = loaded.keys
         self.evaluated = loaded.evaluations
         self._with_series = loaded.series_ids
-        self._fitness_by_id = {i: self._fitness(s) for i, s in self.evaluated.items()}
+        self._wvalues_by_id = {i: self._wvalues(s) for i, s in self.evaluated.items()}
         self.test = loaded.test
         self.evaluations = state["evaluations"]
         self.failed_evaluations = state["failed_evaluations"]

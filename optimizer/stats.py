@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -214,6 +215,7 @@ _ARRAY_DTYPES = tuple(
                     else np.float64))
     for name in _ARRAY_FIELDS
 )  # fmt: skip
+_ITEMSIZES = tuple(dtype.itemsize for _, dtype in _ARRAY_DTYPES)
 _N_SERIES = sum(not name.startswith(("win_", "loss_")) for name in _ARRAY_FIELDS)
 assert all(name.startswith(("win_", "loss_")) for name in _ARRAY_FIELDS[_N_SERIES:])
 _NO_SERIES = IndividualStats()
@@ -222,7 +224,9 @@ _NO_SERIES = IndividualStats()
 def packed_size(lengths: Sequence[int]) -> int:
     """Bytes taken by arrays of these lengths (the first ``len(lengths)`` arrays of
     `IndividualStats.packed_arrays`)."""
-    return sum(int(n) * dtype.itemsize for (_, dtype), n in zip(_ARRAY_DTYPES[: len(lengths)], lengths, strict=True))
+    if len(lengths) > len(_ITEMSIZES):
+        raise ValueError(f"{len(lengths)} array lengths for {len(_ITEMSIZES)} arrays")
+    return sum(map(operator.mul, lengths, _ITEMSIZES))
 
 
 def _empty(dtype: str) -> np.ndarray:

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from optimizer.config import RunConfig, is_range
 from optimizer.data.timeframes import parse_timeframe
 from optimizer.errors import ConfigError
@@ -74,6 +76,20 @@ def decode(config: RunConfig, genes: Sequence[float]) -> dict[str, float | int]:
         value = low + min(max(float(u), 0.0), 1.0) * span
         out[name] = int(min(max(math.floor(value + 0.5), low), high)) if integer else value
     return out
+
+
+def decode_keys(config: RunConfig, rows: Sequence[Sequence[float]]) -> list[tuple[float | int, ...]]:
+    """The values of `decode` of each gene vector in ``rows``, as tuples in gene
+    order: the same numbers, computed for a whole generation at once."""
+    plan = config.decode_plan
+    genes = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(plan))
+    columns = []
+    for k, (_, low, span, high, integer) in enumerate(plan):
+        value = low + np.clip(genes[:, k], 0.0, 1.0) * span
+        columns.append(
+            np.clip(np.floor(value + 0.5), low, high).astype(np.int64).tolist() if integer else value.tolist()
+        )
+    return list(zip(*columns, strict=True)) if columns else [() for _ in rows]
 
 
 def encode(config: RunConfig, params: Mapping[str, float]) -> tuple[float, ...]:

@@ -9,7 +9,7 @@ import pytest
 from optimizer.config import parse_config
 from optimizer.engine import Engine
 from optimizer.errors import ConfigError
-from optimizer.strategy import build_strategy, check_params, decode, encode
+from optimizer.strategy import build_strategy, check_params, decode, decode_keys, encode
 from tests.conftest import GOOG, market_of, parse, sma_cross_config
 
 
@@ -173,3 +173,20 @@ def test_a_normalized_config_parses_to_itself():
     again = parse(raw)
     assert again.raw == raw
     assert again.genes == parse(doc).genes
+
+
+def test_a_generation_decodes_at_once_to_the_same_parameters():
+    """`decode_keys` (the optimizer's parameter cache keys, a generation at a time)
+    gives exactly `decode`'s numbers and types, also at the bounds and past them."""
+    import random
+
+    config = parse(sma_cross_config({"min": 3, "max": 30, "type": "int"}, {"min": 31, "max": 150, "type": "int"},
+                                    stop_loss={"min": 0.002, "max": 0.05}))  # fmt: skip
+    n = len(config.genes)
+    rng = random.Random(5)
+    rows = [[rng.random() for _ in range(n)] for _ in range(5000)]
+    rows += [[0.0] * n, [1.0] * n, ([-0.5, 1.5] * n)[:n], [0.5 + 1e-12] * n, [0.5 - 1e-12] * n]
+    for row, key in zip(rows, decode_keys(config, rows), strict=True):
+        expected = tuple(decode(config, row).values())
+        assert key == expected and list(map(type, key)) == list(map(type, expected)), (row, key, expected)
+    assert decode_keys(config, []) == []

@@ -173,6 +173,22 @@ def test_resume_in_process_gives_the_uninterrupted_result(tmp_path):
     assert resumed_elite == elite
 
 
+def test_every_elite_member_carries_its_trades_and_equity():
+    """Also one that NSGA-II did not keep when it was evaluated and that came back
+    later through the parameter cache (a small gene space: many such returns)."""
+    missing = []
+    for seed in range(1, 11):
+        doc = sma_cross_config({"min": 3, "max": 12, "type": "int"}, {"min": 20, "max": 40, "type": "int"},
+                               objectives=MULTI)  # fmt: skip
+        doc["ga"] = {"population": 8, "generations": 15, "seed": seed}
+        events, _, opt, _ = _run(doc, SequentialExecutor)
+        assert opt.evaluations < 8 * 15 / 2  # mostly cache hits
+        for event in events:
+            by_id = {ind["id"]: ind for ind in event["individuals"]}
+            missing += [(seed, event["generation"], i) for i in event["elite"] if not by_id[i]["equity"]["time"]]
+    assert not missing
+
+
 def test_a_checkpoint_writes_what_each_generation_adds(tmp_path):
     """The log grows by the generation's new evaluations; one series file holds the
     trades and equity of the population and the elite; checkpoint.json no statistics
