@@ -55,6 +55,11 @@ class Individual(list):
         self.fitness = fitness_class()
         self.id: int | None = None
 
+    def __deepcopy__(self, memo: dict) -> Individual:
+        """What ``copy.deepcopy`` gives (genes are floats, the fitness holds tuples),
+        without its generic walk: DEAP's hall of fame copies what it keeps."""
+        return _clone(self)
+
     @property
     def rank(self) -> tuple[float, ...]:
         """The weighted fitness values: DEAP's fitness order as a plain tuple, which
@@ -226,7 +231,7 @@ class Optimizer:
     def _evaluate(self, individuals: list[Individual]) -> None:
         """Evaluate the individuals without a valid fitness; parameters seen before
         take their earlier result."""
-        todo = [ind for ind in individuals if not ind.fitness.valid]
+        todo = [ind for ind in individuals if not ind.fitness.wvalues]  # not ``valid``
         self._scored.extend(todo)
         new: dict[ParamsKey, int] = {}
         tasks = []
@@ -275,6 +280,9 @@ class Optimizer:
                 self._offered.add(ind.id)
                 fresh.append(ind)
         self._scored = []
+        if not self.multi and len(self.hof) == self.hof.maxsize:  # DEAP's own test, on tuples, once
+            floor = self.hof[-1].rank
+            fresh = [ind for ind in fresh if ind.rank > floor]
         self.hof.update(fresh)
         marker = [(ind.id, tuple(ind.fitness.values)) for ind in self.hof]
         self.stall = self.stall + 1 if marker == self.best_marker else 0
@@ -301,16 +309,17 @@ class Optimizer:
             "total_evaluations": self.evaluations,
             "total_failed_evaluations": self.failed_evaluations,
         }
-        valid = [self.stats(ind.id) for ind in self.population if not self._worst_id(ind.id)]
-        for k, objective in enumerate(self.objectives):
-            values = [float(s.fitness[k]) for s in valid]
-            sign = 1.0 if objective["goal"] == "max" else -1.0
+        weighted = [self._wvalues_by_id[ind.id] for ind in self.population]
+        valid = [wv for wv in weighted if abs(wv[0]) < WORST]
+        for k, (objective, weight) in enumerate(zip(self.objectives, self.weights, strict=True)):
+            values = [wv[k] * weight for wv in valid]  # the metric's values (weights are +1 or -1)
+            low, high = (min(values), max(values)) if values else (None, None)
             row[objective["metric"]] = {
-                "best": max(values, key=lambda v: sign * v) if values else None,
+                "best": high if weight > 0 else low,
                 "mean": sum(values) / len(values) if values else None,
-                "worst": min(values, key=lambda v: sign * v) if values else None,
-                "min": min(values) if values else None,
-                "max": max(values) if values else None,
+                "worst": low if weight > 0 else high,
+                "min": low,
+                "max": high,
             }
         self.logbook.append(row)
 
@@ -507,7 +516,7 @@ def _clone(ind: Individual) -> Individual:
 
 
 def _invalidate(ind: Individual) -> None:
-    del ind.fitness.values
+    ind.fitness.wvalues = ()  # what ``del ind.fitness.values`` does
     ind.id = None
 
 

@@ -140,8 +140,8 @@ class IndividualStats:
         packed = self.__dict__.get("_packed")
         if packed is not None:  # the distributions are the blob's tail: keep that slice
             lengths, blob = packed
-            cut = packed_size(lengths[:_N_SERIES])
-            self.__dict__["_packed"] = ((0,) * _N_SERIES + tuple(lengths[_N_SERIES:]), blob[cut:])
+            cut = sum(map(operator.mul, lengths[:_N_SERIES], _ITEMSIZES))
+            self.__dict__["_packed"] = (_NO_SERIES_LENGTHS + tuple(lengths[_N_SERIES:]), blob[cut:])
         else:
             for name, dtype in _ARRAY_DTYPES[:_N_SERIES]:
                 self.__dict__[name] = _empty(dtype)
@@ -219,6 +219,7 @@ _ITEMSIZES = tuple(dtype.itemsize for _, dtype in _ARRAY_DTYPES)
 _N_SERIES = sum(not name.startswith(("win_", "loss_")) for name in _ARRAY_FIELDS)
 assert all(name.startswith(("win_", "loss_")) for name in _ARRAY_FIELDS[_N_SERIES:])
 _NO_SERIES = IndividualStats()
+_NO_SERIES_LENGTHS = (0,) * _N_SERIES
 
 
 def packed_size(lengths: Sequence[int]) -> int:
@@ -484,7 +485,7 @@ def stats_from_record(record: Any) -> IndividualStats:
         stats.__dict__.update(zip(_HEAD_STATE, head, strict=True))
         for name, value in zip(SCALAR_FIELDS, np.frombuffer(raw[:cut], "<f8").tolist(), strict=True):
             stats.__dict__[name] = None if math.isnan(value) else int(value) if name in _INT_SCALARS else value
-        stats.with_packed_arrays((0,) * _N_SERIES + tuple(distribution_lengths), raw[cut:])
+        stats.with_packed_arrays(_NO_SERIES_LENGTHS + tuple(distribution_lengths), raw[cut:])
     except (TypeError, ValueError) as exc:  # binascii.Error is a ValueError
         raise ValueError(f"not a statistics record: {exc}") from exc
     return stats

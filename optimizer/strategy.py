@@ -7,6 +7,7 @@ configuration's ranges into a `Strategy`, every value fixed.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -82,7 +83,10 @@ def decode_keys(config: RunConfig, rows: Sequence[Sequence[float]]) -> list[tupl
     """The values of `decode` of each gene vector in ``rows``, as tuples in gene
     order: the same numbers, computed for a whole generation at once."""
     plan = config.decode_plan
-    genes = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(plan))
+    if any(len(row) != len(plan) for row in rows):
+        raise ValueError(f"expected {len(plan)} genes in every row")
+    genes = np.fromiter(itertools.chain.from_iterable(rows), np.float64, len(rows) * len(plan))
+    genes = genes.reshape(len(rows), len(plan))
     columns = []
     for k, (_, low, span, high, integer) in enumerate(plan):
         value = low + np.clip(genes[:, k], 0.0, 1.0) * span

@@ -190,3 +190,5 @@ def test_a_generation_decodes_at_once_to_the_same_parameters():
         expected = tuple(decode(config, row).values())
         assert key == expected and list(map(type, key)) == list(map(type, expected)), (row, key, expected)
     assert decode_keys(config, []) == []
+    with pytest.raises(ValueError, match="genes"):
+        decode_keys(config, [[0.5] * (n + 1)])
