@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection, wait
 
 from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles
-from optimizer.evaluation.shared import SharedCandles, SharedMarket
+from optimizer.evaluation.shared import InheritedFd, ReplyFile, SharedCandles, SharedMarket, send_reply
 from optimizer.evaluation.worker import RunSpec, Worker, failure
 from optimizer.stats import IndividualStats
 
@@ -42,8 +42,11 @@ BATCHES_PER_WORKER = 2  # a batch is at most 1/(2 * workers) of what is left
 MIN_BATCH = 4
 
 
-def _worker_main(conn: Connection, spec: RunSpec, shared: SharedCandles) -> None:  # pragma: no cover - subprocess
-    """A worker process: build the engines once, then evaluate batches until told to stop."""
+def _worker_main(
+    conn: Connection, spec: RunSpec, shared: SharedCandles, replies: InheritedFd
+) -> None:  # pragma: no cover
+    """A worker process: build the engines once, then evaluate batches until told to
+    stop, each reply written to the ``replies`` file (see `ReplyFile`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
         worker = Worker(spec, shared.attach())
@@ -61,7 +64,7 @@ def _worker_main(conn: Connection, spec: RunSpec, shared: SharedCandles) -> None
         if not payload:
             return
         batch = pickle.loads(payload)  # our own parent's tasks, never user input
-        conn.send_bytes(pickle.dumps(worker.evaluate_batch(batch), protocol=pickle.HIGHEST_PROTOCOL))
+        send_reply(conn, replies.fd, pickle.dumps(worker.evaluate_batch(batch), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 class WorkerStartError(RuntimeError):
@@ -107,11 +110,12 @@ class _MapRun:
 
 
 class _Slot:
-    """One worker process, its pipe, and the batch it holds."""
+    """One worker process, its pipe, its reply file, and the batch it holds."""
 
     def __init__(self, ctx, spec: RunSpec, shared: SharedCandles) -> None:
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child, spec, shared), daemon=True)
+        self.replies = ReplyFile()
+        self.process = ctx.Process(target=_worker_main, args=(child, spec, shared, self.replies.file), daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
@@ -126,6 +130,7 @@ class _Slot:
             self.process.kill()
             self.process.join()
         self.conn.close()
+        self.replies.close()
 
 
 class ProcessExecutor:
@@ -195,7 +200,7 @@ class ProcessExecutor:
                     continue
                 batch = slot.batch
                 try:
-                    reply = slot.conn.recv_bytes()
+                    reply = slot.replies.read(slot.conn.recv_bytes())  # before the next batch overwrites it
                 except (EOFError, OSError):
                     self._worker_died(slot, run)
                     continue
@@ -231,6 +236,7 @@ class ProcessExecutor:
                     "see the log above"
                 )
         slot.conn.close()
+        slot.replies.close()
         self._slots[k] = _Slot(self._ctx, self.spec, self.shared.descriptor)
 
     def _worker_died(self, slot: _Slot, run: _MapRun) -> None:

@@ -1,10 +1,15 @@
-"""Market data in shared memory: placed once per run, mapped by every worker.
+"""Files in shared memory between the coordinating process and its workers.
 
-The arrays of a `Candles` are written once into one file in ``/dev/shm`` (memory,
-on Linux; the system's temporary folder elsewhere), and every worker maps that
-file read-only: the pages are shared, not copied. What a worker receives is a
-small `SharedCandles` descriptor (the file's path and the arrays' length), never
-the data itself.
+* The market data: the arrays of a `Candles` are written once into one file in
+  ``/dev/shm`` (memory, on Linux; the system's temporary folder elsewhere), and
+  every worker maps it read-only: the pages are shared, not copied. What a worker
+  receives is a small `SharedCandles` descriptor, never the data itself.
+* A worker's replies (`ReplyFile`): written to a file instead of its pipe.
+
+The files have no name: each is deleted right after it is made, and its open
+descriptor is handed to each worker when the worker is spawned (`InheritedFd`).
+So nothing is left in ``/dev/shm`` however the processes end (a SIGKILL
+included): the memory is freed when the last of them closes the file.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import contextlib
 import os
 import tempfile
 from dataclasses import dataclass
+from multiprocessing import reduction
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +30,34 @@ from optimizer.data.candles import FIELDS
 SHM_DIR = Path("/dev/shm")
 
 
+class InheritedFd:
+    """An open file descriptor that a spawned process receives with its arguments
+    (as `multiprocessing` hands a process its pipes); pickled only for that."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def __reduce__(self):
+        return _rebuild_fd, (reduction.DupFd(self.fd),)
+
+
+def _rebuild_fd(dup) -> InheritedFd:  # pragma: no cover - runs in the spawned process
+    return InheritedFd(dup.detach())
+
+
+def unnamed_file() -> int:
+    """A new empty file in shared memory, open for reading and writing, with no name."""
+    fd, path = tempfile.mkstemp(prefix="optimizer-", suffix=".bin", dir=_shm_folder())
+    os.unlink(path)
+    return fd
+
+
 @dataclass(frozen=True)
 class SharedCandles:
     """Where the arrays of a `Candles` are: a file of ``len(FIELDS)`` arrays of
     ``length`` 8-byte values, in `FIELDS` order."""
 
-    path: str
+    file: InheritedFd
     length: int
     bar_ns: int
 
@@ -40,7 +69,8 @@ class SharedCandles:
         arrays are writeable numpy arrays, so the compiled kernels see the same
         array types as everywhere else (no separate compilation).
         """
-        mapped = np.memmap(self.path, dtype=np.uint8, mode="c", shape=(8 * self.length * len(FIELDS),))
+        with os.fdopen(os.dup(self.file.fd), "rb") as handle:  # the mapping outlives the handle
+            mapped = np.memmap(handle, dtype=np.uint8, mode="c", shape=(8 * self.length * len(FIELDS),))
         arrays = {}
         for k, field in enumerate(FIELDS):
             dtype = np.int64 if field == "time" else np.float64
@@ -49,18 +79,75 @@ class SharedCandles:
 
 
 class SharedMarket:
-    """Writes one run's candles to shared memory; `close` deletes them."""
+    """Writes one run's candles to shared memory; `close` lets them go."""
 
     def __init__(self, candles: Candles) -> None:
-        folder = SHM_DIR if SHM_DIR.is_dir() and os.access(SHM_DIR, os.W_OK) else None
-        fd, path = tempfile.mkstemp(prefix="optimizer-candles-", suffix=".bin", dir=folder)
-        with os.fdopen(fd, "wb") as handle:
+        self.fd = unnamed_file()
+        with os.fdopen(os.dup(self.fd), "wb") as handle:
             for field in FIELDS:
                 handle.write(np.ascontiguousarray(getattr(candles, field)).tobytes())
-        self.path = path
-        self.descriptor = SharedCandles(path, len(candles), candles.bar_ns)
+        self.descriptor = SharedCandles(InheritedFd(self.fd), len(candles), candles.bar_ns)
 
     def close(self) -> None:
-        """Delete the file (mapped pages stay valid in workers until they unmap)."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
+        """Close the file (the pages stay valid in workers until they unmap them)."""
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+class ReplyFile:
+    """A worker's replies through a file in shared memory instead of its pipe.
+
+    A reply of a batch is about a megabyte; through a pipe (a socket of some 200 kB)
+    the worker would wait, blocked, while the coordinating process reads it in
+    turns. Written to this file it costs the worker one copy and the coordinator
+    one read; the pipe carries only its length. The coordinator reads each reply
+    before it sends the worker its next batch (which overwrites it). A reply that
+    cannot be written (no space left) goes through the pipe instead.
+    """
+
+    def __init__(self) -> None:
+        self.fd = unnamed_file()
+        self.file = InheritedFd(self.fd)
+
+    def read(self, message: bytes) -> bytes:
+        """The reply that ``message`` (what the worker sent through the pipe) stands for."""
+        if message[:1] == _THROUGH_PIPE:
+            return message[1:]
+        size = int.from_bytes(message[1:9], "little")
+        chunks = []
+        offset = 0
+        while offset < size:
+            chunk = os.pread(self.fd, size - offset, offset)
+            if not chunk:
+                raise EOFError("a reply file is shorter than its worker said")
+            chunks.append(chunk)
+            offset += len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def close(self) -> None:
+        """Close the file."""
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def send_reply(conn: Connection, fd: int, data: bytes) -> None:
+    """In a worker: write ``data`` to its reply file and send its length, or send
+    ``data`` itself through the pipe when the file cannot take it."""
+    try:
+        view = memoryview(data)
+        offset = 0
+        while offset < len(data):
+            offset += os.pwrite(fd, view[offset:], offset)
+    except OSError:
+        conn.send_bytes(_THROUGH_PIPE + data)
+        return
+    conn.send_bytes(_IN_FILE + len(data).to_bytes(8, "little"))
+
+
+_IN_FILE = b"F"
+_THROUGH_PIPE = b"P"
+
+
+def _shm_folder() -> Path | None:
+    """``/dev/shm`` where it is there and writable, else the system's temporary folder."""
+    return SHM_DIR if SHM_DIR.is_dir() and os.access(SHM_DIR, os.W_OK) else None
