@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +56,24 @@ def _wait_for_generation(folder, k, process, timeout=120):
     raise AssertionError(f"generation {k} never checkpointed")
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pids: list[int]) -> bool:
+    return any(Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+def _shm_files() -> set[str]:
+    return {p.name for p in Path("/dev/shm").glob("optimizer-*")} if Path("/dev/shm").is_dir() else set()
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("reference")
@@ -77,10 +97,18 @@ def test_killed_after_generation_k_then_resumed_gives_the_uninterrupted_result(t
     config = _config(tmp_path)
     folder = tmp_path / "ckpt"
     process = _start(config, "--workers", "2", "--checkpoint", folder, "--json", tmp_path / "out.json")
+    shm_before = _shm_files()
     k = _wait_for_generation(folder, 2, process)
+    workers = _children(process.pid)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
     assert k < 6 and not (tmp_path / "out.json").exists()
+    assert len(workers) >= 2
+    deadline = time.monotonic() + 30
+    while _alive(workers) and time.monotonic() < deadline:  # orphaned workers see their pipe close and exit
+        time.sleep(0.05)
+    assert not _alive(workers)
+    assert _shm_files() <= shm_before  # the data and reply files had no name: nothing is left behind
     code, err = _finish(_start(config, "--workers", "2", "--resume", folder, "--json", tmp_path / "out.json"))
     assert code == 0, err
     assert json.loads((tmp_path / "out.json").read_text()) == uninterrupted

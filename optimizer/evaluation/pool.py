@@ -59,12 +59,12 @@ def _worker_main(
     while True:
         try:
             payload = conn.recv_bytes()
-        except EOFError:
+            if not payload:
+                return
+            batch = pickle.loads(payload)  # our own parent's tasks, never user input
+            send_reply(conn, replies.fd, pickle.dumps(worker.evaluate_batch(batch), protocol=pickle.HIGHEST_PROTOCOL))
+        except (EOFError, OSError):  # the coordinating process is gone (killed): so are we
             return
-        if not payload:
-            return
-        batch = pickle.loads(payload)  # our own parent's tasks, never user input
-        send_reply(conn, replies.fd, pickle.dumps(worker.evaluate_batch(batch), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 class WorkerStartError(RuntimeError):
