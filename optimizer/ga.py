@@ -254,7 +254,8 @@ class Optimizer:
         for (key, ind_id), stats in zip(new.items(), results, strict=True):  # a fixed order
             self.cache[key] = ind_id
             self.evaluated[ind_id] = stats
-            self._unsaved.append((key, ind_id))
+            if self._writer is not None:
+                self._unsaved.append((key, ind_id))
         self._with_series.update(ids)
         self.evaluations += len(results)
         self.failed_evaluations += sum(stats.failed for stats in results)

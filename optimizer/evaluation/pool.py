@@ -4,7 +4,8 @@ Each worker process is started once per run with a small `RunSpec` and the
 shared-memory descriptor of the candles; it builds its engines (and indicator
 cache) once and keeps them for every generation. A task is a pickled list of
 ``(phase, genes)`` pairs: its size depends on the number of genes, never on the
-data.
+data. A reply (the batch's statistics) comes back through the worker's own
+shared-memory file, the pipe carrying only its length (`ReplyFile`).
 
 Every worker holds at most one batch at a time, so when a worker process dies
 its batch is known: the batch is retried one individual at a time on a fresh
