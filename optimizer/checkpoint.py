@@ -27,6 +27,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -111,18 +112,18 @@ def _write_atomically(target: Path, data: bytes) -> None:
         raise
 
 
+@dataclass
 class Loaded:
     """A checkpoint read back: ``state`` (the small part), ``evaluations`` (id ->
     statistics, with trades and equity for the ids in ``series_ids``), ``keys``
     (cache key -> id), ``test`` (id -> test-period statistics) and ``log_bytes``."""
 
-    def __init__(self, state, evaluations, keys, test, series_ids, log_bytes) -> None:
-        self.state: dict[str, Any] = state
-        self.evaluations: dict[int, IndividualStats] = evaluations
-        self.keys: dict[Any, int] = keys
-        self.test: dict[int, IndividualStats] = test
-        self.series_ids: set[int] = series_ids
-        self.log_bytes: int = log_bytes
+    state: dict[str, Any]
+    evaluations: dict[int, IndividualStats]
+    keys: dict[Any, int]
+    test: dict[int, IndividualStats]
+    series_ids: set[int]
+    log_bytes: int
 
 
 def load_checkpoint(folder: str | Path, fingerprint: str) -> Loaded:

@@ -158,14 +158,6 @@ class IndividualStats:
         value = getattr(self, name)
         return None if value is None else float(value)
 
-    def without_series(self) -> IndividualStats:
-        """A copy without trades, P&L history and equity; it keeps the win/loss
-        distributions."""
-        copy = object.__new__(IndividualStats)
-        copy.__dict__.update(self.__dict__)
-        copy.drop_series()
-        return copy
-
     def to_dict(self, *, series: bool = True) -> dict[str, Any]:
         """The JSON object of DESIGN.md's statistics contract (plain Python types);
         without ``series``, its trades, P&L history and equity are empty."""
