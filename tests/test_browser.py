@@ -22,7 +22,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("browser"), env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.06"}).start()
+    server = Server(tmp_path_factory.mktemp("browser"), env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.1"}).start()
     yield server
     server.stop()
 
@@ -42,6 +42,9 @@ def page():
         browser.close()
 
 
+GENERATIONS = 12  # with the sleeping signal, long enough to be watched live on a busy machine
+
+
 def _form_config() -> dict:
     """A quick run for the form: the live page must see generations arrive one by one."""
     return {
@@ -58,7 +61,7 @@ def _form_config() -> dict:
             "stop_loss": {"min": 0.005, "max": 0.05},
         },
         "objectives": [{"metric": "total_return_pct", "goal": "max"}, {"metric": "max_drawdown_pct", "goal": "min"}],
-        "ga": {"population": 16, "generations": 8, "seed": 2},
+        "ga": {"population": 16, "generations": GENERATIONS, "seed": 2},
         "split": {"test_fraction": 0.25},
         "workers": 1,
     }  # fmt: skip
@@ -89,7 +92,7 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.click("#advanced summary")
     page.fill("#config", json.dumps(_form_config()))
     page.click("#apply-json")  # a saved configuration, loaded into the fields
-    assert page.input_value("[data-path='ga.generations']") == "8"
+    assert page.input_value("[data-path='ga.generations']") == str(GENERATIONS)
     assert page.input_value("[data-path='strategy.signals.up.params.fast']") == "3"
     assert page.input_value("label:has([data-path='strategy.signals.up.params.fast']) .to") == "30"
     page.screenshot(path=ARTIFACTS / "new-run.png", full_page=True)
@@ -98,10 +101,10 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.wait_for_url(re.compile(r"/runs/\d+$"))
     page.wait_for_function("Number(document.body.dataset.generations || 0) >= 2", timeout=60_000)
     seen_live = int(page.evaluate("document.body.dataset.generations"))
-    assert page.evaluate("document.body.dataset.state") == "running" and seen_live < 8
+    assert page.evaluate("document.body.dataset.state") == "running" and seen_live < GENERATIONS
     page.screenshot(path=ARTIFACTS / "run-live.png", full_page=True)
     page.wait_for_function("document.body.dataset.state === 'completed'", timeout=120_000)
-    page.wait_for_function("Number(document.body.dataset.generations) === 8")
+    page.wait_for_function(f"Number(document.body.dataset.generations) === {GENERATIONS}")
     page.wait_for_selector("#elite tbody tr")
     for chart in ("#objectives", "#pareto", "#parallel", "#evolution", "#histograms"):
         assert _rendered(page, chart), chart
