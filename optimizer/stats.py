@@ -140,7 +140,7 @@ class IndividualStats:
         packed = self.__dict__.get("_packed")
         if packed is not None:  # the distributions are the blob's tail: keep that slice
             lengths, blob = packed
-            cut = sum(map(operator.mul, lengths[:_N_SERIES], _ITEMSIZES))
+            cut = packed_size(lengths[:_N_SERIES])
             self.__dict__["_packed"] = (_NO_SERIES_LENGTHS + tuple(lengths[_N_SERIES:]), blob[cut:])
         else:
             for name, dtype in _ARRAY_DTYPES[:_N_SERIES]:
