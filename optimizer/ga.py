@@ -36,13 +36,12 @@ from optimizer.config import RunConfig
 from optimizer.data import MarketData
 from optimizer.errors import ConfigError
 from optimizer.evaluation import TEST, TRAIN, Executor
-from optimizer.objectives import weights_of
+from optimizer.objectives import WORST, EliteBar, weighted_fitness, weights_of
 from optimizer.stats import IndividualStats, stats_to_record
 from optimizer.strategy import decode_keys
 
 log = logging.getLogger(__name__)
 
-WORST = 1e300  # the worst fitness, as a finite number (NSGA-II's crowding distance needs finite values)
 MIN_ELITE = 10
 ParamsKey = tuple[float | int, ...]  # the decoded parameters in gene order
 
@@ -109,8 +108,8 @@ class Optimizer:
         )
         self.logbook: list[dict[str, Any]] = []
         self.cache: dict[ParamsKey, int] = {}  # params -> id
-        # Every evaluation's statistics; those in the population or the elite (the ids
-        # in `_with_series`) keep their trades and equity, the others drop them.
+        # Every evaluation's statistics; those in the elite (the ids in `_with_series`)
+        # keep their trades and equity, the others drop them (most in the workers).
         self.evaluated: dict[int, IndividualStats] = {}
         self._with_series: set[int] = set()
         self.test: dict[int, IndividualStats] = {}  # id -> test-period statistics (elite)
@@ -250,25 +249,28 @@ class Optimizer:
             stats.id = ids[index]
             self._wvalues_by_id[stats.id] = self._wvalues(stats)
 
-        results = self.executor.map(tasks, on_result=arrived) if tasks else []
+        bar = self._elite_bar()
+        results = self.executor.map(tasks, on_result=arrived, bar=bar) if tasks else []
         for (key, ind_id), stats in zip(new.items(), results, strict=True):  # a fixed order
             self.cache[key] = ind_id
             self.evaluated[ind_id] = stats
             if self._writer is not None:
                 self._unsaved.append((key, ind_id))
-        self._with_series.update(ids)
+        self._with_series.update(i for i in ids if bar.admits(self._wvalues_by_id[i]))  # as the workers did
         self.evaluations += len(results)
         self.failed_evaluations += sum(stats.failed for stats in results)
         for ind in todo:  # as ``ind.fitness.values = ...`` sets it, weighted once per evaluation
             ind.fitness.wvalues = self._wvalues_by_id[ind.id]
 
     def _wvalues(self, stats: IndividualStats) -> tuple[float, ...]:
-        """DEAP's weighted fitness values: the objectives' metrics times their weights,
-        or the worst for an individual that failed, has an undefined objective or
-        too few trades."""
-        if stats.failed or stats.total_trades < self.ga["min_trades"] or any(v is None for v in stats.fitness):
-            return tuple(-WORST for _ in self.weights)
-        return tuple(float(v) * w for v, w in zip(stats.fitness, self.weights, strict=True))
+        return weighted_fitness(stats, self.weights, self.ga["min_trades"])
+
+    def _elite_bar(self) -> EliteBar:
+        """What this generation's evaluations must beat to join the elite (see `EliteBar`)."""
+        if self.multi:
+            return EliteBar(front=tuple(ind.fitness.wvalues for ind in self.hof))
+        full = len(self.hof) == self.hof.maxsize
+        return EliteBar(floor=self.hof[-1].rank if full else None)
 
     def _update_elite(self) -> None:
         # Everything scored this generation is offered, also the offspring NSGA-II did
@@ -326,7 +328,7 @@ class Optimizer:
 
     def stats(self, ind_id: int) -> IndividualStats:
         """The statistics of an evaluation: with trades and equity while it is in the
-        population or the elite, without them (empty) once it has left both."""
+        elite, without them (empty) otherwise."""
         return self.evaluated[ind_id]
 
     def all_stats(self) -> dict[int, IndividualStats]:
@@ -334,13 +336,13 @@ class Optimizer:
         return dict(self.evaluated)
 
     def _prune(self) -> None:
-        """Keep trades and equity only for the population and the elite."""
-        alive = {ind.id for ind in self.population} | {ind.id for ind in self.hof}
-        for ind_id in self._with_series - alive:
-            self.evaluated[ind_id].drop_series()
-        self._with_series &= alive
+        """Keep trades and equity only for the elite."""
         elite = {ind.id for ind in self.hof}
+        for ind_id in self._with_series - elite:
+            self.evaluated[ind_id].drop_series()
+        self._with_series &= elite
         self.test = {i: s for i, s in self.test.items() if i in elite}
+        alive = elite | {ind.id for ind in self.population}
         self._dicts = {key: d for key, d in self._dicts.items() if key[0] in alive}
 
     # --------------------------------------------------------------- events

@@ -3,14 +3,23 @@
 A fitness is the list of the objectives' metric values, in configuration order,
 each in the metric's own unit. An undefined metric (None: e.g. a Sharpe ratio
 with no trades) has no fitness value; the optimizer ranks it worst.
+
+The weighted fitness (DEAP's ``wvalues``: each value times its objective's
+weight, +1 or -1, so that larger is better everywhere) is computed in one place,
+`weighted_fitness`, for the optimizer and for its workers (`EliteBar`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from optimizer.stats import IndividualStats
+
+WORST = 1e300  # the worst fitness, as a finite number (NSGA-II's crowding distance needs finite values)
 
 
 def fitness_of(stats: IndividualStats, objectives: Sequence[dict[str, Any]]) -> list[float | None]:
@@ -21,3 +30,54 @@ def fitness_of(stats: IndividualStats, objectives: Sequence[dict[str, Any]]) -> 
 def weights_of(objectives: Sequence[dict[str, Any]]) -> tuple[float, ...]:
     """DEAP-style weights: +1.0 to maximize, -1.0 to minimize, per objective."""
     return tuple(1.0 if objective["goal"] == "max" else -1.0 for objective in objectives)
+
+
+def weighted_fitness(stats: IndividualStats, weights: Sequence[float], min_trades: int) -> tuple[float, ...]:
+    """DEAP's weighted fitness values of ``stats``: its objectives' metric values
+    times their ``weights``, or the worst (``-WORST`` each) for an individual that
+    failed, has an undefined objective or made fewer than ``min_trades`` trades."""
+    if stats.failed or stats.total_trades < min_trades or any(v is None for v in stats.fitness):
+        return tuple(-WORST for _ in weights)
+    return tuple(float(v) * w for v, w in zip(stats.fitness, weights, strict=True))
+
+
+@dataclass(frozen=True)
+class EliteBar:
+    """What an evaluation must beat to be able to join the elite, known before it
+    is made; workers drop the trades and equity of evaluations that cannot (most of
+    a generation), so those series are neither sent nor kept.
+
+    ``floor`` (one objective, the hall of fame full): the weighted fitness of its
+    last member; DEAP's hall of fame takes only a strictly better one. ``front``
+    (several objectives): the weighted fitnesses of the Pareto front; DEAP's front
+    takes only one that none of them dominates. Both only get better during a run,
+    so an evaluation below the bar when it is made never joins the elite later.
+    An empty bar (the default) admits everything.
+    """
+
+    floor: tuple[float, ...] | None = None
+    front: tuple[tuple[float, ...], ...] = ()
+    _front: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    def admits(self, wvalues: Sequence[float]) -> bool:
+        """Whether an evaluation with these weighted fitness values may join the elite."""
+        if self.floor is not None:
+            return tuple(wvalues) > self.floor
+        if not self.front:
+            return True
+        front = self._front
+        if front is None:
+            front = np.asarray(self.front, dtype=np.float64)
+            object.__setattr__(self, "_front", front)
+        w = np.asarray(wvalues, dtype=np.float64)
+        dominated = np.all(front >= w, axis=1) & np.any(front > w, axis=1)
+        return not bool(dominated.any())
+
+    def __getstate__(self) -> tuple:
+        return self.floor, self.front
+
+    def __setstate__(self, state: tuple) -> None:
+        floor, front = state
+        object.__setattr__(self, "floor", floor)
+        object.__setattr__(self, "front", front)
+        object.__setattr__(self, "_front", None)

@@ -136,7 +136,7 @@ class IndividualStats:
 
     def drop_series(self) -> None:
         """Forget the trades, P&L history and equity, in place (an individual that
-        left the population and the elite); the win/loss distributions stay."""
+        is not in the elite); the win/loss distributions stay."""
         packed = self.__dict__.get("_packed")
         if packed is not None:  # the distributions are the blob's tail: keep that slice
             lengths, blob = packed

@@ -3,6 +3,8 @@
 A task is ``(phase, genes)``: ``phase`` is ``"train"`` or ``"test"``, ``genes`` a
 tuple of values in [0, 1]. Every backend returns the same `IndividualStats` for
 the same task, in task order, so a run's results do not depend on the backend.
+With an `EliteBar`, the evaluations it does not admit come without their trades
+and equity.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from optimizer.errors import ConfigError
 from optimizer.evaluation.pool import ProcessExecutor, WorkerStartError, default_workers
 from optimizer.evaluation.sequential import SequentialExecutor
 from optimizer.evaluation.worker import TEST, TRAIN, RunSpec, Worker
+from optimizer.objectives import EliteBar
 from optimizer.stats import IndividualStats
 
 __all__ = [
@@ -25,7 +28,9 @@ __all__ = [
 class Executor(Protocol):
     workers: int
 
-    def map(self, tasks: list[tuple[str, tuple[float, ...]]], on_result=None) -> list[IndividualStats]: ...
+    def map(
+        self, tasks: list[tuple[str, tuple[float, ...]]], on_result=None, bar: EliteBar | None = None
+    ) -> list[IndividualStats]: ...
 
     def close(self) -> None: ...
 

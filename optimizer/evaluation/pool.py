@@ -3,8 +3,8 @@
 Each worker process is started once per run with a small `RunSpec` and the
 shared-memory descriptor of the candles; it builds its engines (and indicator
 cache) once and keeps them for every generation. A task is a pickled list of
-``(phase, genes)`` pairs: its size depends on the number of genes, never on the
-data. A reply (the batch's statistics) comes back through the worker's own
+``(phase, genes)`` pairs with the map's `EliteBar`: its size depends on the
+number of genes and the elite's size, never on the data. A reply (the batch's statistics) comes back through the worker's own
 shared-memory file, the pipe carrying only its length (`ReplyFile`).
 
 Every worker holds at most one batch at a time, so when a worker process dies
@@ -32,6 +32,7 @@ from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles
 from optimizer.evaluation.shared import InheritedFd, ReplyFile, SharedCandles, SharedMarket, send_reply
 from optimizer.evaluation.worker import RunSpec, Worker, failure
+from optimizer.objectives import EliteBar
 from optimizer.stats import IndividualStats
 
 log = logging.getLogger(__name__)
@@ -62,8 +63,9 @@ def _worker_main(
             payload = conn.recv_bytes()
             if not payload:
                 return
-            batch = pickle.loads(payload)  # our own parent's tasks, never user input
-            send_reply(conn, replies.fd, pickle.dumps(worker.evaluate_batch(batch), protocol=pickle.HIGHEST_PROTOCOL))
+            bar, batch = pickle.loads(payload)  # our own parent's tasks, never user input
+            stats = worker.evaluate_batch(batch, bar)
+            send_reply(conn, replies.fd, pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL))
         except (EOFError, OSError):  # the coordinating process is gone (killed): so are we
             return
 
@@ -80,8 +82,9 @@ class _MapRun:
     that shrink as the work runs out (guided scheduling: no worker waits long for
     the last one), and the results."""
 
-    def __init__(self, tasks: Sequence[Task], workers: int, on_result: OnResult | None) -> None:
+    def __init__(self, tasks: Sequence[Task], workers: int, on_result: OnResult | None, bar: EliteBar | None) -> None:
         self.tasks = tasks
+        self.bar = bar
         self.workers = workers
         self.on_result = on_result
         self.results: list[IndividualStats | None] = [None] * len(tasks)
@@ -175,13 +178,16 @@ class ProcessExecutor:
         """The process ids of the current workers."""
         return [slot.process.pid for slot in self._slots]
 
-    def map(self, tasks: Sequence[Task], on_result: OnResult | None = None) -> list[IndividualStats]:
+    def map(
+        self, tasks: Sequence[Task], on_result: OnResult | None = None, bar: EliteBar | None = None
+    ) -> list[IndividualStats]:
         """Statistics of each task, in order.
 
         ``on_result(index, stats)`` is called for each result as soon as its batch
-        arrives (while the workers go on), in no particular order.
+        arrives (while the workers go on), in no particular order. See
+        `Worker.evaluate_batch` for ``bar``.
         """
-        run = _MapRun(tasks, self.workers, on_result)
+        run = _MapRun(tasks, self.workers, on_result, bar)
         while run.remaining:
             for k, slot in enumerate(self._slots):
                 if slot.batch is None and not slot.process.is_alive():  # died while idle
@@ -215,13 +221,13 @@ class ProcessExecutor:
         """Send a batch to an idle worker (a worker that died before it was ready
         counts as a death holding that batch)."""
         try:
-            self._send(slot, batch, run.tasks)
+            self._send(slot, batch, run)
         except (EOFError, OSError):
             slot.batch = batch
             self._worker_died(slot, run)
 
-    def _send(self, slot: _Slot, batch: list[int], tasks: Sequence[Task]) -> None:
-        payload = pickle.dumps([tasks[i] for i in batch], protocol=pickle.HIGHEST_PROTOCOL)
+    def _send(self, slot: _Slot, batch: list[int], run: _MapRun) -> None:
+        payload = pickle.dumps((run.bar, [run.tasks[i] for i in batch]), protocol=pickle.HIGHEST_PROTOCOL)
         self._ready(slot)
         slot.conn.send_bytes(payload)
         slot.batch = batch

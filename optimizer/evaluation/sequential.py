@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from optimizer.data import Candles
 from optimizer.evaluation.worker import RunSpec, Worker
+from optimizer.objectives import EliteBar
 from optimizer.stats import IndividualStats
 
 Task = tuple[str, tuple[float, ...]]
@@ -19,11 +20,12 @@ class SequentialExecutor:
     def __init__(self, spec: RunSpec, candles: Candles) -> None:
         self.worker = Worker(spec, candles)
 
-    def map(self, tasks: Sequence[Task], on_result=None) -> list[IndividualStats]:
-        """Statistics of each task, in order (``on_result(index, stats)`` after each)."""
+    def map(self, tasks: Sequence[Task], on_result=None, bar: EliteBar | None = None) -> list[IndividualStats]:
+        """Statistics of each task, in order (``on_result(index, stats)`` after each);
+        see `Worker.evaluate_batch` for ``bar``."""
         results = []
-        for index, (phase, genes) in enumerate(tasks):
-            stats = self.worker.evaluate(phase, genes)
+        for index, task in enumerate(tasks):
+            (stats,) = self.worker.evaluate_batch([task], bar)
             if on_result is not None:
                 on_result(index, stats)
             results.append(stats)

@@ -2,7 +2,8 @@
 
 A worker receives gene tuples and returns `IndividualStats` (numbers, numpy arrays
 and small dicts). An individual whose evaluation raises comes back as a failure
-carrying its error; the worker and the run go on.
+carrying its error; the worker and the run go on. Given an `EliteBar`, it drops
+the trades and equity of the evaluations that cannot join the elite.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from optimizer.cache import ArrayCache
 from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles, MarketData
 from optimizer.engine import Engine, warm_up_kernels
+from optimizer.objectives import EliteBar, weighted_fitness, weights_of
 from optimizer.plugins import load_plugins
 from optimizer.stats import IndividualStats
 from optimizer.strategy import decode
@@ -55,6 +57,8 @@ class Worker:
     def __init__(self, spec: RunSpec, candles: Candles, *, cache_bytes: int = WORKER_CACHE_BYTES) -> None:
         load_plugins()
         self.config = parse_config(spec.config)
+        self.weights = weights_of(self.config.raw["objectives"])
+        self.min_trades = self.config.raw["ga"]["min_trades"]
         market = MarketData(candles)
         cache = ArrayCache(cache_bytes)
         stop = spec.split if spec.split is not None else len(market)
@@ -78,6 +82,14 @@ class Worker:
             log.warning("individual %s failed: %s: %s", params, type(exc).__name__, exc)
             return IndividualStats.failure(params, f"{type(exc).__name__}: {exc}")
 
-    def evaluate_batch(self, batch: Sequence[tuple[str, Sequence[float]]]) -> list[IndividualStats]:
-        """Evaluate ``(phase, genes)`` pairs in order."""
-        return [self.evaluate(phase, genes) for phase, genes in batch]
+    def evaluate_batch(
+        self, batch: Sequence[tuple[str, Sequence[float]]], bar: EliteBar | None = None
+    ) -> list[IndividualStats]:
+        """Evaluate ``(phase, genes)`` pairs in order; with a ``bar``, those that
+        it does not admit come without their trades and equity."""
+        results = [self.evaluate(phase, genes) for phase, genes in batch]
+        if bar is not None:
+            for stats in results:
+                if not bar.admits(weighted_fitness(stats, self.weights, self.min_trades)):
+                    stats.drop_series()
+        return results
