@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 
 import pytest
 
@@ -12,6 +13,7 @@ from optimizer.evaluation.dask_cluster import DaskExecutor
 from optimizer.ga import Optimizer
 from optimizer.plugins import load_plugins
 from optimizer.split import holdout_start
+from optimizer.strategy import decode
 from tests.conftest import EURUSD, candles_of, market_of, parse, sma_cross_config
 
 TIMING = ("seconds", "elapsed_seconds", "evals_per_second", "eta_seconds")
@@ -120,6 +122,29 @@ def test_an_individual_that_keeps_killing_its_worker_is_marked_failed(tmp_path, 
     assert all("worker process died 3 times" in s.error for s in failed)
     assert all(s.params["strategy.signals.trap.params.period"] == 5 for s in failed)
     assert all(not i["valid"] for i in killers)
+
+
+def test_a_death_is_charged_to_the_batch_the_worker_was_evaluating(tmp_path, monkeypatch):
+    """Each worker holds two batches, the one it evaluates and the next; a death is
+    charged to the first not answered, never to the one waiting behind it: exactly
+    the two killers fail, after three deaths each, and nothing else does."""
+    monkeypatch.setenv("OPTIMIZER_PLUGINS", "tests.plugins.faulty")
+    monkeypatch.setenv("FAULTY_DIR", str(tmp_path))
+    monkeypatch.setenv("FAULTY_PERIOD", "5")
+    load_plugins()
+    config = parse(_faulty("die_always"))
+    rng = random.Random(2)
+    killers, others = [], []
+    while len(killers) < 2 or len(others) < 38:
+        genes = tuple(rng.random() for _ in config.genes)
+        kills = decode(config, genes)["strategy.signals.trap.params.period"] == 5
+        (killers if kills else others).append(genes)
+    tasks = [("train", genes) for genes in [*others[:19], killers[0], *others[19:38], killers[1]]]
+    with ProcessExecutor(RunSpec(config.raw, None), candles_of(EURUSD), 2) as executor:
+        results = executor.map(tasks)
+        assert executor.worker_deaths == 6
+    assert [k for k, stats in enumerate(results) if stats.failed] == [19, 39]
+    assert all("worker process died 3 times" in results[k].error for k in (19, 39))
 
 
 def test_a_strategy_that_raises_fails_its_individuals_and_the_run_completes(tmp_path, monkeypatch):

@@ -4,14 +4,19 @@ Each worker process is started once per run with a small `RunSpec` and the
 shared-memory descriptor of the candles; it builds its engines (and indicator
 cache) once and keeps them for every generation. A task is a pickled list of
 ``(phase, genes)`` pairs with the map's `EliteBar`: its size depends on the
-number of genes and the elite's size, never on the data. A reply (the batch's statistics) comes back through the worker's own
-shared-memory file, the pipe carrying only its length (`ReplyFile`).
+number of genes and the elite's size, never on the data. A reply (the batch's statistics) comes back through one of the worker's
+two shared-memory files, the pipe carrying only its length (`ReplyFile`).
 
-Every worker holds at most one batch at a time, so when a worker process dies
-its batch is known: the batch is retried one individual at a time on a fresh
-worker, and an individual that has been in a dying worker ``max_attempts``
-times is recorded as failed. Results do not depend on which worker evaluated
-what, so they are the same with any number of workers.
+Every worker holds two batches: the one it evaluates and the next, already in
+its pipe, so it never waits for the coordinating process to read a reply and
+send more (on a machine with as many cores as workers, the coordinator gets a
+core back only when the scheduler gives it one). A worker evaluates its batches
+in order and answers each in order, so when a worker process dies the batch it
+was evaluating is known: the first one not answered. That batch is retried one
+individual at a time on a fresh worker (the next one, not started, goes back as
+it is), and an individual that has been in a dying worker ``max_attempts`` times
+is recorded as failed. Results do not depend on which worker evaluated what, so
+they are the same with any number of workers.
 """
 
 from __future__ import annotations
@@ -42,13 +47,14 @@ MAX_ATTEMPTS = 3
 MAX_STARTUP_FAILURES = 3
 BATCHES_PER_WORKER = 2  # a batch is at most 1/(2 * workers) of what is left
 MIN_BATCH = 4
+DEPTH = 2  # batches a worker holds: the one it evaluates and the next
 
 
 def _worker_main(
-    conn: Connection, spec: RunSpec, shared: SharedCandles, replies: InheritedFd
+    conn: Connection, spec: RunSpec, shared: SharedCandles, replies: tuple[InheritedFd, ...]
 ) -> None:  # pragma: no cover
     """A worker process: build the engines once, then evaluate batches until told to
-    stop, each reply written to the ``replies`` file (see `ReplyFile`)."""
+    stop, the n-th reply written to the file ``replies[n % DEPTH]`` (see `ReplyFile`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
         worker = Worker(spec, shared.attach())
@@ -58,6 +64,7 @@ def _worker_main(
         sys.exit(1)
     gc.freeze()  # the engines live as long as the worker: keep them out of the cyclic collector's sweeps
     conn.send_bytes(b"ready")
+    answered = 0
     while True:
         try:
             payload = conn.recv_bytes()
@@ -65,7 +72,8 @@ def _worker_main(
                 return
             bar, batch = pickle.loads(payload)  # our own parent's tasks, never user input
             stats = worker.evaluate_batch(batch, bar)
-            send_reply(conn, replies.fd, pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL))
+            send_reply(conn, replies[answered % DEPTH].fd, pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL))
+            answered += 1
         except (EOFError, OSError):  # the coordinating process is gone (killed): so are we
             return
 
@@ -114,17 +122,26 @@ class _MapRun:
 
 
 class _Slot:
-    """One worker process, its pipe, its reply file, and the batch it holds."""
+    """One worker process, its pipe, its reply files, and the batches it holds
+    (oldest first: the first is the one it evaluates)."""
 
     def __init__(self, ctx, spec: RunSpec, shared: SharedCandles) -> None:
         parent, child = ctx.Pipe()
-        self.replies = ReplyFile()
-        self.process = ctx.Process(target=_worker_main, args=(child, spec, shared, self.replies.file), daemon=True)
+        self.replies = tuple(ReplyFile() for _ in range(DEPTH))
+        files = tuple(reply.file for reply in self.replies)
+        self.process = ctx.Process(target=_worker_main, args=(child, spec, shared, files), daemon=True)
         self.process.start()
         child.close()
         self.conn = parent
         self.ready = False
-        self.batch: list[int] | None = None
+        self.batches: deque[list[int]] = deque()
+        self.answered = 0
+
+    def read_reply(self) -> bytes:
+        """The reply to the oldest batch (`EOFError` or `OSError`: the worker died)."""
+        reply = self.replies[self.answered % DEPTH].read(self.conn.recv_bytes())
+        self.answered += 1
+        return reply
 
     def stop(self) -> None:
         with contextlib.suppress(OSError, BrokenPipeError):
@@ -134,7 +151,8 @@ class _Slot:
             self.process.kill()
             self.process.join()
         self.conn.close()
-        self.replies.close()
+        for reply in self.replies:
+            reply.close()
 
 
 class ProcessExecutor:
@@ -190,47 +208,48 @@ class ProcessExecutor:
         run = _MapRun(tasks, self.workers, on_result, bar)
         while run.remaining:
             for k, slot in enumerate(self._slots):
-                if slot.batch is None and not slot.process.is_alive():  # died while idle
+                if not slot.batches and not slot.process.is_alive():  # died while idle
                     log.warning("idle worker %s died (exit code %s); replacing it", slot.process.pid,
                                 slot.process.exitcode)  # fmt: skip
                     self._replace(k, slot)
                     slot = self._slots[k]
-                if slot.batch is None and run.has_work():
-                    self._dispatch(slot, run.next_batch(), run)
-            busy = {slot.conn: slot for slot in self._slots if slot.batch is not None}
+                while len(slot.batches) < DEPTH and run.has_work() and self._dispatch(slot, run.next_batch(), run):
+                    pass
+            busy = {slot.conn: slot for slot in self._slots if slot.batches}
             if not busy:  # every batch went to a worker that died before it was ready: send again
                 continue
-            sentinels = {slot.process.sentinel: slot for slot in self._slots if slot.batch is not None}
+            sentinels = {slot.process.sentinel: slot for slot in self._slots if slot.batches}
             for item in wait([*busy, *sentinels]):
                 slot = busy.get(item) or sentinels.get(item)
-                if slot is None or slot.batch is None:
+                if slot is None or not slot.batches:
                     continue
-                batch = slot.batch
                 try:
-                    reply = slot.replies.read(slot.conn.recv_bytes())  # before the next batch overwrites it
+                    reply = slot.read_reply()  # before a next batch may overwrite its file
                 except (EOFError, OSError):
                     self._worker_died(slot, run)
                     continue
-                slot.batch = None
-                if run.has_work():  # keep the worker busy while its reply is unpacked here
+                batch = slot.batches.popleft()
+                if run.has_work():  # keep the worker's next batch waiting while this reply is unpacked
                     self._dispatch(slot, run.next_batch(), run)
                 run.deliver(batch, pickle.loads(reply))  # our own worker's reply
         return run.results  # type: ignore[return-value]
 
-    def _dispatch(self, slot: _Slot, batch: list[int], run: _MapRun) -> None:
-        """Send a batch to an idle worker (a worker that died before it was ready
-        counts as a death holding that batch)."""
+    def _dispatch(self, slot: _Slot, batch: list[int], run: _MapRun) -> bool:
+        """Send a batch to a worker; False if the worker is dead (a worker that died
+        before it was ready counts as a death holding its first batch)."""
         try:
             self._send(slot, batch, run)
+            return True
         except (EOFError, OSError):
-            slot.batch = batch
+            slot.batches.append(batch)
             self._worker_died(slot, run)
+            return False
 
     def _send(self, slot: _Slot, batch: list[int], run: _MapRun) -> None:
         payload = pickle.dumps((run.bar, [run.tasks[i] for i in batch]), protocol=pickle.HIGHEST_PROTOCOL)
         self._ready(slot)
         slot.conn.send_bytes(payload)
-        slot.batch = batch
+        slot.batches.append(batch)
         self.bytes_sent += len(payload)
         self.tasks_sent += 1
 
@@ -243,17 +262,20 @@ class ProcessExecutor:
                     "see the log above"
                 )
         slot.conn.close()
-        slot.replies.close()
+        for reply in slot.replies:
+            reply.close()
         self._slots[k] = _Slot(self._ctx, self.spec, self.shared.descriptor)
 
     def _worker_died(self, slot: _Slot, run: _MapRun) -> None:
-        """Replace a dead worker; retry its batch one individual at a time, or
-        record the individuals that were in dying workers too often as failed."""
-        batch = slot.batch or []
-        slot.batch = None
+        """Replace a dead worker; retry the batch it was evaluating one individual at
+        a time, or record the individuals that were in dying workers too often as
+        failed; its next batch, not started, goes back as it is."""
+        batch = slot.batches.popleft() if slot.batches else []
+        run.retry.extend(slot.batches)
+        slot.batches.clear()
         slot.process.join(timeout=5)
         self.worker_deaths += 1
-        log.warning("worker %s died (exit code %s) holding %d individuals", slot.process.pid,
+        log.warning("worker %s died (exit code %s) evaluating %d individuals", slot.process.pid,
                     slot.process.exitcode, len(batch))  # fmt: skip
         self._replace(self._slots.index(slot), slot)
         for index in batch:
