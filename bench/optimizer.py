@@ -11,7 +11,7 @@ EURUSD hourly bars (5,000 bars), fast 5..50, slow 20..200, a stop-loss of
   every statistic; evaluations/s counts real evaluations (the parameter cache's
   hits are free and not counted). The pool is started before the clock starts
   (its start-up is printed apart); the first generation's indicator work is
-  inside it. The median of 5 runs, interleaved with the other variants of ours.
+  inside it. The median of 9 runs, interleaved with the other variants of ours.
   Printed too: the same with a checkpoint written after every generation (the
   CLI's and the dashboard's default), which the ratios below leave out.
 * backtesting.py: ``Backtest.optimize`` over a random part of the same grid (it
@@ -19,7 +19,12 @@ EURUSD hourly bars (5,000 bars), fast 5..50, slow 20..200, a stop-loss of
 * vectorbt: one vectorized sweep over a grid of windows: MAs, crossings,
   ``Portfolio.from_signals`` of all columns, then total return, max drawdown and
   Sharpe of each column.
-* scaling: the same GA with 1 and with 2 workers (runs interleaved).
+* scaling: the same GA with 1 and with 2 workers, each repeat's two runs back to
+  back (the median of the repeats' ratios); next to it, the machine's own
+  scaling measured in the same repeats: two processes that only evaluate (the
+  same list of individuals each, with our engine, no coordinating process, no
+  GA) against one. On a machine with 2 cores that is what 2 workers could reach
+  at best.
 * memory: ``python -m optimizer run`` on 10,000,000 bars with 2 workers; the peak
   of the summed proportional set size (PSS: shared pages counted once in all) of
   the run's process tree, plus what ``/dev/shm`` holds that no process maps (the
@@ -32,6 +37,8 @@ import argparse
 import contextlib
 import json
 import logging
+import multiprocessing as mp
+import random
 import shutil
 import statistics
 import subprocess
@@ -49,14 +56,15 @@ from backtesting import Backtest, Strategy
 from bench.common import DATA, ROOT, sma_cross_config, tiled_candles
 from optimizer.config import parse_config
 from optimizer.data import MarketData, load_candles
-from optimizer.evaluation import ProcessExecutor, RunSpec
+from optimizer.evaluation import ProcessExecutor, RunSpec, Worker
 from optimizer.ga import Optimizer
 
 FAST = (5, 50)
 SLOW = (20, 200)
 STOP = (0.005, 0.05)
 FEE = 0.0002
-REPEATS = 5
+REPEATS = 9
+EVALUATE_ONLY_TASKS = 4000
 
 
 def _config(population: int, generations: int, data: str = str(DATA / "EURUSD-1h.csv")) -> dict:
@@ -69,14 +77,60 @@ def _config(population: int, generations: int, data: str = str(DATA / "EURUSD-1h
     }
 
 
+def _evaluate_only(conn, config: dict, tasks: list) -> None:  # pragma: no cover - a benchmark process
+    """One process of the machine's own scaling: evaluate ``tasks`` whenever told."""
+    worker = Worker(RunSpec(config, None), load_candles(DATA / "EURUSD-1h.csv"))
+    worker.warm_up()
+    worker.evaluate_batch(tasks)  # the indicator cache filled, as a pool worker's after its first run
+    conn.send(None)
+    while conn.recv():
+        start = time.perf_counter()
+        worker.evaluate_batch(tasks)
+        conn.send(time.perf_counter() - start)
+
+
+class EvaluateOnly:
+    """``processes`` processes that each evaluate the same list of individuals with our
+    engine and nothing else: no coordinating process, no GA, no replies."""
+
+    def __init__(self, processes: int, config: dict, tasks: list) -> None:
+        ctx = mp.get_context("spawn")
+        self.tasks = tasks
+        self.links = []
+        for _ in range(processes):
+            parent, child = ctx.Pipe()
+            process = ctx.Process(target=_evaluate_only, args=(child, config, tasks), daemon=True)
+            process.start()
+            self.links.append((parent, process))
+        for conn, _ in self.links:
+            conn.recv()
+
+    def rate(self) -> float:
+        """Evaluations per second of all the processes together, started at once."""
+        for conn, _ in self.links:
+            conn.send(True)
+        seconds = max(conn.recv() for conn, _ in self.links)
+        return len(self.links) * len(self.tasks) / seconds
+
+    def close(self) -> None:
+        for conn, process in self.links:
+            conn.send(False)
+            process.join()
+
+
 def ours(population: int, generations: int, repeats: int) -> dict[str, tuple[float, int, float]]:
     """Evaluations per second (median of ``repeats``), evaluations per run and pool
     start-up seconds of the GA with 2 workers, with 1 worker, and with 2 workers and
     a checkpoint written after every generation (as the CLI and the dashboard run
-    it). The pools are started first and the runs interleaved, so that a machine
-    that slows down or speeds up meanwhile weighs on every variant alike."""
+    it); and of the machine's own scaling (`EvaluateOnly`, 2 and 1 processes).
+    Scaling ratios (``scaling``, ``machine_scaling``): the median of each repeat's
+    2/1 ratio, whose two runs are back to back. The pools are started first and the
+    runs interleaved, so that a machine that slows down or speeds up meanwhile
+    weighs on every variant alike."""
     config = parse_config(_config(population, generations))
     market = MarketData(load_candles(DATA / "EURUSD-1h.csv"))
+    rng = random.Random(1)
+    sample = [("train", tuple(rng.random() for _ in config.genes)) for _ in range(EVALUATE_ONLY_TASKS)]
     with contextlib.ExitStack() as stack:
         pools = {}
         startup = {}
@@ -85,11 +139,14 @@ def ours(population: int, generations: int, repeats: int) -> dict[str, tuple[flo
             pools[workers] = stack.enter_context(ProcessExecutor(RunSpec(config.raw, None), market.candles, workers))
             pools[workers].wait_ready()
             startup[workers] = time.perf_counter() - start
+        alone = {n: EvaluateOnly(n, config.raw, sample) for n in (2, 1)}
+        for pool in alone.values():
+            stack.callback(pool.close)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         variants = {"two": (2, None), "one": (1, None), "two_checkpoint": (2, folder)}
-        rates: dict[str, list[float]] = {name: [] for name in variants}
+        rates: dict[str, list[float]] = {name: [] for name in [*variants, "machine_two", "machine_one"]}
         evaluations = 0
-        for _ in range(repeats):
+        for repeat in range(repeats):
             for name, (workers, checkpoint) in variants.items():
                 optimizer = Optimizer(config, market, pools[workers], checkpoint_dir=checkpoint)
                 start = time.perf_counter()
@@ -97,7 +154,15 @@ def ours(population: int, generations: int, repeats: int) -> dict[str, tuple[flo
                     pass
                 rates[name].append(optimizer.evaluations / (time.perf_counter() - start))
                 evaluations = optimizer.evaluations
-    return {name: (statistics.median(r), evaluations, startup[variants[name][0]]) for name, r in rates.items()}
+            for n in (2, 1) if repeat % 2 else (1, 2):
+                rates[f"machine_{'two' if n == 2 else 'one'}"].append(alone[n].rate())
+    out = {name: (statistics.median(r), evaluations, startup[variants[name][0]]) for name, r in rates.items()
+           if name in variants}  # fmt: skip
+    for name, two, one in (("scaling", "two", "one"), ("machine_scaling", "machine_two", "machine_one")):
+        ratios = sorted(a / b for a, b in zip(rates[two], rates[one], strict=True))
+        out[name] = (statistics.median(ratios), ratios[0], ratios[-1])
+    out["machine_one"] = (statistics.median(rates["machine_one"]), len(sample), 0.0)
+    return out
 
 
 class SmaCross(Strategy):
@@ -255,7 +320,13 @@ def main() -> None:
     print(f"  (ours: the 2-worker pool took {startup:.1f} s to start, before the clock)")
     print(f"ours / backtesting.py: {two / bt:8.1f}x  (target >= 100x)")
     print(f"ours / vectorbt:       {two / vbt:8.1f}x  (target >= 3x)")
-    print(f"2 workers / 1 worker:  {two / one:8.2f}x  (target >= 1.8x)")
+    (ratio, low, high), (machine, m_low, m_high) = runs["scaling"], runs["machine_scaling"]
+    print(f"2 workers / 1 worker:  {ratio:8.2f}x  (target >= 1.8x; {low:.2f}x to {high:.2f}x over the repeats)")
+    print(
+        f"  the machine's own 2/1: {machine:6.2f}x  ({m_low:.2f}x to {m_high:.2f}x; two processes that only "
+        f"evaluate, vs one at {runs['machine_one'][0]:.0f}/s)"
+    )
+    print(f"  ours / the machine's:  {ratio / machine:6.2f}")
     if not args.skip_memory:
         peak, seconds = peak_memory(args.memory_bars)
         print(f"peak memory, {args.memory_bars:,} bars, 2 workers: {peak:.2f} GiB in all "
