@@ -4,7 +4,7 @@
   ``/dev/shm`` (memory, on Linux; the system's temporary folder elsewhere), and
   every worker maps it read-only: the pages are shared, not copied. What a worker
   receives is a small `SharedCandles` descriptor, never the data itself.
-* A worker's replies (`ReplyFile`): written to a file instead of its pipe.
+* A worker's replies (`ReplyFile`): written to files instead of its pipe.
 
 The files have no name: each is deleted right after it is made, and its open
 descriptor is handed to each worker when the worker is spawned (`InheritedFd`).
@@ -100,9 +100,10 @@ class ReplyFile:
     A reply of a batch is about a megabyte; through a pipe (a socket of some 200 kB)
     the worker would wait, blocked, while the coordinating process reads it in
     turns. Written to this file it costs the worker one copy and the coordinator
-    one read; the pipe carries only its length. The coordinator reads each reply
-    before it sends the worker its next batch (which overwrites it). A reply that
-    cannot be written (no space left) goes through the pipe instead.
+    one read; the pipe carries only its length. A worker has two such files and
+    writes its replies to them in turn (it holds two batches); the coordinator reads
+    each reply before it sends the batch whose reply goes to the same file. A reply
+    that cannot be written (no space left) goes through the pipe instead.
     """
 
     def __init__(self) -> None:
