@@ -38,7 +38,14 @@ CHECKPOINT = "checkpoint.json"
 LOG = "evaluations.jsonl"
 VERSION = 2
 
-Keyed = tuple[Any, int, IndividualStats]  # (cache key, id, statistics)
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def log_line(key: Iterable[Any], ind_id: int, stats: IndividualStats) -> str:
+    """One evaluation's line of ``evaluations.jsonl`` (without its newline): its
+    parameter key, id and statistics without trades and equity. The optimizer
+    makes each as the evaluation arrives, while the workers go on."""
+    return _COMPACT.encode([list(key), ind_id, stats_to_record(stats)])
 
 
 def run_fingerprint(config: RunConfig, data_fingerprint: str) -> str:
@@ -65,11 +72,11 @@ class CheckpointWriter:
     def save(
         self,
         state: dict[str, Any],
-        new: Iterable[Keyed],
+        lines: Iterable[str],
         series: Iterable[tuple[str, int, IndividualStats]],
     ) -> None:
-        """Append the ``new`` evaluations to the log, write the arrays of ``series``
-        (``(phase, id, stats)``) and then ``state``."""
+        """Append the new evaluations' ``lines`` (`log_line`) to the log, write the
+        arrays of ``series`` (``(phase, id, stats)``) and then ``state``."""
         self.folder.mkdir(parents=True, exist_ok=True)
         if not self._started:  # whatever lies past the checkpoint we started from is not ours
             if self.log_bytes == 0:
@@ -77,7 +84,6 @@ class CheckpointWriter:
             with open(self.folder / LOG, "ab") as handle:
                 handle.truncate(self.log_bytes)
             self._started = True
-        lines = [json.dumps([key, ind_id, stats_to_record(stats)], separators=(",", ":")) for key, ind_id, stats in new]
         with open(self.folder / LOG, "ab") as handle:
             handle.write("".join(f"{line}\n" for line in lines).encode())
             handle.flush()
@@ -92,7 +98,7 @@ class CheckpointWriter:
         name = f"series-{state['generation']}.bin"
         _write_atomically(self.folder / name, b"".join(chunks))
         body = {"version": VERSION, **state, "log_bytes": self.log_bytes, "series_file": name, "series": index}
-        _write_atomically(self.folder / CHECKPOINT, json.dumps(body, separators=(",", ":")).encode())
+        _write_atomically(self.folder / CHECKPOINT, _COMPACT.encode(body).encode())
         for old in self.folder.glob("series-*.bin"):
             if old.name != name:
                 old.unlink(missing_ok=True)

@@ -31,7 +31,7 @@ from typing import Any
 
 from deap import base, tools
 
-from optimizer.checkpoint import CheckpointWriter, Loaded, load_checkpoint, run_fingerprint
+from optimizer.checkpoint import CheckpointWriter, Loaded, load_checkpoint, log_line, run_fingerprint
 from optimizer.config import RunConfig
 from optimizer.data import MarketData
 from optimizer.errors import ConfigError
@@ -123,7 +123,7 @@ class Optimizer:
         self._resumed = False
         self._detail = True
         self._new_ids: list[int] = []  # evaluated in the current generation
-        self._unsaved: list[tuple[ParamsKey, int]] = []  # evaluated since the last checkpoint
+        self._unsaved: list[str] = []  # log lines of the evaluations since the last checkpoint
         self._offered: set[int] = set()  # ids offered to the hall of fame (after a resume: again once)
         self._scored: list[Individual] = []  # given a fitness in the current generation
         # DEAP's weighted fitness values (``wvalues``) of each evaluation, derived from `evaluated`.
@@ -244,18 +244,21 @@ class Optimizer:
                 tasks.append((TRAIN, tuple(ind)))
         ids = list(new.values())
         self._new_ids.extend(ids)
+        keys = list(new) if self._writer is not None else []
+        lines = [""] * len(keys)
 
         def arrived(index: int, stats: IndividualStats) -> None:  # runs while the workers go on
             stats.id = ids[index]
             self._wvalues_by_id[stats.id] = self._wvalues(stats)
+            if keys:
+                lines[index] = log_line(keys[index], stats.id, stats)
 
         bar = self._elite_bar()
         results = self.executor.map(tasks, on_result=arrived, bar=bar) if tasks else []
         for (key, ind_id), stats in zip(new.items(), results, strict=True):  # a fixed order
             self.cache[key] = ind_id
             self.evaluated[ind_id] = stats
-            if self._writer is not None:
-                self._unsaved.append((key, ind_id))
+        self._unsaved.extend(lines)
         self._with_series.update(i for i in ids if bar.admits(self._wvalues_by_id[i]))  # as the workers did
         self.evaluations += len(results)
         self.failed_evaluations += sum(stats.failed for stats in results)
@@ -460,11 +463,10 @@ class Optimizer:
             "elapsed": self.elapsed,
             "new_ids": self._new_ids,
         }
-        new = [(list(key), i, self.evaluated[i]) for key, i in self._unsaved]
         series = [*(("train", i, self.evaluated[i]) for i in sorted(self._with_series)),
                   *(("test", i, s) for i, s in sorted(self.test.items()))]  # fmt: skip
         assert self._writer is not None
-        self._writer.save(state, new, series)
+        self._writer.save(state, self._unsaved, series)
         self._unsaved = []
 
     def _restore(self, loaded: Loaded) -> None:
