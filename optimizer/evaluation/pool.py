@@ -150,6 +150,10 @@ class _Slot:
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
+        self.close()
+
+    def close(self) -> None:
+        """Close the pipe and the reply files (the process is stopped or dead)."""
         self.conn.close()
         for reply in self.replies:
             reply.close()
@@ -261,9 +265,7 @@ class ProcessExecutor:
                     f"worker processes exit before they are ready (last exit code {slot.process.exitcode}); "
                     "see the log above"
                 )
-        slot.conn.close()
-        for reply in slot.replies:
-            reply.close()
+        slot.close()
         self._slots[k] = _Slot(self._ctx, self.spec, self.shared.descriptor)
 
     def _worker_died(self, slot: _Slot, run: _MapRun) -> None:
