@@ -5,7 +5,8 @@ Writing one costs what the generation added, not what the run holds:
 * ``evaluations.jsonl``: each evaluation's statistics without trades and equity,
   one JSON line per evaluation, appended once (evaluations never change).
 * ``series-G.bin``: the trades and equity of those that keep them after
-  generation G (the elite's, in both periods), as raw little-endian arrays; replaced every generation.
+  generation G (the elite's, in both periods), as raw little-endian arrays;
+  replaced every generation.
 * ``checkpoint.json``: everything else (population, hall of fame, logbook,
   random state, counters), and how many bytes of the log and which series file
   belong to it. It is written last, atomically (a temporary file flushed and

@@ -4,8 +4,9 @@ Each worker process is started once per run with a small `RunSpec` and the
 shared-memory descriptor of the candles; it builds its engines (and indicator
 cache) once and keeps them for every generation. A task is a pickled list of
 ``(phase, genes)`` pairs with the map's `EliteBar`: its size depends on the
-number of genes and the elite's size, never on the data. A reply (the batch's statistics) comes back through one of the worker's
-two shared-memory files, the pipe carrying only its length (`ReplyFile`).
+number of genes and the elite's size, never on the data. A reply (the batch's
+statistics) comes back through one of the worker's two shared-memory files, the
+pipe carrying only its length (`ReplyFile`).
 
 Every worker holds two batches: the one it evaluates and the next, already in
 its pipe, so it never waits for the coordinating process to read a reply and
