@@ -131,6 +131,24 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, uninterrupted):
     assert result == {**uninterrupted, "config": {k: v for k, v in uninterrupted["config"].items() if k != "workers"}}
 
 
+def test_ctrl_c_inside_a_compiled_function_stops_the_run_and_fails_no_individual(tmp_path):
+    """With one worker the run evaluates in its own process, where Ctrl-C can arrive
+    while numba's dispatcher runs; Python then raises a SystemError caused by the
+    interrupt (the plugin raises exactly that). The run must stop as for any Ctrl-C,
+    not record the individual as failed and go on (it did: exit 0, one failure)."""
+    doc = json.loads(_config(tmp_path).read_text())
+    doc["strategy"]["signals"]["pause"] = {
+        "kind": "interrupted",
+        "params": {"period": {"min": 1, "max": 3, "type": "int"}},
+    }
+    config = write_json(tmp_path / "config.json", doc)
+    env = {**_env(), "FAULTY_PERIOD": "2"}
+    code, err = _finish(_start(config, "--workers", "1", "--json", tmp_path / "out.json", env=env))
+    assert code == 130, err
+    assert "--resume" in err and "Traceback" not in err
+    assert "failed" not in err and not (tmp_path / "out.json").exists()
+
+
 @pytest.mark.parametrize(
     ("args", "expected"),
     [

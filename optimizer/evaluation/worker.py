@@ -79,6 +79,8 @@ class Worker:
             params = decode(self.config, genes)
             return self.engines[phase].evaluate(params)
         except Exception as exc:  # one individual's error must not end the run
+            if _interrupt_behind(exc):  # but Ctrl-C must: it is the user's, not the individual's
+                raise KeyboardInterrupt from exc
             log.warning("individual %s failed: %s: %s", params, type(exc).__name__, exc)
             return IndividualStats.failure(params, f"{type(exc).__name__}: {exc}")
 
@@ -93,3 +95,18 @@ class Worker:
                 if not bar.admits(weighted_fitness(stats, self.weights, self.min_trades)):
                     stats.drop_series()
         return results
+
+
+def _interrupt_behind(exc: BaseException) -> bool:
+    """Whether a Ctrl-C (`KeyboardInterrupt`) caused ``exc``. When it arrives while
+    numba's dispatcher runs, the dispatcher returns with it set and Python raises
+    ``SystemError: ... returned a result with an exception set`` caused by it: an
+    `Exception` that would otherwise record the individual as failed and go on."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False

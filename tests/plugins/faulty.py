@@ -8,6 +8,9 @@ named by ``FAULTY_DIR``:
   (SIGKILL) the first time only (a marker file remembers).
 * ``die_always``: with period == ``FAULTY_PERIOD``, the process kills itself.
 * ``raises``: with period == ``FAULTY_PERIOD``, raises ValueError.
+* ``interrupted``: with period == ``FAULTY_PERIOD``, raises what Python raises when
+  Ctrl-C arrives while numba's dispatcher runs: ``SystemError`` caused by the
+  `KeyboardInterrupt` (the dispatcher returns with the interrupt set).
 * ``slow``: sleeps ``FAULTY_SLEEP`` seconds (default 0.02) per evaluation.
 
 With ``FAULTY_BROKEN_IN_WORKERS`` set, importing this module fails in any child
@@ -60,11 +63,21 @@ def _raises(src, params):
     return _zeros(src)
 
 
+def _interrupted(src, params):
+    if _hit(params):
+        raise SystemError("CPUDispatcher(<function _simulate>) returned a result with an exception set") from (
+            KeyboardInterrupt()
+        )
+    return _zeros(src)
+
+
 def _slow(src, params):
     time.sleep(float(os.environ.get("FAULTY_SLEEP", "0.02")))
     return _zeros(src)
 
 
-for _name, _compute in (("die_once", _die_once), ("die_always", _die_always), ("raises", _raises), ("slow", _slow)):
+_KINDS = (("die_once", _die_once), ("die_always", _die_always), ("raises", _raises), ("interrupted", _interrupted),
+          ("slow", _slow))  # fmt: skip
+for _name, _compute in _KINDS:
     if _name not in SIGNAL_KINDS:
         register_signal_kind(SignalKind(_name, (PERIOD,), False, "test plugin", _compute))
