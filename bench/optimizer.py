@@ -24,7 +24,10 @@ EURUSD hourly bars (5,000 bars), fast 5..50, slow 20..200, a stop-loss of
   scaling measured in the same repeats: two processes that only evaluate (the
   same list of individuals each, with our engine, no coordinating process, no
   GA) against one. On a machine with 2 cores that is what 2 workers could reach
-  at best.
+  at best. Between the two, the pool alone: the GA's own maps (the same tasks
+  and elite bars, recorded from one run) sent again through the pool with 2 and
+  with 1 worker, with no GA work between them; what separates it from the GA's
+  ratio is the coordinating process's work (selection, variation, bookkeeping).
 * memory: ``python -m optimizer run`` on 10,000,000 bars with 2 workers; the peak
   of the summed proportional set size (PSS: shared pages counted once in all) of
   the run's process tree, plus what ``/dev/shm`` holds that no process maps (the
@@ -89,6 +92,27 @@ def _evaluate_only(conn, config: dict, tasks: list) -> None:  # pragma: no cover
         conn.send(time.perf_counter() - start)
 
 
+class _Recorder:
+    """An executor that records each map's tasks and elite bar before passing it on."""
+
+    def __init__(self, inner: ProcessExecutor) -> None:
+        self.inner = inner
+        self.workers = inner.workers
+        self.maps: list[tuple[list, object]] = []
+
+    def map(self, tasks, on_result=None, bar=None):
+        self.maps.append((list(tasks), bar))
+        return self.inner.map(tasks, on_result, bar)
+
+
+def _replay(pool: ProcessExecutor, maps: list[tuple[list, object]]) -> float:
+    """Evaluations per second of the recorded maps sent again through ``pool``."""
+    start = time.perf_counter()
+    for tasks, bar in maps:
+        pool.map(tasks, bar=bar)
+    return sum(len(tasks) for tasks, _ in maps) / (time.perf_counter() - start)
+
+
 class EvaluateOnly:
     """``processes`` processes that each evaluate the same list of individuals with our
     engine and nothing else: no coordinating process, no GA, no replies."""
@@ -122,8 +146,9 @@ def ours(population: int, generations: int, repeats: int) -> dict[str, tuple[flo
     """Evaluations per second (median of ``repeats``), evaluations per run and pool
     start-up seconds of the GA with 2 workers, with 1 worker, and with 2 workers and
     a checkpoint written after every generation (as the CLI and the dashboard run
-    it); and of the machine's own scaling (`EvaluateOnly`, 2 and 1 processes).
-    Scaling ratios (``scaling``, ``machine_scaling``): the median of each repeat's
+    it); of the pool alone (`_replay` of the GA's maps, 2 and 1 workers); and of
+    the machine's own scaling (`EvaluateOnly`, 2 and 1 processes). Scaling ratios
+    (``scaling``, ``pool_scaling``, ``machine_scaling``): the median of each repeat's
     2/1 ratio, whose two runs are back to back. The pools are started first and the
     runs interleaved, so that a machine that slows down or speeds up meanwhile
     weighs on every variant alike."""
@@ -139,12 +164,17 @@ def ours(population: int, generations: int, repeats: int) -> dict[str, tuple[flo
             pools[workers] = stack.enter_context(ProcessExecutor(RunSpec(config.raw, None), market.candles, workers))
             pools[workers].wait_ready()
             startup[workers] = time.perf_counter() - start
+        recorder = _Recorder(pools[2])
+        for _ in Optimizer(config, market, recorder).generations(detail=False):
+            pass
         alone = {n: EvaluateOnly(n, config.raw, sample) for n in (2, 1)}
         for pool in alone.values():
             stack.callback(pool.close)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         variants = {"two": (2, None), "one": (1, None), "two_checkpoint": (2, folder)}
-        rates: dict[str, list[float]] = {name: [] for name in [*variants, "machine_two", "machine_one"]}
+        rates: dict[str, list[float]] = {
+            name: [] for name in [*variants, "pool_two", "pool_one", "machine_two", "machine_one"]
+        }
         evaluations = 0
         for repeat in range(repeats):
             for name, (workers, checkpoint) in variants.items():
@@ -155,10 +185,13 @@ def ours(population: int, generations: int, repeats: int) -> dict[str, tuple[flo
                 rates[name].append(optimizer.evaluations / (time.perf_counter() - start))
                 evaluations = optimizer.evaluations
             for n in (2, 1) if repeat % 2 else (1, 2):
+                rates[f"pool_{'two' if n == 2 else 'one'}"].append(_replay(pools[n], recorder.maps))
                 rates[f"machine_{'two' if n == 2 else 'one'}"].append(alone[n].rate())
     out = {name: (statistics.median(r), evaluations, startup[variants[name][0]]) for name, r in rates.items()
            if name in variants}  # fmt: skip
-    for name, two, one in (("scaling", "two", "one"), ("machine_scaling", "machine_two", "machine_one")):
+    pairs = (("scaling", "two", "one"), ("pool_scaling", "pool_two", "pool_one"),
+             ("machine_scaling", "machine_two", "machine_one"))  # fmt: skip
+    for name, two, one in pairs:
         ratios = sorted(a / b for a, b in zip(rates[two], rates[one], strict=True))
         out[name] = (statistics.median(ratios), ratios[0], ratios[-1])
     out["machine_one"] = (statistics.median(rates["machine_one"]), len(sample), 0.0)
@@ -321,7 +354,11 @@ def main() -> None:
     print(f"ours / backtesting.py: {two / bt:8.1f}x  (target >= 100x)")
     print(f"ours / vectorbt:       {two / vbt:8.1f}x  (target >= 3x)")
     (ratio, low, high), (machine, m_low, m_high) = runs["scaling"], runs["machine_scaling"]
+    pool, p_low, p_high = runs["pool_scaling"]
     print(f"2 workers / 1 worker:  {ratio:8.2f}x  (target >= 1.8x; {low:.2f}x to {high:.2f}x over the repeats)")
+    print(
+        f"  the pool alone 2/1:    {pool:6.2f}x  ({p_low:.2f}x to {p_high:.2f}x; the GA's maps sent again, no GA work)"
+    )
     print(
         f"  the machine's own 2/1: {machine:6.2f}x  ({m_low:.2f}x to {m_high:.2f}x; two processes that only "
         f"evaluate, vs one at {runs['machine_one'][0]:.0f}/s)"

@@ -36,9 +36,12 @@ def weighted_fitness(stats: IndividualStats, weights: Sequence[float], min_trade
     """DEAP's weighted fitness values of ``stats``: its objectives' metric values
     times their ``weights``, or the worst (``-WORST`` each) for an individual that
     failed, has an undefined objective or made fewer than ``min_trades`` trades."""
-    if stats.failed or stats.total_trades < min_trades or any(v is None for v in stats.fitness):
-        return tuple(-WORST for _ in weights)
-    return tuple(float(v) * w for v, w in zip(stats.fitness, weights, strict=True))
+    fitness = stats.fitness  # called for every evaluation, in the workers and the coordinator: kept plain
+    if stats.failed or stats.total_trades < min_trades or None in fitness:
+        return (-WORST,) * len(weights)
+    if len(weights) == 1 == len(fitness):
+        return (float(fitness[0]) * weights[0],)
+    return tuple(float(v) * w for v, w in zip(fitness, weights, strict=True))
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,12 @@ import logging
 import multiprocessing as mp
 import os
 import pickle
+import selectors
 import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Sequence
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import Connection
 
 from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles
@@ -47,7 +48,7 @@ Task = tuple[str, tuple[float, ...]]
 MAX_ATTEMPTS = 3
 MAX_STARTUP_FAILURES = 3
 BATCHES_PER_WORKER = 2  # a batch is at most 1/(2 * workers) of what is left
-MIN_BATCH = 4
+MIN_BATCH = 1  # the last batches are single individuals: workers finish a map together
 DEPTH = 2  # batches a worker holds: the one it evaluates and the next
 
 
@@ -145,13 +146,13 @@ class _Slot:
         return reply
 
     def stop(self) -> None:
+        """Tell the worker to exit and wait for it (killed if it does not within 5 s)."""
         with contextlib.suppress(OSError, BrokenPipeError):
             self.conn.send_bytes(b"")
         self.process.join(timeout=5)
         if self.process.is_alive():
             self.process.kill()
             self.process.join()
-        self.close()
 
     def close(self) -> None:
         """Close the pipe and the reply files (the process is stopped or dead)."""
@@ -171,7 +172,9 @@ class ProcessExecutor:
         self.max_attempts = max_attempts
         self.shared = SharedMarket(candles)
         self._ctx = mp.get_context("spawn")
-        self._slots = [_Slot(self._ctx, spec, self.shared.descriptor) for _ in range(workers)]
+        # Every worker's pipe and process sentinel, registered once (not once per reply).
+        self._selector = selectors.DefaultSelector()
+        self._slots = [self._start_slot() for _ in range(workers)]
         self.bytes_sent = 0
         self.tasks_sent = 0
         self.worker_deaths = 0
@@ -220,13 +223,12 @@ class ProcessExecutor:
                     slot = self._slots[k]
                 while len(slot.batches) < DEPTH and run.has_work() and self._dispatch(slot, run.next_batch(), run):
                     pass
-            busy = {slot.conn: slot for slot in self._slots if slot.batches}
-            if not busy:  # every batch went to a worker that died before it was ready: send again
-                continue
-            sentinels = {slot.process.sentinel: slot for slot in self._slots if slot.batches}
-            for item in wait([*busy, *sentinels]):
-                slot = busy.get(item) or sentinels.get(item)
-                if slot is None or not slot.batches:
+            if not any(slot.batches for slot in self._slots):
+                continue  # every batch went to a worker that died before it was ready: send again
+            # A slot once per round: a reply is read, or the death of its worker seen.
+            ready = dict.fromkeys(key.data for key, _ in self._selector.select())
+            for slot in ready:
+                if not slot.batches or slot not in self._slots:  # idle (replaced above if dead), or replaced
                     continue
                 try:
                     reply = slot.read_reply()  # before a next batch may overwrite its file
@@ -266,8 +268,22 @@ class ProcessExecutor:
                     f"worker processes exit before they are ready (last exit code {slot.process.exitcode}); "
                     "see the log above"
                 )
+        self._close_slot(slot)
+        self._slots[k] = self._start_slot()
+
+    def _start_slot(self) -> _Slot:
+        slot = _Slot(self._ctx, self.spec, self.shared.descriptor)
+        for fd in (slot.conn.fileno(), slot.process.sentinel):
+            self._selector.register(fd, selectors.EVENT_READ, slot)
+        return slot
+
+    def _close_slot(self, slot: _Slot) -> None:
+        """Forget a stopped or dead worker: its descriptors leave the selector before
+        they are closed (a new worker's may reuse their numbers)."""
+        for fd in (slot.conn.fileno(), slot.process.sentinel):
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(fd)
         slot.close()
-        self._slots[k] = _Slot(self._ctx, self.spec, self.shared.descriptor)
 
     def _worker_died(self, slot: _Slot, run: _MapRun) -> None:
         """Replace a dead worker; retry the batch it was evaluating one individual at
@@ -299,6 +315,8 @@ class ProcessExecutor:
         """Stop the workers and delete the shared data."""
         for slot in self._slots:
             slot.stop()
+            self._close_slot(slot)
+        self._selector.close()
         self.shared.close()
 
     def __enter__(self) -> ProcessExecutor:
