@@ -228,7 +228,12 @@ class ProcessExecutor:
             # A slot once per round: a reply is read, or the death of its worker seen.
             ready = dict.fromkeys(key.data for key, _ in self._selector.select())
             for slot in ready:
-                if not slot.batches or slot not in self._slots:  # idle (replaced above if dead), or replaced
+                if slot not in self._slots:  # replaced in this round
+                    continue
+                if not slot.batches:  # an idle worker just started (or died: replaced on the next round)
+                    if not slot.ready:
+                        with contextlib.suppress(EOFError, OSError):
+                            self._ready(slot)  # its "ready" read, its pipe is quiet again: no busy loop
                     continue
                 try:
                     reply = slot.read_reply()  # before a next batch may overwrite its file
