@@ -11,7 +11,7 @@ EURUSD hourly bars (5,000 bars), fast 5..50, slow 20..200, a stop-loss of
   every statistic; evaluations/s counts real evaluations (the parameter cache's
   hits are free and not counted). The pool is started before the clock starts
   (its start-up is printed apart); the first generation's indicator work is
-  inside it. The median of 9 runs, interleaved with the other variants of ours.
+  inside it. The median of 15 runs, interleaved with the other variants of ours.
   Printed too: the same with a checkpoint written after every generation (the
   CLI's and the dashboard's default), which the ratios below leave out.
 * backtesting.py: ``Backtest.optimize`` over a random part of the same grid (it
@@ -66,7 +66,7 @@ FAST = (5, 50)
 SLOW = (20, 200)
 STOP = (0.005, 0.05)
 FEE = 0.0002
-REPEATS = 9
+REPEATS = 15
 EVALUATE_ONLY_TASKS = 4000
 
 
