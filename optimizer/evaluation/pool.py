@@ -154,6 +154,12 @@ class _Slot:
             self.process.kill()
             self.process.join()
 
+    @property
+    def fds(self) -> tuple[int, int]:
+        """What tells the coordinator about this worker: its pipe (a reply) and its
+        process sentinel (its death)."""
+        return self.conn.fileno(), self.process.sentinel
+
     def close(self) -> None:
         """Close the pipe and the reply files (the process is stopped or dead)."""
         self.conn.close()
@@ -278,14 +284,14 @@ class ProcessExecutor:
 
     def _start_slot(self) -> _Slot:
         slot = _Slot(self._ctx, self.spec, self.shared.descriptor)
-        for fd in (slot.conn.fileno(), slot.process.sentinel):
+        for fd in slot.fds:
             self._selector.register(fd, selectors.EVENT_READ, slot)
         return slot
 
     def _close_slot(self, slot: _Slot) -> None:
         """Forget a stopped or dead worker: its descriptors leave the selector before
         they are closed (a new worker's may reuse their numbers)."""
-        for fd in (slot.conn.fileno(), slot.process.sentinel):
+        for fd in slot.fds:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(fd)
         slot.close()
