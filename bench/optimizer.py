@@ -165,7 +165,7 @@ def ours(population: int, generations: int, repeats: int) -> dict[str, tuple[flo
             pools[workers].wait_ready()
             startup[workers] = time.perf_counter() - start
         recorder = _Recorder(pools[2])
-        for _ in Optimizer(config, market, recorder).generations(detail=False):
+        for _ in Optimizer(config, market, recorder).generations():
             pass
         alone = {n: EvaluateOnly(n, config.raw, sample) for n in (2, 1)}
         for pool in alone.values():
@@ -180,7 +180,7 @@ def ours(population: int, generations: int, repeats: int) -> dict[str, tuple[flo
             for name, (workers, checkpoint) in variants.items():
                 optimizer = Optimizer(config, market, pools[workers], checkpoint_dir=checkpoint)
                 start = time.perf_counter()
-                for _ in optimizer.generations(detail=False):
+                for _ in optimizer.generations():
                     pass
                 rates[name].append(optimizer.evaluations / (time.perf_counter() - start))
                 evaluations = optimizer.evaluations

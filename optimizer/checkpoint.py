@@ -26,14 +26,20 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from deap import base
 
 from optimizer.config import RunConfig
 from optimizer.errors import ConfigError
+from optimizer.individual import Individual
 from optimizer.stats import IndividualStats, packed_size, stats_from_record, stats_to_record
+
+if TYPE_CHECKING:
+    from optimizer.ledger import Ledger
 
 CHECKPOINT = "checkpoint.json"
 LOG = "evaluations.jsonl"
@@ -188,3 +194,94 @@ def load_checkpoint(folder: str | Path, fingerprint: str) -> Loaded:
 def has_checkpoint(folder: str | Path) -> bool:
     """Whether ``folder`` holds a checkpoint."""
     return (Path(folder) / CHECKPOINT).is_file()
+
+
+@dataclass
+class Progress:
+    """Where a run stands, besides its population, elite and evaluations.
+
+    ``generation``: generations done; ``random_state``: Python's ``random`` state
+    between generations (the GA's only randomness); ``stall``: generations in a
+    row that left the elite as it was (``best_marker``); ``elapsed``: seconds
+    spent in generations; ``new_ids``: the last generation's new evaluations;
+    ``logbook``: one row per generation (`optimizer.events.logbook_row`).
+    """
+
+    random_state: tuple
+    generation: int = 0
+    stall: int = 0
+    best_marker: list | None = None
+    elapsed: float = 0.0
+    new_ids: list[int] = field(default_factory=list)
+    logbook: list[dict[str, Any]] = field(default_factory=list)
+
+
+def save_state(
+    writer: CheckpointWriter,
+    fingerprint: str,
+    progress: Progress,
+    population: Sequence[Individual],
+    elite: Iterable[Individual],
+    ledger: Ledger,
+) -> None:
+    """Checkpoint a generation: the ledger's new evaluations, the series it keeps,
+    then the rest (elite members in DEAP's order)."""
+    version, internal, gauss = progress.random_state
+    state = {
+        "fingerprint": fingerprint,
+        "generation": progress.generation,
+        "random_state": [version, list(internal), gauss],
+        "population": _members(population),
+        "hall_of_fame": _members(elite),
+        "logbook": progress.logbook,
+        "test": {str(i): stats_to_record(s) for i, s in ledger.test.items()},
+        "evaluations": ledger.evaluations,
+        "failed_evaluations": ledger.failed_evaluations,
+        "test_evaluations": ledger.test_evaluations,
+        "stall": progress.stall,
+        "best_marker": progress.best_marker,
+        "elapsed": progress.elapsed,
+        "new_ids": progress.new_ids,
+    }
+    series = [*(("train", i, ledger.stats[i]) for i in sorted(ledger.with_series)),
+              *(("test", i, s) for i, s in sorted(ledger.test.items()))]  # fmt: skip
+    writer.save(state, ledger.take_log(), series)
+
+
+def restore_state(
+    loaded: Loaded, fitness: type[base.Fitness], ledger: Ledger
+) -> tuple[Progress, list[Individual], list[Individual]]:
+    """A loaded checkpoint back into ``ledger``; the progress, the population and
+    the elite's members (in DEAP's order)."""
+    state = loaded.state
+    counts = (state["evaluations"], state["failed_evaluations"], state["test_evaluations"])
+    ledger.restore(loaded.keys, loaded.evaluations, loaded.series_ids, loaded.test, counts)
+    version, internal, gauss = state["random_state"]
+    marker = state["best_marker"]
+    progress = Progress(
+        random_state=(version, tuple(internal), gauss),
+        generation=state["generation"],
+        stall=state["stall"],
+        best_marker=None if marker is None else [(i, tuple(f)) for i, f in marker],
+        elapsed=state["elapsed"],
+        new_ids=list(state["new_ids"]),
+        logbook=state["logbook"],
+    )
+    return progress, _individuals(state["population"], fitness), _individuals(state["hall_of_fame"], fitness)
+
+
+def _members(individuals: Iterable[Individual]) -> list[dict[str, Any]]:
+    return [{"genes": list(ind), "id": ind.id, "fitness": list(ind.fitness.values),
+             "crowding_dist": getattr(ind.fitness, "crowding_dist", None)} for ind in individuals]  # fmt: skip
+
+
+def _individuals(rows: Iterable[dict[str, Any]], fitness: type[base.Fitness]) -> list[Individual]:
+    out = []
+    for row in rows:
+        ind = Individual(row["genes"], fitness)
+        ind.id = row["id"]
+        ind.fitness.values = tuple(row["fitness"])
+        if row["crowding_dist"] is not None:
+            ind.fitness.crowding_dist = row["crowding_dist"]  # what DEAP's selNSGA2 sets
+        out.append(ind)
+    return out

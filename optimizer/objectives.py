@@ -56,11 +56,20 @@ class EliteBar:
     takes only one that none of them dominates. Both only get better during a run,
     so an evaluation below the bar when it is made never joins the elite later.
     An empty bar (the default) admits everything.
+
+    To an executor the bar is only a series filter (`keeps`): ``weights`` and
+    ``min_trades`` turn an evaluation's statistics into its weighted fitness.
     """
 
+    weights: tuple[float, ...] = ()
+    min_trades: int = 0
     floor: tuple[float, ...] | None = None
     front: tuple[tuple[float, ...], ...] = ()
     _front: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    def keeps(self, stats: IndividualStats) -> bool:
+        """Whether an evaluation keeps its trades and equity: it may join the elite."""
+        return self.admits(weighted_fitness(stats, self.weights, self.min_trades))
 
     def admits(self, wvalues: Sequence[float]) -> bool:
         """Whether an evaluation with these weighted fitness values may join the elite."""
@@ -77,10 +86,9 @@ class EliteBar:
         return not bool(dominated.any())
 
     def __getstate__(self) -> tuple:
-        return self.floor, self.front
+        return self.weights, self.min_trades, self.floor, self.front
 
     def __setstate__(self, state: tuple) -> None:
-        floor, front = state
-        object.__setattr__(self, "floor", floor)
-        object.__setattr__(self, "front", front)
+        for name, value in zip(("weights", "min_trades", "floor", "front"), state, strict=True):
+            object.__setattr__(self, name, value)
         object.__setattr__(self, "_front", None)

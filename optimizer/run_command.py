@@ -61,12 +61,12 @@ def _drive(optimizer: Optimizer, config: RunConfig, args: argparse.Namespace) ->
         logging_redirect_tqdm(),
         tqdm(total=total, unit="gen", file=sys.stderr, disable=None, dynamic_ncols=True) as bar,
     ):
-        for event in optimizer.generations(detail=False):
-            bar.n = event["generation"]
-            best = event["objectives"][0]["best"]
-            rate = event["evals_per_second"]
+        for event in optimizer.generations():
+            bar.n = event.generation
+            best = event.objectives[0].best
+            rate = event.evals_per_second
             bar.set_postfix_str(
-                f"best {objective['metric']} {_fmt(best)} | {_fmt(rate)} evals/s | ETA {_fmt(event['eta_seconds'])} s",
+                f"best {objective['metric']} {_fmt(best)} | {_fmt(rate)} evals/s | ETA {_fmt(event.eta_seconds)} s",
                 refresh=False,
             )
             bar.refresh()

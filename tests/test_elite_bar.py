@@ -11,7 +11,7 @@ import pytest
 from deap import base, tools
 
 from optimizer.evaluation import ProcessExecutor, RunSpec
-from optimizer.ga import Individual
+from optimizer.individual import Individual
 from optimizer.objectives import EliteBar, weighted_fitness, weights_of
 from tests.conftest import EURUSD, candles_of, parse, sma_cross_config
 
@@ -39,11 +39,11 @@ def test_the_bar_admits_exactly_what_deap_would_take(weights):
         if len(weights) == 1:
             elite = tools.HallOfFame(5, similar=_same)
             elite.update([individual() for _ in range(rng.randint(5, 12))])
-            bar = EliteBar(floor=elite[-1].fitness.wvalues)
+            bar = EliteBar(weights, floor=elite[-1].fitness.wvalues)
         else:
             elite = tools.ParetoFront(similar=_same)
             elite.update([individual() for _ in range(rng.randint(0, 12))])
-            bar = EliteBar(front=tuple(ind.fitness.wvalues for ind in elite))
+            bar = EliteBar(weights, front=tuple(ind.fitness.wvalues for ind in elite))
         candidate = individual()
         trial = copy.deepcopy(elite)
         trial.update([candidate])
@@ -68,8 +68,8 @@ def test_workers_drop_the_series_of_what_the_bar_does_not_admit():
     with ProcessExecutor(RunSpec(config.raw, None), candles_of(EURUSD), 2) as executor:
         full = executor.map(tasks)
         ranked = sorted(weighted_fitness(s, weights, 1) for s in full)
-        bar = EliteBar(floor=ranked[len(ranked) // 2])
-        barred = executor.map(tasks, bar=bar)
+        bar = EliteBar(weights, 1, floor=ranked[len(ranked) // 2])
+        barred = executor.map(tasks, keep=bar)
     kept = 0
     for a, b in zip(full, barred, strict=True):
         assert a.to_dict(series=False) == b.to_dict(series=False)

@@ -52,8 +52,8 @@ def _run(doc: dict, make_executor, *, checkpoint=None, resume=False, stop_after=
         opt = Optimizer(config, market, executor, split=split, checkpoint_dir=checkpoint, resume=resume)
         events = []
         for event in opt.generations():
-            events.append({k: v for k, v in event.items() if k not in TIMING})
-            if stop_after is not None and event["generation"] >= stop_after:
+            events.append({k: v for k, v in event.to_json().items() if k not in TIMING})
+            if stop_after is not None and event.generation >= stop_after:
                 break
         return events, opt.elite_stats(), opt, executor
     finally:
@@ -118,7 +118,7 @@ def test_an_individual_that_keeps_killing_its_worker_is_marked_failed(tmp_path, 
     assert len(events) == 2
     killers = [i for i in events[-1]["individuals"] if i["params"]["strategy.signals.trap.params.period"] == 5]
     assert opt.failed_evaluations >= 1 and executor.worker_deaths >= 3
-    failed = [s for s in opt.all_stats().values() if s.failed]
+    failed = [s for s in opt.ledger.stats.values() if s.failed]
     assert len(failed) == opt.failed_evaluations
     assert all("worker process died 3 times" in s.error for s in failed)
     assert all(s.params["strategy.signals.trap.params.period"] == 5 for s in failed)
@@ -154,7 +154,7 @@ def test_a_strategy_that_raises_fails_its_individuals_and_the_run_completes(tmp_
     load_plugins()
     events, elite, opt, _ = _run(_faulty("raises"), SequentialExecutor)
     assert len(events) == 4
-    failed = [s for s in opt.all_stats().values() if s.failed]
+    failed = [s for s in opt.ledger.stats.values() if s.failed]
     assert failed and len(failed) == opt.failed_evaluations == sum(e["failed_evaluations"] for e in events)
     assert all(s.error == "ValueError: period 5 is cursed" for s in failed)
     assert all(i["params"]["strategy.signals.trap.params.period"] != 5 for i in elite)
@@ -215,7 +215,7 @@ def test_every_elite_member_carries_its_trades_and_equity(objectives):
         for event in events:
             by_id = {ind["id"]: ind for ind in event["individuals"]}
             missing += [(seed, event["generation"], i) for i in event["elite"] if not by_id[i]["equity"]["time"]]
-        dropped += sum(not opt.stats(i).equity_time.size for i in opt.all_stats())
+        dropped += sum(not s.equity_time.size for s in opt.ledger.stats.values())
     assert not missing
     assert dropped  # the test would not show a bar that admits too little
 
@@ -231,12 +231,12 @@ def test_a_checkpoint_writes_what_each_generation_adds(tmp_path):
         opt = Optimizer(config, market, executor, split=split, checkpoint_dir=tmp_path)
         for event in opt.generations():
             lines = (tmp_path / "evaluations.jsonl").read_text().splitlines()
-            assert [json.loads(line)[1] for line in lines] == list(range(event["total_evaluations"]))
+            assert [json.loads(line)[1] for line in lines] == list(range(event.total_evaluations))
             state = json.loads((tmp_path / "checkpoint.json").read_text())
             assert [p.name for p in tmp_path.glob("series-*.bin")] == [state["series_file"]]
             kept = {i for phase, i, _ in state["series"] if phase == "train"}
-            assert kept == set(event["elite"])
-            assert {i for phase, i, _ in state["series"] if phase == "test"} == set(event["elite"])
+            assert kept == set(event.elite)
+            assert {i for phase, i, _ in state["series"] if phase == "test"} == set(event.elite)
             assert set(state) >= {"population", "hall_of_fame", "logbook", "random_state"}
             assert not set(state) & {"slim", "full", "cache"}
 
@@ -283,7 +283,7 @@ def test_events_carry_what_the_dashboard_shows():
     json.dumps(event, allow_nan=False)
     assert [s["id"] for s in elite] == event["elite"]
     # Every evaluation reaches some event, also offspring NSGA-II did not keep.
-    assert {i["id"] for e in events for i in e["individuals"]} == set(opt.all_stats())
+    assert {i["id"] for e in events for i in e["individuals"]} == set(opt.ledger.stats)
 
 
 def test_the_coordinator_waits_without_spinning_while_a_worker_is_idle(monkeypatch):

@@ -52,9 +52,10 @@ def run_main(db_path: str, run_id: int, data_path: str, folder: str, resume: boo
         store.set_state(run_id, "running", started_at=time.time(), error=None, finished_at=None)
         messages.put(("status", run_id))
         for event in optimizer.generations(should_stop=stop.is_set):
-            event["completed_at"] = time.time()  # wall clock: the start of generation-to-browser latency
-            store.add_generation(run_id, event, optimizer.data_fingerprint)
-            messages.put(("generation", run_id, event["generation"]))
+            document = event.to_json()
+            document["completed_at"] = time.time()  # wall clock: the start of generation-to-browser latency
+            store.add_generation(run_id, document, optimizer.data_fingerprint)
+            messages.put(("generation", run_id, event.generation))
         state = "completed" if optimizer.finished else "stopped"
         store.set_state(run_id, state, finished_at=time.time() if state == "completed" else None)
     except (InputError, WorkerStartError) as exc:

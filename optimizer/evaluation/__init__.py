@@ -3,34 +3,39 @@
 A task is ``(phase, genes)``: ``phase`` is ``"train"`` or ``"test"``, ``genes`` a
 tuple of values in [0, 1]. Every backend returns the same `IndividualStats` for
 the same task, in task order, so a run's results do not depend on the backend.
-With an `EliteBar`, the evaluations it does not admit come without their trades
-and equity.
+With a `SeriesFilter` (``keep``), the evaluations it does not keep come without
+their trades and equity (decided in the worker, so they are never sent).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from optimizer.data import Candles
 from optimizer.errors import ConfigError
 from optimizer.evaluation.pool import ProcessExecutor, WorkerStartError, default_workers
 from optimizer.evaluation.sequential import SequentialExecutor
-from optimizer.evaluation.worker import TEST, TRAIN, RunSpec, Worker
-from optimizer.objectives import EliteBar
+from optimizer.evaluation.worker import TEST, TRAIN, OnResult, RunSpec, SeriesFilter, Task, Worker
 from optimizer.stats import IndividualStats
 
 __all__ = [
-    "TEST", "TRAIN", "Executor", "ProcessExecutor", "RunSpec", "SequentialExecutor", "Worker", "WorkerStartError",
-    "default_workers", "make_executor",
+    "TEST", "TRAIN", "Executor", "OnResult", "ProcessExecutor", "RunSpec", "SequentialExecutor", "SeriesFilter",
+    "Task", "Worker", "WorkerStartError", "default_workers", "make_executor",
 ]  # fmt: skip
 
 
 class Executor(Protocol):
+    """Evaluates tasks on ``workers`` processes (or cluster workers)."""
+
     workers: int
 
     def map(
-        self, tasks: list[tuple[str, tuple[float, ...]]], on_result=None, bar: EliteBar | None = None
-    ) -> list[IndividualStats]: ...
+        self, tasks: Sequence[Task], *, on_result: OnResult | None = None, keep: SeriesFilter | None = None
+    ) -> list[IndividualStats]:
+        """The statistics of each task, in task order; ``on_result(index, stats)``
+        as each arrives (while the others are still evaluated)."""
+        ...
 
     def close(self) -> None: ...
 

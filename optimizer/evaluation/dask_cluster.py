@@ -15,19 +15,17 @@ from typing import Any
 
 from optimizer.config import parse_config
 from optimizer.data import Candles
-from optimizer.evaluation.worker import RunSpec, Worker, failure
-from optimizer.objectives import EliteBar
+from optimizer.evaluation.worker import OnResult, RunSpec, SeriesFilter, Task, Worker, failure
 from optimizer.stats import IndividualStats
 
 log = logging.getLogger(__name__)
 
-Task = tuple[str, tuple[float, ...]]
 BATCHES_PER_WORKER = 4
 _engines: dict[str, Worker] = {}
 
 
 def _evaluate_on_worker(
-    run_key: str, spec: RunSpec, arrays: dict, bar_ns: int, batch: list[Task], bar: EliteBar | None
+    run_key: str, spec: RunSpec, arrays: dict, bar_ns: int, batch: list[Task], keep: SeriesFilter | None
 ) -> list:
     """A Dask task: evaluate a batch with this worker's engines for ``run_key``."""
     worker = _engines.get(run_key)
@@ -35,7 +33,7 @@ def _evaluate_on_worker(
         _engines.clear()  # one run's engines at a time per worker process
         worker = Worker(spec, Candles.from_arrays(arrays, bar_ns))
         _engines[run_key] = worker
-    return worker.evaluate_batch(batch, bar)
+    return worker.evaluate_batch(batch, keep)
 
 
 def dask_address(executor: str) -> str:
@@ -65,16 +63,18 @@ class DaskExecutor:
         client = Client(dask_address(executor), timeout=timeout)
         return cls(client, spec, candles, own_client=True)
 
-    def map(self, tasks: Sequence[Task], on_result=None, bar: EliteBar | None = None) -> list[IndividualStats]:
+    def map(
+        self, tasks: Sequence[Task], *, on_result: OnResult | None = None, keep: SeriesFilter | None = None
+    ) -> list[IndividualStats]:
         """Statistics of each task, in order; a batch lost with its workers fails.
         ``on_result(index, stats)`` is called for each result as it is collected;
-        see `Worker.evaluate_batch` for ``bar``."""
+        see `Worker.evaluate_batch` for ``keep``."""
         n = len(tasks)
         size = max(1, -(-n // (self.workers * BATCHES_PER_WORKER)))
         batches = [list(tasks[i : i + size]) for i in range(0, n, size)]
         futures = [
             self.client.submit(
-                _evaluate_on_worker, self.run_key, self.spec, self.data, self.bar_ns, batch, bar, pure=False
+                _evaluate_on_worker, self.run_key, self.spec, self.data, self.bar_ns, batch, keep, pure=False
             )
             for batch in batches
         ]

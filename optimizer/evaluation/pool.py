@@ -3,8 +3,8 @@
 Each worker process is started once per run with a small `RunSpec` and the
 shared-memory descriptor of the candles; it builds its engines (and indicator
 cache) once and keeps them for every generation. A task is a pickled list of
-``(phase, genes)`` pairs with the map's `EliteBar`: its size depends on the
-number of genes and the elite's size, never on the data. A reply (the batch's
+``(phase, genes)`` pairs with the map's `SeriesFilter`: its size depends on the
+number of genes and the filter's (the elite's) size, never on the data. A reply (the batch's
 statistics) comes back through one of the worker's two shared-memory files, the
 pipe carrying only its length (`ReplyFile`).
 
@@ -32,19 +32,17 @@ import selectors
 import signal
 import sys
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 
 from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles
 from optimizer.evaluation.shared import InheritedFd, ReplyFile, SharedCandles, SharedMarket, send_reply
-from optimizer.evaluation.worker import RunSpec, Worker, failure
-from optimizer.objectives import EliteBar
+from optimizer.evaluation.worker import OnResult, RunSpec, SeriesFilter, Task, Worker, failure
 from optimizer.stats import IndividualStats
 
 log = logging.getLogger(__name__)
 
-Task = tuple[str, tuple[float, ...]]
 MAX_ATTEMPTS = 3
 MAX_STARTUP_FAILURES = 3
 BATCHES_PER_WORKER = 2  # a batch is at most 1/(2 * workers) of what is left
@@ -72,8 +70,8 @@ def _worker_main(
             payload = conn.recv_bytes()
             if not payload:
                 return
-            bar, batch = pickle.loads(payload)  # our own parent's tasks, never user input
-            stats = worker.evaluate_batch(batch, bar)
+            keep, batch = pickle.loads(payload)  # our own parent's tasks, never user input
+            stats = worker.evaluate_batch(batch, keep)
             send_reply(conn, replies[answered % DEPTH].fd, pickle.dumps(stats, protocol=pickle.HIGHEST_PROTOCOL))
             answered += 1
         except (EOFError, OSError):  # the coordinating process is gone (killed): so are we
@@ -84,17 +82,17 @@ class WorkerStartError(RuntimeError):
     """Worker processes die before they are ready (a broken plugin, no memory...)."""
 
 
-OnResult = Callable[[int, IndividualStats], None]
-
 
 class _MapRun:
     """The state of one `ProcessExecutor.map`: which tasks are left, in batches
     that shrink as the work runs out (guided scheduling: no worker waits long for
     the last one), and the results."""
 
-    def __init__(self, tasks: Sequence[Task], workers: int, on_result: OnResult | None, bar: EliteBar | None) -> None:
+    def __init__(
+        self, tasks: Sequence[Task], workers: int, on_result: OnResult | None, keep: SeriesFilter | None
+    ) -> None:
         self.tasks = tasks
-        self.bar = bar
+        self.keep = keep
         self.workers = workers
         self.on_result = on_result
         self.results: list[IndividualStats | None] = [None] * len(tasks)
@@ -211,15 +209,15 @@ class ProcessExecutor:
         return [slot.process.pid for slot in self._slots]
 
     def map(
-        self, tasks: Sequence[Task], on_result: OnResult | None = None, bar: EliteBar | None = None
+        self, tasks: Sequence[Task], *, on_result: OnResult | None = None, keep: SeriesFilter | None = None
     ) -> list[IndividualStats]:
         """Statistics of each task, in order.
 
         ``on_result(index, stats)`` is called for each result as soon as its batch
         arrives (while the workers go on), in no particular order. See
-        `Worker.evaluate_batch` for ``bar``.
+        `Worker.evaluate_batch` for ``keep``.
         """
-        run = _MapRun(tasks, self.workers, on_result, bar)
+        run = _MapRun(tasks, self.workers, on_result, keep)
         while run.remaining:
             for k, slot in enumerate(self._slots):
                 if not slot.batches and not slot.process.is_alive():  # died while idle
@@ -264,7 +262,7 @@ class ProcessExecutor:
             return False
 
     def _send(self, slot: _Slot, batch: list[int], run: _MapRun) -> None:
-        payload = pickle.dumps((run.bar, [run.tasks[i] for i in batch]), protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pickle.dumps((run.keep, [run.tasks[i] for i in batch]), protocol=pickle.HIGHEST_PROTOCOL)
         self._ready(slot)
         slot.conn.send_bytes(payload)
         slot.batches.append(batch)

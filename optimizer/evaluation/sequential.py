@@ -5,11 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from optimizer.data import Candles
-from optimizer.evaluation.worker import RunSpec, Worker
-from optimizer.objectives import EliteBar
+from optimizer.evaluation.worker import OnResult, RunSpec, SeriesFilter, Task, Worker
 from optimizer.stats import IndividualStats
-
-Task = tuple[str, tuple[float, ...]]
 
 
 class SequentialExecutor:
@@ -20,12 +17,14 @@ class SequentialExecutor:
     def __init__(self, spec: RunSpec, candles: Candles) -> None:
         self.worker = Worker(spec, candles)
 
-    def map(self, tasks: Sequence[Task], on_result=None, bar: EliteBar | None = None) -> list[IndividualStats]:
+    def map(
+        self, tasks: Sequence[Task], *, on_result: OnResult | None = None, keep: SeriesFilter | None = None
+    ) -> list[IndividualStats]:
         """Statistics of each task, in order (``on_result(index, stats)`` after each);
-        see `Worker.evaluate_batch` for ``bar``."""
+        see `Worker.evaluate_batch` for ``keep``."""
         results = []
         for index, task in enumerate(tasks):
-            (stats,) = self.worker.evaluate_batch([task], bar)
+            (stats,) = self.worker.evaluate_batch([task], keep)
             if on_result is not None:
                 on_result(index, stats)
             results.append(stats)

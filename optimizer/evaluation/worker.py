@@ -2,22 +2,21 @@
 
 A worker receives gene tuples and returns `IndividualStats` (numbers, numpy arrays
 and small dicts). An individual whose evaluation raises comes back as a failure
-carrying its error; the worker and the run go on. Given an `EliteBar`, it drops
-the trades and equity of the evaluations that cannot join the elite.
+carrying its error; the worker and the run go on. Given a `SeriesFilter`, it
+drops the trades and equity of the evaluations the filter does not keep.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from optimizer.cache import ArrayCache
 from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles, MarketData
 from optimizer.engine import Engine, warm_up_kernels
-from optimizer.objectives import EliteBar, weighted_fitness, weights_of
 from optimizer.plugins import load_plugins
 from optimizer.stats import IndividualStats
 from optimizer.strategy import decode
@@ -27,6 +26,15 @@ log = logging.getLogger(__name__)
 TRAIN = "train"
 TEST = "test"
 WORKER_CACHE_BYTES = 128 * 1024 * 1024
+Task = tuple[str, tuple[float, ...]]  # (phase, genes in [0, 1])
+OnResult = Callable[[int, IndividualStats], None]  # (task index, its statistics)
+
+
+class SeriesFilter(Protocol):
+    """Which evaluations keep their trades and equity (picklable: it travels with
+    every batch); `optimizer.objectives.EliteBar` is the optimizer's."""
+
+    def keeps(self, stats: IndividualStats) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,6 @@ class Worker:
     def __init__(self, spec: RunSpec, candles: Candles, *, cache_bytes: int = WORKER_CACHE_BYTES) -> None:
         load_plugins()
         self.config = parse_config(spec.config)
-        self.weights = weights_of(self.config.raw["objectives"])
-        self.min_trades = self.config.raw["ga"]["min_trades"]
         market = MarketData(candles)
         cache = ArrayCache(cache_bytes)
         stop = spec.split if spec.split is not None else len(market)
@@ -85,14 +91,14 @@ class Worker:
             return IndividualStats.failure(params, f"{type(exc).__name__}: {exc}")
 
     def evaluate_batch(
-        self, batch: Sequence[tuple[str, Sequence[float]]], bar: EliteBar | None = None
+        self, batch: Sequence[tuple[str, Sequence[float]]], keep: SeriesFilter | None = None
     ) -> list[IndividualStats]:
-        """Evaluate ``(phase, genes)`` pairs in order; with a ``bar``, those that
-        it does not admit come without their trades and equity."""
+        """Evaluate ``(phase, genes)`` pairs in order; with ``keep``, those that it
+        does not keep come without their trades and equity."""
         results = [self.evaluate(phase, genes) for phase, genes in batch]
-        if bar is not None:
+        if keep is not None:
             for stats in results:
-                if not bar.admits(weighted_fitness(stats, self.weights, self.min_trades)):
+                if not keep.keeps(stats):
                     stats.drop_series()
         return results
 
