@@ -10,8 +10,9 @@ import random
 import pytest
 from deap import base, tools
 
+from optimizer.elite import Elite
 from optimizer.evaluation import ProcessExecutor, RunSpec
-from optimizer.individual import Individual
+from optimizer.individual import Individual, fitness_class
 from optimizer.objectives import EliteBar, weighted_fitness, weights_of
 from tests.conftest import EURUSD, candles_of, parse, sma_cross_config
 
@@ -80,3 +81,23 @@ def test_workers_drop_the_series_of_what_the_bar_does_not_admit():
         else:
             assert not b.equity_time.size and not b.trade_side.size and not b.pnl_history.size
     assert 0 < kept < len(tasks)
+
+
+@pytest.mark.parametrize("weights", [(1.0,), (1.0, -1.0)])
+def test_a_restored_elite_has_its_members_in_the_same_order(weights):
+    """Checkpointed members put back give DEAP's structure exactly as it was, ties
+    included (their order decides which one a full hall of fame drops first)."""
+    fitness = fitness_class(weights)
+    rng = random.Random(11)
+    for _ in range(50):
+        elite = Elite(weights, 6, 0)
+        population = []
+        for ind_id in range(rng.randint(1, 30)):
+            ind = Individual([rng.random()], fitness)
+            ind.score(ind_id, tuple(float(rng.randint(0, 3)) * w for w in weights))
+            population.append(ind)
+        elite.offer(population)
+        restored = Elite(weights, 6, 0)
+        restored.restore(list(elite))
+        assert restored.marker() == elite.marker() and len(restored) == len(elite)
+        assert restored.bar() == elite.bar()
