@@ -33,7 +33,8 @@ from typing import Any
 
 from optimizer.config import RunConfig
 from optimizer.errors import ConfigError
-from optimizer.stats import IndividualStats, packed_size, stats_from_record, stats_to_record
+from optimizer.stats import IndividualStats
+from optimizer.stats_codec import packed_size, stats_from_record, stats_to_record
 
 CHECKPOINT = "checkpoint.json"
 LOG = "evaluations.jsonl"

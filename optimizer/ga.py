@@ -37,7 +37,8 @@ from optimizer.data import MarketData
 from optimizer.errors import ConfigError
 from optimizer.evaluation import TEST, TRAIN, Executor
 from optimizer.objectives import WORST, EliteBar, weighted_fitness, weights_of
-from optimizer.stats import IndividualStats, stats_to_record
+from optimizer.stats import IndividualStats
+from optimizer.stats_codec import stats_to_record
 from optimizer.strategy import decode_keys
 
 log = logging.getLogger(__name__)

@@ -92,3 +92,13 @@ def write_json(path: Path, document: Any) -> Path:
 @pytest.fixture
 def eurusd() -> MarketData:
     return market_of(EURUSD)
+
+
+@pytest.fixture(scope="session")
+def eurusd_stats():
+    """Statistics of a real SMA-cross backtest on EURUSD with stops and commission
+    (over 50 trades); shared by the session: copy before changing."""
+    from optimizer.engine import Engine
+
+    doc = sma_cross_config(5, 30, stop_loss=0.004, take_profit=0.01, execution={"commission": 0.0002})
+    return Engine(parse(doc), market_of(EURUSD)).evaluate({})
