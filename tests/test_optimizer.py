@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from optimizer.engine import Engine
 from optimizer.evaluation import ProcessExecutor, RunSpec, SequentialExecutor
 from optimizer.evaluation.dask_cluster import DaskExecutor
 from optimizer.ga import Optimizer
@@ -275,9 +276,13 @@ def test_events_carry_what_the_dashboard_shows():
     individuals = {i["id"]: i for i in event["individuals"]}
     assert set(event["population"]) <= set(individuals) and set(event["elite"]) <= set(individuals)
     assert set(event["pareto_front"]) <= set(event["population"])
+    config = parse(_config(MULTI))
+    market = market_of(EURUSD)
+    test_engine = Engine(config, market, start=holdout_start(config, market))  # the held-out period, here
     for i in event["elite"]:
         assert individuals[i]["trades"] and individuals[i]["equity"]["value"]
-        assert individuals[i]["test"]["total_trades"] >= 0
+        test = test_engine.evaluate(individuals[i]["params"]).to_dict()
+        assert individuals[i]["test"] == {**test, "id": i} and test["total_trades"] > 0
     rest = [i for i in event["population"] if i not in event["elite"]]
     assert all(individuals[i]["trades"] == [] for i in rest)
     json.dumps(event, allow_nan=False)
