@@ -12,6 +12,8 @@ from optimizer.data import MarketData
 from tests.conftest import BTC, EURUSD, GOOG, candles_of, sma_cross_config
 from tests.server import Server
 
+pytestmark = pytest.mark.slow  # a real server process and real runs
+
 PLUGIN_ENV = {"OPTIMIZER_PLUGINS": "tests.plugins.faulty", "FAULTY_SLEEP": "0.01"}
 
 

@@ -57,6 +57,7 @@ def test_an_empty_bar_admits_everything():
     assert EliteBar().admits((-1e300,)) and EliteBar(front=()).admits((0.0, 0.0))
 
 
+@pytest.mark.slow
 def test_workers_drop_the_series_of_what_the_bar_does_not_admit():
     """The same statistics with and without a bar, through worker processes; only
     those above the bar keep their trades and equity."""

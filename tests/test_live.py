@@ -14,6 +14,8 @@ import socketio
 from tests.server import Server
 from tests.test_api import PLUGIN_ENV, run_config
 
+pytestmark = pytest.mark.slow  # real server processes, Socket.IO clients and runs
+
 
 class Watcher:
     """A Socket.IO client that keeps the generations it has seen, reconnecting as a

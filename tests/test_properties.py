@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,6 +53,7 @@ def _options(draw):
 options = st.composite(_options)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(market=markets(), opts=options())
 def test_kernel_invariants(market, opts):
@@ -83,6 +85,7 @@ def test_kernel_invariants(market, opts):
     assert np.isclose(r.equity[-1], np.prod(factors), rtol=1e-9)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(market=markets(), opts=options())
 def test_stop_loss_loses_at_most_the_stop_plus_costs_unless_the_bar_gapped(market, opts):
