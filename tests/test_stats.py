@@ -11,7 +11,6 @@ import pytest
 
 from optimizer.backtest import BacktestResult
 from optimizer.stats import compute_stats, downsample_indices
-from tests.conftest import EURUSD, market_of
 
 HOUR = 3600 * 10**9
 
@@ -97,14 +96,13 @@ def test_distributions_have_edges_covering_every_trade(eurusd_stats):
     assert s.winning_trades + s.losing_trades <= s.total_trades
 
 
-def test_statistics_agree_with_the_trades_and_the_equity(eurusd_stats):
+def test_statistics_agree_with_the_trades_and_the_equity(eurusd_stats, eurusd_market):
     s = eurusd_stats
     final = np.prod(1 + s.trade_pnl_pct / 100)
     assert s.total_return_pct == pytest.approx((final - 1) * 100, rel=1e-9)
     assert s.pnl_history[-1] == pytest.approx(s.total_return_pct, rel=1e-9)
     assert s.equity_value[-1] == pytest.approx(final, rel=1e-9)
-    market = market_of(EURUSD)
-    c = market.candles.close
+    c = eurusd_market.candles.close
     assert s.market_return_pct == pytest.approx((c[-1] / c[0] - 1) * 100)
     assert s.total_trades > 50 and len(s.equity_value) <= 502
 
