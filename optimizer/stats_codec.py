@@ -94,12 +94,19 @@ _EMPTY = {dtype: np.zeros(0, dtype) for dtype in {f.dtype for f in _ARRAYS}}
 
 
 def check_fields(cls: type) -> None:
-    """`TypeError` unless `FIELDS` names exactly the fields of dataclass ``cls``, in
-    their order, with the arrays typed as arrays."""
-    declared = [(f.name, f.group in (Group.SERIES, Group.DISTRIBUTION)) for f in FIELDS]
-    actual = [(f.name, f.type in ("np.ndarray", np.ndarray)) for f in dataclasses.fields(cls)]
-    if declared != actual:
-        raise TypeError(f"stats_codec.FIELDS does not match the fields of {cls.__name__}: {declared} != {actual}")
+    """`TypeError` naming each field where `FIELDS` and dataclass ``cls`` disagree:
+    a field missing from either, an array declared as a non-array or the other way
+    round, or the order."""
+    declared = {f.name: f.group in (Group.SERIES, Group.DISTRIBUTION) for f in FIELDS}
+    actual = {f.name: f.type in ("np.ndarray", np.ndarray) for f in dataclasses.fields(cls)}
+    problems = [f"{name}: not in stats_codec.FIELDS" for name in actual if name not in declared]
+    problems += [f"{name}: not a field of {cls.__name__}" for name in declared if name not in actual]
+    problems += [f"{name}: declared {'an array' if is_array else 'not an array'}, typed otherwise"
+                 for name, is_array in declared.items() if name in actual and actual[name] != is_array]  # fmt: skip
+    if not problems and list(declared) != list(actual):
+        problems = [f"the order differs from {cls.__name__}'s fields"]
+    if problems:
+        raise TypeError(f"stats_codec.FIELDS does not match {cls.__name__}: {'; '.join(problems)}")
 
 
 def packed_size(lengths: Sequence[int]) -> int:
@@ -136,6 +143,7 @@ class PackedStats:
         return self
 
     def __getstate__(self) -> tuple:
+        """``(head and scalar values in field order, lengths, bytes)``: see `packed_arrays`."""
         return _state_of(self.__dict__), *self.packed_arrays()
 
     def __setstate__(self, state: tuple) -> None:
@@ -172,7 +180,7 @@ class PackedStats:
                 self.__dict__[f.name] = _EMPTY[f.dtype]
 
 
-def stats_to_record(stats: PackedStats) -> list[Any]:
+def stats_to_record(stats: IndividualStats) -> list[Any]:
     """A compact JSON-able form of ``stats`` without its series (a checkpoint's log
     of evaluations): ``[head values, base64, distribution lengths]``; the base64
     holds the scalars as little-endian float64 (NaN for None) followed by the

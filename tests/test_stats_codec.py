@@ -53,10 +53,15 @@ def test_the_table_names_exactly_the_fields_of_the_dataclass():
     extra = dataclasses.make_dataclass("Extra", [*own, ("new_ratio", float, None)])
     missing = dataclasses.make_dataclass("Missing", [x for x in own if x[0] != "sharpe"])
     not_an_array = dataclasses.make_dataclass("Scalar", [(n, "float" if n == "win_edges" else t, d) for n, t, d in own])
-    for cls, named in ((extra, "new_ratio"), (missing, "sharpe"), (not_an_array, "win_edges")):
-        with pytest.raises(TypeError, match="FIELDS does not match") as info:
+    swapped = dataclasses.make_dataclass("Swapped", [own[1], own[0], *own[2:]])
+    for cls, message in (
+        (extra, "new_ratio: not in stats_codec.FIELDS"),
+        (missing, "sharpe: not a field of Missing"),
+        (not_an_array, "win_edges: declared an array, typed otherwise"),
+        (swapped, "the order differs from Swapped's fields"),
+    ):
+        with pytest.raises(TypeError, match=f"stats_codec.FIELDS does not match {cls.__name__}: {message}$"):
             check_fields(cls)
-        assert named in str(info.value)
 
 
 def test_every_array_has_its_declared_dtype_and_packs_exactly(eurusd_stats):
