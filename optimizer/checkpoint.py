@@ -36,7 +36,8 @@ from deap import base
 from optimizer.config import RunConfig
 from optimizer.errors import ConfigError
 from optimizer.individual import Individual
-from optimizer.stats import IndividualStats, packed_size, stats_from_record, stats_to_record
+from optimizer.stats import IndividualStats
+from optimizer.stats_codec import packed_size, stats_from_record, stats_to_record
 
 if TYPE_CHECKING:
     from optimizer.ledger import Ledger

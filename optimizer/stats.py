@@ -3,7 +3,8 @@
 `IndividualStats` is the product's "pre-computed statistics, no recalculation":
 everything a table or chart shows about an individual, compact (numpy arrays,
 no Python objects per trade) and cheap to pickle. `to_dict` gives the JSON of
-DESIGN.md's statistics contract. Undefined values are None (JSON null), never
+DESIGN.md's statistics contract; `optimizer.stats_codec` declares each field's
+group and dtype and packs, pickles and records them. Undefined values are None (JSON null), never
 a sentinel.
 
 Units: ``*_pct`` fields are percent (2.5 = 2.5 %); ratios (Sharpe, Sortino,
@@ -14,32 +15,25 @@ equity is relative to the starting equity (1.0 = start).
 
 from __future__ import annotations
 
-import base64
 import math
-import operator
-from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numba import njit
 
 from optimizer.backtest import REASONS, BacktestResult
+from optimizer.stats_codec import SCALAR_FIELDS, PackedStats, check_fields
 
 EQUITY_POINTS = 500
 MAX_BINS = 20
-SCALAR_FIELDS = (
-    "total_trades", "winning_trades", "losing_trades", "win_rate_pct", "total_return_pct",
-    "market_return_pct", "avg_win_pct", "avg_loss_pct", "best_trade_pct", "worst_trade_pct",
-    "profit_factor", "expectancy_pct", "max_drawdown_pct", "sharpe", "sortino", "calmar",
-    "cagr_pct", "exposure_pct", "avg_bars_held",
-)  # fmt: skip
 _EMPTY_I = np.zeros(0, np.int64)
 _EMPTY_F = np.zeros(0, np.float64)
+_EMPTY_I1 = np.zeros(0, np.int8)
 
 
 @dataclass(eq=False)
-class IndividualStats:
+class IndividualStats(PackedStats):
     """Statistics of one individual (one parameter set) on one dataset.
 
     Trade arrays are parallel: times in int64 ns UTC, prices in the data's
@@ -75,11 +69,11 @@ class IndividualStats:
     avg_bars_held: float | None = None
     trade_entry_time: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     trade_exit_time: np.ndarray = field(default_factory=lambda: _EMPTY_I)
-    trade_side: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    trade_side: np.ndarray = field(default_factory=lambda: _EMPTY_I1)
     trade_entry_price: np.ndarray = field(default_factory=lambda: _EMPTY_F)
     trade_exit_price: np.ndarray = field(default_factory=lambda: _EMPTY_F)
     trade_pnl_pct: np.ndarray = field(default_factory=lambda: _EMPTY_F)
-    trade_reason: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    trade_reason: np.ndarray = field(default_factory=lambda: _EMPTY_I1)
     trade_bars_held: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     pnl_history: np.ndarray = field(default_factory=lambda: _EMPTY_F)
     equity_time: np.ndarray = field(default_factory=lambda: _EMPTY_I)
@@ -88,63 +82,6 @@ class IndividualStats:
     win_counts: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     loss_edges: np.ndarray = field(default_factory=lambda: _EMPTY_F)
     loss_counts: np.ndarray = field(default_factory=lambda: _EMPTY_I)
-
-    def __getstate__(self) -> tuple:
-        """Compact pickling: the scalars as a tuple in field order, the arrays as one
-        bytes object and their lengths (workers send thousands of these per
-        second; a dict and one numpy array per field cost several times more to
-        load in the coordinating process)."""
-        return tuple(self.__dict__[name] for name in _SCALAR_STATE), *self.packed_arrays()
-
-    def packed_arrays(self) -> tuple[tuple[int, ...], bytes]:
-        """Every array's length (in field order) and their values as one bytes
-        object (little-endian, each array's dtype fixed): see `with_packed_arrays`."""
-        packed = self.__dict__.get("_packed")
-        if packed is not None:
-            return packed
-        arrays = [np.ascontiguousarray(getattr(self, name), dtype) for name, dtype in _ARRAY_DTYPES]
-        return tuple(len(a) for a in arrays), b"".join(a.tobytes() for a in arrays)
-
-    def with_packed_arrays(self, lengths: Sequence[int], blob: bytes) -> IndividualStats:
-        """Set every array from `packed_arrays`' form (read on first use); returns self.
-        `ValueError` if the lengths do not match the bytes."""
-        if len(lengths) != len(_ARRAY_DTYPES) or packed_size(lengths) != len(blob):
-            raise ValueError("packed arrays: the lengths do not match the bytes")
-        for name in _ARRAY_FIELDS:
-            self.__dict__.pop(name, None)
-        self.__dict__["_packed"] = (tuple(int(n) for n in lengths), bytes(blob))
-        return self
-
-    def __setstate__(self, state: tuple) -> None:
-        """Restore the scalars now and the arrays on first use: most individuals
-        of a generation are reduced to their scalars without ever reading them."""
-        values, lengths, blob = state
-        self.__dict__.update(zip(_SCALAR_STATE, values, strict=True))
-        self.__dict__["_packed"] = (lengths, blob)
-
-    def __getattr__(self, name: str) -> Any:
-        packed = self.__dict__.get("_packed")
-        if packed is None or name not in _ARRAY_FIELD_SET:
-            raise AttributeError(name)
-        del self.__dict__["_packed"]
-        lengths, blob = packed
-        offset = 0
-        for (field_name, dtype), length in zip(_ARRAY_DTYPES, lengths, strict=True):
-            self.__dict__[field_name] = np.frombuffer(blob, dtype, length, offset) if length else _empty(dtype)
-            offset += length * dtype.itemsize
-        return self.__dict__[name]
-
-    def drop_series(self) -> None:
-        """Forget the trades, P&L history and equity, in place (an individual that
-        is not in the elite); the win/loss distributions stay."""
-        packed = self.__dict__.get("_packed")
-        if packed is not None:  # the distributions are the blob's tail: keep that slice
-            lengths, blob = packed
-            cut = packed_size(lengths[:_N_SERIES])
-            self.__dict__["_packed"] = (_NO_SERIES_LENGTHS + tuple(lengths[_N_SERIES:]), blob[cut:])
-        else:
-            for name, dtype in _ARRAY_DTYPES[:_N_SERIES]:
-                self.__dict__[name] = _empty(dtype)
 
     @classmethod
     def failure(cls, params: dict[str, Any], error: str) -> IndividualStats:
@@ -194,36 +131,8 @@ class IndividualStats:
         return out
 
 
-_ARRAY_FIELDS = tuple(f.name for f in fields(IndividualStats) if f.name not in SCALAR_FIELDS
-                      and f.name.startswith(("trade_", "equity_", "win_", "loss_", "pnl_")))  # fmt: skip
-_ARRAY_FIELD_SET = frozenset(_ARRAY_FIELDS)
-_SCALAR_STATE = tuple(f.name for f in fields(IndividualStats) if f.name not in _ARRAY_FIELD_SET)
-_HEAD_STATE = tuple(name for name in _SCALAR_STATE if name not in SCALAR_FIELDS)
-_INT_SCALARS = frozenset(f.name for f in fields(IndividualStats) if f.name in SCALAR_FIELDS and f.type == "int")
-# The arrays as they are packed: the series first, then the distributions (kept by `drop_series`).
-_SMALL_INTS = frozenset({"trade_side", "trade_reason"})
-_ARRAY_DTYPES = tuple(
-    (name, np.dtype(np.int8 if name in _SMALL_INTS else np.int64 if name.endswith(("_time", "_counts", "_held"))
-                    else np.float64))
-    for name in _ARRAY_FIELDS
-)  # fmt: skip
-_ITEMSIZES = tuple(dtype.itemsize for _, dtype in _ARRAY_DTYPES)
-_N_SERIES = sum(not name.startswith(("win_", "loss_")) for name in _ARRAY_FIELDS)
-assert all(name.startswith(("win_", "loss_")) for name in _ARRAY_FIELDS[_N_SERIES:])
+check_fields(IndividualStats)
 _NO_SERIES = IndividualStats()
-_NO_SERIES_LENGTHS = (0,) * _N_SERIES
-
-
-def packed_size(lengths: Sequence[int]) -> int:
-    """Bytes taken by arrays of these lengths (the first ``len(lengths)`` arrays of
-    `IndividualStats.packed_arrays`)."""
-    if len(lengths) > len(_ITEMSIZES):
-        raise ValueError(f"{len(lengths)} array lengths for {len(_ITEMSIZES)} arrays")
-    return sum(map(operator.mul, lengths, _ITEMSIZES))
-
-
-def _empty(dtype: str) -> np.ndarray:
-    return np.zeros(0, dtype=np.dtype(dtype))
 
 
 def compute_stats(
@@ -451,33 +360,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (np.floating, float)):
         return float(value) if math.isfinite(value) else None
     return value
-
-
-def stats_to_record(stats: IndividualStats) -> list[Any]:
-    """A compact JSON-able form of ``stats`` without trades and equity (for a
-    checkpoint's log of evaluations): params, fitness, failed, error and bars as
-    they are; the scalar statistics as float64 (NaN for None) and the win/loss
-    distributions' lengths and values, raw little-endian in base64. Floats
-    round-trip exactly; writing decimal floats costs several times more."""
-    d = stats.__dict__
-    scalars = np.array([np.nan if d[name] is None else d[name] for name in SCALAR_FIELDS], dtype="<f8")
-    lengths, blob = stats.packed_arrays()
-    tail = blob[packed_size(lengths[:_N_SERIES]) :]
-    return [[d[name] for name in _HEAD_STATE], base64.b64encode(scalars.tobytes() + tail).decode("ascii"),
-            list(lengths[_N_SERIES:])]  # fmt: skip
-
-
-def stats_from_record(record: Any) -> IndividualStats:
-    """The inverse of `stats_to_record` (`ValueError` on a malformed record)."""
-    try:
-        head, packed, distribution_lengths = record
-        raw = base64.b64decode(packed, validate=True)
-        cut = 8 * len(SCALAR_FIELDS)
-        stats = object.__new__(IndividualStats)
-        stats.__dict__.update(zip(_HEAD_STATE, head, strict=True))
-        for name, value in zip(SCALAR_FIELDS, np.frombuffer(raw[:cut], "<f8").tolist(), strict=True):
-            stats.__dict__[name] = None if math.isnan(value) else int(value) if name in _INT_SCALARS else value
-        stats.with_packed_arrays(_NO_SERIES_LENGTHS + tuple(distribution_lengths), raw[cut:])
-    except (TypeError, ValueError) as exc:  # binascii.Error is a ValueError
-        raise ValueError(f"not a statistics record: {exc}") from exc
-    return stats

@@ -1,4 +1,11 @@
-"""Shared fixtures and helpers: real data files and configurations built in code."""
+"""Shared fixtures and helpers: real data files and configurations built in code.
+
+Fixtures: the bundled files' candles (session), fresh markets over them and a
+real run's statistics (session). Importable helpers, for what a fixture cannot
+be: paths of the bundled files (parametrize over them), `candles_of` and
+`market_of` for a path chosen by a parameter or inside a helper, and builders
+that take arguments (`sma_cross_config`, `parse`, `make_candles`, `write_json`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ import pytest
 
 from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles, MarketData, load_candles
+from optimizer.stats import IndividualStats
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -89,6 +97,41 @@ def write_json(path: Path, document: Any) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def eurusd_candles() -> Candles:
+    """The bundled hourly EURUSD candles (shared: never mutate them)."""
+    return candles_of(EURUSD)
+
+
+@pytest.fixture(scope="session")
+def goog_candles() -> Candles:
+    """The bundled daily GOOG candles (shared: never mutate them)."""
+    return candles_of(GOOG)
+
+
+@pytest.fixture(scope="session")
+def btc_candles() -> Candles:
+    """The bundled one-minute BTC candles (shared: never mutate them)."""
+    return candles_of(BTC)
+
+
 @pytest.fixture
-def eurusd() -> MarketData:
-    return market_of(EURUSD)
+def eurusd_market(eurusd_candles: Candles) -> MarketData:
+    """A fresh MarketData (empty view caches) over the EURUSD candles."""
+    return MarketData(eurusd_candles)
+
+
+@pytest.fixture
+def goog_market(goog_candles: Candles) -> MarketData:
+    """A fresh MarketData (empty view caches) over the GOOG candles."""
+    return MarketData(goog_candles)
+
+
+@pytest.fixture(scope="session")
+def eurusd_stats() -> IndividualStats:
+    """Statistics of a real SMA-cross backtest on EURUSD with stops and commission
+    (over 50 trades); shared by the session: copy before changing."""
+    from optimizer.engine import Engine
+
+    doc = sma_cross_config(5, 30, stop_loss=0.004, take_profit=0.01, execution={"commission": 0.0002})
+    return Engine(parse(doc), market_of(EURUSD)).evaluate({})

@@ -5,10 +5,14 @@ from __future__ import annotations
 import copy
 import time
 
+import pandas as pd
 import pytest
 
-from tests.conftest import EURUSD, GOOG, sma_cross_config
+from optimizer.data import MarketData
+from tests.conftest import BTC, EURUSD, GOOG, candles_of, sma_cross_config
 from tests.server import Server
+
+pytestmark = pytest.mark.slow  # a real server process and real runs
 
 PLUGIN_ENV = {"OPTIMIZER_PLUGINS": "tests.plugins.faulty", "FAULTY_SLEEP": "0.01"}
 
@@ -177,12 +181,17 @@ def test_upload_then_run_on_it(server):
 
 
 def test_bundled_datasets_and_openapi(server):
-    ids = {d["id"] for d in server.get("/api/datasets").json()}
-    assert {"EURUSD-1h", "GOOG-1d", "BTC-1m"} <= ids
+    listed = {d["id"]: d for d in server.get("/api/datasets").json()}
+    for path in (EURUSD, GOOG, BTC):  # each listed as loading its file here describes it
+        candles = candles_of(path)
+        first, last = (pd.Timestamp(int(t), tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ") for t in candles.time[[0, -1]])
+        assert listed[path.stem] == {
+            "id": path.stem, "name": path.name, "rows": len(candles), "bar_seconds": candles.bar_ns / 1e9,
+            "first_time": first, "last_time": last, "fingerprint": MarketData(candles).fingerprint(), "bundled": True,
+        }  # fmt: skip
     document = server.get("/api/openapi.json").json()
     assert document["openapi"].startswith("3.")
     for path in ("/api/runs", "/api/runs/{run_id}", "/api/runs/{run_id}/generations", "/api/runs/{run_id}/elite",
                  "/api/runs/{run_id}/individuals/{iid}", "/api/datasets", "/api/runs/{run_id}/stop",
                  "/api/runs/{run_id}/resume"):  # fmt: skip
         assert path in document["paths"]
-    assert EURUSD.exists()

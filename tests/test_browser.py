@@ -16,6 +16,8 @@ from tests.conftest import ROOT
 from tests.server import Server
 from tests.test_api import PLUGIN_ENV
 
+pytestmark = pytest.mark.slow  # a real server and a headless browser
+
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -18,6 +18,7 @@ def _run(*args, cwd=ROOT):
                           capture_output=True, text=True, timeout=300)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_demo_command_of_the_readme(tmp_path):
     out = tmp_path / "demo.json"
     done = _run("backtest", "examples/eurusd-sma.json", "--params", "examples/eurusd-sma.params.json", "--json", out)
@@ -27,6 +28,7 @@ def test_demo_command_of_the_readme(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_relative_data_path_is_read_from_the_config_folder(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "prices.csv").write_bytes(EURUSD.read_bytes())

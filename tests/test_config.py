@@ -10,7 +10,7 @@ from optimizer.config import parse_config
 from optimizer.engine import Engine
 from optimizer.errors import ConfigError
 from optimizer.strategy import build_strategy, check_params, decode, decode_keys, encode
-from tests.conftest import GOOG, market_of, parse, sma_cross_config
+from tests.conftest import parse, sma_cross_config
 
 
 def _errors(doc) -> list[str]:
@@ -139,18 +139,18 @@ def test_check_params_names_what_is_wrong():
         check_params(config, {"strategy.signals.up.params.fast": 10, "nope": 1})
 
 
-def test_incompatible_timeframe_and_end_of_day_are_rejected_by_the_engine():
+def test_incompatible_timeframe_and_end_of_day_are_rejected_by_the_engine(goog_market):
     doc = sma_cross_config(5, 20, end_of_day=True)
     doc["strategy"]["signals"]["up"]["timeframe"] = "1h"
     with pytest.raises(ConfigError) as info:
-        Engine(parse(doc), market_of(GOOG))
+        Engine(parse(doc), goog_market)
     text = " ".join(info.value.details)
     assert "strategy.signals.up.timeframe: 1h is shorter than the data's bars (1d)" in text
     assert "strategy.end_of_day" in text
 
 
-def test_short_and_both_directions_through_the_engine():
-    market = market_of(GOOG)
+def test_short_and_both_directions_through_the_engine(goog_market):
+    market = goog_market
     short = Engine(parse(sma_cross_config(10, 30, direction="short")), market).evaluate({}).to_dict()
     assert short["total_trades"] > 10 and {t["side"] for t in short["trades"]} == {"short"}
     # A short opens on the entry rule (an up-cross here) and closes on the exit rule.

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.data import MarketData, load_candles
+from optimizer.data import load_candles
 from optimizer.data.timeframes import aggregate, heiken_ashi, parse_timeframe, visible_index
 from optimizer.errors import DataError
-from tests.conftest import BTC, EURUSD, GOOG, candles_of, make_candles
+from tests.conftest import make_candles
 
 HEADER = "Date,Open,High,Low,Close,Volume\n"
 GOOD = [
@@ -108,8 +108,8 @@ def test_parquet_rejection_names_row_and_column(tmp_path):
     assert "bad.parquet row 2, column 'close'" in message
 
 
-def test_parquet_round_trip_equals_csv(tmp_path):
-    candles = candles_of(GOOG)
+def test_parquet_round_trip_equals_csv(tmp_path, goog_candles):
+    candles = goog_candles
     frame = pd.DataFrame(
         {"timestamp": pd.to_datetime(candles.time, utc=True), "open": candles.open, "high": candles.high,
          "low": candles.low, "close": candles.close, "volume": candles.volume}
@@ -154,10 +154,10 @@ def test_time_gaps_are_kept(tmp_path):
     assert len(candles) == 3 and candles.bar_ns == 3600 * 10**9
 
 
-def test_bundled_files_load():
-    assert len(candles_of(EURUSD)) >= 5000
-    assert candles_of(GOOG).bar_ns == 86400 * 10**9
-    assert candles_of(BTC).bar_ns == 60 * 10**9
+def test_bundled_files_load(eurusd_candles, goog_candles, btc_candles):
+    assert len(eurusd_candles) >= 5000
+    assert goog_candles.bar_ns == 86400 * 10**9
+    assert btc_candles.bar_ns == 60 * 10**9
 
 
 def _aggregate_reference(candles, tf_ns):
@@ -173,8 +173,8 @@ def _aggregate_reference(candles, tf_ns):
 
 
 @pytest.mark.parametrize("tf", ["4h", "1d", "1w"])
-def test_aggregation_matches_groupby(tf):
-    candles = candles_of(EURUSD)
+def test_aggregation_matches_groupby(tf, eurusd_candles):
+    candles = eurusd_candles
     tf_ns = parse_timeframe(tf)
     higher = aggregate(candles, tf_ns)
     ref = _aggregate_reference(candles, tf_ns)
@@ -185,8 +185,8 @@ def test_aggregation_matches_groupby(tf):
     assert higher.bar_ns == tf_ns
 
 
-def test_higher_timeframe_candle_is_visible_only_after_it_closed():
-    candles = candles_of(EURUSD)
+def test_higher_timeframe_candle_is_visible_only_after_it_closed(eurusd_candles):
+    candles = eurusd_candles
     tf_ns = parse_timeframe("4h")
     higher = aggregate(candles, tf_ns)
     visible = visible_index(candles, higher)
@@ -216,11 +216,11 @@ def test_heiken_ashi_formula():
     np.testing.assert_allclose(ha.low, np.minimum.reduce([candles.low, ha_open, ha_close]))
 
 
-def test_market_return_and_day_ends():
-    market = MarketData(candles_of(EURUSD))
+def test_market_return_and_day_ends(eurusd_market, goog_market):
+    market = eurusd_market
     c = market.candles
     assert market.market_return_pct() == pytest.approx((c.close[-1] / c.close[0] - 1) * 100, rel=1e-12)
     day = c.time // (86400 * 10**9)
     expected = np.r_[day[1:] != day[:-1], True]
     np.testing.assert_array_equal(market.day_end, expected)
-    assert market.is_intraday and not MarketData(candles_of(GOOG)).is_intraday
+    assert market.is_intraday and not goog_market.is_intraday

@@ -14,7 +14,7 @@ from optimizer.elite import Elite
 from optimizer.evaluation import ProcessExecutor, RunSpec
 from optimizer.individual import Individual, fitness_class
 from optimizer.objectives import EliteBar, weighted_fitness, weights_of
-from tests.conftest import EURUSD, candles_of, parse, sma_cross_config
+from tests.conftest import parse, sma_cross_config
 
 
 def _same(a, b) -> bool:
@@ -58,7 +58,8 @@ def test_an_empty_bar_admits_everything():
     assert EliteBar().admits((-1e300,)) and EliteBar(front=()).admits((0.0, 0.0))
 
 
-def test_workers_drop_the_series_of_what_the_bar_does_not_admit():
+@pytest.mark.slow
+def test_workers_drop_the_series_of_what_the_bar_does_not_admit(eurusd_candles):
     """The same statistics with and without a bar, through worker processes; only
     those above the bar keep their trades and equity."""
     doc = sma_cross_config({"min": 3, "max": 30, "type": "int"}, {"min": 31, "max": 150, "type": "int"})
@@ -66,7 +67,7 @@ def test_workers_drop_the_series_of_what_the_bar_does_not_admit():
     weights = weights_of(config.raw["objectives"])
     rng = random.Random(3)
     tasks = [("train", tuple(rng.random() for _ in config.genes)) for _ in range(40)]
-    with ProcessExecutor(RunSpec(config.raw, None), candles_of(EURUSD), 2) as executor:
+    with ProcessExecutor(RunSpec(config.raw, None), eurusd_candles, 2) as executor:
         full = executor.map(tasks)
         ranked = sorted(weighted_fitness(s, weights, 1) for s in full)
         bar = EliteBar(weights, 1, floor=ranked[len(ranked) // 2])

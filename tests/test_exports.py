@@ -17,6 +17,8 @@ from tests.conftest import EURUSD, ROOT, sma_cross_config
 from tests.server import Server
 from tests.test_api import run_config
 
+pytestmark = pytest.mark.slow  # a real server process and real runs
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):

@@ -10,15 +10,8 @@ import pytest
 
 from optimizer import indicators as ind
 from optimizer.cache import ArrayCache
-from optimizer.data import MarketData
 from optimizer.data.timeframes import parse_timeframe
 from optimizer.signals import SIGNAL_KINDS, compute_signal, cross_up
-from tests.conftest import EURUSD, GOOG, candles_of
-
-
-@pytest.fixture(scope="module")
-def goog():
-    return candles_of(GOOG)
 
 
 def _ema_ref(x, period):
@@ -44,11 +37,11 @@ def _wilder_ref(x, period, start=0):
     return np.array(out)
 
 
-def test_sma_and_std_match_pandas(goog):
-    close = pd.Series(goog.close)
+def test_sma_and_std_match_pandas(goog_candles):
+    close = pd.Series(goog_candles.close)
     for period in (1, 2, 10, 50, 200):
-        np.testing.assert_allclose(ind.sma(goog.close, period), close.rolling(period).mean(), rtol=1e-12)
-        np.testing.assert_allclose(ind.rolling_std(goog.close, period), close.rolling(period).std(ddof=0),
+        np.testing.assert_allclose(ind.sma(goog_candles.close, period), close.rolling(period).mean(), rtol=1e-12)
+        np.testing.assert_allclose(ind.rolling_std(goog_candles.close, period), close.rolling(period).std(ddof=0),
                                    rtol=1e-9, atol=1e-12)  # fmt: skip
 
 
@@ -60,16 +53,16 @@ def test_sma_stays_exact_over_a_million_bars():
     assert got[-1] == pytest.approx(x[-37:].mean(), rel=1e-14)
 
 
-def test_ema_rsi_macd_match_reference_loops(goog):
-    x = goog.close.tolist()
+def test_ema_rsi_macd_match_reference_loops(goog_candles):
+    x = goog_candles.close.tolist()
     for period in (2, 12, 26):
-        np.testing.assert_allclose(ind.ema(goog.close, period), _ema_ref(x, period), rtol=1e-12)
+        np.testing.assert_allclose(ind.ema(goog_candles.close, period), _ema_ref(x, period), rtol=1e-12)
     changes = [math.nan] + [x[i] - x[i - 1] for i in range(1, len(x))]
     gains = _wilder_ref([max(c, 0.0) if i else math.nan for i, c in enumerate(changes)], 14, start=1)
     losses = _wilder_ref([max(-c, 0.0) if i else math.nan for i, c in enumerate(changes)], 14, start=1)
     expected_rsi = 100 - 100 / (1 + gains / losses)
-    np.testing.assert_allclose(ind.rsi(goog.close, 14), expected_rsi, rtol=1e-10)
-    line, signal, hist = ind.macd(goog.close, 12, 26, 9)
+    np.testing.assert_allclose(ind.rsi(goog_candles.close, 14), expected_rsi, rtol=1e-10)
+    line, signal, hist = ind.macd(goog_candles.close, 12, 26, 9)
     ref_line = _ema_ref(x, 12) - _ema_ref(x, 26)
     ref_signal = np.full(len(x), np.nan)
     ref_signal[25:] = _ema_ref(ref_line[25:].tolist(), 9)
@@ -84,11 +77,13 @@ def test_rsi_flat_prices_and_only_gains():
     assert np.isnan(ind.rsi(np.arange(1.0, 31.0), 14)[:14]).all()
 
 
-def test_atr_and_adx_match_reference_loops(goog):
-    h, lo, c = goog.high.tolist(), goog.low.tolist(), goog.close.tolist()
+def test_atr_and_adx_match_reference_loops(goog_candles):
+    h, lo, c = goog_candles.high.tolist(), goog_candles.low.tolist(), goog_candles.close.tolist()
     n = len(c)
     tr = [h[0] - lo[0]] + [max(h[i] - lo[i], abs(h[i] - c[i - 1]), abs(lo[i] - c[i - 1])) for i in range(1, n)]
-    np.testing.assert_allclose(ind.atr(goog.high, goog.low, goog.close, 14), _wilder_ref(tr, 14), rtol=1e-12)
+    np.testing.assert_allclose(
+        ind.atr(goog_candles.high, goog_candles.low, goog_candles.close, 14), _wilder_ref(tr, 14), rtol=1e-12
+    )
     plus = [math.nan] * n
     minus = [math.nan] * n
     for i in range(1, n):
@@ -100,22 +95,22 @@ def test_atr_and_adx_match_reference_loops(goog):
     di_plus, di_minus = 100 * sp / st, 100 * sm / st
     dx = 100 * np.abs(di_plus - di_minus) / (di_plus + di_minus)
     expected = _wilder_ref(dx.tolist(), 14, start=14)
-    got = ind.adx(goog.high, goog.low, goog.close, 14)
+    got = ind.adx(goog_candles.high, goog_candles.low, goog_candles.close, 14)
     np.testing.assert_allclose(got, expected, rtol=1e-10)
     assert np.isnan(got[:27]).all() and not np.isnan(got[27])
     assert np.nanmin(got) >= 0 and np.nanmax(got) <= 100
 
 
-def test_bollinger_and_prior_extremes(goog):
-    lower, mid, upper = ind.bollinger(goog.close, 20, 2.0)
-    std = pd.Series(goog.close).rolling(20).std(ddof=0).to_numpy()
+def test_bollinger_and_prior_extremes(goog_candles):
+    lower, mid, upper = ind.bollinger(goog_candles.close, 20, 2.0)
+    std = pd.Series(goog_candles.close).rolling(20).std(ddof=0).to_numpy()
     np.testing.assert_allclose(upper - mid, 2 * std, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(mid - lower, 2 * std, rtol=1e-9, atol=1e-12)
     for period in (1, 5, 55):
-        np.testing.assert_array_equal(ind.prior_max(goog.high, period),
-                                      pd.Series(goog.high).rolling(period).max().shift(1))  # fmt: skip
-        np.testing.assert_array_equal(ind.prior_min(goog.low, period),
-                                      pd.Series(goog.low).rolling(period).min().shift(1))  # fmt: skip
+        np.testing.assert_array_equal(ind.prior_max(goog_candles.high, period),
+                                      pd.Series(goog_candles.high).rolling(period).max().shift(1))  # fmt: skip
+        np.testing.assert_array_equal(ind.prior_min(goog_candles.low, period),
+                                      pd.Series(goog_candles.low).rolling(period).min().shift(1))  # fmt: skip
 
 
 def test_cross_up_rule():
@@ -126,8 +121,8 @@ def test_cross_up_rule():
 
 
 @pytest.mark.parametrize("kind", sorted(SIGNAL_KINDS))
-def test_every_signal_kind_computes_zero_or_one(kind):
-    market = MarketData(candles_of(EURUSD))
+def test_every_signal_kind_computes_zero_or_one(kind, eurusd_market):
+    market = eurusd_market
     fixed = {"fast": 10, "slow": 20, "signal": 9, "period": 14, "std": 2.0, "level": 50.0}
     params = {p.name: fixed[p.name] for p in SIGNAL_KINDS[kind].params}
     for tf in (None, parse_timeframe("4h")):
@@ -137,8 +132,8 @@ def test_every_signal_kind_computes_zero_or_one(kind):
         assert values.sum() > 0, f"{kind} never fires on EURUSD ({tf=})"
 
 
-def test_signals_share_cached_indicators():
-    market = MarketData(candles_of(EURUSD))
+def test_signals_share_cached_indicators(eurusd_market):
+    market = eurusd_market
     cache = ArrayCache()
     up = compute_signal(market, "sma_cross_up", {"fast": 10, "slow": 30}, None, "normal", cache)
     assert compute_signal(market, "sma_cross_up", {"slow": 30, "fast": 10}, None, "normal", cache) is up

@@ -10,7 +10,7 @@ from optimizer.data import Candles, MarketData
 from optimizer.data.timeframes import parse_timeframe
 from optimizer.engine import Engine
 from optimizer.signals import compute_signal
-from tests.conftest import BTC, EURUSD, candles_of, parse, sma_cross_config
+from tests.conftest import parse, sma_cross_config
 
 
 def _multi_timeframe(**strategy) -> dict:
@@ -58,9 +58,9 @@ def _altered(candles: Candles, k: int, seed: int) -> Candles:
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_cutting_or_altering_after_k_changes_no_earlier_trade(name):
+def test_cutting_or_altering_after_k_changes_no_earlier_trade(name, eurusd_candles):
     config = parse(CONFIGS[name])
-    candles = candles_of(EURUSD)
+    candles = eurusd_candles
     full = _trades(Engine(config, MarketData(candles)))
     assert len(full) > 20
     checked = 0
@@ -76,11 +76,11 @@ def test_cutting_or_altering_after_k_changes_no_earlier_trade(name):
 
 
 @pytest.mark.parametrize("name", ["multi", "multi-close"])
-def test_no_trade_closed_before_k_changes_for_k_right_after_each_exit(name):
+def test_no_trade_closed_before_k_changes_for_k_right_after_each_exit(name, eurusd_candles):
     """The sharpest cut: k is the bar after a trade's exit, so the trade's last
     decisions were taken on bars whose higher-timeframe candles were still open."""
     config = parse(CONFIGS[name])
-    candles = candles_of(EURUSD)
+    candles = eurusd_candles
     full = _trades(Engine(config, MarketData(candles)))
     for trade in full[1:-1:3]:
         k = trade[1] + 1
@@ -100,8 +100,8 @@ SIGNALS = [
 
 @pytest.mark.parametrize("timeframe", ["4h", "1d"])
 @pytest.mark.parametrize(("kind", "params", "candle_type"), SIGNALS)
-def test_a_signal_on_bar_i_depends_on_bars_up_to_i_only(kind, params, candle_type, timeframe):
-    candles = candles_of(EURUSD)
+def test_a_signal_on_bar_i_depends_on_bars_up_to_i_only(kind, params, candle_type, timeframe, eurusd_candles):
+    candles = eurusd_candles
     tf = parse_timeframe(timeframe)
     full = compute_signal(MarketData(candles), kind, params, tf, candle_type, ArrayCache())
     assert full.sum() > 0
@@ -110,13 +110,13 @@ def test_a_signal_on_bar_i_depends_on_bars_up_to_i_only(kind, params, candle_typ
         np.testing.assert_array_equal(altered[:k], full[:k], err_msg=f"{kind} on {timeframe}, altered after {k}")
 
 
-def test_higher_timeframe_signal_on_minute_data_ignores_the_future():
+def test_higher_timeframe_signal_on_minute_data_ignores_the_future(btc_candles):
     doc = _multi_timeframe()
     doc["strategy"]["signals"]["trend"]["timeframe"] = "15m"
     doc["strategy"]["signals"]["calm"]["timeframe"] = "1h"
     doc["strategy"]["signals"]["turn"]["timeframe"] = "30m"
     config = parse(doc)
-    candles = candles_of(BTC)
+    candles = btc_candles
     full = _trades(Engine(config, MarketData(candles)))
     k = len(candles) // 2 + 7  # not on a higher-timeframe boundary
     altered = _trades(Engine(config, MarketData(_altered(candles, k, seed=1))))

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from optimizer.engine import Engine
 from optimizer.evaluation import ProcessExecutor, RunSpec, SequentialExecutor
 from optimizer.evaluation.dask_cluster import DaskExecutor
 from optimizer.ga import Optimizer
@@ -75,6 +76,7 @@ def dask_client():
         yield client
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("objectives", [None, MULTI], ids=["single", "nsga2"])
 def test_same_seed_same_results_sequential_pool_and_dask(objectives, dask_client):
     doc = _config(objectives)
@@ -93,6 +95,7 @@ def test_same_seed_same_results_sequential_pool_and_dask(objectives, dask_client
     assert other_seed != reference
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_generation_changes_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("OPTIMIZER_PLUGINS", "tests.plugins.faulty")
     monkeypatch.setenv("FAULTY_DIR", str(tmp_path))
@@ -109,6 +112,7 @@ def test_a_worker_killed_mid_generation_changes_nothing(tmp_path, monkeypatch):
     assert opt.failed_evaluations == 0
 
 
+@pytest.mark.slow
 def test_an_individual_that_keeps_killing_its_worker_is_marked_failed(tmp_path, monkeypatch):
     monkeypatch.setenv("OPTIMIZER_PLUGINS", "tests.plugins.faulty")
     monkeypatch.setenv("FAULTY_DIR", str(tmp_path))
@@ -125,6 +129,7 @@ def test_an_individual_that_keeps_killing_its_worker_is_marked_failed(tmp_path, 
     assert all(not i["valid"] for i in killers)
 
 
+@pytest.mark.slow
 def test_a_death_is_charged_to_the_batch_the_worker_was_evaluating(tmp_path, monkeypatch):
     """Each worker holds two batches, the one it evaluates and the next; a death is
     charged to the first not answered, never to the one waiting behind it: exactly
@@ -148,6 +153,7 @@ def test_a_death_is_charged_to_the_batch_the_worker_was_evaluating(tmp_path, mon
     assert all("worker process died 3 times" in results[k].error for k in (19, 39))
 
 
+@pytest.mark.slow
 def test_a_strategy_that_raises_fails_its_individuals_and_the_run_completes(tmp_path, monkeypatch):
     monkeypatch.setenv("OPTIMIZER_PLUGINS", "tests.plugins.faulty")
     monkeypatch.setenv("FAULTY_PERIOD", "5")
@@ -275,9 +281,13 @@ def test_events_carry_what_the_dashboard_shows():
     individuals = {i["id"]: i for i in event["individuals"]}
     assert set(event["population"]) <= set(individuals) and set(event["elite"]) <= set(individuals)
     assert set(event["pareto_front"]) <= set(event["population"])
+    config = parse(_config(MULTI))
+    market = market_of(EURUSD)
+    test_engine = Engine(config, market, start=holdout_start(config, market))  # the held-out period, here
     for i in event["elite"]:
         assert individuals[i]["trades"] and individuals[i]["equity"]["value"]
-        assert individuals[i]["test"]["total_trades"] >= 0
+        test = test_engine.evaluate(individuals[i]["params"]).to_dict()
+        assert individuals[i]["test"] == {**test, "id": i} and test["total_trades"] > 0
     rest = [i for i in event["population"] if i not in event["elite"]]
     assert all(individuals[i]["trades"] == [] for i in rest)
     json.dumps(event, allow_nan=False)
@@ -286,6 +296,7 @@ def test_events_carry_what_the_dashboard_shows():
     assert {i["id"] for e in events for i in e["individuals"]} == set(opt.ledger.stats)
 
 
+@pytest.mark.slow
 def test_the_coordinator_waits_without_spinning_while_a_worker_is_idle(monkeypatch):
     """A map of one batch leaves the other worker idle; the coordinator must sleep
     until the busy one answers. Before the fix, an idle worker that had never been
@@ -304,6 +315,7 @@ def test_the_coordinator_waits_without_spinning_while_a_worker_is_idle(monkeypat
     assert cpu < 0.25, f"the coordinator used {cpu:.2f} s of CPU waiting {wall:.2f} s for one worker"
 
 
+@pytest.mark.slow
 def test_bytes_sent_per_task_do_not_grow_with_the_data():
     doc = _config(split=False, generations=2)
     config = parse(doc)

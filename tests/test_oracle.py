@@ -194,16 +194,14 @@ def _tie_explains(frame: pd.DataFrame, fast: int, slow: int, ours: list, theirs:
     return False
 
 
-@pytest.mark.parametrize("case_name", list(CASES))
-@pytest.mark.parametrize("path", [EURUSD, GOOG], ids=["EURUSD-1h", "GOOG-1d"])
-def test_sma_cross_grid_matches_backtesting_py(path, case_name):
-    case = CASES[case_name]
+def _compare(path, case: Case, pairs: list[tuple[int, int]]) -> None:
+    """Our trades and final equity against the oracle's for each SMA pair on ``path``."""
     frame = _oracle_frame(path)
     market = market_of(path)
     compared = 0
     trades_seen = 0
     reasons = set()
-    for fast, slow in PAIRS:
+    for fast, slow in pairs:
         doc = sma_cross_config(
             fast, slow,
             execution={"fill": case.fill, "commission": case.commission, "position_fraction": FRACTION},
@@ -226,9 +224,22 @@ def test_sma_cross_grid_matches_backtesting_py(path, case_name):
         compared += 1
         trades_seen += len(ours)
         reasons.update(engine.evaluate({}).to_dict()["trades"][k]["reason"] for k in range(len(ours)))
-    assert len(PAIRS) >= 50
     # Ties are rare: nearly every pair must be compared in full.
-    assert compared >= 0.9 * len(PAIRS), f"only {compared} of {len(PAIRS)} pairs compared"
+    assert compared >= 0.9 * len(pairs), f"only {compared} of {len(pairs)} pairs compared"
     assert trades_seen > 10 * compared
     if case.stop_loss:
         assert {"stop_loss", "take_profit", "signal_exit"} <= reasons
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_name", list(CASES))
+@pytest.mark.parametrize("path", [EURUSD, GOOG], ids=["EURUSD-1h", "GOOG-1d"])
+def test_sma_cross_grid_matches_backtesting_py(path, case_name):
+    assert len(PAIRS) >= 50
+    _compare(path, CASES[case_name], PAIRS)
+
+
+@pytest.mark.parametrize("case_name", list(CASES))
+def test_a_few_sma_crosses_match_backtesting_py(case_name):
+    """The grid's quick sample: a few pairs on the daily data."""
+    _compare(GOOG, CASES[case_name], [(3, 10), (5, 21), (13, 60)])

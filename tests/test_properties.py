@@ -5,13 +5,15 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimizer.backtest import REASONS, simulate
+from optimizer.data import MarketData
 from optimizer.engine import Engine
 from optimizer.strategy import decode
-from tests.conftest import GOOG, market_of, parse, sma_cross_config
+from tests.conftest import parse, sma_cross_config
 
 STOP_LOSS = REASONS.index("stop_loss")
 
@@ -52,6 +54,7 @@ def _options(draw):
 options = st.composite(_options)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(market=markets(), opts=options())
 def test_kernel_invariants(market, opts):
@@ -83,6 +86,7 @@ def test_kernel_invariants(market, opts):
     assert np.isclose(r.equity[-1], np.prod(factors), rtol=1e-9)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(market=markets(), opts=options())
 def test_stop_loss_loses_at_most_the_stop_plus_costs_unless_the_bar_gapped(market, opts):
@@ -115,14 +119,14 @@ def _shuffled(value, rng: random.Random):
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10**6), genes=st.lists(st.floats(0, 1), min_size=6, max_size=6))
-def test_results_do_not_depend_on_the_order_of_config_keys(seed, genes):
+def test_results_do_not_depend_on_the_order_of_config_keys(seed, genes, goog_candles):
     doc = sma_cross_config({"min": 3, "max": 20, "type": "int"}, {"min": 25, "max": 80, "type": "int"},
                            stop_loss={"min": 0.01, "max": 0.1}, take_profit={"min": 0.02, "max": 0.3})  # fmt: skip
     doc["strategy"]["signals"]["trend"] = {"kind": "rsi_above", "params": {"period": 14, "level": 45.0}}
     doc["strategy"]["entry"]["weights"]["trend"] = 1.0
     doc["strategy"]["entry"]["threshold"] = 0.5
     shuffled = _shuffled(doc, random.Random(seed))
-    market = market_of(GOOG)
+    market = MarketData(goog_candles)  # fresh per example; the candles are the session's
     a, b = parse(doc), parse(shuffled)
     assert a.gene_names == b.gene_names
     assert decode(a, genes) == decode(b, genes)

@@ -83,6 +83,7 @@ def uninterrupted(tmp_path_factory):
     return json.loads((tmp / "out.json").read_text())
 
 
+@pytest.mark.slow
 def test_the_output_holds_generations_and_elite(uninterrupted):
     assert [g["generation"] for g in uninterrupted["generations"]] == [1, 2, 3, 4, 5, 6]
     summary = uninterrupted["generations"][0]
@@ -93,6 +94,7 @@ def test_the_output_holds_generations_and_elite(uninterrupted):
     assert elite[0]["trades"] and elite[0]["test"]["bars"] > 0
 
 
+@pytest.mark.slow
 def test_killed_after_generation_k_then_resumed_gives_the_uninterrupted_result(tmp_path, uninterrupted):
     config = _config(tmp_path)
     folder = tmp_path / "ckpt"
@@ -114,6 +116,7 @@ def test_killed_after_generation_k_then_resumed_gives_the_uninterrupted_result(t
     assert json.loads((tmp_path / "out.json").read_text()) == uninterrupted
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, uninterrupted):
     config = _config(tmp_path)
     out = tmp_path / "out.json"
@@ -131,6 +134,7 @@ def test_ctrl_c_stops_cleanly_and_resumes(tmp_path, uninterrupted):
     assert result == {**uninterrupted, "config": {k: v for k, v in uninterrupted["config"].items() if k != "workers"}}
 
 
+@pytest.mark.slow
 def test_ctrl_c_inside_a_compiled_function_stops_the_run_and_fails_no_individual(tmp_path):
     """With one worker the run evaluates in its own process, where Ctrl-C can arrive
     while numba's dispatcher runs; Python then raises a SystemError caused by the
@@ -154,7 +158,7 @@ def test_ctrl_c_inside_a_compiled_function_stops_the_run_and_fails_no_individual
     [
         (["--executor", "gpu"], "executor: 'gpu' is not one of"),
         (["--workers", "-1"], "--workers: -1 is negative"),
-        (["--resume", "nowhere"], "resume: no checkpoint in nowhere"),
+        pytest.param(["--resume", "nowhere"], "resume: no checkpoint in nowhere", marks=pytest.mark.slow),  # ~4 s
     ],
 )
 def test_bad_run_input_exits_2_with_one_line(tmp_path, args, expected):
@@ -164,6 +168,7 @@ def test_bad_run_input_exits_2_with_one_line(tmp_path, args, expected):
     assert err.strip().count("\n") == 0 and expected in err
 
 
+@pytest.mark.slow
 def test_a_config_without_ranges_cannot_be_optimized(tmp_path):
     config = write_json(tmp_path / "fixed.json", sma_cross_config(5, 20))
     code, err = _finish(_start(config, "--json", tmp_path / "o.json"))
@@ -178,6 +183,7 @@ def test_a_plugin_that_cannot_be_imported_is_named(tmp_path):
     assert "OPTIMIZER_PLUGINS: cannot import no_such_plugin_module" in err
 
 
+@pytest.mark.slow
 def test_workers_that_cannot_start_end_the_run_with_a_message(tmp_path):
     config = _config(tmp_path, generations=1)
     env = {**_env(), "FAULTY_BROKEN_IN_WORKERS": "1"}
