@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.conftest import EURUSD, GOOG, sma_cross_config
-from tests.server import Server
+from tests.server import SERVERS, Server
 
 PLUGIN_ENV = {"OPTIMIZER_PLUGINS": "tests.plugins.faulty", "FAULTY_SLEEP": "0.01"}
 
@@ -29,9 +29,9 @@ def run_config(generations: int = 4, population: int = 16, slow: bool = False, *
     return doc
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("api"), env=PLUGIN_ENV).start()
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request, tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp(f"api-{request.param}"), env=PLUGIN_ENV, kind=request.param).start()
     yield server
     server.stop()
 
