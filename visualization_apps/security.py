@@ -12,10 +12,11 @@ log = logging.getLogger(__name__)
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
-    # No inline scripts (page data sits in data- attributes). Plotly's parcoords
-    # (WebGL, through regl) compiles its shaders' wrappers with new Function.
-    "script-src 'self' 'unsafe-eval'",
-    # Plotly writes its own <style> rules at run time.
+    # Only this app's script files: no inline scripts (page data sits in data-
+    # attributes) and no eval (Plotly, parcoords included, works without it).
+    "script-src 'self'",
+    # Plotly writes its own <style> rules at run time; without them its charts
+    # lose their layout (tests/test_browser.py fails).
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
     "connect-src 'self'",

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
+import sys
 from collections.abc import Sequence
 
 from visualization_apps import create_app
@@ -33,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     app = create_app({"DATA_DIR": args.data_dir, "MAX_RUNNING": args.max_running})
     socketio = app.extensions["socketio"]
     manager = app.extensions["dashboard"].manager.start()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service manager's stop: close the runs too
     try:
         # Werkzeug serves Flask-SocketIO's threading mode; debug stays off.
         socketio.run(app, host=args.host, port=args.port, debug=False, use_reloader=False, allow_unsafe_werkzeug=True)
