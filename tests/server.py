@@ -26,6 +26,12 @@ SERVERS = ("embedded", "gunicorn")
 worker on the WSGI entry (the production deployment in the README)."""
 
 
+def _gunicorn_has_control_socket() -> bool:
+    import gunicorn.config
+
+    return any(setting.name == "control_socket" for setting in gunicorn.config.KNOWN_SETTINGS)
+
+
 class Server:
     """The dashboard on a free port and its own data folder, served by ``kind``
     (one of `SERVERS`)."""
@@ -63,8 +69,10 @@ class Server:
         if self.kind == "embedded":
             return [sys.executable, "app.py", "--port", str(self.port), "--data-dir", str(self.data_dir)]
         self.env["DASHBOARD_DATA_DIR"] = str(self.data_dir)
-        return [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "100", "--bind", f"127.0.0.1:{self.port}",
-                "visualization_apps.wsgi:app"]  # fmt: skip
+        command = [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "100", "--bind", f"127.0.0.1:{self.port}"]
+        if _gunicorn_has_control_socket():  # gunicorn >= 27: one per server, not the shared ~/.gunicorn one
+            command += ["--control-socket", str(self.data_dir / f"gunicorn-{self.port}.ctl")]
+        return [*command, "visualization_apps.wsgi:app"]
 
     def kill(self) -> None:
         """SIGKILL the server and everything it started (its process group)."""
