@@ -96,8 +96,9 @@ def list_runs() -> Response:
 
 
 @api.post("/runs")
-@operation("Start a run (queued until a slot is free)", ok=(201, "created", ref("Created")), errors=(400, 415),
-           body=RUN_BODY)
+@operation(
+    "Start a run (queued until a slot is free)", ok=(201, "created", ref("Created")), errors=(400, 415), body=RUN_BODY
+)
 def create_run() -> tuple[Response, int]:
     body = _json_body()
     try:
@@ -125,8 +126,9 @@ def run_status(run_id: int) -> Response:
 
 
 @api.get("/runs/<int:run_id>/config")
-@operation("The run's configuration as it was started", ok=(200, "configuration", ref("RunConfiguration")),
-           errors=(404,))
+@operation(
+    "The run's configuration as it was started", ok=(200, "configuration", ref("RunConfiguration")), errors=(404,)
+)
 def saved_config(run_id: int) -> Response:
     """The run's configuration as it was started (normalized)."""
     _run_or_404(run_id)
@@ -134,8 +136,9 @@ def saved_config(run_id: int) -> Response:
 
 
 @api.post("/runs/<int:run_id>/stop")
-@operation("Stop after the current generation (resumable)", ok=(202, "stopping or stopped", ref("Action")),
-           errors=(404, 409))
+@operation(
+    "Stop after the current generation (resumable)", ok=(202, "stopping or stopped", ref("Action")), errors=(404, 409)
+)
 def stop_run(run_id: int) -> tuple[Response, int]:
     return _run_action(run_id, _ctx().manager.stop)
 
@@ -165,8 +168,12 @@ def delete_run(run_id: int) -> tuple[str, int]:
 
 
 @api.get("/runs/<int:run_id>/generations")
-@operation("Generation summaries after generation N, in order", ok=(200, "summaries", array(ref("GenerationSummary"))),
-           errors=(400, 404), query=(AFTER,))
+@operation(
+    "Generation summaries after generation N, in order",
+    ok=(200, "summaries", array(ref("GenerationSummary"))),
+    errors=(400, 404),
+    query=(AFTER,),
+)
 def generations(run_id: int) -> Response:
     _run_or_404(run_id)
     raw = request.args.get("after", "0")
@@ -214,8 +221,11 @@ def _attachment(body: str, filename: str, mimetype: str) -> Response:
 
 
 @api.get("/runs/<int:run_id>/export.json")
-@operation("The run, its configuration, generations and elite as one file (an attachment)",
-           ok=(200, "the export", {"type": "object"}), errors=(404,))
+@operation(
+    "The run, its configuration, generations and elite as one file (an attachment)",
+    ok=(200, "the export", {"type": "object"}),
+    errors=(404,),
+)
 def export_json(run_id: int) -> Response:
     """The run's status, configuration, every generation and the elite, as one file."""
     record = _run_or_404(run_id)
@@ -231,8 +241,11 @@ def export_json(run_id: int) -> Response:
 
 
 @api.get("/runs/<int:run_id>/export.csv")
-@operation("One CSV row per evaluated individual (an attachment)", ok=(200, "the export", {"type": "string"}, "text/csv"),
-           errors=(404,))
+@operation(
+    "One CSV row per evaluated individual (an attachment)",
+    ok=(200, "the export", {"type": "string"}, "text/csv"),
+    errors=(404,),
+)
 def export_csv(run_id: int) -> Response:
     """One row per evaluated individual: id, parameters, every statistic, and the
     test period's statistics (``test_`` columns) where there are some."""
@@ -252,8 +265,11 @@ def export_csv(run_id: int) -> Response:
 
 
 @api.get("/runs/<int:run_id>/individuals/<int:iid>/config")
-@operation("A configuration with this individual's values fixed (an attachment)",
-           ok=(200, "configuration", ref("RunConfiguration")), errors=(404,))
+@operation(
+    "A configuration with this individual's values fixed (an attachment)",
+    ok=(200, "configuration", ref("RunConfiguration")),
+    errors=(404,),
+)
 def individual_config(run_id: int, iid: int) -> Response:
     """A configuration with this individual's values fixed: it backtests exactly it."""
     found = _individual_or_404(run_id, iid)
@@ -270,8 +286,9 @@ def datasets() -> Response:
 
 
 @api.get("/datasets/<dataset_id>/candles")
-@operation("A dataset's candles for charts (ISO times and prices)", ok=(200, "candles", {"type": "object"}),
-           errors=(404,))
+@operation(
+    "A dataset's candles for charts (ISO times and prices)", ok=(200, "candles", {"type": "object"}), errors=(404,)
+)
 def candles(dataset_id: str) -> Response:
     """A dataset's candles for charts: ISO times and prices (read from the file;
     nothing is computed)."""
@@ -291,8 +308,12 @@ def _candles_json(path: str, mtime_ns: int) -> str:
 
 
 @api.post("/datasets")
-@operation("Upload a CSV or Parquet file (validated before it is stored)", ok=(201, "created", ref("Created")),
-           errors=(400, 413), body=UPLOAD_BODY)
+@operation(
+    "Upload a CSV or Parquet file (validated before it is stored)",
+    ok=(201, "created", ref("Created")),
+    errors=(400, 413),
+    body=UPLOAD_BODY,
+)
 def upload_dataset() -> tuple[Response, int]:
     file = request.files.get("file")
     if file is None or not file.filename:
