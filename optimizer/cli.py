@@ -6,21 +6,19 @@ Exit status 0 on success, 2 on bad input with a one-line reason on stderr.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from optimizer.config import RunConfig, load_config
+from optimizer.config import load_config
 from optimizer.data import MarketData, load_candles
 from optimizer.engine import Engine
-from optimizer.errors import ConfigError, InputError
+from optimizer.errors import InputError
 from optimizer.evaluation.pool import WorkerStartError
+from optimizer.files import data_path, read_json, write_json
 from optimizer.plugins import load_plugins
+from optimizer.run_command import run
 from optimizer.strategy import check_params
 
 log = logging.getLogger("optimizer")
@@ -67,8 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "backtest":
             return backtest(args)
         if args.command == "run":
-            from optimizer.run_command import run
-
             return run(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -90,41 +86,3 @@ def backtest(args: argparse.Namespace) -> int:
         stats.total_trades, stats.total_return_pct, stats.market_return_pct, stats.max_drawdown_pct, args.out,
     )  # fmt: skip
     return 0
-
-
-def data_path(config: RunConfig, config_path: str, override: str | None) -> Path:
-    """The data file: ``--data`` as given, else ``data.path`` relative to the
-    configuration file's folder."""
-    if override:
-        return Path(override)
-    data = config.raw["data"]
-    if "path" not in data:
-        raise ConfigError("data.path: is required on the command line (or pass --data); data.dataset is for the API")
-    path = Path(data["path"]).expanduser()
-    return path if path.is_absolute() else Path(config_path).resolve().parent / path
-
-
-def read_json(path: str, what: str) -> Any:
-    """A JSON document from a file, as `ConfigError` naming the file when unreadable."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"{path}: no such {what} file")
-    try:
-        return json.loads(file.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{file.name}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{file.name}: not UTF-8 text") from exc
-
-
-def write_json(path: str | Path, document: Any) -> None:
-    """Write JSON atomically: to a temporary file beside ``path``, then rename."""
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, allow_nan=False)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc

@@ -18,14 +18,11 @@ from typing import Any
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from optimizer.cli import data_path, write_json
 from optimizer.config import RunConfig, load_config, parse_config
-from optimizer.data import MarketData, load_candles
-from optimizer.engine import check_compatible
 from optimizer.errors import ConfigError
-from optimizer.evaluation import RunSpec, make_executor
+from optimizer.files import data_path, write_json
 from optimizer.ga import Optimizer
-from optimizer.split import holdout_start
+from optimizer.prepare import prepare_run
 
 log = logging.getLogger("optimizer")
 INTERRUPTED = 130
@@ -34,24 +31,19 @@ INTERRUPTED = 130
 def run(args: argparse.Namespace) -> int:
     """Run (or resume) an optimization and write its JSON result."""
     config = _with_overrides(load_config(args.config), args)
-    market = MarketData(load_candles(data_path(config, args.config, args.data)))
-    check_compatible(config, market)
-    split = holdout_start(config, market)
     folder = Path(args.resume or args.checkpoint or f"{Path(args.out).with_suffix('')}.checkpoint")
-    executor_kind = args.executor or ("sequential" if config.raw["workers"] == 1 else "process")
-    executor = make_executor(executor_kind, RunSpec(config.raw, split), market.candles, config.raw["workers"])
     try:
-        optimizer = Optimizer(config, market, executor, split=split, checkpoint_dir=folder, resume=bool(args.resume))
-        del market  # the workers hold the data now; this process needs none of it
-        return _drive(optimizer, config, args)
+        with prepare_run(
+            config, data_path(config, args.config, args.data), checkpoint_dir=folder, resume=bool(args.resume),
+            executor=args.executor,
+        ) as prepared:  # fmt: skip
+            return _drive(prepared.optimizer, config, args)
     except KeyboardInterrupt:
         log.warning(
             "stopped; the last finished generation is checkpointed in %s. Resume with: "
             "python -m optimizer run %s --resume %s --json %s", folder, args.config, folder, args.out,
         )  # fmt: skip
         return INTERRUPTED
-    finally:
-        executor.close()
 
 
 def _drive(optimizer: Optimizer, config: RunConfig, args: argparse.Namespace) -> int:

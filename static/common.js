@@ -1,6 +1,13 @@
 "use strict";
 // Helpers shared by the pages: JSON over fetch, number formatting, live updates.
 
+// What the server tells the page (data- attributes of this script's tag; no inline
+// scripts): the run-state groups, and the run and individual the page shows.
+const PAGE = document.currentScript.dataset;
+const RUN_STATES = JSON.parse(PAGE.runStates); // {states, stoppable, resumable, final, transitions}
+const RUN_ID = PAGE.runId === undefined ? null : Number(PAGE.runId);
+const IND_ID = PAGE.indId === undefined ? null : Number(PAGE.indId);
+
 async function getJSON(url) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
   const body = await response.json();

@@ -17,8 +17,8 @@ function setStatus(run) {
   progress.value = run.generation;
   document.getElementById("rate").textContent = fmt(run.evals_per_second, 4);
   document.getElementById("eta").textContent = run.eta_seconds === null ? "–" : `${fmt(run.eta_seconds, 3)} s`;
-  document.getElementById("stop").disabled = !["queued", "running"].includes(run.state);
-  document.getElementById("resume").disabled = !["stopped", "interrupted", "failed"].includes(run.state);
+  document.getElementById("stop").disabled = !RUN_STATES.stoppable.includes(run.state);
+  document.getElementById("resume").disabled = !RUN_STATES.resumable.includes(run.state);
   const error = document.getElementById("error");
   error.hidden = !run.error;
   error.textContent = run.error || "";

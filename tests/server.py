@@ -21,10 +21,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
-    """``python app.py`` on a free port and its own data folder."""
+SERVERS = ("embedded", "gunicorn")
+"""How the dashboard is served: ``python app.py`` (Werkzeug), or gunicorn's threaded
+worker on the WSGI entry (the production deployment in the README)."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None) -> None:
+
+def _gunicorn_has_control_socket() -> bool:
+    import gunicorn.config
+
+    return any(setting.name == "control_socket" for setting in gunicorn.config.KNOWN_SETTINGS)
+
+
+class Server:
+    """The dashboard on a free port and its own data folder, served by ``kind``
+    (one of `SERVERS`)."""
+
+    def __init__(
+        self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None, kind: str = "embedded"
+    ) -> None:
+        assert kind in SERVERS, kind
+        self.kind = kind
         self.data_dir = data_dir
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -36,9 +52,8 @@ class Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         handle = self.log.open("a")
         self.process = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            self.command(), cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
         handle.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -46,9 +61,18 @@ class Server:
             try:
                 if requests.get(self.url + "/api/health", timeout=1).ok:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening, or not yet answering
                 time.sleep(0.1)
         raise AssertionError(f"the server did not start:\n{self.log.read_text()}")
+
+    def command(self) -> list[str]:
+        if self.kind == "embedded":
+            return [sys.executable, "app.py", "--port", str(self.port), "--data-dir", str(self.data_dir)]
+        self.env["DASHBOARD_DATA_DIR"] = str(self.data_dir)
+        command = [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "100", "--bind", f"127.0.0.1:{self.port}"]
+        if _gunicorn_has_control_socket():  # gunicorn >= 27: one per server, not the shared ~/.gunicorn one
+            command += ["--control-socket", str(self.data_dir / f"gunicorn-{self.port}.ctl")]
+        return [*command, "visualization_apps.wsgi:app"]
 
     def kill(self) -> None:
         """SIGKILL the server and everything it started (its process group)."""

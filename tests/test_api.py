@@ -10,7 +10,7 @@ import pytest
 
 from optimizer.data import MarketData
 from tests.conftest import BTC, EURUSD, GOOG, candles_of, sma_cross_config
-from tests.server import Server
+from tests.server import SERVERS, Server
 
 pytestmark = pytest.mark.slow  # a real server process and real runs
 
@@ -33,9 +33,9 @@ def run_config(generations: int = 4, population: int = 16, slow: bool = False, *
     return doc
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("api"), env=PLUGIN_ENV).start()
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request, tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp(f"api-{request.param}"), env=PLUGIN_ENV, kind=request.param).start()
     yield server
     server.stop()
 

@@ -37,9 +37,12 @@ def page():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1300, "height": 900})
         problems: list[str] = []
+        refused: list[str] = []  # Content-Security-Policy violations, on any page of the test
         page.on("pageerror", lambda error: problems.append(str(error)))
         page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
         page.problems = problems
+        page.refused = refused
         yield page
         browser.close()
 
@@ -75,18 +78,22 @@ def loaded_elite_stop_loss(page, server) -> float:
     return server.get(f"/api/runs/{run_id}/individuals/{ind_id}").json()["params"]["strategy.stop_loss"]
 
 
+# Predicates are functions ("() => ..."): Playwright evaluates a bare expression
+# with eval, which the pages' Content-Security-Policy (rightly) refuses.
+
+
 def _rendered(page, selector: str) -> bool:
     return page.locator(f"{selector} .main-svg").count() > 0
 
 
 def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.goto(server.url + "/runs/new")
-    page.wait_for_function("document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body.dataset.ready === 'true'")
     fast = "[data-path='strategy.signals.golden.params.fast']"
     page.fill(fast, "50")
     page.fill(f"label:has({fast}) .to", "5")
     page.click("#start")
-    page.wait_for_function(f"document.querySelector(\"label:has({fast}) .field-error\").textContent !== ''")
+    page.wait_for_function(f"() => document.querySelector(\"label:has({fast}) .field-error\").textContent !== ''")
     assert page.inner_text(f"label:has({fast}) .field-error") == "min 50 is above max 5"  # beside its field
     page.problems.clear()  # the browser logs the expected 400 answer as an error
 
@@ -101,12 +108,12 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.click("#start")
 
     page.wait_for_url(re.compile(r"/runs/\d+$"))
-    page.wait_for_function("Number(document.body.dataset.generations || 0) >= 2", timeout=60_000)
+    page.wait_for_function("() => Number(document.body.dataset.generations || 0) >= 2", timeout=60_000)
     seen_live = int(page.evaluate("document.body.dataset.generations"))
     assert page.evaluate("document.body.dataset.state") == "running" and seen_live < GENERATIONS
     page.screenshot(path=ARTIFACTS / "run-live.png", full_page=True)
-    page.wait_for_function("document.body.dataset.state === 'completed'", timeout=120_000)
-    page.wait_for_function(f"Number(document.body.dataset.generations) === {GENERATIONS}")
+    page.wait_for_function("() => document.body.dataset.state === 'completed'", timeout=120_000)
+    page.wait_for_function(f"() => Number(document.body.dataset.generations) === {GENERATIONS}")
     page.wait_for_selector("#elite tbody tr")
     for chart in ("#objectives", "#pareto", "#parallel", "#evolution", "#histograms"):
         assert _rendered(page, chart), chart
@@ -115,7 +122,7 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.screenshot(path=ARTIFACTS / "run.png", full_page=True)
 
     page.click("#elite tbody tr a")
-    page.wait_for_function("document.body.dataset.ready === 'true'", timeout=30_000)
+    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=30_000)
     for chart in ("#candles", "#equity", "#drawdown", "#wins", "#losses"):
         assert _rendered(page, chart), chart
     assert page.evaluate("document.getElementById('candles').data[0].type") == "candlestick"
@@ -123,7 +130,7 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.screenshot(path=ARTIFACTS / "individual.png", full_page=True)
 
     page.click("#to-form")  # the elite, loaded into the run form with every value fixed
-    page.wait_for_function("document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body.dataset.ready === 'true'")
     assert page.input_value("[data-path='strategy.stop_loss']") == str(loaded_elite_stop_loss(page, server))
     assert page.input_value("label:has([data-path='strategy.stop_loss']) .to") == ""  # fixed, not a range
 
@@ -131,6 +138,15 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.wait_for_selector("#runs tbody tr[data-state='completed']")
     page.screenshot(path=ARTIFACTS / "runs.png", full_page=True)
     assert page.problems == []
+    assert page.refused == []  # every page worked under its Content-Security-Policy
+
+
+def test_pages_carry_a_content_security_policy_without_inline_scripts(server):
+    for path in ("/", "/runs/new", "/runs/1", "/runs/1/individuals/1"):
+        response = server.get(path)
+        policy = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", response.text) == [], path  # no inline scripts
 
 
 def test_pages_load_nothing_from_elsewhere(server, page):

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import socketio
 
-from tests.server import Server
+from tests.server import SERVERS, Server
 from tests.test_api import PLUGIN_ENV, run_config
 
 pytestmark = pytest.mark.slow  # real server processes, Socket.IO clients and runs
@@ -52,9 +52,10 @@ class Watcher:
         self.client.disconnect()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("live"), env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.03"}).start()
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request, tmp_path_factory):
+    env = {**PLUGIN_ENV, "FAULTY_SLEEP": "0.03"}
+    server = Server(tmp_path_factory.mktemp(f"live-{request.param}"), env=env, kind=request.param).start()
     yield server
     server.stop()
 
@@ -92,10 +93,11 @@ def test_socketio_refuses_other_origins(server):
         client.connect(server.url, transports=["websocket"], headers={"Origin": "http://evil.example"})
 
 
-def test_killed_server_restarts_and_the_run_resumes_to_the_same_result(tmp_path):
+@pytest.mark.parametrize("kind", SERVERS)
+def test_killed_server_restarts_and_the_run_resumes_to_the_same_result(tmp_path, kind):
     env = {**PLUGIN_ENV, "FAULTY_SLEEP": "0.02"}
     doc = run_config(generations=10, slow=True)
-    reference_server = Server(tmp_path / "reference", env=env).start()
+    reference_server = Server(tmp_path / "reference", env=env, kind=kind).start()
     try:
         ref_id = reference_server.post("/api/runs", json=doc).json()["id"]
         reference_server.wait_for(ref_id, ("completed",))
@@ -104,12 +106,12 @@ def test_killed_server_restarts_and_the_run_resumes_to_the_same_result(tmp_path)
     finally:
         reference_server.stop()
 
-    server = Server(tmp_path / "killed", env=env).start()
+    server = Server(tmp_path / "killed", env=env, kind=kind).start()
     run_id = server.post("/api/runs", json=doc).json()["id"]
     while server.get(f"/api/runs/{run_id}").json()["generation"] < 2:
         time.sleep(0.01)
     server.kill()  # the server, its run process and the workers, all at once
-    server = Server(tmp_path / "killed", port=server.port, env=env).start()
+    server = Server(tmp_path / "killed", port=server.port, env=env, kind=kind).start()
     try:
         status = server.get(f"/api/runs/{run_id}").json()
         assert status["state"] == "interrupted" and status["generation"] >= 2
@@ -163,6 +165,7 @@ def test_reads_never_call_the_engine(tmp_path):
         warm_up_kernels()
     assert seen == ["simulate", "compute_stats"]
     app = create_app({"DATA_DIR": str(tmp_path)})
+    app.extensions["dashboard"].manager.start()
     client = app.test_client()
     try:
         run_id = client.post("/api/runs", json=run_config(generations=2)).get_json()["id"]

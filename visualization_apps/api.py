@@ -26,11 +26,15 @@ from optimizer.schema import config_schema
 from optimizer.stats import SCALAR_FIELDS, iso_times
 from optimizer.strategy import fixed_config
 from visualization_apps.datasets import dataset_record
-from visualization_apps.openapi import openapi_document
+from visualization_apps.openapi import array, openapi_document, operation, ref
 from visualization_apps.run_manager import RunError
 
 api = Blueprint("api", __name__, url_prefix="/api")
 UPLOAD_SUFFIXES = (".csv", ".parquet", ".pq")
+RUN_BODY = {"required": True, "content": {"application/json": {"schema": ref("RunConfiguration")}}}
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}  # fmt: skip
+AFTER = {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0}}
 
 
 class ApiError(Exception):
@@ -74,21 +78,27 @@ def _json_body() -> Any:
 
 
 @api.get("/health")
+@operation("Liveness and versions", ok=(200, "ok", {"type": "object"}))
 def health() -> Response:
     return jsonify({"status": "ok", "versions": _ctx().versions})
 
 
 @api.get("/openapi.json")
+@operation("This document", ok=(200, "the OpenAPI document", {"type": "object"}))
 def openapi() -> Response:
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(current_app))
 
 
 @api.get("/runs")
+@operation("All runs, newest first", ok=(200, "runs", array(ref("Run"))))
 def list_runs() -> Response:
     return jsonify(_ctx().store.runs())
 
 
 @api.post("/runs")
+@operation(
+    "Start a run (queued until a slot is free)", ok=(201, "created", ref("Created")), errors=(400, 415), body=RUN_BODY
+)
 def create_run() -> tuple[Response, int]:
     body = _json_body()
     try:
@@ -107,6 +117,7 @@ def create_run() -> tuple[Response, int]:
 
 
 @api.get("/runs/<int:run_id>")
+@operation("A run's status", ok=(200, "status", ref("Run")), errors=(404,))
 def run_status(run_id: int) -> Response:
     record = _ctx().manager.status(run_id)
     if record is None:
@@ -115,6 +126,9 @@ def run_status(run_id: int) -> Response:
 
 
 @api.get("/runs/<int:run_id>/config")
+@operation(
+    "The run's configuration as it was started", ok=(200, "configuration", ref("RunConfiguration")), errors=(404,)
+)
 def saved_config(run_id: int) -> Response:
     """The run's configuration as it was started (normalized)."""
     _run_or_404(run_id)
@@ -122,11 +136,15 @@ def saved_config(run_id: int) -> Response:
 
 
 @api.post("/runs/<int:run_id>/stop")
+@operation(
+    "Stop after the current generation (resumable)", ok=(202, "stopping or stopped", ref("Action")), errors=(404, 409)
+)
 def stop_run(run_id: int) -> tuple[Response, int]:
     return _run_action(run_id, _ctx().manager.stop)
 
 
 @api.post("/runs/<int:run_id>/resume")
+@operation("Resume from the last checkpoint", ok=(202, "queued", ref("Action")), errors=(404, 409))
 def resume_run(run_id: int) -> tuple[Response, int]:
     return _run_action(run_id, _ctx().manager.resume)
 
@@ -142,6 +160,7 @@ def _run_action(run_id: int, action) -> tuple[Response, int]:
 
 
 @api.delete("/runs/<int:run_id>")
+@operation("Delete a run, its results and checkpoint", ok=(204, "deleted"), errors=(404,))
 def delete_run(run_id: int) -> tuple[str, int]:
     _run_or_404(run_id)
     _ctx().manager.delete(run_id)
@@ -149,6 +168,12 @@ def delete_run(run_id: int) -> tuple[str, int]:
 
 
 @api.get("/runs/<int:run_id>/generations")
+@operation(
+    "Generation summaries after generation N, in order",
+    ok=(200, "summaries", array(ref("GenerationSummary"))),
+    errors=(400, 404),
+    query=(AFTER,),
+)
 def generations(run_id: int) -> Response:
     _run_or_404(run_id)
     raw = request.args.get("after", "0")
@@ -162,6 +187,7 @@ def generations(run_id: int) -> Response:
 
 
 @api.get("/runs/<int:run_id>/elite")
+@operation("The elite's full statistics, best first", ok=(200, "elite", array(ref("IndividualStats"))), errors=(404,))
 def elite(run_id: int) -> Response:
     _run_or_404(run_id)
     last = _ctx().store.last_generation(run_id)
@@ -176,12 +202,14 @@ def _individual_or_404(run_id: int, ind_id: int) -> dict[str, Any]:
     return found
 
 
-@api.get("/runs/<int:run_id>/individuals/<int:ind_id>")
-def individual(run_id: int, ind_id: int) -> Response:
-    return jsonify(_individual_or_404(run_id, ind_id))
+@api.get("/runs/<int:run_id>/individuals/<int:iid>")
+@operation("One individual's statistics", ok=(200, "statistics", ref("IndividualStats")), errors=(404,))
+def individual(run_id: int, iid: int) -> Response:
+    return jsonify(_individual_or_404(run_id, iid))
 
 
 @api.get("/schema/config")
+@operation("The JSON Schema of a run configuration", ok=(200, "JSON Schema", {"type": "object"}))
 def schema() -> Response:
     return jsonify(config_schema())
 
@@ -193,6 +221,11 @@ def _attachment(body: str, filename: str, mimetype: str) -> Response:
 
 
 @api.get("/runs/<int:run_id>/export.json")
+@operation(
+    "The run, its configuration, generations and elite as one file (an attachment)",
+    ok=(200, "the export", {"type": "object"}),
+    errors=(404,),
+)
 def export_json(run_id: int) -> Response:
     """The run's status, configuration, every generation and the elite, as one file."""
     record = _run_or_404(run_id)
@@ -208,6 +241,11 @@ def export_json(run_id: int) -> Response:
 
 
 @api.get("/runs/<int:run_id>/export.csv")
+@operation(
+    "One CSV row per evaluated individual (an attachment)",
+    ok=(200, "the export", {"type": "string"}, "text/csv"),
+    errors=(404,),
+)
 def export_csv(run_id: int) -> Response:
     """One row per evaluated individual: id, parameters, every statistic, and the
     test period's statistics (``test_`` columns) where there are some."""
@@ -226,22 +264,31 @@ def export_csv(run_id: int) -> Response:
     return _attachment(out.getvalue(), f"run-{run_id}.csv", "text/csv")
 
 
-@api.get("/runs/<int:run_id>/individuals/<int:ind_id>/config")
-def individual_config(run_id: int, ind_id: int) -> Response:
+@api.get("/runs/<int:run_id>/individuals/<int:iid>/config")
+@operation(
+    "A configuration with this individual's values fixed (an attachment)",
+    ok=(200, "configuration", ref("RunConfiguration")),
+    errors=(404,),
+)
+def individual_config(run_id: int, iid: int) -> Response:
     """A configuration with this individual's values fixed: it backtests exactly it."""
-    found = _individual_or_404(run_id, ind_id)
+    found = _individual_or_404(run_id, iid)
     config = parse_config(_ctx().store.run_config(run_id))
     document = fixed_config(config, found["params"])
-    document["name"] = f"{config.raw['name']} #{ind_id}"
-    return _attachment(json.dumps(document, indent=2), f"run-{run_id}-individual-{ind_id}.json", "application/json")
+    document["name"] = f"{config.raw['name']} #{iid}"
+    return _attachment(json.dumps(document, indent=2), f"run-{run_id}-individual-{iid}.json", "application/json")
 
 
 @api.get("/datasets")
+@operation("Bundled and uploaded datasets", ok=(200, "datasets", array(ref("Dataset"))))
 def datasets() -> Response:
     return jsonify(_ctx().store.datasets())
 
 
 @api.get("/datasets/<dataset_id>/candles")
+@operation(
+    "A dataset's candles for charts (ISO times and prices)", ok=(200, "candles", {"type": "object"}), errors=(404,)
+)
 def candles(dataset_id: str) -> Response:
     """A dataset's candles for charts: ISO times and prices (read from the file;
     nothing is computed)."""
@@ -261,6 +308,12 @@ def _candles_json(path: str, mtime_ns: int) -> str:
 
 
 @api.post("/datasets")
+@operation(
+    "Upload a CSV or Parquet file (validated before it is stored)",
+    ok=(201, "created", ref("Created")),
+    errors=(400, 413),
+    body=UPLOAD_BODY,
+)
 def upload_dataset() -> tuple[Response, int]:
     file = request.files.get("file")
     if file is None or not file.filename:

@@ -9,11 +9,12 @@ from typing import Any
 from optimizer.data import MarketData, load_candles
 from optimizer.errors import DataError
 from optimizer.stats import iso_times
+from visualization_apps.assets import BUNDLED_DATA
 from visualization_apps.storage import Store
 
 log = logging.getLogger(__name__)
 
-BUNDLED_DIR = Path(__file__).resolve().parents[1] / "data"
+BUNDLED_DIR = BUNDLED_DATA
 
 
 def dataset_record(dataset_id: str, name: str, path: Path, market: MarketData) -> dict[str, Any]:

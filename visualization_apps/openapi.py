@@ -1,92 +1,151 @@
-"""The OpenAPI 3.1 document of the REST API, served at ``/api/openapi.json``."""
+"""The OpenAPI 3.1 document of the REST API, served at ``/api/openapi.json``,
+generated from the routes themselves.
+
+Each view under ``/api`` carries its operation's metadata (`operation`); the
+document walks the app's ``url_map``: the paths, methods and path parameters come
+from the routes, the summary and responses from the metadata, the request body of
+``POST /api/runs`` from the configuration's JSON Schema (`config_schema`), and
+the ``state`` of a run from `RunState`. A view under ``/api`` without metadata
+is an error (a route nobody documented).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-ERROR = {"$ref": "#/components/schemas/Error"}
+from flask import Flask
+
+from optimizer.schema import config_schema
+from visualization_apps.run_states import RunState
+
+F = TypeVar("F", bound=Callable[..., Any])
+PREFIX = "/api"
+ERROR_REASONS = {400: "invalid request", 404: "no such run, individual or dataset",
+                 409: "not possible in the run's state", 413: "upload too large",
+                 415: "body is not JSON"}  # fmt: skip
+_VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+_TYPES = {"int": {"type": "integer"}, "float": {"type": "number"}}
 
 
-def _response(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"description": description}
+def ref(name: str) -> dict[str, str]:
+    """A reference to ``components/schemas/<name>``."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+def operation(
+    summary: str,
+    *,
+    ok: tuple[int, str] | tuple[int, str, dict[str, Any] | None] | tuple[int, str, dict[str, Any] | None, str],
+    errors: tuple[int, ...] = (),
+    body: dict[str, Any] | None = None,
+    query: tuple[dict[str, Any], ...] = (),
+) -> Callable[[F], F]:
+    """Mark a view with its OpenAPI operation: ``ok`` is ``(status, description[,
+    schema[, media type]])`` of the success answer, ``errors`` the 4xx statuses it
+    answers with an `Error`, ``body`` its request body object, ``query`` its query
+    parameters. Put it below the route decorator."""
+
+    def mark(view: F) -> F:
+        status, description, *rest = ok
+        schema = rest[0] if rest else None
+        media = rest[1] if len(rest) > 1 else "application/json"
+        responses = {str(status): _response(description, schema, media)}
+        for code in errors:
+            responses[str(code)] = _response(ERROR_REASONS[code], ref("Error"))
+        spec: dict[str, Any] = {"summary": summary, "responses": responses}
+        if body is not None:
+            spec["requestBody"] = body
+        if query:
+            spec["parameters"] = list(query)
+        view.openapi = spec  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _response(description: str, schema: dict[str, Any] | None, media: str = "application/json") -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description}
     if schema is not None:
-        body["content"] = {"application/json": {"schema": schema}}
-    return body
+        out["content"] = {media: {"schema": schema}}
+    return out
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    reasons = {400: "invalid request", 404: "no such run or individual", 409: "not possible in the run's state",
-               413: "upload too large", 415: "body is not JSON"}  # fmt: skip
-    return {str(code): _response(reasons[code], ERROR) for code in codes}
-
-
-RUN_ID = {"name": "run_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-
-
-def openapi_document() -> dict[str, Any]:
-    """The API's OpenAPI document."""
-    run = {"$ref": "#/components/schemas/Run"}
-    stats = {"$ref": "#/components/schemas/IndividualStats"}
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The API's OpenAPI document, from ``app``'s routes under ``/api``."""
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not (rule.rule == PREFIX or rule.rule.startswith(PREFIX + "/")):
+            continue
+        view = app.view_functions[rule.endpoint]
+        spec = getattr(view, "openapi", None)
+        if spec is None:
+            raise LookupError(f"{rule.rule} ({rule.endpoint}) has no OpenAPI metadata: decorate it with @operation")
+        path, parameters = _path(rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            op = {**spec, "operationId": f"{rule.endpoint.split('.')[-1]}_{method.lower()}"}
+            if parameters or "parameters" in spec:
+                op["parameters"] = [*parameters, *spec.get("parameters", [])]
+            paths.setdefault(path, {})[method.lower()] = op
     return {
         "openapi": "3.1.0",
         "info": {"title": "Strategy optimizer dashboard API", "version": "1"},
-        "paths": {
-            "/api/health": {"get": {"summary": "Liveness and versions", "responses": {"200": _response("ok")}}},
-            "/api/runs": {
-                "get": {"summary": "All runs, newest first",
-                        "responses": {"200": _response("runs", {"type": "array", "items": run})}},
-                "post": {
-                    "summary": "Start a run (queued until a slot is free)",
-                    "requestBody": {"required": True, "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/RunConfiguration"}}}},
-                    "responses": {"201": _response("created", {"type": "object", "properties": {
-                        "id": {"type": "integer"}}}), **_errors(400, 415)},
-                },
-            },
-            "/api/runs/{run_id}": {
-                "get": {"summary": "A run's status", "parameters": [RUN_ID],
-                        "responses": {"200": _response("status", run), **_errors(404)}},
-                "delete": {"summary": "Delete a run, its results and checkpoint", "parameters": [RUN_ID],
-                           "responses": {"204": _response("deleted"), **_errors(404)}},
-            },
-            "/api/runs/{run_id}/stop": {"post": {
-                "summary": "Stop after the current generation (resumable)", "parameters": [RUN_ID],
-                "responses": {"202": _response("stopping"), **_errors(404, 409)}}},
-            "/api/runs/{run_id}/resume": {"post": {
-                "summary": "Resume from the last checkpoint", "parameters": [RUN_ID],
-                "responses": {"202": _response("queued"), **_errors(404, 409)}}},
-            "/api/runs/{run_id}/generations": {"get": {
-                "summary": "Generation summaries after generation N, in order",
-                "parameters": [RUN_ID, {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
-                "responses": {"200": _response("summaries", {"type": "array", "items": {"type": "object"}}),
-                              **_errors(400, 404)}}},
-            "/api/runs/{run_id}/elite": {"get": {
-                "summary": "The elite's full statistics, best first", "parameters": [RUN_ID],
-                "responses": {"200": _response("elite", {"type": "array", "items": stats}), **_errors(404)}}},
-            "/api/runs/{run_id}/individuals/{iid}": {"get": {
-                "summary": "One individual's statistics",
-                "parameters": [RUN_ID, {"name": "iid", "in": "path", "required": True, "schema": {"type": "integer"}}],
-                "responses": {"200": _response("statistics", stats), **_errors(404)}}},
-            "/api/datasets": {
-                "get": {"summary": "Bundled and uploaded datasets", "responses": {"200": _response("datasets")}},
-                "post": {"summary": "Upload a CSV or Parquet file (validated before it is stored)",
-                         "requestBody": {"content": {"multipart/form-data": {"schema": {
-                             "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}}}},
-                         "responses": {"201": _response("created"), **_errors(400, 413)}},
-            },
-        },
-        "components": {"schemas": {
-            "Error": {"type": "object", "required": ["error", "details"], "properties": {
-                "error": {"type": "string"}, "details": {"type": "array", "items": {"type": "string"}}}},
-            "Run": {"type": "object", "properties": {
-                "id": {"type": "integer"}, "name": {"type": "string"},
-                "state": {"enum": ["queued", "running", "stopping", "stopped", "completed", "failed", "interrupted"]},
-                "generation": {"type": "integer"}, "generations_total": {"type": "integer"},
-                "evaluations": {"type": "integer"}, "failed_evaluations": {"type": "integer"},
-                "evals_per_second": {"type": ["number", "null"]}, "best": {"type": ["array", "null"]},
-                "started_at": {"type": ["string", "null"]}, "finished_at": {"type": ["string", "null"]},
-                "error": {"type": ["string", "null"]}}},
-            "RunConfiguration": {"type": "object", "description": "See docs/ENGINE.md and DESIGN.md"},
-            "IndividualStats": {"type": "object", "description": "See docs/ENGINE.md, Statistics"},
-        }},
+        "paths": paths,
+        "components": {"schemas": _schemas()},
+    }
+
+
+def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
+    """``/runs/<int:run_id>`` -> ``/runs/{run_id}`` and its path parameters."""
+    parameters = []
+    for match in _VARIABLE.finditer(rule):
+        schema = _TYPES.get(match["converter"] or "string", {"type": "string"})
+        parameters.append({"name": match["name"], "in": "path", "required": True, "schema": schema})
+    return _VARIABLE.sub(lambda m: "{" + m["name"] + "}", rule), parameters
+
+
+def _schemas() -> dict[str, Any]:
+    nullable_number, nullable_string = {"type": ["number", "null"]}, {"type": ["string", "null"]}
+    return {
+        "Error": {"type": "object", "required": ["error", "details"], "properties": {
+            "error": {"type": "string"}, "details": array({"type": "string"})}},
+        "Run": {"type": "object", "required": ["id", "state"], "properties": {
+            "id": {"type": "integer"}, "name": {"type": "string"}, "dataset_id": {"type": "string"},
+            "state": {"type": "string", "enum": [s.value for s in RunState]},
+            "generation": {"type": "integer"}, "generations_total": {"type": "integer"},
+            "evaluations": {"type": "integer"}, "failed_evaluations": {"type": "integer"},
+            "evals_per_second": nullable_number, "eta_seconds": nullable_number,
+            "best": {"type": ["array", "null"], "items": nullable_number},
+            "created_at": nullable_string, "started_at": nullable_string, "finished_at": nullable_string,
+            "error": nullable_string}},
+        "RunConfiguration": _embedded(config_schema(), "RunConfiguration"),
+        "IndividualStats": {"type": "object", "description": "See docs/ENGINE.md, Statistics", "properties": {
+            "id": {"type": "integer"}, "params": {"type": "object"}, "fitness": array(nullable_number)}},
+        "GenerationSummary": {"type": "object", "properties": {"generation": {"type": "integer"}}},
+        "Dataset": {"type": "object", "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "rows": {"type": "integer"},
+            "bar_seconds": {"type": "number"}, "first_time": {"type": "string"}, "last_time": {"type": "string"},
+            "fingerprint": {"type": "string"}, "bundled": {"type": "boolean"}}},
+        "Action": {"type": "object", "required": ["id", "state"], "properties": {
+            "id": {"type": "integer"}, "state": {"type": "string", "enum": [s.value for s in RunState]}}},
+        "Created": {"type": "object", "required": ["id"], "properties": {"id": {"type": ["integer", "string"]}}},
     }  # fmt: skip
+
+
+def _embedded(schema: Any, name: str) -> Any:
+    """A standalone JSON Schema placed at ``components/schemas/<name>``: its local
+    references (``#/$defs/...``) are rewritten to point inside it there."""
+    if isinstance(schema, dict):
+        out = {k: _embedded(v, name) for k, v in schema.items() if k != "$schema"}
+        target = schema.get("$ref")
+        if isinstance(target, str) and target.startswith("#/"):
+            out["$ref"] = f"#/components/schemas/{name}/{target[2:]}"
+        return out
+    if isinstance(schema, list):
+        return [_embedded(item, name) for item in schema]
+    return schema

@@ -1,25 +1,26 @@
 """HTML pages and the browser assets they load (all served from this app).
 
 Pages are shells: their scripts read everything from the REST API and Socket.IO,
-so every chart is drawn from stored statistics. Plotly.js comes from the
-installed ``plotly`` Python package, the Socket.IO client from ``node_modules``
-(``npm ci``); nothing is loaded from a CDN.
+so every chart is drawn from stored statistics. What a page's scripts need to
+know from the server (the run's id, the run-state groups) is in ``data-``
+attributes, never in inline scripts (the Content-Security-Policy forbids them).
+Plotly.js comes from the installed ``plotly`` Python package, the Socket.IO client
+from ``node_modules`` (``npm ci``); nothing is loaded from a CDN.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from flask import Blueprint, Response, jsonify, render_template, send_file
 
-import plotly
-from flask import Blueprint, abort, render_template, send_file
+from visualization_apps import run_states
+from visualization_apps.assets import VENDOR
 
 pages = Blueprint("pages", __name__)
 
-ROOT = Path(__file__).resolve().parents[1]
-VENDOR = {
-    "plotly.min.js": Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
-    "socket.io.min.js": ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js",
-}
+
+@pages.app_context_processor
+def _page_data() -> dict[str, object]:
+    return {"run_states": run_states.describe()}
 
 
 @pages.get("/")
@@ -48,10 +49,12 @@ def favicon() -> tuple[str, int]:
 
 
 @pages.get("/vendor/<name>")
-def vendor(name: str):
+def vendor(name: str) -> Response | tuple[Response, int]:
+    """A browser library (``plotly.min.js``, ``socket.io.min.js``)."""
     path = VENDOR.get(name)
     if path is None:
-        abort(404)
+        return jsonify({"error": "not found", "details": [f"/vendor/{name}"]}), 404
     if not path.is_file():
-        abort(404, description=f"{name} is not installed (run: npm ci)")
+        hint = "run `npm ci` in the source folder (then reinstall the package if it is installed)"
+        return jsonify({"error": f"{name} is not installed", "details": [f"{path}: missing; {hint}"]}), 404
     return send_file(path, mimetype="text/javascript", max_age=3600)

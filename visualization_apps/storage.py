@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from visualization_apps.run_states import UNFINISHED, RunState, check_transition
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
     id TEXT PRIMARY KEY,
@@ -69,7 +71,6 @@ RUN_FIELDS = (
     "id", "name", "dataset_id", "data_fingerprint", "seed", "state", "generation", "generations_total",
     "evaluations", "failed_evaluations", "evals_per_second", "eta_seconds", "error",
 )  # fmt: skip
-UNFINISHED = ("queued", "running", "stopping")
 
 
 class Store:
@@ -129,8 +130,8 @@ class Store:
         with self.transaction() as db:
             cursor = db.execute(
                 "INSERT INTO runs (name, config, dataset_id, seed, versions, state, generations_total, created_at) "
-                "VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
-                (config["name"], json.dumps(config), dataset_id, config["ga"]["seed"], json.dumps(versions),
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (config["name"], json.dumps(config), dataset_id, config["ga"]["seed"], json.dumps(versions), RunState.QUEUED.value,
                  config["ga"]["generations"], time.time()),
             )  # fmt: skip
             return int(cursor.lastrowid)
@@ -150,14 +151,23 @@ class Store:
             rows = db.execute("SELECT * FROM runs ORDER BY id DESC").fetchall()
         return [_run(row) for row in rows]
 
-    def set_state(self, run_id: int, state: str, **fields: Any) -> None:
-        """Set a run's state (and other columns: started_at, finished_at, error, ...)."""
-        columns = {"state": state, **fields}
-        assignments = ", ".join(f"{name} = :{name}" for name in columns)
+    def set_state(self, run_id: int, state: RunState | str, **fields: Any) -> RunState:
+        """Move a run to ``state`` (and set other columns: started_at, finished_at,
+        error, ...); returns the state it was in. The only write of a run's state:
+        the transition is checked (`check_transition`) in the same transaction, so
+        an illegal one raises `TransitionError` and writes nothing. `KeyError` if
+        there is no such run."""
         with self.transaction() as db:
+            row = db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise KeyError(run_id)
+            columns = {"state": check_transition(run_id, row["state"], state).value, **fields}
+            assignments = ", ".join(f"{name} = :{name}" for name in columns)
             db.execute(f"UPDATE runs SET {assignments} WHERE id = :run_id", {**columns, "run_id": run_id})
+        return RunState(row["state"])
 
     def runs_in(self, states: tuple[str, ...]) -> list[int]:
+        """The ids of the runs in one of ``states``, oldest first."""
         marks = ",".join("?" * len(states))
         with self._connect() as db:
             rows = db.execute(f"SELECT id FROM runs WHERE state IN ({marks}) ORDER BY id", states).fetchall()
@@ -167,7 +177,7 @@ class Store:
         """Runs a previous server left unfinished become ``interrupted``."""
         ids = self.runs_in(UNFINISHED)
         for run_id in ids:
-            self.set_state(run_id, "interrupted")
+            self.set_state(run_id, RunState.INTERRUPTED)
         return ids
 
     def delete_run(self, run_id: int) -> bool:

@@ -1,0 +1,35 @@
+"""The WSGI entry for a production server: ``app``, with its run manager started.
+
+::
+
+    gunicorn -w 1 --threads 100 --bind 127.0.0.1:5000 visualization_apps.wsgi:app
+
+One worker process, many threads (Flask-SocketIO's supported deployment of its
+threading mode): the Socket.IO sessions and the run manager (which run processes
+are alive, what they last said) live in that one process's memory, so a second
+worker would neither see the first one's clients nor know its runs, and would
+start the same queued runs again. Do not use ``--preload``: the manager's thread
+must start in the worker, not in the master that forks it.
+
+Settings come from the environment: ``DASHBOARD_DATA_DIR`` (default ``instance``)
+and ``DASHBOARD_MAX_RUNNING`` (default 1). The run manager is closed when the
+worker exits (its run processes stopped; their runs stay resumable).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+
+from visualization_apps import create_app
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+app = create_app(
+    {
+        "DATA_DIR": os.environ.get("DASHBOARD_DATA_DIR", "instance"),
+        "MAX_RUNNING": int(os.environ.get("DASHBOARD_MAX_RUNNING", "1")),
+    }
+)
+manager = app.extensions["dashboard"].manager.start()
+atexit.register(manager.close)
