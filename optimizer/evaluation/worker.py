@@ -57,8 +57,8 @@ class Worker:
     def __init__(self, spec: RunSpec, candles: Candles, *, cache_bytes: int = WORKER_CACHE_BYTES) -> None:
         load_plugins()
         self.config = parse_config(spec.config)
-        self.weights = weights_of(self.config.raw["objectives"])
-        self.min_trades = self.config.raw["ga"]["min_trades"]
+        self.weights = weights_of([objective.model_dump() for objective in self.config.objectives])
+        self.min_trades = self.config.ga.min_trades
         market = MarketData(candles)
         cache = ArrayCache(cache_bytes)
         stop = spec.split if spec.split is not None else len(market)
