@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainSerializer,
     Tag,
     WrapValidator,
     create_model,
@@ -118,12 +119,17 @@ def _as_written(value: Any, handler: Any) -> Any:
     return value
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 @functools.cache
 def range_model(bounds: Bounds, integer: bool, type_required: bool) -> type[Range]:
     """The range class of a field's bounds: ``min``/``max`` within them, integers
     when ``integer``; ``type`` must be written when ``type_required`` (an integer
     range of a real-valued field, told apart from the real range by it)."""
-    bound = Annotated[bounds.fixed(integer), WrapValidator(_as_written)]
+    check = BeforeValidator(_shape_check("an integer" if integer else "a number", False, False))
+    bound = Annotated[bounds.fixed(integer), check, WrapValidator(_as_written), PlainSerializer(_same)]
     kind = Literal["int"] if integer else Literal["float"]
     type_field = (kind, ...) if type_required else (kind, "int" if integer else "float")
     name = f"{'Int' if integer else 'Float'}Range{bounds.name()}"
@@ -161,6 +167,16 @@ def _branch(integer_field: bool) -> Any:
     return tag
 
 
+@dataclass(frozen=True)
+class Leaf:
+    """What a numeric leaf accepts, kept in its annotation's metadata (pydantic
+    ignores it) so that tools and tests can read a field's bounds from the model."""
+
+    bounds: Bounds
+    gene: bool
+    nullable: bool
+
+
 @functools.cache
 def number(bounds: Bounds = Bounds(), *, gene: bool = False, nullable: bool = False) -> Any:
     """The annotated type of a numeric leaf: a number within ``bounds``, or (``gene``)
@@ -170,7 +186,7 @@ def number(bounds: Bounds = Bounds(), *, gene: bool = False, nullable: bool = Fa
         expected += ' or a range {"min", "max"}'
     if nullable:
         expected += " or null"
-    choices: list[Any] = [Annotated[bounds.fixed(), Tag(FIXED)]]
+    choices: list[Any] = [Annotated[bounds.fixed(), Tag(FIXED)] if gene or nullable else bounds.fixed()]
     if gene and not bounds.integer:
         choices.append(Annotated[range_model(bounds, False, False), Tag(FLOAT_RANGE)])
     if gene:
@@ -178,7 +194,8 @@ def number(bounds: Bounds = Bounds(), *, gene: bool = False, nullable: bool = Fa
     if nullable:
         choices.append(Annotated[None, Tag(NULL)])
     leaf = choices[0] if len(choices) == 1 else Annotated[Union[tuple(choices)], Discriminator(_branch(bounds.integer))]  # noqa: UP007
-    return Annotated[leaf, BeforeValidator(_shape_check(expected, gene, nullable)), AfterValidator(_collapse)]
+    check = BeforeValidator(_shape_check(expected, gene, nullable))
+    return Annotated[leaf, Leaf(bounds, gene, nullable), check, AfterValidator(_collapse)]
 
 
 def gene(integer: bool = False, low: float | None = None, high: float | None = None, *,
