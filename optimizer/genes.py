@@ -54,18 +54,20 @@ class GeneDecoder:
     """Decodes gene vectors (one position in [0, 1] per gene, in gene order) of
     one configuration into values, with the plan of its genes computed once."""
 
-    __slots__ = ("_plan", "names")
+    __slots__ = ("_columns", "names")
 
     def __init__(self, genes: Iterable[Gene]) -> None:
         genes = tuple(genes)
         self.names: tuple[str, ...] = tuple(gene.name for gene in genes)
-        self._plan = tuple((g.low, g.high - g.low, g.high, g.integer) for g in genes)
+        # unit_to_value's arguments after ``u``, one tuple per argument, gene order.
+        self._columns = (tuple(g.low for g in genes), tuple(g.high - g.low for g in genes),
+                         tuple(g.high for g in genes), tuple(g.integer for g in genes))  # fmt: skip
 
     def values(self, genes: Sequence[float]) -> list[float | int]:
         """The values of one gene vector, in gene order; ValueError on a wrong length."""
-        if len(genes) != len(self._plan):
-            raise ValueError(f"expected {len(self._plan)} genes, got {len(genes)}")
-        return [unit_to_value(u, *step) for step, u in zip(self._plan, genes)]  # noqa: B905 - length checked
+        if len(genes) != len(self.names):
+            raise ValueError(f"expected {len(self.names)} genes, got {len(genes)}")
+        return list(map(unit_to_value, genes, *self._columns))
 
     def params(self, genes: Sequence[float]) -> dict[str, float | int]:
         """Parameters (gene name -> value) of one gene vector."""
@@ -73,7 +75,7 @@ class GeneDecoder:
 
     def rows(self, rows: Sequence[Sequence[float]]) -> list[tuple[float | int, ...]]:
         """The values of each gene vector of ``rows`` (a generation), as tuples."""
-        if any(len(row) != len(self._plan) for row in rows):
-            raise ValueError(f"expected {len(self._plan)} genes in every row")
-        plan = self._plan
-        return [tuple(unit_to_value(u, *step) for step, u in zip(plan, row)) for row in rows]  # noqa: B905
+        if any(len(row) != len(self.names) for row in rows):
+            raise ValueError(f"expected {len(self.names)} genes in every row")
+        low, span, high, integer = self._columns
+        return [tuple(map(unit_to_value, row, low, span, high, integer)) for row in rows]
