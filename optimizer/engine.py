@@ -56,6 +56,7 @@ class Engine:
         self.market_return_pct = market.slice(start, stop).market_return_pct()
         self._never = np.zeros(stop - start, np.bool_)
         self._builder = StrategyBuilder(config)
+        self._objectives = config.objectives
 
     def strategy(self, params: Mapping[str, Any]) -> Strategy:
         """The concrete strategy for ``params`` (gene name -> value)."""
@@ -99,7 +100,7 @@ class Engine:
             market_return_pct=self.market_return_pct,
             params=dict(params),
         )
-        stats.fitness = fitness_of(stats, self.config.raw["objectives"])
+        stats.fitness = fitness_of(stats, self._objectives)
         return stats
 
     def _fires(self, rule: Rule | None, values: dict[str, np.ndarray]) -> np.ndarray:
@@ -116,16 +117,16 @@ def check_compatible(config: RunConfig, market: MarketData) -> None:
     end-of-day exit on bars of a day or more."""
     errors = []
     bar = market.bar_ns
-    for name, spec in config.raw["strategy"]["signals"].items():
-        if not spec["timeframe"]:
+    for name, spec in config.strategy.signals.items():
+        if not spec.timeframe:
             continue
-        tf = parse_timeframe(spec["timeframe"])
+        tf = parse_timeframe(spec.timeframe)
         path = f"strategy.signals.{name}.timeframe"
         if tf < bar:
-            errors.append(f"{path}: {spec['timeframe']} is shorter than the data's bars ({format_timeframe(bar)})")
+            errors.append(f"{path}: {spec.timeframe} is shorter than the data's bars ({format_timeframe(bar)})")
         elif tf % bar:
-            errors.append(f"{path}: {spec['timeframe']} is not a multiple of the data's bars ({format_timeframe(bar)})")
-    if config.raw["strategy"]["end_of_day"] and not market.is_intraday:
+            errors.append(f"{path}: {spec.timeframe} is not a multiple of the data's bars ({format_timeframe(bar)})")
+    if config.strategy.end_of_day and not market.is_intraday:
         errors.append(f"strategy.end_of_day: needs intraday data; the data's bars are {format_timeframe(bar)}")
     if errors:
         raise ConfigError(errors)

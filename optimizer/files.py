@@ -18,10 +18,9 @@ def data_path(config: RunConfig, config_path: str, override: str | None) -> Path
     configuration file's folder."""
     if override:
         return Path(override)
-    data = config.raw["data"]
-    if "path" not in data:
+    if config.data.path is None:
         raise ConfigError("data.path: is required on the command line (or pass --data); data.dataset is for the API")
-    path = Path(data["path"]).expanduser()
+    path = Path(config.data.path).expanduser()
     return path if path.is_absolute() else Path(config_path).resolve().parent / path
 
 

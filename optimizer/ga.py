@@ -66,20 +66,20 @@ class Optimizer:
         if not config.genes:
             raise ConfigError("strategy: has no ranges to optimize; give at least one value as {min, max}")
         self.config = config
-        self.ga = config.raw["ga"]
-        self.objectives = config.raw["objectives"]
-        self.metrics = [o["metric"] for o in self.objectives]
+        self.ga = ga = config.ga
+        self.objectives = config.objectives
+        self.metrics = [o.metric for o in self.objectives]
         self.data_fingerprint = market.fingerprint()
         self.fingerprint = run_fingerprint(config, self.data_fingerprint)
-        self.weights = weights_of(config.raw["objectives"])
+        self.weights = weights_of(self.objectives)
         self.fitness = fitness_class(self.weights)
         self.multi = len(self.weights) > 1
-        min_trades = self.ga["min_trades"]
+        min_trades = ga.min_trades
         self.ledger = Ledger(config, executor, self.weights, min_trades, logged=checkpoint_dir is not None)
-        self.elite = Elite(self.weights, max(MIN_ELITE, self.ga["elite"]), min_trades)
+        self.elite = Elite(self.weights, max(MIN_ELITE, ga.elite), min_trades)
         self.with_test = split is not None
         self.individual_json = IndividualJson(self.ledger, with_test=self.with_test)
-        self.progress = Progress(random_state=random.Random(self.ga["seed"]).getstate())
+        self.progress = Progress(random_state=random.Random(ga.seed).getstate())
         self.population: list[Individual] = []
         self._writer: CheckpointWriter | None = None
         self._resumed = False
@@ -105,7 +105,7 @@ class Optimizer:
         if self._resumed:
             self._resumed = False
             yield self._event(0.0, replay=True)
-        while progress.generation < self.ga["generations"] and not self.finished:
+        while progress.generation < self.ga.generations and not self.finished:
             if should_stop is not None and progress.generation > 0 and should_stop():
                 return
             started = time.perf_counter()
@@ -138,8 +138,8 @@ class Optimizer:
     @property
     def finished(self) -> bool:
         """Whether the run has done all its generations or stopped for stalling."""
-        stall = self.ga["stall_generations"]
-        done = self.progress.generation >= self.ga["generations"]
+        stall = self.ga.stall_generations
+        done = self.progress.generation >= self.ga.generations
         return done or (stall is not None and self.progress.stall >= stall)
 
     def _initial(self) -> list[Individual]:
@@ -147,7 +147,7 @@ class Optimizer:
         random.setstate(self.progress.random_state)
         n = len(self.config.genes)
         self.population = [Individual([random.random() for _ in range(n)], self.fitness)
-                           for _ in range(self.ga["population"])]  # fmt: skip
+                           for _ in range(self.ga.population)]  # fmt: skip
         self.progress.random_state = random.getstate()
         scored = self._evaluate(self.population)
         if self.multi:
@@ -167,21 +167,21 @@ class Optimizer:
                 parents = tools.selTournament(pop, len(pop), tournsize=2, fit_attr="rank")
             elite: list[Individual] = []
         else:
-            elite = [clone(ind) for ind in tools.selBest(pop, ga["elite"], fit_attr="rank")]
-            parents = tools.selTournament(pop, len(pop) - len(elite), tournsize=ga["tournament_size"], fit_attr="rank")
+            elite = [clone(ind) for ind in tools.selBest(pop, ga.elite, fit_attr="rank")]
+            parents = tools.selTournament(pop, len(pop) - len(elite), tournsize=ga.tournament_size, fit_attr="rank")
         offspring = [clone(ind) for ind in parents]
         for a, b in zip(offspring[::2], offspring[1::2], strict=False):
-            if random.random() < ga["crossover_prob"]:
-                tools.cxSimulatedBinaryBounded(a, b, eta=ga["eta_crossover"], low=0.0, up=1.0)
+            if random.random() < ga.crossover_prob:
+                tools.cxSimulatedBinaryBounded(a, b, eta=ga.eta_crossover, low=0.0, up=1.0)
                 a.invalidate()
                 b.invalidate()
         for ind in offspring:
-            if random.random() < ga["mutation_prob"]:
-                tools.mutPolynomialBounded(ind, eta=ga["eta_mutation"], low=0.0, up=1.0, indpb=1.0 / len(ind))
+            if random.random() < ga.mutation_prob:
+                tools.mutPolynomialBounded(ind, eta=ga.eta_mutation, low=0.0, up=1.0, indpb=1.0 / len(ind))
                 ind.invalidate()
         self.progress.random_state = random.getstate()
         scored = self._evaluate(offspring)
-        self.population = tools.selNSGA2(pop + offspring, ga["population"]) if self.multi else elite + offspring
+        self.population = tools.selNSGA2(pop + offspring, ga.population) if self.multi else elite + offspring
         return scored
 
     def _evaluate(self, individuals: list[Individual]) -> list[Individual]:
@@ -216,13 +216,13 @@ class Optimizer:
     def _event(self, seconds: float, *, replay: bool = False) -> GenerationEvent:
         row = self.progress.logbook[-1]
         done = self.progress.generation
-        remaining = 0 if self.finished else self.ga["generations"] - done
+        remaining = 0 if self.finished else self.ga.generations - done
         elite_ids = tuple(ind.id for ind in self.elite.members())
         population = tuple(ind.id for ind in self.population)
         self.individual_json.generation = done
         return GenerationEvent(
             generation=done,
-            generations_total=self.ga["generations"],
+            generations_total=self.ga.generations,
             replay=replay,
             finished=self.finished,
             stalled_generations=self.progress.stall,
@@ -235,7 +235,7 @@ class Optimizer:
             test_evaluations=self.ledger.test_evaluations,
             evals_per_second=row["evaluations"] / seconds if seconds > 0 else None,
             eta_seconds=self.progress.elapsed / done * remaining if done else None,
-            objectives=tuple(ObjectiveSummary(o["metric"], o["goal"], **row[o["metric"]]) for o in self.objectives),
+            objectives=tuple(ObjectiveSummary(o.metric, o.goal, **row[o.metric]) for o in self.objectives),
             summary=self.summary(row),
             population=population,
             elite=elite_ids,

@@ -13,23 +13,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from optimizer.config_model import Objective
 from optimizer.stats import IndividualStats
 
 WORST = 1e300  # the worst fitness, as a finite number (NSGA-II's crowding distance needs finite values)
 
 
-def fitness_of(stats: IndividualStats, objectives: Sequence[dict[str, Any]]) -> list[float | None]:
+def fitness_of(stats: IndividualStats, objectives: Sequence[Objective]) -> list[float | None]:
     """The metric values of ``stats`` for each objective (None when undefined)."""
-    return [stats.metric(objective["metric"]) for objective in objectives]
+    return [stats.metric(objective.metric) for objective in objectives]
 
 
-def weights_of(objectives: Sequence[dict[str, Any]]) -> tuple[float, ...]:
+def weights_of(objectives: Sequence[Objective]) -> tuple[float, ...]:
     """DEAP-style weights: +1.0 to maximize, -1.0 to minimize, per objective."""
-    return tuple(1.0 if objective["goal"] == "max" else -1.0 for objective in objectives)
+    return tuple(1.0 if objective.goal == "max" else -1.0 for objective in objectives)
 
 
 def weighted_fitness(stats: IndividualStats, weights: Sequence[float], min_trades: int) -> tuple[float, ...]:

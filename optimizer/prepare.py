@@ -46,7 +46,7 @@ def executor_kind(config: RunConfig, requested: str | None = None) -> str:
     else ``sequential`` for ``workers: 1`` and ``process`` otherwise."""
     if requested:
         return requested
-    return "sequential" if config.raw["workers"] == 1 else "process"
+    return "sequential" if config.workers == 1 else "process"
 
 
 def prepare_run(
@@ -62,7 +62,7 @@ def prepare_run(
 
     ``checkpoint_dir`` receives a checkpoint after every generation; with ``resume``
     the optimizer goes on from the one there. ``executor`` overrides the kind chosen
-    from ``config.raw["workers"]`` (see `executor_kind`). Bad input raises
+    from ``config.workers`` (see `executor_kind`). Bad input raises
     `InputError` (`ConfigError`, `DataError`); a pool whose workers cannot start,
     `WorkerStartError`. Nothing is left running when it raises.
     """
@@ -70,7 +70,7 @@ def prepare_run(
     check_compatible(config, market)
     split = holdout_start(config, market)
     kind = executor_kind(config, executor)
-    pool = make_executor(kind, RunSpec(config.raw, split), market.candles, config.raw["workers"])
+    pool = make_executor(kind, RunSpec(config.raw, split), market.candles, config.workers)
     folder = Path(checkpoint_dir)
     try:
         optimizer = Optimizer(config, market, pool, split=split, checkpoint_dir=folder, resume=resume)

@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _drive(optimizer: Optimizer, config: RunConfig, args: argparse.Namespace) -> int:
-    total = config.raw["ga"]["generations"]
-    objective = config.raw["objectives"][0]
+    total = config.ga.generations
+    metric = config.objectives[0].metric
     with (
         logging_redirect_tqdm(),
         tqdm(total=total, unit="gen", file=sys.stderr, disable=None, dynamic_ncols=True) as bar,
@@ -58,7 +58,7 @@ def _drive(optimizer: Optimizer, config: RunConfig, args: argparse.Namespace) ->
             best = event.objectives[0].best
             rate = event.evals_per_second
             bar.set_postfix_str(
-                f"best {objective['metric']} {_fmt(best)} | {_fmt(rate)} evals/s | ETA {_fmt(event.eta_seconds)} s",
+                f"best {metric} {_fmt(best)} | {_fmt(rate)} evals/s | ETA {_fmt(event.eta_seconds)} s",
                 refresh=False,
             )
             bar.refresh()
@@ -66,7 +66,7 @@ def _drive(optimizer: Optimizer, config: RunConfig, args: argparse.Namespace) ->
     write_json(args.out, result)
     log.info(
         "%d generations, %d evaluations (%d failed); best %s %s -> %s",
-        optimizer.generation, optimizer.evaluations, optimizer.failed_evaluations, objective["metric"],
+        optimizer.generation, optimizer.evaluations, optimizer.failed_evaluations, metric,
         _fmt(result["generations"][-1]["best"][0]), args.out,
     )  # fmt: skip
     return 0
@@ -74,15 +74,15 @@ def _drive(optimizer: Optimizer, config: RunConfig, args: argparse.Namespace) ->
 
 def _result(optimizer: Optimizer, config: RunConfig) -> dict[str, Any]:
     return {
-        "name": config.raw["name"],
+        "name": config.name,
         "config": config.raw,
         "data_fingerprint": optimizer.data_fingerprint,
-        "seed": config.raw["ga"]["seed"],
+        "seed": config.ga.seed,
         "genes": [gene.name for gene in config.genes],
         "evaluations": optimizer.evaluations,
         "failed_evaluations": optimizer.failed_evaluations,
         "test_evaluations": optimizer.test_evaluations,
-        "stopped_early": optimizer.generation < config.raw["ga"]["generations"],
+        "stopped_early": optimizer.generation < config.ga.generations,
         "generations": [optimizer.summary(row) for row in optimizer.logbook],
         "elite": optimizer.elite_stats(),
     }

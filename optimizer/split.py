@@ -19,19 +19,19 @@ def holdout_start(config: RunConfig, market: MarketData) -> int | None:
     ``split.test_from`` holds out the bars opening at or after that date (ISO 8601,
     naive = UTC). Each side must keep at least 2 bars.
     """
-    split = config.raw.get("split")
-    if not split:
+    split = config.split
+    if split is None:
         return None
     n = len(market)
-    if "test_fraction" in split:
-        start = n - round(n * split["test_fraction"])
+    if split.test_fraction is not None:
+        start = n - round(n * split.test_fraction)
         field = "split.test_fraction"
     else:
         field = "split.test_from"
         try:
-            stamp = pd.Timestamp(split["test_from"])
+            stamp = pd.Timestamp(split.test_from)
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{field}: {split['test_from']!r} is not an ISO 8601 date") from exc
+            raise ConfigError(f"{field}: {split.test_from!r} is not an ISO 8601 date") from exc
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
         start = int(np.searchsorted(market.candles.time, stamp.as_unit("ns").value, side="left"))
     if start < MIN_BARS or n - start < MIN_BARS:

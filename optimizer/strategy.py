@@ -7,15 +7,12 @@ configuration's ranges into a `Strategy`, every value fixed.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from optimizer.config import RunConfig, is_range
+from optimizer.config import Range, RunConfig, is_range
 from optimizer.data.timeframes import parse_timeframe
 from optimizer.errors import ConfigError
 
@@ -67,33 +64,15 @@ class Strategy:
 
 
 def decode(config: RunConfig, genes: Sequence[float]) -> dict[str, float | int]:
-    """Parameters (gene name -> value) from a vector of values in [0, 1]."""
-    plan = config.decode_plan
-    if len(genes) != len(plan):
-        raise ValueError(f"expected {len(plan)} genes, got {len(genes)}")
-    out: dict[str, float | int] = {}
-    for (name, low, span, high, integer), u in zip(plan, genes, strict=True):
-        # Gene.from_unit, inlined: this runs for every individual of every generation.
-        value = low + min(max(float(u), 0.0), 1.0) * span
-        out[name] = int(min(max(math.floor(value + 0.5), low), high)) if integer else value
-    return out
+    """Parameters (gene name -> value, in the genes' own units) from a vector of
+    positions in [0, 1], one per gene of ``config.genes``."""
+    return config.decoder.params(genes)
 
 
 def decode_keys(config: RunConfig, rows: Sequence[Sequence[float]]) -> list[tuple[float | int, ...]]:
     """The values of `decode` of each gene vector in ``rows``, as tuples in gene
-    order: the same numbers, computed for a whole generation at once."""
-    plan = config.decode_plan
-    if any(len(row) != len(plan) for row in rows):
-        raise ValueError(f"expected {len(plan)} genes in every row")
-    genes = np.fromiter(itertools.chain.from_iterable(rows), np.float64, len(rows) * len(plan))
-    genes = genes.reshape(len(rows), len(plan))
-    columns = []
-    for k, (_, low, span, high, integer) in enumerate(plan):
-        value = low + np.clip(genes[:, k], 0.0, 1.0) * span
-        columns.append(
-            np.clip(np.floor(value + 0.5), low, high).astype(np.int64).tolist() if integer else value.tolist()
-        )
-    return list(zip(*columns, strict=True)) if columns else [() for _ in rows]
+    order (the optimizer's parameter cache keys, a generation at a time)."""
+    return config.decoder.rows(rows)
 
 
 def encode(config: RunConfig, params: Mapping[str, float]) -> tuple[float, ...]:
@@ -145,11 +124,16 @@ class _Ref:
         self.name = name
 
 
-class _Refs:
-    """A mapping that answers every gene name with its `_Ref`."""
+def _leaf(value: Any, path: str) -> Any:
+    """A fixed value as is; a range as the `_Ref` of its gene (named by ``path``)."""
+    return _Ref(path) if isinstance(value, Range) else value
 
-    def __getitem__(self, name: str) -> _Ref:
-        return _Ref(name)
+
+def _rule(rule: Any, path: str) -> tuple[tuple[tuple[str, Any], ...], Any] | None:
+    if rule is None:
+        return None
+    weights = tuple((name, _leaf(w, f"{path}.weights.{name}")) for name, w in sorted(rule.weights.items()))
+    return weights, _leaf(rule.threshold, f"{path}.threshold")
 
 
 class StrategyBuilder:
@@ -157,21 +141,19 @@ class StrategyBuilder:
     once into a template whose genes are `_Ref` leaves; `build` fills them in."""
 
     def __init__(self, config: RunConfig) -> None:
-        s = _substitute(config.raw["strategy"], "strategy", _Refs())
-        e = _substitute(config.raw["execution"], "execution", _Refs())
+        s, e = config.strategy, config.execution
         self._signals = [
-            (name, spec["kind"], parse_timeframe(spec["timeframe"]) if spec["timeframe"] else None, spec["candles"],
-             tuple(spec["params"].items()))
-            for name, spec in sorted(s["signals"].items())
+            (name, spec.kind, parse_timeframe(spec.timeframe) if spec.timeframe else None, spec.candles,
+             tuple((key, _leaf(v, f"strategy.signals.{name}.params.{key}")) for key, v in spec.params))
+            for name, spec in sorted(s.signals.items())
         ]  # fmt: skip
-        self._rules = {
-            key: None if s[key] is None else (tuple(sorted(s[key]["weights"].items())), s[key]["threshold"])
-            for key in ("entry", "exit", "entry_short", "exit_short")
-        }
-        self._direction = s["direction"]
-        self._scalars = {key: s[key] for key in ("stop_loss", "take_profit", "trailing_stop", "trailing_activation",
-                                                  "max_bars", "end_of_day")}  # fmt: skip
-        self._scalars.update({key: e[key] for key in ("fill", "commission", "slippage", "position_fraction")})
+        self._rules = {key: _rule(getattr(s, key), f"strategy.{key}")
+                       for key in ("entry", "exit", "entry_short", "exit_short")}  # fmt: skip
+        self._direction = s.direction
+        self._scalars = {key: _leaf(getattr(s, key), f"strategy.{key}") for key in (
+            "stop_loss", "take_profit", "trailing_stop", "trailing_activation", "max_bars", "end_of_day")}  # fmt: skip
+        self._scalars.update({key: _leaf(getattr(e, key), f"execution.{key}")
+                              for key in ("fill", "commission", "slippage", "position_fraction")})  # fmt: skip
 
     def build(self, params: Mapping[str, float]) -> Strategy:
         """The strategy with every gene set from ``params`` (gene name -> value)."""

@@ -21,19 +21,41 @@ const EXAMPLE = {
   workers: 2,
 };
 
-let KINDS = {};    // signal kind -> [[param name, integer?], ...]
+let KINDS = {};    // signal kind -> {doc, params: [[param name, integer?, description], ...]}
 let METRICS = [];
+let SCHEMA = null; // the configuration's JSON Schema, as served
+
+// A schema node with its $ref (into the schema's $defs) followed.
+function resolve(node) {
+  while (node && node.$ref) node = node.$ref.split("/").slice(1).reduce((o, k) => o[k], SCHEMA);
+  return node;
+}
+
+// The help text (the schema's description, units included) of a configuration path:
+// that of the field, or of the nearest object holding it (a weight: the weights').
+function help(path) {
+  let node = SCHEMA, text = "";
+  for (const key of path.split(".")) {
+    node = resolve(node);
+    if (node && !node.properties && (node.oneOf || node.anyOf)) node = resolve((node.oneOf || node.anyOf)[0]);
+    if (!node) break;
+    node = (node.properties && node.properties[key]) || node.items ||
+      (typeof node.additionalProperties === "object" ? node.additionalProperties : undefined);
+    if (node && node.description) text = node.description;
+  }
+  return text;
+}
 
 // A number input pair: value (or range min) and an optional "to" (range max);
 // settings of the search itself (not genes) have no "to".
-function numberField(path, label, value, integer, rangeable = true) {
+function numberField(path, label, value, integer, rangeable = true, description = help(path)) {
   const isRange = value !== null && typeof value === "object";
   const from = el("input", { type: "number", step: "any", "data-path": path, "data-integer": String(integer), class: "from" });
   const to = el("input", { type: "number", step: "any", class: "to", placeholder: "to (range)" });
   from.value = value === null || value === undefined ? "" : isRange ? value.min : value;
   to.value = isRange ? value.max : "";
   to.hidden = !rangeable;
-  return el("label", { class: "number" }, `${label} `, from, " ", to, el("span", { class: "field-error" }));
+  return el("label", { class: "number", title: description }, `${label} `, from, " ", to, el("span", { class: "field-error" }));
 }
 
 function readNumber(label) {
@@ -45,18 +67,19 @@ function readNumber(label) {
 }
 
 function signalRow(name, spec) {
-  const kind = el("select", { class: "kind", "data-path": `strategy.signals.${name}.kind` },
+  const kind = el("select", { class: "kind", "data-path": `strategy.signals.${name}.kind`, title: "" },
     ...Object.keys(KINDS).map((k) => el("option", { value: k, text: k })));
   kind.value = spec.kind;
   const params = el("span", { class: "params" });
   const row = el("div", { class: "signal" },
     el("label", {}, "Name ", el("input", { class: "signal-name", value: name })), " ",
     el("label", {}, "Kind ", kind), " ",
-    el("label", {}, "Timeframe ", el("input", { class: "timeframe", value: spec.timeframe || "", placeholder: "data's own", size: 6 })),
+    el("label", { title: help("strategy.signals.x.timeframe") }, "Timeframe ", el("input", { class: "timeframe", value: spec.timeframe || "", placeholder: "data's own", size: 6 })),
     params, el("button", { type: "button", class: "remove", text: "Remove" }), el("span", { class: "field-error" }));
   const fillParams = (values) => {
-    params.replaceChildren(...KINDS[kind.value].map(([param, integer]) =>
-      numberField(`strategy.signals.${name}.params.${param}`, param, values[param] ?? null, integer)));
+    kind.title = KINDS[kind.value].doc;
+    params.replaceChildren(...KINDS[kind.value].params.map(([param, integer, description]) =>
+      numberField(`strategy.signals.${name}.params.${param}`, param, values[param] ?? null, integer, true, description)));
   };
   fillParams(spec.params || {});
   kind.addEventListener("change", () => { fillParams({}); renderRules(); });
@@ -121,15 +144,15 @@ function fill(config) {
   document.getElementById("signals").replaceChildren(...Object.entries(signals).map(([n, s]) => signalRow(n, s)));
   renderRules(config.strategy || {});
   document.getElementById("risk").replaceChildren(
-    el("label", {}, "Fill ", el("select", { id: "fill", "data-path": "execution.fill" },
+    el("label", { title: help("execution.fill") }, "Fill ", el("select", { id: "fill", "data-path": "execution.fill" },
       el("option", { text: "next_open" }), el("option", { text: "close" }))),
-    el("label", {}, "End of day exit ", el("input", { id: "end_of_day", type: "checkbox", "data-path": "strategy.end_of_day" })),
+    el("label", { title: help("strategy.end_of_day") }, "End of day exit ", el("input", { id: "end_of_day", type: "checkbox", "data-path": "strategy.end_of_day" })),
     ...RISK.map(([path, label, integer]) => numberField(path, label, get(config, path) ?? null, !!integer)));
   document.getElementById("fill").value = get(config, "execution.fill") || "next_open";
   document.getElementById("end_of_day").checked = !!get(config, "strategy.end_of_day");
   const objectives = config.objectives || [];
   const objectiveRow = (k) => el("div", { class: "objective" },
-    el("label", {}, `Objective ${k + 1} `, el("select", { class: "metric", "data-path": `objectives.${k}.metric` },
+    el("label", { title: help("objectives.0.metric") }, `Objective ${k + 1} `, el("select", { class: "metric", "data-path": `objectives.${k}.metric` },
       ...(k > 0 ? [el("option", { value: "", text: "(none)" })] : []), ...METRICS.map((m) => el("option", { text: m })))),
     el("select", { class: "goal", "data-path": `objectives.${k}.goal` }, el("option", { text: "max" }), el("option", { text: "min" })),
     el("span", { class: "field-error" }));
@@ -234,12 +257,17 @@ document.getElementById("new-run").addEventListener("submit", async (event) => {
 });
 
 async function main() {
-  const schema = await getJSON("/api/schema/config");
-  for (const kind of schema.properties.strategy.properties.signals.additionalProperties.oneOf) {
-    KINDS[kind.properties.kind.const] = Object.entries(kind.properties.params.properties)
-      .map(([name, spec]) => [name, spec.oneOf[0].type === "integer"]);
+  SCHEMA = await getJSON("/api/schema/config");
+  const strategy = resolve(SCHEMA.properties.strategy);
+  for (const ref of strategy.properties.signals.additionalProperties.oneOf) {
+    const kind = resolve(ref);
+    KINDS[kind.properties.kind.const] = {
+      doc: kind.description || "",
+      params: Object.entries(resolve(kind.properties.params).properties || {})
+        .map(([name, spec]) => [name, resolve(spec.oneOf ? spec.oneOf[0] : spec).type === "integer", spec.description || ""]),
+    };
   }
-  METRICS = schema.properties.objectives.items.properties.metric.enum;
+  METRICS = resolve(resolve(SCHEMA.properties.objectives).items).properties.metric.enum;
   const source = new URLSearchParams(window.location.search).get("from") || "";
   let config = EXAMPLE, dataset = null;
   if (source.startsWith("/api/")) {  // a saved run's config or an elite's

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import pickle
 
 import pytest
+from pydantic import ValidationError
 
-from optimizer.config import parse_config
+from optimizer.config import GA_DEFAULTS, is_range, parse_config
 from optimizer.engine import Engine
 from optimizer.errors import ConfigError
+from optimizer.schema import config_schema
+from optimizer.signals import SIGNAL_KINDS, Param, SignalKind, register_signal_kind
 from optimizer.strategy import build_strategy, check_params, decode, decode_keys, encode
 from tests.conftest import parse, sma_cross_config
 
@@ -192,3 +197,80 @@ def test_a_generation_decodes_at_once_to_the_same_parameters():
     assert decode_keys(config, []) == []
     with pytest.raises(ValueError, match="genes"):
         decode_keys(config, [[0.5] * (n + 1)])
+
+
+def test_errors_are_worded_for_the_person_editing_the_json():
+    doc = _merge(sma_cross_config(), {
+        "strategy": {"stop_loss": "0.1", "take_profit": {"min": 0.1, "max": 0.2, "type": "float64"},
+                     "signals": {"up": {"params": {"fast": 2.5}}, "down": {"kind": "sma_crossup"}}},
+        "ga": {"populaton": 10, "stall_generations": 0},
+        "objectives": [{"metric": "sharpe"}],
+    })  # fmt: skip
+    assert _errors(doc) == [
+        "strategy.signals.up.params.fast: 2.5 is not an integer",
+        'strategy.signals.down.kind: "sma_crossup" is not a signal kind (' + ", ".join(sorted(SIGNAL_KINDS)) + ")",
+        'strategy.stop_loss: must be a number or a range {"min", "max"} or null, not the string "0.1"',
+        'strategy.take_profit.type: "float64" is not one of int, float',
+        "objectives.0.goal: is required",
+        "ga.stall_generations: 0 must be at least 1",
+        "ga.populaton: unknown field (allowed: " + ", ".join(GA_DEFAULTS) + ")",
+    ]
+    assert not any("Input should" in line or "~" in line for line in _errors(_merge(doc, {"workers": [1]})))
+
+
+def test_typed_access_matches_the_normalized_json():
+    doc = sma_cross_config({"min": 3, "max": 9, "type": "int"}, 40, stop_loss={"min": 0.01, "max": 0.02})
+    doc["ga"] = {"population": 20, "min_trades": 5}
+    doc["split"] = {"test_from": "2020-01-01"}
+    config = parse(doc)
+    assert (config.ga.population, config.ga.min_trades, config.ga.seed) == (20, 5, 0)
+    assert config.data.path == doc["data"]["path"] and config.data.dataset is None
+    up = config.strategy.signals["up"]
+    assert (up.kind, up.timeframe, up.candles, up.params.slow) == ("sma_cross_up", None, "normal", 40)
+    assert is_range(up.params.fast) and (up.params.fast.min, up.params.fast.max, up.params.fast.type) == (3, 9, "int")
+    assert config.strategy.entry.weights == {"up": 1.0} and config.strategy.exit_short is None
+    assert [(o.metric, o.goal) for o in config.objectives] == [("total_return_pct", "max")]
+    assert config.split.test_from == "2020-01-01" and config.split.test_fraction is None
+    assert config.execution.fill == "next_open" and config.workers == 0 and config.name == "sma cross"
+    with pytest.raises(ValidationError):
+        config.ga.population = 3  # frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.genes = ()
+
+
+def test_a_config_pickles_as_its_json_and_rebuilds_its_typed_view():
+    config = parse(sma_cross_config({"min": 3, "max": 9, "type": "int"}, 40))
+    again = pickle.loads(pickle.dumps(config))
+    assert again == config and again.raw == config.raw and again.genes == config.genes
+    assert "settings" not in again.__dict__  # rebuilt on first use
+    assert again.strategy.signals["up"].params.slow == 40 and "settings" in again.__dict__
+
+
+def test_a_signal_kind_registered_after_import_is_validated_and_in_the_schema():
+    name = "late_test_kind"
+    level = Param("level", False, 0.0, 10.0, "a level, 0..10")
+    register_signal_kind(SignalKind(name, (level,), False, "registered late", lambda src, p: None))
+    try:
+        doc = sma_cross_config()
+        doc["strategy"]["signals"]["late"] = {"kind": name, "params": {"level": {"min": 1.0, "max": 5.0}}}
+        assert parse(doc).gene_names == ("strategy.signals.late.params.level",)
+        doc["strategy"]["signals"]["late"]["params"]["level"] = 11.0
+        assert _errors(doc) == ["strategy.signals.late.params.level: 11 must be at most 10"]
+        schema = config_schema()
+        branches = schema["$defs"]["Strategy"]["properties"]["signals"]["additionalProperties"]["oneOf"]
+        assert {"$ref": "#/$defs/LateTestKindSignal"} in branches
+        assert schema["$defs"]["LateTestKindSignal"]["properties"]["kind"]["const"] == name
+    finally:
+        del SIGNAL_KINDS[name]
+    assert any(e.startswith("strategy.signals.late.kind:") for e in _errors(doc))
+
+
+def test_one_decoder_for_a_gene_a_vector_and_a_generation():
+    config = parse(sma_cross_config({"min": 3, "max": 30, "type": "int"}, 60, stop_loss={"min": 0.002, "max": 0.05}))
+    rows = [(0.0, 0.3, 0.7), (1.0, -2.0, 3.0), (0.5, 0.5, 0.5)]
+    for row in rows:
+        by_gene = tuple(gene.from_unit(u) for gene, u in zip(config.genes, row, strict=True))
+        assert by_gene == tuple(decode(config, row).values()) == tuple(config.decoder.values(row))
+    assert decode_keys(config, rows) == [tuple(decode(config, row).values()) for row in rows]
+    with pytest.raises(ValueError, match="expected 3 genes, got 2"):
+        decode(config, (0.5, 0.5))

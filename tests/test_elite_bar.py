@@ -64,7 +64,7 @@ def test_workers_drop_the_series_of_what_the_bar_does_not_admit(eurusd_candles):
     those above the bar keep their trades and equity."""
     doc = sma_cross_config({"min": 3, "max": 30, "type": "int"}, {"min": 31, "max": 150, "type": "int"})
     config = parse(doc)
-    weights = weights_of(config.raw["objectives"])
+    weights = weights_of(config.objectives)
     rng = random.Random(3)
     tasks = [("train", tuple(rng.random() for _ in config.genes)) for _ in range(40)]
     with ProcessExecutor(RunSpec(config.raw, None), eurusd_candles, 2) as executor:

@@ -105,14 +105,14 @@ def create_run() -> tuple[Response, int]:
         config = parse_config(body)
     except ConfigError as exc:
         raise ApiError(400, "invalid configuration", exc.details) from exc
-    data = config.raw["data"]
-    if "path" in data:
+    dataset = config.data.dataset
+    if dataset is None:
         raise ApiError(400, "invalid configuration", ["data.path: the API reads no paths; give data.dataset (an id)"])
-    if _ctx().store.dataset(data["dataset"]) is None:
-        raise ApiError(400, "invalid configuration", [f"data.dataset: no dataset {data['dataset']!r}"])
+    if _ctx().store.dataset(dataset) is None:
+        raise ApiError(400, "invalid configuration", [f"data.dataset: no dataset {dataset!r}"])
     if not config.genes:
         raise ApiError(400, "invalid configuration", ["strategy: has no ranges to optimize"])
-    run_id = _ctx().manager.submit(config.raw, data["dataset"], _ctx().versions)
+    run_id = _ctx().manager.submit(config.raw, dataset, _ctx().versions)
     return jsonify({"id": run_id}), 201
 
 
@@ -275,7 +275,7 @@ def individual_config(run_id: int, iid: int) -> Response:
     found = _individual_or_404(run_id, iid)
     config = parse_config(_ctx().store.run_config(run_id))
     document = fixed_config(config, found["params"])
-    document["name"] = f"{config.raw['name']} #{iid}"
+    document["name"] = f"{config.name} #{iid}"
     return _attachment(json.dumps(document, indent=2), f"run-{run_id}-individual-{iid}.json", "application/json")
 
 
