@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -70,7 +70,24 @@ def _fail(loc: tuple[str | int, ...], kind: str, message: str, value: Any) -> Va
     return ValidationError.from_exception_data("configuration", [error])
 
 
-class Data(Section):
+class _ExactlyOne(Section):
+    """A section of two optional fields of which exactly one is given (``one_of``:
+    the reason when not); the other is left out of its JSON."""
+
+    one_of: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _ExactlyOne:
+        if sum(getattr(self, name) is not None for name in type(self).model_fields) != 1:
+            raise PydanticCustomError("one_of", self.one_of)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _given(self, handler: Any) -> dict[str, Any]:
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+
+class Data(_ExactlyOne):
     """Where the candles come from: exactly one of ``path`` or ``dataset``."""
 
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["path"]}, {"required": ["dataset"]}]})
@@ -80,15 +97,7 @@ class Data(Section):
     dataset: NonBlank = Field(None, description="the id of a bundled or uploaded dataset; the API's way",
                               json_schema_extra=_optional)  # fmt: skip
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Data:
-        if (self.path is None) == (self.dataset is None):
-            raise PydanticCustomError("one_of", "must hold exactly one of path (command line) or dataset (an id)")
-        return self
-
-    @model_serializer(mode="wrap")
-    def _given(self, handler: Any) -> dict[str, Any]:
-        return {key: value for key, value in handler(self).items() if value is not None}
+    one_of: ClassVar[str] = "must hold exactly one of path (command line) or dataset (an id)"
 
 
 class Params(Section):
@@ -231,7 +240,7 @@ class GA(Section):
         return elite
 
 
-class Split(Section):
+class Split(_ExactlyOne):
     """A held-out test period: exactly one of ``test_fraction`` or ``test_from``."""
 
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["test_fraction"]},
@@ -243,15 +252,7 @@ class Split(Section):
     test_from: str = Field(None, description="hold out the bars opening at or after this ISO 8601 date "
                            "(naive = UTC)", json_schema_extra=_optional)  # fmt: skip
 
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Split:
-        if (self.test_fraction is None) == (self.test_from is None):
-            raise PydanticCustomError("one_of", "must hold exactly one of test_fraction or test_from")
-        return self
-
-    @model_serializer(mode="wrap")
-    def _given(self, handler: Any) -> dict[str, Any]:
-        return {key: value for key, value in handler(self).items() if value is not None}
+    one_of: ClassVar[str] = "must hold exactly one of test_fraction or test_from"
 
 
 class RunSettings(Section):
