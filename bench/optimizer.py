@@ -93,23 +93,24 @@ def _evaluate_only(conn, config: dict, tasks: list) -> None:  # pragma: no cover
 
 
 class _Recorder:
-    """An executor that records each map's tasks and elite bar before passing it on."""
+    """An executor that records each map's tasks and series filter (the elite's bar)
+    before passing it on."""
 
     def __init__(self, inner: ProcessExecutor) -> None:
         self.inner = inner
         self.workers = inner.workers
         self.maps: list[tuple[list, object]] = []
 
-    def map(self, tasks, on_result=None, bar=None):
-        self.maps.append((list(tasks), bar))
-        return self.inner.map(tasks, on_result, bar)
+    def map(self, tasks, *, on_result=None, keep=None):
+        self.maps.append((list(tasks), keep))
+        return self.inner.map(tasks, on_result=on_result, keep=keep)
 
 
 def _replay(pool: ProcessExecutor, maps: list[tuple[list, object]]) -> float:
     """Evaluations per second of the recorded maps sent again through ``pool``."""
     start = time.perf_counter()
-    for tasks, bar in maps:
-        pool.map(tasks, bar=bar)
+    for tasks, keep in maps:
+        pool.map(tasks, keep=keep)
     return sum(len(tasks) for tasks, _ in maps) / (time.perf_counter() - start)
 
 
