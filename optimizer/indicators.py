@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from optimizer import exact_sum as exact
+
 
 @njit(cache=True)
 def _first_valid(x):  # pragma: no cover - compiled
@@ -22,42 +24,58 @@ def _first_valid(x):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def sma(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Simple moving average of the last ``period`` values (compensated rolling sum)."""
+    """Simple moving average of the last ``period`` values: their exact sum (an
+    `exact_sum` expansion, added to and removed from exactly) divided by ``period``
+    and rounded once, so it never drifts and equal values average to themselves.
+
+    A window holding a NaN or infinite value (after the leading NaNs) has no
+    average (NaN). ``period`` is 1 to 2**26 - 1 bars.
+    """
+    if period < 1 or period >= exact.MAX_COUNT:
+        raise ValueError("sma: period must be 1 to 2**26 - 1 bars")
     n = len(x)
     out = np.full(n, np.nan)
+    parts = np.zeros(exact.CAPACITY)
+    m = 0
+    inverse = 1.0 / period
+    undefined = 0  # non-finite values in the window
     start = _first_valid(x)
-    total = 0.0
-    comp = 0.0
     for i in range(start, n):
-        # Neumaier summation: add x[i], remove x[i - period].
-        for value in (x[i], -x[i - period] if i - period >= start else 0.0):
-            t = total + value
-            if abs(total) >= abs(value):
-                comp += (total - t) + value
+        exact.check_room(m, 2)
+        if np.isfinite(x[i]):
+            m = exact.grow(parts, m, x[i])
+        else:
+            undefined += 1
+        if i - period >= start:
+            if np.isfinite(x[i - period]):
+                m = exact.grow(parts, m, -x[i - period])
             else:
-                comp += (value - t) + total
-            total = t
-        if i - start + 1 >= period:
-            out[i] = (total + comp) / period
+                undefined -= 1
+        if i - start + 1 >= period and undefined == 0:
+            out[i] = exact.mean(parts, m, period, inverse)
     return out
 
 
 @njit(cache=True)
 def _smooth(x, period, alpha):  # pragma: no cover - compiled
     """Exponential smoothing with factor ``alpha``, seeded with the mean of the first
-    ``period`` valid values (placed at the last of them)."""
+    ``period`` valid values (placed at the last of them), rounded once as in `sma`.
+    Each step moves the value by ``alpha`` times its distance to the input, so
+    equal inputs keep the value."""
     n = len(x)
     out = np.full(n, np.nan)
     start = _first_valid(x)
     if n - start < period:
         return out
-    seed = 0.0
+    parts = np.zeros(exact.CAPACITY)
+    m = 0
     for i in range(start, start + period):
-        seed += x[i]
-    value = seed / period
+        exact.check_room(m, 1)
+        m = exact.grow(parts, m, x[i])
+    value = exact.mean(parts, m, period, 1.0 / period)
     out[start + period - 1] = value
     for i in range(start + period, n):
-        value = alpha * x[i] + (1.0 - alpha) * value
+        value += alpha * (x[i] - value)
         out[i] = value
     return out
 
