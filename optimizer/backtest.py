@@ -65,6 +65,15 @@ class BacktestResult:
     def __len__(self) -> int:
         return len(self.entry_index)
 
+    @property
+    def bars_held(self) -> np.ndarray:
+        """Bars each trade was in the market (int64): exit index - entry index (the
+        closes it was held over), and 1 for a trade opened and closed within one
+        bar (stopped in its entry bar, or filled at the open of a bar that closes
+        it at its close): it was in the market during that bar. Their sum over the
+        trades never exceeds the number of bars."""
+        return np.maximum(self.exit_index - self.entry_index, 1)
+
 
 def simulate(
     open_: np.ndarray,

@@ -188,3 +188,12 @@ def test_ruin_ends_trading():
     assert _trades(r) == [(0, 2, -1, 100.2, 210.2, "signal_exit")]
     assert r.equity[2:].tolist() == [0.0] * 5
 
+
+def test_a_trade_closed_within_its_entry_bar_held_that_bar():
+    bars = _bars([10, 11, 12, 13, 14], low=[9.5, 10.5, 9.0, 12.5, 13.5])
+    r = _run(bars, long_entry=[1, 3], stop_loss=0.05)
+    # Entered at the open of bar 2 and stopped in it; entered at the open of bar 4 (the last), closed at its close.
+    assert _trades(r) == [(2, 2, 1, 12.0, pytest.approx(11.4), "stop_loss"), (4, 4, 1, 14.0, 14.2, "end_of_data")]
+    assert r.bars_held.tolist() == [1, 1]
+    r = _run(bars, long_entry=[0], long_exit=[2])
+    assert r.bars_held.tolist() == [3 - 1]  # filled at the opens of bars 1 and 3: held over bars 1 and 2

@@ -78,6 +78,8 @@ def test_kernel_invariants(market, opts):
     # The last trade is closed by the end of the data at the latest.
     if len(r):
         assert r.exit_index[-1] <= n - 1
+    # A trade held within one bar held that bar; no bar is held twice.
+    assert np.all(r.bars_held >= 1) and r.bars_held.sum() <= n
     # Ruin ends trading: a full-size trade that returns nothing is the last one.
     ruined = np.flatnonzero(r.pnl_pct == -1.0)
     if opts["position_fraction"] == 1.0 and len(ruined):
