@@ -21,7 +21,7 @@ _SPLIT = 134217729.0  # 2**27 + 1, Veltkamp's splitter for 53-bit significands
 
 
 @njit(cache=True)
-def _two_sum(a, b):  # pragma: no cover - compiled
+def two_sum(a: float, b: float) -> tuple[float, float]:  # pragma: no cover - compiled
     """(s, e) with s = fl(a + b) and s + e = a + b exactly (Knuth)."""
     s = a + b
     bb = s - a
@@ -37,7 +37,7 @@ def grow(parts: np.ndarray, m: int, x: float) -> int:  # pragma: no cover - comp
     """
     j = 0
     for k in range(m):
-        x, low = _two_sum(x, parts[k])
+        x, low = two_sum(x, parts[k])
         if low != 0.0:
             parts[j] = low
             j += 1
@@ -67,7 +67,7 @@ def mean(parts: np.ndarray, m: int, count: int, inverse: float) -> float:  # pra
     high = 0.0
     low = 0.0
     for k in range(m):
-        high, error = _two_sum(high, parts[k])
+        high, error = two_sum(high, parts[k])
         low += error
     q = high * inverse
     c = _SPLIT * q

@@ -41,16 +41,21 @@ def sma(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compile
     undefined = 0  # non-finite values in the window
     start = _first_valid(x)
     for i in range(start, n):
-        exact.check_room(m, 2)
-        if np.isfinite(x[i]):
-            m = exact.grow(parts, m, x[i])
-        else:
+        new = x[i]
+        if not np.isfinite(new):
             undefined += 1
-        if i - period >= start:
-            if np.isfinite(x[i - period]):
-                m = exact.grow(parts, m, -x[i - period])
-            else:
-                undefined -= 1
+            new = 0.0
+        old = x[i - period] if i - period >= start else 0.0
+        if not np.isfinite(old):
+            undefined -= 1
+            old = 0.0
+        # new - old = d + e exactly; e is 0 when new and old are within a factor 2 (Sterbenz).
+        d, e = exact.two_sum(new, -old)
+        exact.check_room(m, 2)
+        if d != 0.0:
+            m = exact.grow(parts, m, d)
+        if e != 0.0:
+            m = exact.grow(parts, m, e)
         if i - start + 1 >= period and undefined == 0:
             out[i] = exact.mean(parts, m, period, inverse)
     return out
@@ -129,11 +134,10 @@ def macd(close: np.ndarray, fast: int, slow: int, signal: int):  # pragma: no co
 
 
 @njit(cache=True)
-def rolling_std(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Population standard deviation (ddof = 0) of the last ``period`` values."""
+def _deviation(x, period, mean):  # pragma: no cover - compiled
+    """Population standard deviation of the last ``period`` values about ``mean``."""
     n = len(x)
     out = np.full(n, np.nan)
-    mean = sma(x, period)
     for i in range(n):
         m = mean[i]
         if np.isnan(m):
@@ -147,11 +151,19 @@ def rolling_std(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover -
 
 
 @njit(cache=True)
+def rolling_std(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Population standard deviation (ddof = 0) of the last ``period`` values,
+    about their `sma` (exactly 0 when they are equal)."""
+    return _deviation(x, period, sma(x, period))
+
+
+@njit(cache=True)
 def bollinger(close: np.ndarray, period: int, width: float):  # pragma: no cover - compiled
     """Bollinger bands: (lower, middle, upper) = SMA -/+ ``width`` population
-    standard deviations of the last ``period`` closes."""
+    standard deviations of the last ``period`` closes (all three equal the close
+    when those closes are equal)."""
     mid = sma(close, period)
-    dev = rolling_std(close, period)
+    dev = _deviation(close, period, mid)
     return mid - width * dev, mid, mid + width * dev
 
 

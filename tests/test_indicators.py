@@ -60,6 +60,12 @@ def test_sma_stays_exact_over_a_million_bars():
     assert got[-1] == pytest.approx(x[-37:].mean(), rel=1e-14)
 
 
+def test_sma_of_a_window_with_a_missing_value_is_undefined_until_it_leaves():
+    x = np.array([np.nan, 1.0, 2.0, np.nan, 4.0, 5.0, 6.0, np.inf, 8.0, 9.0])
+    got = ind.sma(x, 2)
+    np.testing.assert_array_equal(got, [np.nan, np.nan, 1.5, np.nan, np.nan, 4.5, 5.5, np.nan, np.nan, 8.5])
+
+
 def test_ema_rsi_macd_match_reference_loops(goog):
     x = goog.close.tolist()
     for period in (2, 12, 26):
