@@ -18,15 +18,17 @@ Semantics (DESIGN.md, "Backtest semantics"), bar by bar:
    (``fill="close"``) or at the next open. Exit signals come before max_bars.
 4. An entry signal is taken when no position is open at this close, or when the
    position a signal (or max_bars) closes here is on the other side (a
-   reversal); never on the last bar, and (with ``fill="close"``) not on a bar
-   that ends the day when ``end_of_day`` is on. A long and a short entry on the
-   same bar cancel.
+   reversal); never on the last bar, never with equity 0 (checked when it
+   fills), and (with ``fill="close"``) not on a bar that ends the day when
+   ``end_of_day`` is on. A long and a short entry on the same bar cancel.
 
 Money: equity starts at 1.0. An entry commits ``position_fraction`` of equity E
 and buys ``E*f*(1-commission)/fill`` units (fractional); an exit of value V
 returns ``V*(1-commission)``. A short's value is ``units*(2*entry - price)``,
 floored at zero (a short can lose at most what it committed). Every fill price
-moves against the trader by ``slippage``. Equity is marked at each close.
+moves against the trader by ``slippage``. Equity is marked at each close. Ruin
+ends trading: once equity is 0 (a full-size short whose price doubled), no
+entry is taken.
 """
 
 from __future__ import annotations
@@ -62,6 +64,15 @@ class BacktestResult:
 
     def __len__(self) -> int:
         return len(self.entry_index)
+
+    @property
+    def bars_held(self) -> np.ndarray:
+        """Bars each trade was in the market (int64): exit index - entry index (the
+        closes it was held over), and 1 for a trade opened and closed within one
+        bar (stopped in its entry bar, or filled at the open of a bar that closes
+        it at its close): it was in the market during that bar. Their sum over the
+        trades never exceeds the number of bars."""
+        return np.maximum(self.exit_index - self.entry_index, 1)
 
 
 def simulate(
@@ -138,12 +149,12 @@ def _simulate(
             k += 1
             pos = 0
             pending_exit = -1
-        if pending_entry != 0:
+        if pending_entry != 0 and cash > 0.0:  # ruin (equity 0) ends trading
             pos = pending_entry
             entry, committed, cash, units = _open_position(pos, o[i], cash, fraction, commission, slippage)
             entry_i = i
             best = entry
-            pending_entry = 0
+        pending_entry = 0
 
         # 2. Stops during the bar.
         if pos != 0:
@@ -188,13 +199,13 @@ def _simulate(
             elif se[i] and not le[i]:
                 side = -1
             if side != 0 and side != closing:
-                if fill_close:
+                if not fill_close:
+                    pending_entry = side  # filled at the next open if anything is left (1.)
+                elif cash > 0.0:  # ruin (equity 0) ends trading
                     pos = side
                     entry, committed, cash, units = _open_position(pos, c[i], cash, fraction, commission, slippage)
                     entry_i = i
                     best = entry
-                else:
-                    pending_entry = side
 
         # 5. Mark to market.
         if pos > 0:

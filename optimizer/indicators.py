@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from optimizer import exact_sum as exact
+
 
 @njit(cache=True)
 def _first_valid(x):  # pragma: no cover - compiled
@@ -22,42 +24,63 @@ def _first_valid(x):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def sma(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Simple moving average of the last ``period`` values (compensated rolling sum)."""
+    """Simple moving average of the last ``period`` values: their exact sum (an
+    `exact_sum` expansion, added to and removed from exactly) divided by ``period``
+    and rounded once, so it never drifts and equal values average to themselves.
+
+    A window holding a NaN or infinite value (after the leading NaNs) has no
+    average (NaN). ``period`` is 1 to 2**26 - 1 bars.
+    """
+    if period < 1 or period >= exact.MAX_COUNT:
+        raise ValueError("sma: period must be 1 to 2**26 - 1 bars")
     n = len(x)
     out = np.full(n, np.nan)
+    parts = np.zeros(exact.CAPACITY)
+    m = 0
+    inverse = 1.0 / period
+    undefined = 0  # non-finite values in the window
     start = _first_valid(x)
-    total = 0.0
-    comp = 0.0
     for i in range(start, n):
-        # Neumaier summation: add x[i], remove x[i - period].
-        for value in (x[i], -x[i - period] if i - period >= start else 0.0):
-            t = total + value
-            if abs(total) >= abs(value):
-                comp += (total - t) + value
-            else:
-                comp += (value - t) + total
-            total = t
-        if i - start + 1 >= period:
-            out[i] = (total + comp) / period
+        new = x[i]
+        if not np.isfinite(new):
+            undefined += 1
+            new = 0.0
+        old = x[i - period] if i - period >= start else 0.0
+        if not np.isfinite(old):
+            undefined -= 1
+            old = 0.0
+        # new - old = d + e exactly; e is 0 when new and old are within a factor 2 (Sterbenz).
+        d, e = exact.two_sum(new, -old)
+        exact.check_room(m, 2)
+        if d != 0.0:
+            m = exact.grow(parts, m, d)
+        if e != 0.0:
+            m = exact.grow(parts, m, e)
+        if i - start + 1 >= period and undefined == 0:
+            out[i] = exact.mean(parts, m, period, inverse)
     return out
 
 
 @njit(cache=True)
 def _smooth(x, period, alpha):  # pragma: no cover - compiled
     """Exponential smoothing with factor ``alpha``, seeded with the mean of the first
-    ``period`` valid values (placed at the last of them)."""
+    ``period`` valid values (placed at the last of them), rounded once as in `sma`.
+    Each step moves the value by ``alpha`` times its distance to the input, so
+    equal inputs keep the value."""
     n = len(x)
     out = np.full(n, np.nan)
     start = _first_valid(x)
     if n - start < period:
         return out
-    seed = 0.0
+    parts = np.zeros(exact.CAPACITY)
+    m = 0
     for i in range(start, start + period):
-        seed += x[i]
-    value = seed / period
+        exact.check_room(m, 1)
+        m = exact.grow(parts, m, x[i])
+    value = exact.mean(parts, m, period, 1.0 / period)
     out[start + period - 1] = value
     for i in range(start + period, n):
-        value = alpha * x[i] + (1.0 - alpha) * value
+        value += alpha * (x[i] - value)
         out[i] = value
     return out
 
@@ -111,11 +134,10 @@ def macd(close: np.ndarray, fast: int, slow: int, signal: int):  # pragma: no co
 
 
 @njit(cache=True)
-def rolling_std(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Population standard deviation (ddof = 0) of the last ``period`` values."""
+def _deviation(x, period, mean):  # pragma: no cover - compiled
+    """Population standard deviation of the last ``period`` values about ``mean``."""
     n = len(x)
     out = np.full(n, np.nan)
-    mean = sma(x, period)
     for i in range(n):
         m = mean[i]
         if np.isnan(m):
@@ -129,11 +151,19 @@ def rolling_std(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover -
 
 
 @njit(cache=True)
+def rolling_std(x: np.ndarray, period: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Population standard deviation (ddof = 0) of the last ``period`` values,
+    about their `sma` (exactly 0 when they are equal)."""
+    return _deviation(x, period, sma(x, period))
+
+
+@njit(cache=True)
 def bollinger(close: np.ndarray, period: int, width: float):  # pragma: no cover - compiled
     """Bollinger bands: (lower, middle, upper) = SMA -/+ ``width`` population
-    standard deviations of the last ``period`` closes."""
+    standard deviations of the last ``period`` closes (all three equal the close
+    when those closes are equal)."""
     mid = sma(close, period)
-    dev = rolling_std(close, period)
+    dev = _deviation(close, period, mid)
     return mid - width * dev, mid, mid + width * dev
 
 

@@ -4,7 +4,8 @@ A signal's value on each bar is in [0, 1] (the kinds here are 0 or 1), evaluated
 at the bar's close. A signal on a higher timeframe is computed on that
 timeframe's candles and seen on a base bar only once its candle has closed:
 a *state* (price above its SMA) holds until the next higher candle closes; an
-*event* (a cross) fires on the first base bar that sees it, once.
+*event* (a cross) fires on the first base bar that sees it, once (after a gap in
+the base bars, a bar that sees several new candles fires an event of any of them).
 
 `SIGNAL_KINDS` is the registry that configuration validation, the JSON Schema
 and the engine all read.
@@ -140,17 +141,27 @@ def to_base(values: np.ndarray, visible: np.ndarray, event: bool) -> np.ndarray:
     """Higher-timeframe signal values seen on each base bar.
 
     ``visible[i]`` is the last higher candle closed by base bar i (-1: none). A
-    state holds while its candle is the last closed one; an event is seen on the
-    first base bar that sees its candle only.
+    state holds the value of the last closed candle. An event fires on the first
+    base bar that sees its candle, once: when a gap in the base bars makes several
+    candles visible on one bar, that bar takes the largest of their values (an
+    event of any of them fires there, once).
     """
     n = len(visible)
     out = np.zeros(n)
     previous = -1
     for i in range(n):
         j = visible[i]
-        if j >= 0 and (not event or j != previous):
-            out[i] = values[j]
-        previous = j
+        if not event:
+            if j >= 0:
+                out[i] = values[j]
+        else:
+            value = 0.0
+            for k in range(previous + 1, j + 1):  # the candles first seen on this bar
+                if values[k] > value:
+                    value = values[k]
+            out[i] = value
+        if j > previous:
+            previous = j
     return out
 
 

@@ -150,7 +150,7 @@ def compute_stats(
     """
     n = len(result.equity)
     pct = result.pnl_pct * 100.0
-    bars_held = result.exit_index - result.entry_index
+    bars_held = result.bars_held
     trades = len(pct)
     n_win, n_loss, sum_win, sum_loss, best, worst, total, gross_win, gross_loss = _trade_summary(pct, result.pnl)
     max_dd, mean_r, std_r, downside = _equity_summary(result.equity)

@@ -16,11 +16,11 @@ from optimizer.signals import SIGNAL_KINDS, compute_signal, cross_up
 
 def _ema_ref(x, period):
     out = [math.nan] * len(x)
-    value = sum(x[:period]) / period
+    value = math.fsum(x[:period]) / period
     out[period - 1] = value
     alpha = 2 / (period + 1)
     for i in range(period, len(x)):
-        value = alpha * x[i] + (1 - alpha) * value
+        value += alpha * (x[i] - value)
         out[i] = value
     return np.array(out)
 
@@ -29,7 +29,7 @@ def _wilder_ref(x, period, start=0):
     out = [math.nan] * len(x)
     if len(x) - start < period:
         return np.array(out)
-    value = sum(x[start : start + period]) / period
+    value = math.fsum(x[start : start + period]) / period
     out[start + period - 1] = value
     for i in range(start + period, len(x)):
         value += (x[i] - value) / period
@@ -46,11 +46,17 @@ def test_sma_and_std_match_pandas(goog_candles):
 
 
 def test_sma_stays_exact_over_a_million_bars():
-    """The compensated rolling sum does not drift: the last value equals a fresh mean."""
+    """The exact rolling sum does not drift: the last value equals a fresh mean."""
     rng = np.random.default_rng(1)
     x = 1e4 + np.cumsum(rng.normal(0, 1, 1_000_000))
     got = ind.sma(x, 37)
     assert got[-1] == pytest.approx(x[-37:].mean(), rel=1e-14)
+
+
+def test_sma_of_a_window_with_a_missing_value_is_undefined_until_it_leaves():
+    x = np.array([np.nan, 1.0, 2.0, np.nan, 4.0, 5.0, 6.0, np.inf, 8.0, 9.0])
+    got = ind.sma(x, 2)
+    np.testing.assert_array_equal(got, [np.nan, np.nan, 1.5, np.nan, np.nan, 4.5, 5.5, np.nan, np.nan, 8.5])
 
 
 def test_ema_rsi_macd_match_reference_loops(goog_candles):

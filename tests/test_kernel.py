@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from optimizer.backtest import REASONS, rule_fires, simulate
+from optimizer.stats import compute_stats
+
+HOUR = 3_600_000_000_000
 
 
 def _bars(open_, high=None, low=None, close=None):
@@ -170,3 +173,27 @@ def test_a_reversal_closes_and_opens_at_the_same_fill():
     # The long is bought with what the short returned.
     short_value = (2 * 10.2 - 12.2) / 10.2
     assert r.equity[-1] == pytest.approx(short_value * 15.2 / 12.2)
+
+
+def test_ruin_ends_trading():
+    """A full-size short whose price more than doubles is worth 0; with nothing left, no trade follows."""
+    squeeze = _bars([100, 100, 210, 230, 240, 250, 260])
+    r = _run(squeeze, short_entry=[0, 3, 4], short_exit=[2], position_fraction=1.0)
+    assert _trades(r) == [(1, 3, -1, 100.0, 230.0, "signal_exit")]
+    assert r.pnl_pct.tolist() == [-1.0]
+    assert r.equity[3:].tolist() == [0.0] * 4
+    stats = compute_stats(r, np.arange(7, dtype=np.int64) * HOUR, bar_ns=HOUR, market_return_pct=160.0)
+    assert (stats.total_trades, stats.expectancy_pct, stats.total_return_pct) == (1, -100.0, -100.0)
+    r = _run(squeeze, short_entry=[0, 3, 4], short_exit=[2], position_fraction=1.0, fill_close=True)
+    assert _trades(r) == [(0, 2, -1, 100.2, 210.2, "signal_exit")]
+    assert r.equity[2:].tolist() == [0.0] * 5
+
+
+def test_a_trade_closed_within_its_entry_bar_held_that_bar():
+    bars = _bars([10, 11, 12, 13, 14], low=[9.5, 10.5, 9.0, 12.5, 13.5])
+    r = _run(bars, long_entry=[1, 3], stop_loss=0.05)
+    # Entered at the open of bar 2 and stopped in it; entered at the open of bar 4 (the last), closed at its close.
+    assert _trades(r) == [(2, 2, 1, 12.0, pytest.approx(11.4), "stop_loss"), (4, 4, 1, 14.0, 14.2, "end_of_data")]
+    assert r.bars_held.tolist() == [1, 1]
+    r = _run(bars, long_entry=[0], long_exit=[2])
+    assert r.bars_held.tolist() == [3 - 1]  # filled at the opens of bars 1 and 3: held over bars 1 and 2

@@ -81,6 +81,13 @@ def test_kernel_invariants(market, opts):
     # The last trade is closed by the end of the data at the latest.
     if len(r):
         assert r.exit_index[-1] <= n - 1
+    # A trade held within one bar held that bar; no bar is held twice.
+    assert np.all(r.bars_held >= 1) and r.bars_held.sum() <= n
+    # Ruin ends trading: a full-size trade that returns nothing is the last one.
+    ruined = np.flatnonzero(r.pnl_pct == -1.0)
+    if opts["position_fraction"] == 1.0 and len(ruined):
+        assert ruined[0] == len(r) - 1
+        assert np.all(r.equity[r.exit_index[-1] :] == 0.0)
     # Compounding: final equity is the product of per-trade factors.
     factors = 1 + opts["position_fraction"] * r.pnl_pct
     assert np.isclose(r.equity[-1], np.prod(factors), rtol=1e-9)

@@ -69,7 +69,7 @@ def test_the_app_factory_changes_nothing_until_the_manager_starts(tmp_path):
     store = app.extensions["dashboard"].store
     manager = app.extensions["dashboard"].manager
     client = app.test_client()
-    assert set(threading.enumerate()) == threads
+    assert set(threading.enumerate()) <= threads  # none started (an earlier test's may have ended)
     assert store.run(left_running)["state"] == "running"
     run_id = client.post("/api/runs", json=run_config(generations=1, population=8)).get_json()["id"]
     time.sleep(0.5)

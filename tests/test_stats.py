@@ -122,3 +122,15 @@ def test_the_json_of_a_real_run_is_strict_json(eurusd_stats):
     assert json.loads(json.dumps(d, allow_nan=False)) == d
     assert len(d["trades"]) == eurusd_stats.total_trades and d["trades"][0]["side"] == "long"
     assert d["equity"]["time"][0].endswith("Z") and len(d["equity"]["time"]) == len(d["equity"]["value"])
+
+
+def test_a_trade_within_one_bar_held_that_bar():
+    """Stopped in its entry bar: in the market during that bar (ENGINE.md), so it
+    counts one bar held and one bar of exposure, not zero."""
+    equity = [1.0, 1.0, 0.98, 0.98, 0.98]
+    trades = [(2, 2, 1, 10.0, 9.8, -0.02, -0.02, 1)]
+    time = np.int64(1_700_000_000 * 10**9) + np.arange(5, dtype=np.int64) * HOUR
+    s = compute_stats(_result(equity, trades), time, bar_ns=HOUR, market_return_pct=0.0)
+    assert s.avg_bars_held == 1.0
+    assert s.exposure_pct == pytest.approx(1 / 5 * 100)
+    assert s.to_dict()["trades"][0]["bars_held"] == 1
