@@ -11,24 +11,37 @@ generation) all go through it, so their numbers are the same to the bit.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 
-def unit_to_value(u: float, low: float, span: float, high: float, integer: bool) -> float | int:
+def _clip(x: float, low: float, high: float) -> float:
+    return low if x < low else high if x > high else x  # NaN stays NaN
+
+
+def _whole(array: np.ndarray) -> list[int]:
+    return array.astype(np.int64).tolist()
+
+
+def unit_to_value(
+    u: Any, low: float, span: float, high: float, integer: bool, *, clip: Any = _clip, floor: Any = math.floor,
+    whole: Any = int,
+) -> Any:
     """The value at position ``u`` of the range ``low..high`` (``span`` = high - low).
 
-    ``u`` is clipped to [0, 1] (NaN stays NaN, as ``min(max(u, 0), 1)`` keeps it);
-    an integer gene rounds half up (``floor(value + 0.5)``), then is clipped to
-    the bounds again and returned as an ``int``.
+    ``u`` is clipped to [0, 1] (NaN stays NaN); an integer gene rounds half up
+    (``floor(value + 0.5)``), then is clipped to the bounds again and made whole.
+    ``u`` is one float, or (with ``clip=np.clip, floor=np.floor, whole=...``) a
+    numpy column of a generation's positions: the same operations on the same
+    float64 values, so the two give the same numbers to the bit.
     """
-    u = float(u)
-    value = low + (u if 0.0 <= u <= 1.0 else 0.0 if u < 0.0 else 1.0 if u > 1.0 else u) * span
-    if not integer:
-        return value
-    rounded = math.floor(value + 0.5)
-    return int(low if rounded < low else high if rounded > high else rounded)
+    value = low + clip(u, 0.0, 1.0) * span
+    return whole(clip(floor(value + 0.5), low, high)) if integer else value
 
 
 @dataclass(frozen=True)
@@ -43,7 +56,7 @@ class Gene:
 
     def from_unit(self, u: float) -> float | int:
         """The value at position ``u`` in [0, 1] of the range (integers rounded)."""
-        return unit_to_value(u, self.low, self.high - self.low, self.high, self.integer)
+        return unit_to_value(float(u), self.low, self.high - self.low, self.high, self.integer)
 
     def to_unit(self, value: float) -> float:
         """The position in [0, 1] of ``value`` within the range."""
@@ -67,15 +80,23 @@ class GeneDecoder:
         """The values of one gene vector, in gene order; ValueError on a wrong length."""
         if len(genes) != len(self.names):
             raise ValueError(f"expected {len(self.names)} genes, got {len(genes)}")
-        return list(map(unit_to_value, genes, *self._columns))
+        return list(map(unit_to_value, map(float, genes), *self._columns))
 
     def params(self, genes: Sequence[float]) -> dict[str, float | int]:
         """Parameters (gene name -> value) of one gene vector."""
         return dict(zip(self.names, self.values(genes)))  # noqa: B905 - same length
 
     def rows(self, rows: Sequence[Sequence[float]]) -> list[tuple[float | int, ...]]:
-        """The values of each gene vector of ``rows`` (a generation), as tuples."""
-        if any(len(row) != len(self.names) for row in rows):
-            raise ValueError(f"expected {len(self.names)} genes in every row")
-        low, span, high, integer = self._columns
-        return [tuple(map(unit_to_value, row, low, span, high, integer)) for row in rows]
+        """The values of each gene vector of ``rows`` (a generation), as tuples:
+        decoded a gene (a numpy column) at a time."""
+        n = len(self.names)
+        if any(len(row) != n for row in rows):
+            raise ValueError(f"expected {n} genes in every row")
+        if not n:
+            return [() for _ in rows]
+        positions = np.fromiter(itertools.chain.from_iterable(rows), np.float64, len(rows) * n).reshape(len(rows), n)
+        columns = [
+            unit_to_value(positions[:, k], *plan, clip=np.clip, floor=np.floor, whole=_whole)
+            for k, plan in enumerate(zip(*self._columns, strict=True))
+        ]
+        return list(zip(*(c if isinstance(c, list) else c.tolist() for c in columns), strict=True))

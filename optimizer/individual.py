@@ -8,14 +8,23 @@ copied as DEAP's own `copy` support copies it.
 from __future__ import annotations
 
 import copy
+import operator
 from collections.abc import Sequence
 
 from deap import base
 
 
 def fitness_class(weights: Sequence[float]) -> type[base.Fitness]:
-    """A DEAP fitness class with these weights (+1 maximize, -1 minimize)."""
-    return type("Fitness", (base.Fitness,), {"weights": tuple(weights)})
+    """A DEAP fitness class with these weights (+1 maximize, -1 minimize), whose
+    ``copy.copy`` is a plain copy of its attributes (its values and, after
+    NSGA-II's selection, its crowding distance): cloning runs for every offspring."""
+    return type("Fitness", (base.Fitness,), {"weights": tuple(weights), "__copy__": _copy_fitness})
+
+
+def _copy_fitness(fitness: base.Fitness) -> base.Fitness:
+    twin = object.__new__(type(fitness))
+    twin.__dict__.update(vars(fitness))
+    return twin
 
 
 class Individual(list):
@@ -44,7 +53,7 @@ class Individual(list):
         fitness values (weights are +1 or -1, so the metric values are exactly
         ``weighted * weight``)."""
         self.id = ind_id
-        self.fitness.values = tuple(v * w for v, w in zip(weighted, self.fitness.weights, strict=True))
+        self.fitness.values = tuple(map(operator.mul, weighted, self.fitness.weights))
 
     def invalidate(self) -> None:
         """Its genes changed: it needs a new evaluation."""
