@@ -62,10 +62,12 @@ function drawObjectives() {
     }
   });
   const metrics = summaries[0].objectives.map((o) => o.metric);
-  Plotly.react("objectives", traces, { ...PLOT_LAYOUT, title: { text: "Objectives per generation" },
+  const layout = { ...PLOT_LAYOUT, title: { text: "Objectives per generation" },
     xaxis: { title: { text: "generation" } }, yaxis: { title: { text: metrics[0] } },
-    yaxis2: metrics.length > 1 ? { title: { text: metrics[1] }, overlaying: "y", side: "right" } : undefined,
-    legend: { orientation: "h", y: -0.25 }, height: 380 }, PLOT_CONFIG);
+    legend: { orientation: "h", y: -0.25 }, height: 380 };
+  // A second axis only with a second objective: Plotly refuses an axis set to undefined.
+  if (metrics.length > 1) layout.yaxis2 = { title: { text: metrics[1] }, overlaying: "y", side: "right" };
+  Plotly.react("objectives", traces, layout, PLOT_CONFIG);
 }
 
 function drawPareto(elite) {

@@ -14,7 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.conftest import ROOT
 from tests.server import Server
-from tests.test_api import PLUGIN_ENV
+from tests.test_api import PLUGIN_ENV, run_config
 
 pytestmark = pytest.mark.slow  # a real server and a headless browser
 
@@ -155,3 +155,19 @@ def test_pages_load_nothing_from_elsewhere(server, page):
     page.goto(server.url + "/runs/new")
     page.wait_for_load_state("networkidle")
     assert requests_made and all(url.startswith(server.url) for url in requests_made), requests_made
+
+
+def test_a_single_objective_run_page_draws_its_charts_and_elite(server, page):
+    """One objective: one axis (no second one for a second metric), the elite as bars."""
+    doc = run_config(generations=3)
+    doc["objectives"] = [{"metric": "sharpe", "goal": "max"}]
+    run_id = server.post("/api/runs", json=doc).json()["id"]
+    server.wait_for(run_id, ("completed",))
+    page.problems.clear()
+    page.goto(f"{server.url}/runs/{run_id}")
+    page.wait_for_function("() => Number(document.body.dataset.generations || 0) === 3", timeout=60_000)
+    page.wait_for_selector("#elite tbody tr")
+    for chart in ("#objectives", "#pareto"):
+        assert _rendered(page, chart), chart
+    assert page.evaluate("document.getElementById('objectives').layout.yaxis2") is None
+    assert page.problems == []
