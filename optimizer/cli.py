@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             return run(args)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2
     except WorkerStartError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -23,6 +23,13 @@ class InputError(ValueError):
         more = len(self.details) - 1
         super().__init__(first if not more else f"{first} (and {more} more problem{'s' * (more > 1)})")
 
+    def one_line(self, limit: int = 5) -> str:
+        """The first ``limit`` problems on one line (``; ``-separated), with a count of
+        the rest: what the command line prints."""
+        shown = "; ".join(self.details[:limit])
+        more = len(self.details) - limit
+        return shown if more <= 0 else f"{shown} (and {more} more problem{'s' * (more > 1)})"
+
 
 class DataError(InputError):
     """A market data file that cannot be used; the message names row and column."""

@@ -83,6 +83,11 @@ BAD = {
         ],
         "strategy.signals.down.params.fast",
     ),
+    "every problem named": (  # the one line names each problem, not only the first
+        lambda t: ["backtest", write_json(t / "c.json", {"ga": {"population": "x"}, "strategy": {}}), "--json",
+                   t / "o.json"],
+        "ga.population:",
+    ),
     "no --json": (lambda t: ["backtest", "examples/eurusd-sma.json"], "--json"),
     "unknown command": (lambda t: ["optimise"], "invalid choice"),
 }
