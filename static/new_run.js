@@ -276,6 +276,9 @@ async function main() {
   }
   await loadDatasets(dataset);
   fill(config);
+  const start = document.getElementById("start");  // disabled until the form knows the signal kinds
+  start.disabled = false;
+  start.removeAttribute("title");
   document.body.dataset.ready = "true";
 }
 
