@@ -289,3 +289,33 @@ def test_a_candle_across_a_gap_is_the_candle_of_the_bars_present():
     assert four.open.tolist() == [1.0, 3.0, 5.0] and four.close.tolist() == [2.0, 4.0, 6.0]
     assert four.volume.tolist() == [2.0, 2.0, 2.0]
     assert visible_index(hours, four).tolist() == [-1, -1, 0, 1, 1, 1]
+
+
+def test_close_timestamps_become_the_bars_open_times(tmp_path, eurusd_candles):
+    """The same hourly bars stamped by their close load to the same candles."""
+    c = eurusd_candles.slice(0, 500)
+    frame = pd.DataFrame({"date": pd.to_datetime(c.time + c.bar_ns, unit="ns", utc=True), "open": c.open,
+                          "high": c.high, "low": c.low, "close": c.close, "volume": c.volume})  # fmt: skip
+    path = tmp_path / "closes.csv"
+    frame.to_csv(path, index=False)
+    converted = load_candles(path, timestamps="close")
+    np.testing.assert_array_equal(converted.time, c.time)  # across EURUSD's weekend gaps too
+    assert converted.bar_ns == c.bar_ns
+    np.testing.assert_array_equal(converted.close, c.close)
+    np.testing.assert_array_equal(load_candles(path).time, c.time + c.bar_ns)  # the default: opens
+
+
+def test_month_end_timestamps_open_at_the_previous_month_end(tmp_path):
+    """Monthly rows dated by the month's end: a month opens when the one before it
+    closed (months are 28 to 31 days; the bar size is the commonest, 31 days)."""
+    ends = ["2023-01-31", "2023-02-28", "2023-03-31", "2023-04-30", "2023-05-31", "2023-06-30", "2023-07-31"]
+    rows = [f"{day},10,11,9,10.5,1" for day in ends]
+    candles = load_candles(_csv(tmp_path, rows), timestamps="close")
+    opens = pd.to_datetime(candles.time, unit="ns", utc=True).strftime("%Y-%m-%d").tolist()
+    assert opens == ["2022-12-31", *ends[:-1]]  # the first: its close minus the bar size (31 days)
+    assert candles.bar_ns == 31 * 86400 * 10**9
+
+
+def test_the_timestamps_setting_is_validated(tmp_path):
+    with pytest.raises(ValueError, match="timestamps: 'end' is not one of open, close"):
+        load_candles(_csv(tmp_path, GOOD), timestamps="end")
