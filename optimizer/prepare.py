@@ -73,7 +73,7 @@ def prepare_run(
     """
     market = MarketData(load_candles(data_path, timestamps=config.data.timestamps))
     check_compatible(config, market)
-    log.info("%s", check_lookahead(config, market).summary())
+    log.debug("%s", check_lookahead(config, market).summary())
     split = holdout_start(config, market)
     kind = executor_kind(config, executor)
     pool = make_executor(kind, RunSpec(config.raw, split), market.candles, config.workers)
