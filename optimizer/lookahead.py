@@ -90,10 +90,10 @@ def signal_uses(config: RunConfig) -> list[SignalUse]:
 
 
 def cut_points(bars: int) -> tuple[int, ...]:
-    """The bars k after which the check cuts and alters the data (distinct, each
-    with at least one bar after it)."""
+    """The bars k after which the check cuts and alters the data (distinct; each
+    keeps at least 2 bars up to it and 1 after it: none for fewer than 3 bars)."""
     points = {min(int(bars * fraction) + offset, bars - 2) for fraction, offset in CUTS}
-    return tuple(sorted(k for k in points if k >= 0))
+    return tuple(sorted(k for k in points if k >= 1))
 
 
 def altered(candles: Candles, k: int) -> list[tuple[str, Candles]]:

@@ -16,7 +16,7 @@ from optimizer.data.timeframes import parse_timeframe
 from optimizer.engine import Engine
 from optimizer.lookahead import LookaheadError, check_lookahead, cut_points
 from optimizer.signals import SIGNAL_KINDS, compute_signal
-from tests.conftest import BTC, EURUSD, GOOG, candles_of, market_of, parse, sma_cross_config
+from tests.conftest import BTC, EURUSD, GOOG, candles_of, make_candles, market_of, parse, sma_cross_config
 
 
 def _multi_timeframe(**strategy) -> dict:
@@ -205,3 +205,10 @@ def test_the_self_check_fails_on_a_plugin_kind_that_peeks_one_bar_ahead(timefram
     assert f"({stamp}Z)" in message
     if timeframe is None:
         assert bar == k  # bar k's value reads bar k + 1
+
+
+def test_cut_points_keep_two_bars_before_and_one_after():
+    assert cut_points(5000) == (1251, 2503, 3755)
+    assert cut_points(2) == () and cut_points(3) == (1,) and cut_points(5) == (2, 3)
+    few = make_candles([1.0, 2, 3, 4, 5], [1.5, 2.5, 3.5, 4.5, 5.5], [0.5, 1.5, 2.5, 3.5, 4.5], [1.2, 2.2, 3.2, 4.2, 5.2])
+    assert check_lookahead(parse(sma_cross_config(2, 3)), MarketData(few)).cuts == (2, 3)
