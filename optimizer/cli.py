@@ -1,4 +1,4 @@
-"""The command line: ``python -m optimizer backtest ...`` (DESIGN.md, "Command line").
+"""The command line: ``python -m optimizer backtest|run|check ...`` (DESIGN.md, "Command line").
 
 Exit status 0 on success, 2 on bad input with a one-line reason on stderr.
 """
@@ -13,10 +13,11 @@ from typing import NoReturn
 
 from optimizer.config import load_config
 from optimizer.data import MarketData, load_candles
-from optimizer.engine import Engine
+from optimizer.engine import Engine, check_compatible
 from optimizer.errors import InputError
 from optimizer.evaluation.pool import WorkerStartError
 from optimizer.files import data_path, read_json, write_json
+from optimizer.lookahead import check_lookahead
 from optimizer.plugins import load_plugins
 from optimizer.run_command import run
 from optimizer.strategy import check_params
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "(default: OUT.json's name + .checkpoint)")  # fmt: skip
     run.add_argument("--resume", help="resume the run whose checkpoint is in this folder")
     run.add_argument("--json", required=True, dest="out", help="where to write generations and elite (JSON)")
+    check = sub.add_parser("check", help="the look-ahead self-check of every signal the configuration uses")
+    check.add_argument("config", help="run configuration (JSON)")
+    check.add_argument("--data", help="OHLCV file (CSV or Parquet); overrides the configuration's data.path")
     return parser
 
 
@@ -66,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return backtest(args)
         if args.command == "run":
             return run(args)
+        if args.command == "check":
+            return check(args)
     except InputError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2
@@ -77,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def backtest(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    market = MarketData(load_candles(data_path(config, args.config, args.data)))
+    market = MarketData(load_candles(data_path(config, args.config, args.data), timestamps=config.data.timestamps))
     params = check_params(config, read_json(args.params, "params") if args.params else {})
     stats = Engine(config, market).evaluate(params)
     write_json(args.out, stats.to_dict())
@@ -85,4 +91,14 @@ def backtest(args: argparse.Namespace) -> int:
         "%d trades, total return %.2f%% (buy and hold %.2f%%), max drawdown %.2f%% -> %s",
         stats.total_trades, stats.total_return_pct, stats.market_return_pct, stats.max_drawdown_pct, args.out,
     )  # fmt: skip
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    """The look-ahead self-check (`optimizer.lookahead`): 0 when it passes; a
+    failure raises `LookaheadError` (exit 2, naming the signal and the bar)."""
+    config = load_config(args.config)
+    market = MarketData(load_candles(data_path(config, args.config, args.data), timestamps=config.data.timestamps))
+    check_compatible(config, market)
+    log.info("%s", check_lookahead(config, market).summary())
     return 0

@@ -42,6 +42,7 @@ from optimizer.stats import SCALAR_FIELDS
 DIRECTIONS = ("long", "short", "both")
 FILLS = ("next_open", "close")
 CANDLE_TYPES = ("normal", "heiken_ashi")
+TIMESTAMPS = ("open", "close")
 GOALS = ("max", "min")
 # Statistics that can be objectives: every scalar of the statistics contract.
 METRICS = SCALAR_FIELDS
@@ -72,23 +73,33 @@ def _fail(loc: tuple[str | int, ...], kind: str, message: str, value: Any) -> Va
 
 class _ExactlyOne(Section):
     """A section of two optional fields of which exactly one is given (``one_of``:
-    the reason when not); the other is left out of its JSON."""
+    the reason when not); the other is left out of its JSON. Fields named in
+    ``settings`` are not among the two: they have defaults, and are left out of the
+    JSON when they hold them (so older configurations keep their JSON)."""
 
     one_of: ClassVar[str]
+    settings: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
     def _exactly_one(self) -> _ExactlyOne:
-        if sum(getattr(self, name) is not None for name in type(self).model_fields) != 1:
+        given = [getattr(self, name) is not None for name in type(self).model_fields if name not in self.settings]
+        if sum(given) != 1:
             raise PydanticCustomError("one_of", self.one_of)
         return self
 
     @model_serializer(mode="wrap")
     def _given(self, handler: Any) -> dict[str, Any]:
-        return {key: value for key, value in handler(self).items() if value is not None}
+        fields = type(self).model_fields
+        return {
+            key: value
+            for key, value in handler(self).items()
+            if value is not None and not (key in self.settings and value == fields[key].default)
+        }
 
 
 class Data(_ExactlyOne):
-    """Where the candles come from: exactly one of ``path`` or ``dataset``."""
+    """Where the candles come from: exactly one of ``path`` or ``dataset``; and
+    whether the file's timestamps mark its bars' opens or closes."""
 
     model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["path"]}, {"required": ["dataset"]}]})
 
@@ -96,8 +107,12 @@ class Data(_ExactlyOne):
                            "file's folder; command line only", json_schema_extra=_optional)  # fmt: skip
     dataset: NonBlank = Field(None, description="the id of a bundled or uploaded dataset; the API's way",
                               json_schema_extra=_optional)  # fmt: skip
+    timestamps: Literal[TIMESTAMPS] = Field("open", description="what each row's timestamp marks: open (the bar's "
+                                            "open time) or close (its close time; the bar then opens one bar "
+                                            "earlier, or when the previous bar closed if that is later)")  # fmt: skip
 
     one_of: ClassVar[str] = "must hold exactly one of path (command line) or dataset (an id)"
+    settings: ClassVar[tuple[str, ...]] = ("timestamps",)
 
 
 class Params(Section):

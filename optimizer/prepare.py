@@ -2,12 +2,14 @@
 process build an optimization from a configuration and a data file.
 
 `prepare_run` loads the candles, checks that the configuration can run on them
-(timeframes, warm-up), places the train/test split, picks and starts the
+(timeframes, warm-up) and that none of its signals looks ahead
+(`optimizer.lookahead`), places the train/test split, picks and starts the
 executor, and builds the `Optimizer` (from the checkpoint when resuming).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -17,7 +19,10 @@ from optimizer.data import MarketData, load_candles
 from optimizer.engine import check_compatible
 from optimizer.evaluation import Executor, RunSpec, make_executor
 from optimizer.ga import Optimizer
+from optimizer.lookahead import check_lookahead
 from optimizer.split import holdout_start
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,11 +68,12 @@ def prepare_run(
     ``checkpoint_dir`` receives a checkpoint after every generation; with ``resume``
     the optimizer goes on from the one there. ``executor`` overrides the kind chosen
     from ``config.workers`` (see `executor_kind`). Bad input raises
-    `InputError` (`ConfigError`, `DataError`); a pool whose workers cannot start,
+    `InputError` (`ConfigError`, `DataError`, `LookaheadError`); a pool whose workers cannot start,
     `WorkerStartError`. Nothing is left running when it raises.
     """
-    market = MarketData(load_candles(data_path))
+    market = MarketData(load_candles(data_path, timestamps=config.data.timestamps))
     check_compatible(config, market)
+    log.debug("%s", check_lookahead(config, market).summary())
     split = holdout_start(config, market)
     kind = executor_kind(config, executor)
     pool = make_executor(kind, RunSpec(config.raw, split), market.candles, config.workers)

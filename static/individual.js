@@ -11,9 +11,11 @@ function histogram(div, distribution, title, color) {
 }
 
 async function main() {
-  const [stats, run] = await Promise.all([
-    getJSON(`/api/runs/${RUN_ID}/individuals/${IND_ID}`), getJSON(`/api/runs/${RUN_ID}`)]);
-  const candles = await getJSON(`/api/datasets/${encodeURIComponent(run.dataset_id)}/candles`);
+  const [stats, run, config] = await Promise.all([
+    getJSON(`/api/runs/${RUN_ID}/individuals/${IND_ID}`), getJSON(`/api/runs/${RUN_ID}`), getJSON(`/api/runs/${RUN_ID}/config`)]);
+  // The run's reading of the file's times (data.timestamps), so that candles and trades share their times.
+  const timestamps = (config.data && config.data.timestamps) || "open";
+  const candles = await getJSON(`/api/datasets/${encodeURIComponent(run.dataset_id)}/candles?timestamps=${timestamps}`);
   const summary = document.getElementById("summary");
   for (const key of ["total_return_pct", "market_return_pct", "max_drawdown_pct", "sharpe", "sortino", "calmar",
                      "cagr_pct", "profit_factor", "expectancy_pct", "win_rate_pct", "total_trades", "exposure_pct"]) {

@@ -139,6 +139,8 @@ function set(config, path, value) {
 
 function fill(config) {
   document.getElementById("name").value = config.name || "";
+  document.getElementById("timestamps").value = (config.data && config.data.timestamps) || "open";
+  document.getElementById("timestamps-label").title = help("data.timestamps");
   document.getElementById("direction").value = (config.strategy && config.strategy.direction) || "long";
   const signals = (config.strategy && config.strategy.signals) || {};
   document.getElementById("signals").replaceChildren(...Object.entries(signals).map(([n, s]) => signalRow(n, s)));
@@ -167,7 +169,8 @@ function fill(config) {
 }
 
 function read() {
-  const config = { name: document.getElementById("name").value, data: { dataset: document.getElementById("dataset").value } };
+  const config = { name: document.getElementById("name").value, data: { dataset: document.getElementById("dataset").value,
+                                                                         timestamps: document.getElementById("timestamps").value } };
   const signals = {};
   for (const row of document.querySelectorAll("#signals .signal")) {
     const name = row.querySelector(".signal-name").value.trim();

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.data import load_candles
+from optimizer.data import Candles, load_candles
 from optimizer.data.timeframes import aggregate, heiken_ashi, parse_timeframe, visible_index
 from optimizer.errors import DataError
 from tests.conftest import make_candles
@@ -160,10 +160,13 @@ def test_bundled_files_load(eurusd_candles, goog_candles, btc_candles):
     assert btc_candles.bar_ns == 60 * 10**9
 
 
-def _aggregate_reference(candles, tf_ns):
-    """A pandas groupby of the same bins, as a reference."""
+MONDAY_1970 = 4 * 86400 * 10**9  # 1970-01-05, the first Monday after the epoch (a Thursday)
+
+
+def _aggregate_reference(candles, tf_ns, origin):
+    """A pandas groupby of the same bins (starting at ``origin`` + k * tf), as a reference."""
     frame = pd.DataFrame(
-        {"bin": candles.time // tf_ns, "open": candles.open, "high": candles.high, "low": candles.low,
+        {"bin": (candles.time - origin) // tf_ns, "open": candles.open, "high": candles.high, "low": candles.low,
          "close": candles.close, "volume": candles.volume}
     )  # fmt: skip
     return frame.groupby("bin").agg(
@@ -172,13 +175,13 @@ def _aggregate_reference(candles, tf_ns):
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("tf", ["4h", "1d", "1w"])
-def test_aggregation_matches_groupby(tf, eurusd_candles):
+@pytest.mark.parametrize(("tf", "origin"), [("4h", 0), ("1d", 0), ("3d", 0), ("1w", MONDAY_1970), ("2w", MONDAY_1970)])
+def test_aggregation_matches_groupby(tf, origin, eurusd_candles):
     candles = eurusd_candles
     tf_ns = parse_timeframe(tf)
     higher = aggregate(candles, tf_ns)
-    ref = _aggregate_reference(candles, tf_ns)
-    np.testing.assert_array_equal(higher.time, ref.index.to_numpy() * tf_ns)
+    ref = _aggregate_reference(candles, tf_ns, origin)
+    np.testing.assert_array_equal(higher.time, ref.index.to_numpy() * tf_ns + origin)
     for name in ("open", "high", "low", "close"):
         np.testing.assert_array_equal(getattr(higher, name), ref[name].to_numpy())
     np.testing.assert_allclose(higher.volume, ref["volume"].to_numpy(), rtol=1e-12)
@@ -224,3 +227,95 @@ def test_market_return_and_day_ends(eurusd_market, goog_market):
     expected = np.r_[day[1:] != day[:-1], True]
     np.testing.assert_array_equal(market.day_end, expected)
     assert market.is_intraday and not goog_market.is_intraday
+
+
+def _days(start: str, n: int) -> Candles:
+    """``n`` daily candles from ``start``, every price 100 + the bar's index."""
+    return make_candles(*[np.arange(n) + 100.0] * 4, bar_seconds=86400, start=start)
+
+
+@pytest.mark.parametrize("tf", ["1w", "2w"])
+def test_weekly_candles_start_on_monday_utc(tf, eurusd_candles):
+    """1970-01-01 was a Thursday: epoch-aligned weeks started on Thursdays."""
+    candles = _days("2023-12-25", 28)  # Monday 25 December 2023 .. Sunday 21 January 2024
+    weeks = aggregate(candles, parse_timeframe(tf))
+    stamps = pd.to_datetime(weeks.time, unit="ns", utc=True)
+    assert all(stamps.day_of_week == 0) and all(stamps.hour == 0)
+    per = 7 * int(tf[0])
+    assert stamps[0] == pd.Timestamp("2023-12-25", tz="UTC")  # two-week bins: 1970-01-05 + 1408 x 2 weeks
+    assert weeks.open.tolist() == [100.0 + k for k in range(0, 28, per)]  # Monday's open
+    assert weeks.close.tolist() == [100.0 + k + per - 1 for k in range(0, 28, per)]  # Sunday's close
+    real = aggregate(eurusd_candles, parse_timeframe(tf))
+    assert set(pd.to_datetime(real.time, unit="ns", utc=True).day_of_week) == {0}
+
+
+def test_days_and_hours_stay_aligned_to_midnight_utc():
+    hours = make_candles(*[np.arange(30) + 1.0] * 4, start="2024-01-03T05:00:00")  # a Wednesday
+    days = aggregate(hours, parse_timeframe("1d"))
+    assert pd.to_datetime(days.time, unit="ns", utc=True).tolist() == [
+        pd.Timestamp("2024-01-03", tz="UTC"), pd.Timestamp("2024-01-04", tz="UTC")]  # fmt: skip
+    four = aggregate(hours, parse_timeframe("4h"))
+    assert pd.to_datetime(four.time[:2], unit="ns", utc=True).hour.tolist() == [4, 8]
+
+
+def test_the_first_partial_candle_is_the_candle_of_the_bars_present():
+    """Hourly data that starts at 02:00: the first 4h candle (00:00-04:00) holds two
+    bars, keeps its bin's label, and is seen only once its bin has closed (04:00)."""
+    o = [10.0, 11.0, 12.0, 13.0, 14.0, 15.0]
+    h = [x + 0.5 for x in o]
+    lo = [x - 0.5 for x in o]
+    c = [x + 0.25 for x in o]
+    hours = make_candles(o, h, lo, c, start="2024-01-01T02:00:00")
+    four = aggregate(hours, parse_timeframe("4h"))
+    assert pd.to_datetime(four.time, unit="ns", utc=True).hour.tolist() == [0, 4]
+    assert (four.open[0], four.high[0], four.low[0], four.close[0]) == (10.0, 11.5, 9.5, 11.25)
+    assert four.close_time[0] == hours.time[2]  # closes at 04:00, not after its last bar (03:00)
+    # Seen on the 03:00 bar (it closes at 04:00), not on the 02:00 bar; the last, partial
+    # candle (04:00-08:00 with bars up to 07:00) is seen on the last bar (07:00, closes 08:00).
+    assert visible_index(hours, four).tolist() == [-1, 0, 0, 0, 0, 1]
+
+
+def test_a_candle_across_a_gap_is_the_candle_of_the_bars_present():
+    """Hourly bars 00:00, 01:00, then 06:00..09:00: the 00:00-04:00 candle holds two
+    bars and is first seen on the 06:00 bar; the 04:00-08:00 candle holds 06:00 and
+    07:00 and is seen on the 07:00 bar (its close, 08:00)."""
+    time = np.array([0, 1, 6, 7, 8, 9], dtype=np.int64) * 3600 * 10**9 + np.datetime64("2024-01-01", "ns").astype(
+        np.int64
+    )
+    prices = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    hours = Candles(time, prices, prices + 0.5, prices - 0.5, prices, np.ones(6), bar_ns=3600 * 10**9)
+    four = aggregate(hours, parse_timeframe("4h"))
+    assert pd.to_datetime(four.time, unit="ns", utc=True).hour.tolist() == [0, 4, 8]
+    assert four.open.tolist() == [1.0, 3.0, 5.0] and four.close.tolist() == [2.0, 4.0, 6.0]
+    assert four.volume.tolist() == [2.0, 2.0, 2.0]
+    assert visible_index(hours, four).tolist() == [-1, -1, 0, 1, 1, 1]
+
+
+def test_close_timestamps_become_the_bars_open_times(tmp_path, eurusd_candles):
+    """The same hourly bars stamped by their close load to the same candles."""
+    c = eurusd_candles.slice(0, 500)
+    frame = pd.DataFrame({"date": pd.to_datetime(c.time + c.bar_ns, unit="ns", utc=True), "open": c.open,
+                          "high": c.high, "low": c.low, "close": c.close, "volume": c.volume})  # fmt: skip
+    path = tmp_path / "closes.csv"
+    frame.to_csv(path, index=False)
+    converted = load_candles(path, timestamps="close")
+    np.testing.assert_array_equal(converted.time, c.time)  # across EURUSD's weekend gaps too
+    assert converted.bar_ns == c.bar_ns
+    np.testing.assert_array_equal(converted.close, c.close)
+    np.testing.assert_array_equal(load_candles(path).time, c.time + c.bar_ns)  # the default: opens
+
+
+def test_month_end_timestamps_open_at_the_previous_month_end(tmp_path):
+    """Monthly rows dated by the month's end: a month opens when the one before it
+    closed (months are 28 to 31 days; the bar size is the commonest, 31 days)."""
+    ends = ["2023-01-31", "2023-02-28", "2023-03-31", "2023-04-30", "2023-05-31", "2023-06-30", "2023-07-31"]
+    rows = [f"{day},10,11,9,10.5,1" for day in ends]
+    candles = load_candles(_csv(tmp_path, rows), timestamps="close")
+    opens = pd.to_datetime(candles.time, unit="ns", utc=True).strftime("%Y-%m-%d").tolist()
+    assert opens == ["2022-12-31", *ends[:-1]]  # the first: its close minus the bar size (31 days)
+    assert candles.bar_ns == 31 * 86400 * 10**9
+
+
+def test_the_timestamps_setting_is_validated(tmp_path):
+    with pytest.raises(ValueError, match="timestamps: 'end' is not one of open, close"):
+        load_candles(_csv(tmp_path, GOOD), timestamps="end")

@@ -35,6 +35,8 @@ RUN_BODY = {"required": True, "content": {"application/json": {"schema": ref("Ru
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}  # fmt: skip
 AFTER = {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0}}
+TIMESTAMPS = {"name": "timestamps", "in": "query", "required": False,
+              "schema": {"type": "string", "enum": ["open", "close"], "default": "open"}}  # fmt: skip
 
 
 class ApiError(Exception):
@@ -287,22 +289,28 @@ def datasets() -> Response:
 
 @api.get("/datasets/<dataset_id>/candles")
 @operation(
-    "A dataset's candles for charts (ISO times and prices)", ok=(200, "candles", {"type": "object"}), errors=(404,)
-)
+    "A dataset's candles for charts (ISO times and prices)", ok=(200, "candles", {"type": "object"}),
+    errors=(400, 404), query=(TIMESTAMPS,),
+)  # fmt: skip
 def candles(dataset_id: str) -> Response:
     """A dataset's candles for charts: ISO times and prices (read from the file;
-    nothing is computed)."""
+    nothing is computed). ``?timestamps=close`` reads the file's times as bar
+    closes, as a run with ``data.timestamps: "close"`` does: the times are then
+    those of the run's trades and equity."""
     found = _ctx().store.dataset(dataset_id)
     if found is None:
         raise ApiError(404, f"no dataset {dataset_id!r}")
+    timestamps = request.args.get("timestamps", "open")
+    if timestamps not in TIMESTAMPS["schema"]["enum"]:
+        raise ApiError(400, "invalid query", [f"timestamps: {timestamps!r} is not one of open, close"])
     path = Path(found["path"])
-    return Response(_candles_json(str(path), path.stat().st_mtime_ns), mimetype="application/json")
+    return Response(_candles_json(str(path), path.stat().st_mtime_ns, timestamps), mimetype="application/json")
 
 
 @functools.lru_cache(maxsize=8)
-def _candles_json(path: str, mtime_ns: int) -> str:
+def _candles_json(path: str, mtime_ns: int, timestamps: str = "open") -> str:
     """A data file's candles as chart JSON, read once per file version."""
-    c = load_candles(path)
+    c = load_candles(path, timestamps=timestamps)
     return json.dumps({"time": iso_times(c.time), "open": c.open.tolist(), "high": c.high.tolist(),
                        "low": c.low.tolist(), "close": c.close.tolist()})  # fmt: skip
 

@@ -21,17 +21,22 @@ log = logging.getLogger(__name__)
 
 TIME_NAMES = ("date", "time", "timestamp", "datetime")
 PRICE_COLUMNS = ("open", "high", "low", "close")
+TIMESTAMPS = ("open", "close")  # what a file's timestamps mark (the data.timestamps setting)
 MAX_PROBLEMS = 10
 # Epoch values above this are milliseconds (1e11 seconds is the year 5138).
 EPOCH_MS_THRESHOLD = 1e11
 
 
-def load_candles(path: str | Path) -> Candles:
+def load_candles(path: str | Path, *, timestamps: str = "open") -> Candles:
     """Read and validate a CSV or Parquet OHLCV file.
 
-    Raises `DataError` naming the row and column of what is wrong, or the file if
-    it cannot be read at all. Rows out of time order are sorted, with a warning.
+    ``timestamps`` says what the file's times mark: ``"open"`` (each bar's open
+    time) or ``"close"`` (its close time, converted to open times; see
+    `opens_from_closes`). Raises `DataError` naming the row and column of what is
+    wrong, or the file if it cannot be read at all. Rows out of time order are
+    sorted, with a warning.
     """
+    _check_timestamps(timestamps)
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such data file")
@@ -48,7 +53,9 @@ def load_candles(path: str | Path) -> Candles:
             f"{path.name}: cannot be read as {'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'}: {reason}"
         ) from exc
     try:
-        return candles_from_frame(frame, source=path.name, line_offset=2 if is_csv else None, consume=True)
+        return candles_from_frame(
+            frame, source=path.name, line_offset=2 if is_csv else None, consume=True, timestamps=timestamps
+        )
     finally:
         del frame
         if not is_csv:
@@ -74,15 +81,22 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 def candles_from_frame(
-    frame: pd.DataFrame, *, source: str = "data", line_offset: int | None = None, consume: bool = False
+    frame: pd.DataFrame,
+    *,
+    source: str = "data",
+    line_offset: int | None = None,
+    consume: bool = False,
+    timestamps: str = "open",
 ) -> Candles:
     """Validate a table of OHLCV rows and turn it into `Candles`.
 
     ``line_offset`` is the file line number of the first data row (2 for a CSV
     with a header), used in messages; None for sources without lines. With
     ``consume`` the frame's columns are dropped as they are converted (less
-    memory for big files; the frame is left empty).
+    memory for big files; the frame is left empty). ``timestamps``: as in
+    `load_candles`.
     """
+    _check_timestamps(timestamps)
     place = _Places(source, line_offset)
     if frame.shape[1] == 0:
         raise DataError(f"{source}: no columns")
@@ -135,7 +149,30 @@ def candles_from_frame(
     values.setdefault("volume", np.zeros(len(time)))
     if order is not None:
         values = {name: array[order] for name, array in values.items()}
-    return Candles(time=time, **{name: values[name] for name in (*PRICE_COLUMNS, "volume")}, bar_ns=infer_bar_ns(time))
+    bar_ns = infer_bar_ns(time)
+    if timestamps == "close":
+        time = opens_from_closes(time, bar_ns)
+    return Candles(time=time, **{name: values[name] for name in (*PRICE_COLUMNS, "volume")}, bar_ns=bar_ns)
+
+
+def opens_from_closes(close_time: np.ndarray, bar_ns: int) -> np.ndarray:
+    """Bar open times (int64 ns) from close times (strictly increasing, int64 ns).
+
+    A bar opens one bar (``bar_ns``) before it closes, or when the bar before it
+    closed if that is later: a bar cannot open before the previous one closed. With
+    regular bars that is the close minus the bar size; with months (bar size 31
+    days, the most common gap) each month opens at the previous month's close.
+    The result is strictly increasing, like its input.
+    """
+    opens = close_time - bar_ns
+    if len(close_time) > 1:
+        opens[1:] = np.maximum(opens[1:], close_time[:-1])
+    return opens
+
+
+def _check_timestamps(timestamps: str) -> None:
+    if timestamps not in TIMESTAMPS:
+        raise ValueError(f"timestamps: {timestamps!r} is not one of {', '.join(TIMESTAMPS)}")
 
 
 class _Places:

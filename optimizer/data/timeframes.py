@@ -1,9 +1,13 @@
 """Higher timeframes, Heiken-Ashi candles and the no-look-ahead alignment.
 
 A higher-timeframe candle gathers the base bars whose open time falls in its bin;
-bins are ``tf`` long and aligned to the Unix epoch, empty bins are dropped. A bin
-closes at its start plus ``tf``. On a base bar that closes at ``t``, only the
-higher candles that closed at or before ``t`` are visible (`visible_index`).
+bins are ``tf`` long and start at ``bin_origin(tf)`` plus a whole number of ``tf``:
+the Unix epoch (so minutes, hours and days start at midnight UTC), except that a
+timeframe of whole weeks starts on Monday 00:00 UTC. Empty bins are dropped. A
+bin closes at its start plus ``tf``, also when the data has only some of its bars
+(the data's first and last bins, a bin across a gap): it is the candle of the bars
+present. On a base bar that closes at ``t``, only the higher candles that closed at
+or before ``t`` are visible (`visible_index`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from numba import njit
 from optimizer.data.candles import NS_PER_SECOND, Candles
 
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+WEEK_NS = 7 * 86400 * NS_PER_SECOND
+# 1970-01-01 (the epoch) was a Thursday; the first Monday was 1970-01-05.
+MONDAY_NS = 4 * 86400 * NS_PER_SECOND
 _TIMEFRAME = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 
 
@@ -39,16 +46,27 @@ def format_timeframe(ns: int) -> str:
     return f"{seconds}s"
 
 
+def bin_origin(tf_ns: int) -> int:
+    """Where the bins of timeframe ``tf_ns`` start (ns since the epoch): Monday
+    1970-01-05 00:00 UTC for whole weeks, the epoch (Thursday 1970-01-01 00:00 UTC)
+    for everything else. Bins start at this origin plus a whole number of ``tf_ns``."""
+    return MONDAY_NS if tf_ns % WEEK_NS == 0 else 0
+
+
 def aggregate(candles: Candles, tf_ns: int) -> Candles:
     """Candles of ``tf_ns`` built from ``candles``: first open, max high, min low,
-    last close, summed volume per epoch-aligned bin; empty bins are dropped."""
+    last close, summed volume per bin (aligned as `bin_origin` says); empty bins
+    are dropped. A bin that holds only some of its base bars (the data starts or
+    ends inside it, or a gap crosses it) is the candle of the bars it holds, labelled
+    by its bin's start and closing at its bin's end like any other."""
     if tf_ns == candles.bar_ns:
         return candles
-    bins = np.floor_divide(candles.time, tf_ns)
+    origin = bin_origin(tf_ns)
+    bins = np.floor_divide(candles.time - origin, tf_ns)
     starts = np.flatnonzero(np.r_[True, bins[1:] != bins[:-1]])
     ends = np.r_[starts[1:], len(bins)]
     return Candles(
-        time=bins[starts] * tf_ns,
+        time=bins[starts] * tf_ns + origin,
         open=candles.open[starts],
         high=np.maximum.reduceat(candles.high, starts),
         low=np.minimum.reduceat(candles.low, starts),
