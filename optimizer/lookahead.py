@@ -26,7 +26,7 @@ from optimizer.config import RunConfig
 from optimizer.data import Candles, MarketData
 from optimizer.data.timeframes import format_timeframe
 from optimizer.errors import InputError
-from optimizer.evaluation.worker import _interrupt_behind
+from optimizer.evaluation.worker import interrupt_behind
 from optimizer.signals import compute_signal
 from optimizer.strategy import build_strategy
 
@@ -143,7 +143,7 @@ def check_lookahead(config: RunConfig, market: MarketData) -> CheckReport:
         try:
             full = _compute(market, use)
         except Exception as exc:  # a plugin's error: the run's evaluations report it
-            if _interrupt_behind(exc):
+            if interrupt_behind(exc):
                 raise KeyboardInterrupt from exc
             log.warning("%s (kind %s) not checked for look-ahead: it raised %s: %s",
                         where, use.kind, type(exc).__name__, exc)  # fmt: skip
@@ -172,7 +172,7 @@ def _first_move(
             try:
                 values = _compute(market, use)
             except Exception as exc:
-                if _interrupt_behind(exc):
+                if interrupt_behind(exc):
                     raise KeyboardInterrupt from exc
                 return f"kind {use.kind}{tf} looks ahead: it raised {type(exc).__name__}: {exc} when {how}"
             head, before = np.asarray(values[: k + 1], dtype=np.float64), full[: k + 1]

@@ -85,7 +85,7 @@ class Worker:
             params = decode(self.config, genes)
             return self.engines[phase].evaluate(params)
         except Exception as exc:  # one individual's error must not end the run
-            if _interrupt_behind(exc):  # but Ctrl-C must: it is the user's, not the individual's
+            if interrupt_behind(exc):  # but Ctrl-C must: it is the user's, not the individual's
                 raise KeyboardInterrupt from exc
             log.warning("individual %s failed: %s: %s", params, type(exc).__name__, exc)
             return IndividualStats.failure(params, f"{type(exc).__name__}: {exc}")
@@ -103,7 +103,7 @@ class Worker:
         return results
 
 
-def _interrupt_behind(exc: BaseException) -> bool:
+def interrupt_behind(exc: BaseException) -> bool:
     """Whether a Ctrl-C (`KeyboardInterrupt`) caused ``exc``. When it arrives while
     numba's dispatcher runs, the dispatcher returns with it set and Python raises
     ``SystemError: ... returned a result with an exception set`` caused by it: an
