@@ -47,15 +47,17 @@ def periods_per_year(bar_ns: int, trading_days: int) -> float:
 
 @njit(cache=True)
 def _period_of(t, bar_ns, every_day):  # pragma: no cover - compiled
-    """The period (day number, or bar time for bars over a day) a bar opening at ``t`` belongs to."""
+    """The period a bar opening at ``t`` belongs to and the time it ends: a day
+    number (a weekend day's is Monday's in sessions) and its next midnight, or for
+    bars over a day the bar itself."""
     if bar_ns > NS_PER_DAY:
-        return t
+        return t, t + 1
     day = t // NS_PER_DAY
     if not every_day:
         weekday = (day + 3) % 7
         if weekday >= 5:  # Saturday, Sunday: Monday's session
             day += 7 - weekday
-    return day
+    return day, (day + 1) * NS_PER_DAY
 
 
 @njit(cache=True)
@@ -77,15 +79,11 @@ def period_returns(equity, time, bar_ns, every_day):  # pragma: no cover - compi
     down_sq = 0.0
     count = 0
     start = 1.0
-    period = _period_of(time[0], bar_ns, every_day)
+    period, end = _period_of(time[0], bar_ns, every_day)
     first = period
     for i in range(n):
-        if i + 1 < n:
-            following = _period_of(time[i + 1], bar_ns, every_day)
-            if following == period:
-                continue
-        else:
-            following = period
+        if i + 1 < n and time[i + 1] < end:  # the next bar is in this period (times ascend)
+            continue
         value = equity[i]
         r = value / start - 1.0 if start > 0 else 0.0
         total += r
@@ -94,7 +92,8 @@ def period_returns(equity, time, bar_ns, every_day):  # pragma: no cover - compi
             down_sq += r * r
         count += 1
         start = value
-        period = following
+        if i + 1 < n:
+            period, end = _period_of(time[i + 1], bar_ns, every_day)
     if every_day and bar_ns <= NS_PER_DAY:
         count = period - first + 1  # the calendar days without bars add 0 returns
     if count < 2:
