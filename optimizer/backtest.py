@@ -26,7 +26,10 @@ Money: equity starts at 1.0. An entry commits ``position_fraction`` of equity E
 and buys ``E*f*(1-commission)/fill`` units (fractional); an exit of value V
 returns ``V*(1-commission)``. A short's value is ``units*(2*entry - price)``,
 floored at zero (a short can lose at most what it committed). Every fill price
-moves against the trader by ``slippage``. Equity is marked at each close. Ruin
+moves against the trader by ``slippage``. Equity is marked at each close, and
+``worst_equity`` at each bar's worst point: an open position marked to the bar's
+low (a short to its high), or to its exit price when a stop closes it (a
+take-profit at its level is assumed to come after the low). Ruin
 ends trading: once equity is 0 (a full-size short whose price doubled), no
 entry is taken.
 """
@@ -49,7 +52,9 @@ class BacktestResult:
     Indices are bar indices of the data; prices are fill prices (slippage
     included); ``pnl_pct`` is a fraction of the committed capital net of both
     commissions; ``pnl`` is in units of the starting equity (1.0); ``side`` is
-    +1 long, -1 short; ``reason`` indexes `REASONS`.
+    +1 long, -1 short; ``reason`` indexes `REASONS`. ``worst_equity`` is the
+    lowest equity during each bar (open positions marked to the bar's worst
+    price, at most ``equity``); left out, it is ``equity``.
     """
 
     entry_index: np.ndarray
@@ -61,6 +66,11 @@ class BacktestResult:
     pnl: np.ndarray
     reason: np.ndarray
     equity: np.ndarray
+    worst_equity: np.ndarray = None  # type: ignore[assignment]  # set in __post_init__
+
+    def __post_init__(self) -> None:
+        if self.worst_equity is None:
+            object.__setattr__(self, "worst_equity", self.equity)
 
     def __len__(self) -> int:
         return len(self.entry_index)
@@ -121,12 +131,21 @@ def _open_position(side, price, cash, fraction, commission, slippage):  # pragma
 
 
 @njit(cache=True)
+def _value(pos, units, entry, price):  # pragma: no cover - compiled
+    """The marked value of an open position at ``price`` (a short floored at 0)."""
+    if pos > 0:
+        return units * price
+    return max(units * (2.0 * entry - price), 0.0)
+
+
+@njit(cache=True)
 def _simulate(
     o, h, lo, c, day_end, le, lx, se, sx,
     fill_close, commission, slippage, fraction, sl, tp, trail, trail_act, max_bars, eod,
 ):  # pragma: no cover - compiled  # fmt: skip
     n = len(c)
     equity = np.empty(n)
+    worst = np.empty(n)  # the lowest equity during each bar
     cap = 2 * n + 1  # a bar can close two trades: one at its open, a reversal's within it
     ti = np.empty((cap, 4), np.int64)  # entry index, exit index, side, reason
     tf = np.empty((cap, 4))  # entry price, exit price, pnl fraction, pnl
@@ -156,9 +175,14 @@ def _simulate(
             best = entry
         pending_entry = 0
 
-        # 2. Stops during the bar.
+        # 2. Stops during the bar; the worst point of the bar while in the market.
+        low_mark = cash
         if pos != 0:
             price, reason, best = _check_stops(pos, entry, best, o[i], h[i], lo[i], sl, tp, trail, trail_act)
+            seen = lo[i] if pos > 0 else h[i]
+            if reason >= 0 and (reason != TAKE_PROFIT or price == o[i]):
+                seen = price  # a stop (or a gap at the open) ends the position there
+            low_mark = cash + _value(pos, units, entry, seen)
             if reason >= 0:
                 cash += _record(ti, tf, k, entry_i, i, pos, entry, price, units, committed, commission, slippage,
                                 reason)  # fmt: skip
@@ -214,10 +238,11 @@ def _simulate(
             equity[i] = cash + max(units * (2.0 * entry - c[i]), 0.0)
         else:
             equity[i] = cash
+        worst[i] = min(low_mark, equity[i])
 
     return (
         ti[:k, 0].copy(), ti[:k, 1].copy(), ti[:k, 2].astype(np.int8), tf[:k, 0].copy(), tf[:k, 1].copy(),
-        tf[:k, 2].copy(), tf[:k, 3].copy(), ti[:k, 3].astype(np.int8), equity,
+        tf[:k, 2].copy(), tf[:k, 3].copy(), ti[:k, 3].astype(np.int8), equity, worst,
     )  # fmt: skip
 
 

@@ -211,6 +211,10 @@ class Execution(Section):
     position_fraction: gene(low=0.0, high=1.0, low_open=True) = Field(
         1.0, description="fraction of current equity committed by each entry"
     )
+    trading_days: setting(integer=True, low=1, high=366, nullable=True) = Field(
+        None, description="return periods a year for the daily Sharpe and Sortino: 365 (trades every day) or "
+        "252 (weekday sessions); null: inferred from the data (365 if it has Saturday and Sunday bars)"
+    )
 
 
 class Objective(Section):

@@ -1,8 +1,8 @@
 """One configuration on one dataset: parameters in, full statistics out.
 
 An `Engine` is what a worker holds: the market data, the indicator and signal
-cache, and the dataset's buy-and-hold return (computed once). `evaluate` runs
-signals -> simulation -> statistics for one parameter set.
+cache, and the market's trading days a year (inferred once, or configured).
+`evaluate` runs signals -> simulation -> statistics for one parameter set.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from optimizer.data.market import MarketData
 from optimizer.data.timeframes import format_timeframe, parse_timeframe
 from optimizer.errors import ConfigError
 from optimizer.objectives import fitness_of
+from optimizer.periods import trading_days_of
 from optimizer.signals import compute_signal
-from optimizer.stats import IndividualStats, compute_stats
+from optimizer.stats import IndividualStats, buy_and_hold_pct, compute_stats
 from optimizer.strategy import Rule, Strategy, StrategyBuilder
 
 
@@ -53,7 +54,10 @@ class Engine:
         self.start = start
         self.stop = stop
         self.cache = cache if cache is not None else ArrayCache(DEFAULT_CACHE_BYTES)
-        self.market_return_pct = market.slice(start, stop).market_return_pct()
+        close = market.candles.close
+        self._first_last_close = float(close[start]), float(close[stop - 1])
+        days = config.execution.trading_days
+        self.trading_days = int(days) if days is not None else trading_days_of(market.candles.time)
         self._never = np.zeros(stop - start, np.bool_)
         self._builder = StrategyBuilder(config)
         self._objectives = config.objectives
@@ -64,7 +68,13 @@ class Engine:
 
     def backtest(self, params: Mapping[str, Any]) -> BacktestResult:
         """Simulate the strategy of ``params``: trades and equity per bar."""
-        strategy = self.strategy(params)
+        return self._simulate(self.strategy(params))
+
+    def market_return_pct(self, commission: float = 0.0, slippage: float = 0.0) -> float:
+        """Buy and hold over the window's bars, in percent, at these costs (`buy_and_hold_pct`)."""
+        return buy_and_hold_pct(*self._first_last_close, commission, slippage)
+
+    def _simulate(self, strategy: Strategy) -> BacktestResult:
         market = self.market
         values = {
             spec.name: compute_signal(market, spec.kind, dict(spec.params), spec.tf_ns, spec.candles, self.cache)
@@ -92,13 +102,15 @@ class Engine:
 
     def evaluate(self, params: Mapping[str, Any]) -> IndividualStats:
         """Full statistics of ``params``, with fitness in the configuration's objective order."""
-        result = self.backtest(params)
+        strategy = self.strategy(params)
+        result = self._simulate(strategy)
         stats = compute_stats(
             result,
             self.market.candles.time[self.start : self.stop],
             bar_ns=self.market.bar_ns,
-            market_return_pct=self.market_return_pct,
+            market_return_pct=self.market_return_pct(strategy.commission, strategy.slippage),
             params=dict(params),
+            trading_days=self.trading_days,
         )
         stats.fitness = fitness_of(stats, self._objectives)
         return stats

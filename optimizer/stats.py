@@ -8,9 +8,12 @@ group and dtype and packs, pickles and records them. Undefined values are None (
 a sentinel.
 
 Units: ``*_pct`` fields are percent (2.5 = 2.5 %); ratios (Sharpe, Sortino,
-Calmar, profit factor) are plain numbers, Sharpe and Sortino annualized with the
-number of bars per year observed in the data (bars over the time they span);
-equity is relative to the starting equity (1.0 = start).
+Calmar, profit factor) are plain numbers; ``sharpe`` and ``sortino`` are
+annualized from the equity's daily returns (`optimizer.periods`),
+``sharpe_per_bar`` is not annualized; equity is relative to the starting equity
+(1.0 = start). Annualized figures need a long enough window (`MIN_CAGR_DAYS`,
+`MIN_RETURN_PERIODS`): shorter, they are None, and ``span_days`` and
+``return_periods`` say why.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ import numpy as np
 from numba import njit
 
 from optimizer.backtest import REASONS, BacktestResult
+from optimizer.periods import EVERY_DAY, NS_PER_DAY, YEAR_DAYS, period_returns, periods_per_year
 from optimizer.stats_codec import SCALAR_FIELDS, PackedStats, check_fields
 
 EQUITY_POINTS = 500
+MIN_CAGR_DAYS = 365.0  # CAGR and Calmar need a window of a year (GIPS: no annualized return under a year)
+MIN_RETURN_PERIODS = 30  # Sharpe and Sortino need 30 period (daily) returns
 MAX_BINS = 20
 _EMPTY_I = np.zeros(0, np.int64)
 _EMPTY_F = np.zeros(0, np.float64)
@@ -67,6 +73,12 @@ class IndividualStats(PackedStats):
     cagr_pct: float | None = None
     exposure_pct: float | None = None
     avg_bars_held: float | None = None
+    sharpe_per_bar: float | None = None
+    gross_profit_pct: float | None = None
+    gross_loss_pct: float | None = None
+    span_days: float | None = None
+    periods_per_year: float | None = None
+    return_periods: int | None = None
     trade_entry_time: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     trade_exit_time: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     trade_side: np.ndarray = field(default_factory=lambda: _EMPTY_I1)
@@ -142,24 +154,29 @@ def compute_stats(
     bar_ns: int,
     market_return_pct: float,
     params: dict[str, Any] | None = None,
+    trading_days: int = EVERY_DAY,
 ) -> IndividualStats:
     """All statistics of one simulation on bars with open times ``time`` (int64 ns).
 
-    ``market_return_pct`` is the dataset's buy-and-hold return, computed once per
-    dataset by the caller.
+    ``market_return_pct`` is buy and hold's return over the same bars, after costs
+    (`buy_and_hold_pct`), from the caller. ``trading_days`` (365 or 252, from
+    `optimizer.periods.trading_days_of` or the configuration) annualizes the daily
+    Sharpe and Sortino.
     """
     n = len(result.equity)
     pct = result.pnl_pct * 100.0
     bars_held = result.bars_held
     trades = len(pct)
-    n_win, n_loss, sum_win, sum_loss, best, worst, total, gross_win, gross_loss = _trade_summary(pct, result.pnl)
-    max_dd, mean_r, std_r, downside = _equity_summary(result.equity)
-    span_years = (int(time[-1]) + bar_ns - int(time[0])) / (365.25 * 86400e9) if n else 0.0
-    per_year = n / span_years if span_years > 0 else math.nan
+    n_win, n_loss, sum_win, sum_loss, best, worst, total = _trade_summary(pct)
+    max_dd, mean_r, std_r = _equity_summary(result.equity, result.worst_equity)
+    span_days = (int(time[-1]) + bar_ns - int(time[0])) / NS_PER_DAY if n else 0.0
+    per_year = periods_per_year(bar_ns, trading_days)
+    periods, mean_p, std_p, downside_p = period_returns(result.equity, time, bar_ns, trading_days == EVERY_DAY)
+    enough = periods >= MIN_RETURN_PERIODS
     final = float(result.equity[-1]) if n else 1.0
     cagr = None
-    if span_years > 0:
-        cagr = -100.0 if final <= 0 else (final ** (1.0 / span_years) - 1.0) * 100.0
+    if span_days >= MIN_CAGR_DAYS:
+        cagr = -100.0 if final <= 0 else (final ** (YEAR_DAYS / span_days) - 1.0) * 100.0
     edges_w, counts_w = _histogram(pct[pct > 0])
     edges_l, counts_l = _histogram(pct[pct < 0])
     idx = downsample_indices(result.equity, EQUITY_POINTS)
@@ -176,15 +193,21 @@ def compute_stats(
         avg_loss_pct=sum_loss / n_loss if n_loss else None,
         best_trade_pct=best if trades else None,
         worst_trade_pct=worst if trades else None,
-        profit_factor=gross_win / gross_loss if gross_loss > 0 else None,
+        profit_factor=sum_win / -sum_loss if n_loss else None,
         expectancy_pct=total / trades if trades else None,
         max_drawdown_pct=max_dd * 100.0,
-        sharpe=_ratio(mean_r, std_r, per_year),
-        sortino=_ratio(mean_r, downside, per_year),
+        sharpe=_ratio(mean_p, std_p, per_year) if enough else None,
+        sortino=_ratio(mean_p, downside_p, per_year) if enough else None,
         calmar=(cagr / 100.0) / max_dd if cagr is not None and max_dd > 0 else None,
         cagr_pct=cagr,
         exposure_pct=float(bars_held.sum()) / n * 100.0 if n else None,
         avg_bars_held=float(bars_held.sum()) / trades if trades else None,
+        sharpe_per_bar=_ratio(mean_r, std_r, 1.0),
+        gross_profit_pct=sum_win if trades else None,
+        gross_loss_pct=-sum_loss if trades else None,
+        span_days=span_days,
+        periods_per_year=per_year,
+        return_periods=periods,
         trade_entry_time=time[result.entry_index],
         trade_exit_time=time[result.exit_index],
         trade_side=result.side,
@@ -203,35 +226,45 @@ def compute_stats(
     )
 
 
+def buy_and_hold_pct(first_close: float, last_close: float, commission: float = 0.0, slippage: float = 0.0) -> float:
+    """Buy and hold's return in percent, with the strategy's costs: all equity
+    bought at the first bar's close and sold at the last bar's close, one entry
+    and one exit, each fill moved by ``slippage`` and charged ``commission``
+    (fractions) as a trade's are (`optimizer.backtest`)."""
+    entry = first_close * (1.0 + slippage)
+    exit_ = last_close * (1.0 - slippage)
+    return ((1.0 - commission) ** 2 * exit_ / entry - 1.0) * 100.0
+
+
 @njit(cache=True)
-def _equity_summary(equity):  # pragma: no cover - compiled
-    """Max drawdown (fraction) and the mean, standard deviation (ddof 1) and
-    downside deviation of per-bar returns (the first from the start, 1.0)."""
+def _equity_summary(equity, worst):  # pragma: no cover - compiled
+    """Max drawdown (fraction) and the mean and standard deviation (ddof 1) of
+    per-bar returns (the first from the start, 1.0).
+
+    The drawdown of bar i is its ``worst`` equity (open positions marked to the
+    bar's worst price) below the peak of the closes before it (and the start)."""
     n = len(equity)
     peak = 1.0
     max_dd = 0.0
     previous = 1.0
     total = 0.0
     total_sq = 0.0
-    down_sq = 0.0
     for i in range(n):
+        dd = 1.0 - worst[i] / peak
+        if dd > max_dd:
+            max_dd = dd
         value = equity[i]
         if value > peak:
             peak = value
-        dd = 1.0 - value / peak
-        if dd > max_dd:
-            max_dd = dd
         r = value / previous - 1.0 if previous > 0 else 0.0
         total += r
         total_sq += r * r
-        if r < 0:
-            down_sq += r * r
         previous = value
     if n < 2:
-        return max_dd, np.nan, np.nan, np.nan
+        return max_dd, np.nan, np.nan
     mean = total / n
     var = (total_sq - n * mean * mean) / (n - 1)
-    return max_dd, mean, np.sqrt(max(var, 0.0)), np.sqrt(down_sq / n)
+    return max_dd, mean, np.sqrt(max(var, 0.0))
 
 
 def _ratio(mean: float, deviation: float, per_year: float) -> float | None:
@@ -272,9 +305,9 @@ def _histogram_counts(values, bins):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _trade_summary(pct, pnl):  # pragma: no cover - compiled
-    """Counts and sums over trades: (wins, losses, sum of winning %, sum of losing %,
-    best %, worst %, sum of all %, gross profit, gross loss) with P&L in money."""
+def _trade_summary(pct):  # pragma: no cover - compiled
+    """Counts and sums over trades' ``pct`` (percent of committed capital): (wins,
+    losses, sum of winning %, sum of losing %, best %, worst %, sum of all %)."""
     n_win = 0
     n_loss = 0
     sum_win = 0.0
@@ -282,8 +315,6 @@ def _trade_summary(pct, pnl):  # pragma: no cover - compiled
     best = -np.inf
     worst = np.inf
     total = 0.0
-    gross_win = 0.0
-    gross_loss = 0.0
     for k in range(len(pct)):
         p = pct[k]
         total += p
@@ -295,11 +326,7 @@ def _trade_summary(pct, pnl):  # pragma: no cover - compiled
         elif p < 0:
             n_loss += 1
             sum_loss += p
-        if pnl[k] > 0:
-            gross_win += pnl[k]
-        elif pnl[k] < 0:
-            gross_loss -= pnl[k]
-    return n_win, n_loss, sum_win, sum_loss, best, worst, total, gross_win, gross_loss
+    return n_win, n_loss, sum_win, sum_loss, best, worst, total
 
 
 @njit(cache=True)

@@ -63,7 +63,9 @@ FIELDS: tuple[Field, ...] = (
     Field("worst_trade_pct", S, _F8), Field("profit_factor", S, _F8), Field("expectancy_pct", S, _F8),
     Field("max_drawdown_pct", S, _F8), Field("sharpe", S, _F8), Field("sortino", S, _F8),
     Field("calmar", S, _F8), Field("cagr_pct", S, _F8), Field("exposure_pct", S, _F8),
-    Field("avg_bars_held", S, _F8),
+    Field("avg_bars_held", S, _F8), Field("sharpe_per_bar", S, _F8), Field("gross_profit_pct", S, _F8),
+    Field("gross_loss_pct", S, _F8), Field("span_days", S, _F8), Field("periods_per_year", S, _F8),
+    Field("return_periods", S, _I8),
     Field("trade_entry_time", T, _I8), Field("trade_exit_time", T, _I8), Field("trade_side", T, _I1),
     Field("trade_entry_price", T, _F8), Field("trade_exit_price", T, _F8), Field("trade_pnl_pct", T, _F8),
     Field("trade_reason", T, _I1), Field("trade_bars_held", T, _I8), Field("pnl_history", T, _F8),
@@ -185,7 +187,8 @@ def stats_to_record(stats: IndividualStats) -> list[Any]:
     of evaluations): ``[head values, base64, distribution lengths]``; the base64
     holds the scalars as little-endian float64 (NaN for None) followed by the
     distributions' packed bytes. Floats round-trip exactly; writing decimal floats
-    costs several times more."""
+    costs several times more. `stats_from_record` reads records with fewer
+    scalars (written before the last ones were added: those are None)."""
     d = stats.__dict__
     scalars = np.array([np.nan if d[name] is None else d[name] for name in SCALAR_FIELDS], dtype=_F8)
     lengths, blob = stats.packed_arrays()
@@ -201,12 +204,17 @@ def stats_from_record(record: Any) -> IndividualStats:
     try:
         head, packed, distribution_lengths = record
         raw = base64.b64decode(packed, validate=True)
-        cut = _F8.itemsize * len(SCALAR_FIELDS)
+        lengths = _NO_SERIES_LENGTHS + tuple(distribution_lengths)
+        cut = len(raw) - packed_size(lengths)
+        count, rest = divmod(cut, _F8.itemsize)
+        if rest or not 0 < count <= len(SCALAR_FIELDS):
+            raise ValueError("the lengths do not match the bytes")
         stats = object.__new__(IndividualStats)
         stats.__dict__.update(zip(HEAD_FIELDS, head, strict=True))
-        for name, value in zip(SCALAR_FIELDS, np.frombuffer(raw[:cut], _F8).tolist(), strict=True):
+        values = np.frombuffer(raw[:cut], _F8).tolist() + [math.nan] * (len(SCALAR_FIELDS) - count)
+        for name, value in zip(SCALAR_FIELDS, values, strict=True):
             stats.__dict__[name] = None if math.isnan(value) else int(value) if name in _INT_SCALARS else value
-        stats.with_packed_arrays(_NO_SERIES_LENGTHS + tuple(distribution_lengths), raw[cut:])
+        stats.with_packed_arrays(lengths, raw[cut:])
     except (TypeError, ValueError) as exc:  # binascii.Error is a ValueError
         raise ValueError(f"not a statistics record: {exc}") from exc
     return stats

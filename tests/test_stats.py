@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
@@ -43,21 +42,20 @@ def test_every_field_of_a_small_run():
     assert s.avg_win_pct == pytest.approx((10 + 21.21) / 2)
     assert s.avg_loss_pct == pytest.approx(-10.0)
     assert (s.best_trade_pct, s.worst_trade_pct) == (pytest.approx(21.21), pytest.approx(-10.0))
-    assert s.profit_factor == pytest.approx((0.10 + 0.21) / 0.11)  # currency P&L, not percentages
+    assert s.profit_factor == pytest.approx((10 + 21.21) / 10)  # percent of committed capital, like the averages
+    assert (s.gross_profit_pct, s.gross_loss_pct) == (pytest.approx(31.21), pytest.approx(10.0))
     assert s.expectancy_pct == pytest.approx((10 - 10 + 21.21) / 3)
     assert s.max_drawdown_pct == pytest.approx((1 - 0.99 / 1.1) * 100)
     assert s.avg_bars_held == pytest.approx((1 + 2 + 1) / 3)
     assert s.exposure_pct == pytest.approx(4 / 6 * 100)
     np.testing.assert_allclose(s.pnl_history, [10.0, -1.0, 20.0])
-    # Sharpe / Sortino: per-bar returns (the first from 1.0), annualized by bars per year.
+    # The per-bar Sharpe: per-bar returns (the first from 1.0), not annualized.
     returns = pd.Series(equity).pct_change().fillna(0.0).to_numpy()
-    years = 6 * HOUR / (365.25 * 86400e9)
-    per_year = 6 / years
-    assert s.sharpe == pytest.approx(returns.mean() / returns.std(ddof=1) * math.sqrt(per_year))
-    downside = math.sqrt(np.sum(np.minimum(returns, 0) ** 2) / len(returns))
-    assert s.sortino == pytest.approx(returns.mean() / downside * math.sqrt(per_year))
-    assert s.cagr_pct == pytest.approx((1.2 ** (1 / years) - 1) * 100)
-    assert s.calmar == pytest.approx(s.cagr_pct / 100 / (s.max_drawdown_pct / 100))
+    assert s.sharpe_per_bar == pytest.approx(returns.mean() / returns.std(ddof=1))
+    # Six hours across midnight (22:13 to 04:13 UTC): two daily returns over a quarter
+    # of a day, too short for any annualized figure.
+    assert (s.span_days, s.return_periods, s.periods_per_year) == (0.25, 2, 365.0)
+    assert (s.sharpe, s.sortino, s.cagr_pct, s.calmar) == (None, None, None, None)
     d = s.to_dict()
     assert d["trades"][1] == {
         "entry_time": "2023-11-14T23:13:20Z", "exit_time": "2023-11-15T01:13:20Z", "side": "short",
@@ -72,12 +70,14 @@ def test_undefined_statistics_are_null_not_sentinels():
                       market_return_pct=0.0)  # fmt: skip
     d = s.to_dict()
     for key in ("win_rate_pct", "avg_win_pct", "avg_loss_pct", "best_trade_pct", "worst_trade_pct",
-                "profit_factor", "expectancy_pct", "sharpe", "sortino", "calmar", "avg_bars_held"):  # fmt: skip
+                "profit_factor", "expectancy_pct", "sharpe", "sortino", "calmar", "avg_bars_held",
+                "sharpe_per_bar", "gross_profit_pct", "gross_loss_pct"):  # fmt: skip
         assert d[key] is None, key
     assert d["total_trades"] == 0 and d["total_return_pct"] == 0.0 and d["max_drawdown_pct"] == 0.0
     assert d["winning_trades_distribution"] == {"edges": [], "counts": []}
     json.dumps(d, allow_nan=False)
-    # Only winners: no profit factor (no losses to divide by), rather than infinity or 999.
+    # Only winners: no profit factor (no losses to divide by), rather than infinity or 999;
+    # a gross loss of 0 tells it from no trades (tests/test_stats_rules.py).
     only_wins = _result([1.0, 1.1, 1.1], [(0, 1, 1, 10.0, 11.0, 0.1, 0.1, 0)])
     s = compute_stats(only_wins, np.arange(3, dtype=np.int64) * HOUR, bar_ns=HOUR, market_return_pct=0.0)
     assert s.profit_factor is None and s.avg_loss_pct is None and s.win_rate_pct == 100.0
@@ -103,7 +103,8 @@ def test_statistics_agree_with_the_trades_and_the_equity(eurusd_stats, eurusd_ma
     assert s.pnl_history[-1] == pytest.approx(s.total_return_pct, rel=1e-9)
     assert s.equity_value[-1] == pytest.approx(final, rel=1e-9)
     c = eurusd_market.candles.close
-    assert s.market_return_pct == pytest.approx((c[-1] / c[0] - 1) * 100)
+    # Buy and hold pays the run's commission (0.0002) on one entry and one exit.
+    assert s.market_return_pct == pytest.approx(((1 - 0.0002) ** 2 * c[-1] / c[0] - 1) * 100, rel=1e-12)
     assert s.total_trades > 50 and len(s.equity_value) <= 502
 
 

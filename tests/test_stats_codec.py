@@ -131,12 +131,19 @@ def test_a_checkpoint_record_keeps_every_statistic_but_the_series(eurusd_stats):
     assert eurusd_stats.total_trades and eurusd_stats.to_dict()["trades"]
 
 
-def test_records_of_the_previous_code_still_read_and_are_written_the_same():
+def test_records_of_the_previous_code_still_read():
+    """OLD_RECORD holds the scalars of its day (issue 12 changed Sharpe, Sortino, CAGR,
+    Calmar, profit factor and added fields): it reads as written, the fields added
+    since are None, and today's record of the same trades reads back as itself."""
     stats = _three_trades()
-    assert stats_to_record(stats) == OLD_RECORD
-    restored = stats_from_record(OLD_RECORD)
-    assert restored.to_dict() == stats.to_dict(series=False)
-    assert restored.to_dict()["winning_trades_distribution"] == {"edges": [10.0, 15.605, 21.21], "counts": [1, 1]}
+    restored = stats_from_record(OLD_RECORD).to_dict()
+    assert restored["sharpe"] == OLD_RECORD[0][2][0] and restored["total_trades"] == 3
+    assert restored["profit_factor"] == pytest.approx((0.10 + 0.21) / 0.11)  # the old money ratio, as recorded
+    added = ("sharpe_per_bar", "gross_profit_pct", "gross_loss_pct", "span_days", "periods_per_year",
+             "return_periods")  # fmt: skip
+    assert [restored[name] for name in added] == [None] * len(added)
+    assert restored["winning_trades_distribution"] == {"edges": [10.0, 15.605, 21.21], "counts": [1, 1]}
+    assert stats_from_record(stats_to_record(stats)).to_dict() == stats.to_dict(series=False)
 
 
 @pytest.mark.parametrize(
