@@ -62,6 +62,7 @@ def test_unknown_states_and_runs_are_refused(tmp_path):
         store.set_state(run_id + 1, RunState.RUNNING)
 
 
+@pytest.mark.slow  # a real run process
 def test_the_app_factory_changes_nothing_until_the_manager_starts(tmp_path):
     store, left_running = _store_with_run(tmp_path, RunState.RUNNING)  # as a killed server leaves it
     threads = set(threading.enumerate())
