@@ -19,7 +19,7 @@ from optimizer.data.market import MarketData
 from optimizer.data.timeframes import format_timeframe, parse_timeframe
 from optimizer.errors import ConfigError
 from optimizer.objectives import fitness_of
-from optimizer.periods import trading_days_of
+from optimizer.periods import trading_days_for
 from optimizer.signals import compute_signal
 from optimizer.stats import IndividualStats, buy_and_hold_pct, compute_stats
 from optimizer.strategy import Rule, Strategy, StrategyBuilder
@@ -56,8 +56,7 @@ class Engine:
         self.cache = cache if cache is not None else ArrayCache(DEFAULT_CACHE_BYTES)
         close = market.candles.close
         self._first_last_close = float(close[start]), float(close[stop - 1])
-        days = config.execution.trading_days
-        self.trading_days = int(days) if days is not None else trading_days_of(market.candles.time)
+        self.trading_days = trading_days_for(config.execution.trading_days, market.candles.time)
         self._never = np.zeros(stop - start, np.bool_)
         self._builder = StrategyBuilder(config)
         self._objectives = config.objectives

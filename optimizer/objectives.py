@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizer.config_model import Objective
-from optimizer.stats import IndividualStats
+from optimizer.periods import EVERY_DAY, NS_PER_DAY, period_returns
+from optimizer.stats import MIN_CAGR_DAYS, MIN_RETURN_PERIODS, IndividualStats
 
 WORST = 1e300  # the worst fitness, as a finite number (NSGA-II's crowding distance needs finite values)
 
@@ -92,3 +93,33 @@ class EliteBar:
         for name, value in zip(("weights", "min_trades", "floor", "front"), state, strict=True):
             object.__setattr__(self, name, value)
         object.__setattr__(self, "_front", None)
+
+
+# Objectives that are undefined (None for every individual) on a window too short for them.
+NEEDS_RETURN_PERIODS = ("sharpe", "sortino")
+NEEDS_A_YEAR = ("cagr_pct", "calmar")
+
+
+def undefined_objectives(
+    objectives: Sequence[Objective], time: np.ndarray, bar_ns: int, trading_days: int
+) -> list[str]:
+    """One ``objectives.N.metric: ...`` line per objective that no individual can
+    have on the bars opening at ``time`` (int64 ns, the training window): Sharpe and
+    Sortino need `MIN_RETURN_PERIODS` period returns, CAGR and Calmar `MIN_CAGR_DAYS`
+    days (docs/ENGINE.md). Such a run would rank every individual worst."""
+    if not len(time):
+        return []
+    periods = period_returns(np.ones(len(time)), time, bar_ns, trading_days == EVERY_DAY)[0]
+    days = (int(time[-1]) + bar_ns - int(time[0])) / NS_PER_DAY
+    problems = []
+    for k, objective in enumerate(objectives):
+        metric = objective.metric
+        if metric in NEEDS_RETURN_PERIODS and periods < MIN_RETURN_PERIODS:
+            problems.append(f"objectives.{k}.metric: {metric} needs {MIN_RETURN_PERIODS} daily returns and the "
+                            f"training window has {periods}: every individual would be undefined (use "
+                            f"sharpe_per_bar, or more data)")  # fmt: skip
+        elif metric in NEEDS_A_YEAR and days < MIN_CAGR_DAYS:
+            problems.append(f"objectives.{k}.metric: {metric} needs a window of {MIN_CAGR_DAYS:g} days and the "
+                            f"training window spans {days:.1f}: every individual would be undefined (use "
+                            f"total_return_pct, or more data)")  # fmt: skip
+    return problems

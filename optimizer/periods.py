@@ -35,6 +35,12 @@ def trading_days_of(time: np.ndarray) -> int:
     return EVERY_DAY if bool(np.any(weekday == 5)) and bool(np.any(weekday == 6)) else SESSIONS
 
 
+def trading_days_for(setting: int | None, time: np.ndarray) -> int:
+    """Trading days a year: ``execution.trading_days`` when set, else inferred from
+    the bars (`trading_days_of`)."""
+    return int(setting) if setting is not None else trading_days_of(time)
+
+
 def periods_per_year(bar_ns: int, trading_days: int) -> float:
     """Return periods a year: ``trading_days`` for bars of a day or less (daily
     periods), 12 for monthly bars, else 365.25 days over the bar size (weekly: 52.18)."""

@@ -17,9 +17,12 @@ from types import TracebackType
 from optimizer.config import RunConfig
 from optimizer.data import MarketData, load_candles
 from optimizer.engine import check_compatible
+from optimizer.errors import ConfigError
 from optimizer.evaluation import Executor, RunSpec, make_executor
 from optimizer.ga import Optimizer
 from optimizer.lookahead import check_lookahead
+from optimizer.objectives import undefined_objectives
+from optimizer.periods import trading_days_for
 from optimizer.split import holdout_start
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,11 @@ def prepare_run(
     check_compatible(config, market)
     log.debug("%s", check_lookahead(config, market).summary())
     split = holdout_start(config, market)
+    training = market.candles.time[:split]
+    days = trading_days_for(config.execution.trading_days, market.candles.time)
+    problems = undefined_objectives(config.objectives, training, market.bar_ns, days)
+    if problems:
+        raise ConfigError(problems)
     kind = executor_kind(config, executor)
     pool = make_executor(kind, RunSpec(config.raw, split), market.candles, config.workers)
     folder = Path(checkpoint_dir)
