@@ -197,3 +197,23 @@ def test_a_trade_closed_within_its_entry_bar_held_that_bar():
     assert r.bars_held.tolist() == [1, 1]
     r = _run(bars, long_entry=[0], long_exit=[2])
     assert r.bars_held.tolist() == [3 - 1]  # filled at the opens of bars 1 and 3: held over bars 1 and 2
+
+
+def test_a_stop_already_crossed_at_the_entry_bars_open_closes_the_trade_there():
+    """Slippage 2 % with a 1 % stop: the long fills at 10.2 (the open 10 plus
+    slippage), its stop is 10.098, which the same open already lies below, so it
+    is stopped at that open (10 less 2 % slippage), on the entry bar."""
+    bars = _bars([10.0, 10.0, 10.0, 10.0])
+    result = _run(bars, long_entry=[0], stop_loss=0.01, slippage=0.02)
+    assert _trades(result)[0] == (1, 1, 1, pytest.approx(10.2), pytest.approx(9.8), "stop_loss")
+    assert int(result.bars_held[0]) == 1
+
+
+def test_the_trailing_stop_starts_from_the_entry_fill_price():
+    """Fill 10.1 (1 % slippage on the open 10); a 5 % trail from the fill is 9.595:
+    a low of 9.6 on the entry bar does not stop it, 9.59 on the next does."""
+    bars = _bars([10.0, 10.0, 10.0, 10.0], high=[10.0] * 4, low=[10.0, 9.6, 9.59, 10.0], close=[10.0] * 4)
+    result = _run(bars, long_entry=[0], trailing_stop=0.05, slippage=0.01)
+    (entry_i, exit_i, _, entry, exit_before_slip, reason) = _trades(result)[0]
+    assert (entry_i, exit_i, reason) == (1, 2, "trailing_stop") and entry == pytest.approx(10.1)
+    assert exit_before_slip == pytest.approx(10.1 * 0.95 * 0.99)

@@ -135,3 +135,11 @@ def test_a_trade_within_one_bar_held_that_bar():
     assert s.avg_bars_held == 1.0
     assert s.exposure_pct == pytest.approx(1 / 5 * 100)
     assert s.to_dict()["trades"][0]["bars_held"] == 1
+
+
+def test_a_histogram_of_equal_values_is_one_bin_at_that_value():
+    equity = [1.0, 1.015, 1.015, 1.030225, 1.030225]
+    trades = [(0, 1, 1, 10.0, 10.15, 0.015, 0.015, 0), (2, 3, 1, 10.0, 10.15, 0.015, 0.015225, 0)]
+    time = np.int64(1_700_000_000 * 10**9) + np.arange(5, dtype=np.int64) * HOUR
+    d = compute_stats(_result(equity, trades), time, bar_ns=HOUR, market_return_pct=0.0).to_dict()
+    assert d["winning_trades_distribution"] == {"edges": [pytest.approx(1.5), pytest.approx(1.5)], "counts": [2]}
