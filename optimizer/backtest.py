@@ -268,13 +268,16 @@ def _record(
 @njit(cache=True)
 def _stop_level(pos, entry, best, sl, trail, trail_act):  # pragma: no cover - compiled
     """The effective stop (the tighter of the stop-loss and an activated trailing
-    stop) and its reason; -inf (+inf for a short) when there is none."""
+    stop) and its reason; -inf for a long when there is none, twice the entry price
+    for a short (where it is worth nothing: liquidated, reason stop_loss)."""
     if pos > 0:
         stop = entry * (1.0 - sl) if sl == sl else -np.inf
         if trail == trail and best >= entry * (1.0 + trail_act) and best * (1.0 - trail) > stop:
             return best * (1.0 - trail), TRAILING_STOP
     else:
-        stop = entry * (1.0 + sl) if sl == sl else np.inf
+        # Without a stop-loss a short is still liquidated once it is worth nothing
+        # (at twice its entry price), never left open at zero to come back.
+        stop = entry * (1.0 + sl) if sl == sl else 2.0 * entry
         if trail == trail and best <= entry * (1.0 - trail_act) and best * (1.0 + trail) < stop:
             return best * (1.0 + trail), TRAILING_STOP
     return stop, STOP_LOSS

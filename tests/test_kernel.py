@@ -179,14 +179,26 @@ def test_ruin_ends_trading():
     """A full-size short whose price more than doubles is worth 0; with nothing left, no trade follows."""
     squeeze = _bars([100, 100, 210, 230, 240, 250, 260])
     r = _run(squeeze, short_entry=[0, 3, 4], short_exit=[2], position_fraction=1.0)
-    assert _trades(r) == [(1, 3, -1, 100.0, 230.0, "signal_exit")]
+    assert _trades(r) == [(1, 2, -1, 100.0, 210.0, "stop_loss")]  # worth nothing at the open of 210: liquidated
     assert r.pnl_pct.tolist() == [-1.0]
-    assert r.equity[3:].tolist() == [0.0] * 4
+    assert r.equity[2:].tolist() == [0.0] * 5
     stats = compute_stats(r, np.arange(7, dtype=np.int64) * HOUR, bar_ns=HOUR, market_return_pct=160.0)
     assert (stats.total_trades, stats.expectancy_pct, stats.total_return_pct) == (1, -100.0, -100.0)
     r = _run(squeeze, short_entry=[0, 3, 4], short_exit=[2], position_fraction=1.0, fill_close=True)
-    assert _trades(r) == [(0, 2, -1, 100.2, 210.2, "signal_exit")]
+    assert _trades(r) == [(0, 2, -1, 100.2, 210.0, "stop_loss")]
     assert r.equity[2:].tolist() == [0.0] * 5
+
+
+def test_a_short_worth_nothing_is_liquidated_not_left_open_to_recover():
+    """No exit rule and no stop-loss: the price rises to 3.5x the entry, then falls
+    back below it. The short is closed at twice its entry (worth 0, -100 %) on the
+    bar that reaches it; it does not come back with the price, and nothing follows."""
+    o = [10.0, 10.0, 15.0, 19.0, 30.0, 35.0, 20.0, 8.0, 5.0, 5.0]
+    bars = _bars(o, high=[v + 1.0 for v in o], low=[v - 1.0 for v in o], close=o)
+    r = _run(bars, short_entry=[0, 6, 7], position_fraction=1.0)
+    assert _trades(r) == [(1, 3, -1, 10.0, 20.0, "stop_loss")]  # the high of 20 reached at bar 3
+    assert r.pnl_pct.tolist() == [-1.0]
+    assert r.equity[3:].tolist() == [0.0] * 7
 
 
 def test_a_trade_closed_within_its_entry_bar_held_that_bar():

@@ -102,7 +102,8 @@ def test_stop_loss_loses_at_most_the_stop_plus_costs_unless_the_bar_gapped(marke
     sl, c, s = opts["stop_loss"], opts["commission"], opts["slippage"]
     for k in np.flatnonzero(r.reason == STOP_LOSS):
         j, side, entry = r.exit_index[k], r.side[k], r.entry_price[k]
-        level = entry * (1 - sl) if side > 0 else entry * (1 + sl)
+        short_level = entry * (1 + sl) if sl is not None else 2.0 * entry  # no stop-loss: liquidated at worth 0
+        level = entry * (1 - sl) if side > 0 else short_level
         gapped = o[j] <= level if side > 0 else o[j] >= level
         if gapped:  # (also on the entry bar when slippage exceeds the stop distance)
             continue

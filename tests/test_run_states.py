@@ -78,7 +78,7 @@ def test_the_app_factory_changes_nothing_until_the_manager_starts(tmp_path):
     try:
         manager.start()  # what a previous server left unfinished (both runs) becomes interrupted
         assert store.run(left_running)["state"] == store.run(run_id)["state"] == "interrupted"
-        assert client.post(f"/api/runs/{run_id}/resume").get_json()["state"] == "queued"
+        assert client.post(f"/api/runs/{run_id}/resume").get_json()["state"] in ("queued", "running")  # may start at once
         deadline = time.monotonic() + 120
         while store.run(run_id)["state"] != "completed":
             assert time.monotonic() < deadline, store.run(run_id)

@@ -212,7 +212,9 @@ def test_a_stop_limits_the_drawdown_to_its_exit_and_a_take_profit_bar_is_marked_
 def test_a_short_that_doubles_intrabar_is_a_full_drawdown():
     r = _run([100, 100, 150], [101, 210, 151], [99, 99, 149], [100, 150, 150], fill_close=True,
              at={"se": [0]})  # fmt: skip
-    assert r.equity.tolist() == pytest.approx([1.0, 0.5, 0.5])
+    # Worth nothing at the high of 210 (twice its entry is 200): liquidated there, ruin.
+    assert r.equity.tolist() == pytest.approx([1.0, 0.0, 0.0])
+    assert r.exit_price.tolist() == [200.0] and r.pnl_pct.tolist() == [-1.0]
     assert _stats(r, MONDAY + np.arange(3) * HOUR, HOUR).max_drawdown_pct == pytest.approx(100.0)
 
 
