@@ -85,6 +85,8 @@ def backtest(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     market = MarketData(load_candles(data_path(config, args.config, args.data), timestamps=config.data.timestamps))
     params = check_params(config, read_json(args.params, "params") if args.params else {})
+    check_compatible(config, market)
+    log.debug("%s", check_lookahead(config, market).summary())  # a peeking signal's numbers are not results
     stats = Engine(config, market).evaluate(params)
     write_json(args.out, stats.to_dict())
     log.info(

@@ -146,6 +146,14 @@ def test_check_fails_on_a_kind_that_looks_ahead_with_exit_2(tmp_path, capsys, pe
     assert re.search(r"its value at bar \d+ \(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\) changed", err[0])
 
 
+def test_a_backtest_of_a_kind_that_looks_ahead_is_refused(tmp_path, capsys, peeking_plugin):
+    out = tmp_path / "out.json"
+    params = write_json(tmp_path / "p.json", {"strategy.signals.cheat.params.period": 3})
+    assert main(["backtest", str(_peeking(tmp_path, None)), "--params", str(params), "--json", str(out)]) == 2
+    assert "strategy.signals.cheat: kind peek_ahead looks ahead" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_a_run_that_fails_the_check_does_not_start(tmp_path, capsys, peeking_plugin):
     out = tmp_path / "out.json"
     code = main(["run", str(_peeking(tmp_path, None)), "--workers", "1", "--json", str(out)])
