@@ -12,13 +12,12 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from optimizer.config import load_config
-from optimizer.data import MarketData, load_candles
-from optimizer.engine import Engine, check_compatible
+from optimizer.engine import Engine
 from optimizer.errors import InputError
 from optimizer.evaluation.pool import WorkerStartError
 from optimizer.files import data_path, read_json, write_json
-from optimizer.lookahead import check_lookahead
 from optimizer.plugins import load_plugins
+from optimizer.prepare import load_checked
 from optimizer.run_command import run
 from optimizer.strategy import check_params
 
@@ -83,10 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def backtest(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    market = MarketData(load_candles(data_path(config, args.config, args.data), timestamps=config.data.timestamps))
+    path = data_path(config, args.config, args.data)
     params = check_params(config, read_json(args.params, "params") if args.params else {})
-    check_compatible(config, market)
-    log.debug("%s", check_lookahead(config, market).summary())  # a peeking signal's numbers are not results
+    market, report = load_checked(config, path)
+    log.debug("%s", report.summary())  # a peeking signal's numbers are not results: refused
     stats = Engine(config, market).evaluate(params)
     write_json(args.out, stats.to_dict())
     log.info(
@@ -100,7 +99,6 @@ def check(args: argparse.Namespace) -> int:
     """The look-ahead self-check (`optimizer.lookahead`): 0 when it passes; a
     failure raises `LookaheadError` (exit 2, naming the signal and the bar)."""
     config = load_config(args.config)
-    market = MarketData(load_candles(data_path(config, args.config, args.data), timestamps=config.data.timestamps))
-    check_compatible(config, market)
-    log.info("%s", check_lookahead(config, market).summary())
+    _, report = load_checked(config, data_path(config, args.config, args.data))
+    log.info("%s", report.summary())
     return 0

@@ -20,7 +20,7 @@ from optimizer.engine import check_compatible
 from optimizer.errors import ConfigError
 from optimizer.evaluation import Executor, RunSpec, make_executor
 from optimizer.ga import Optimizer
-from optimizer.lookahead import check_lookahead
+from optimizer.lookahead import CheckReport, check_lookahead
 from optimizer.objectives import undefined_objectives
 from optimizer.periods import trading_days_for
 from optimizer.split import holdout_start
@@ -57,6 +57,16 @@ def executor_kind(config: RunConfig, requested: str | None = None) -> str:
     return "sequential" if config.workers == 1 else "process"
 
 
+def load_checked(config: RunConfig, data_path: str | Path) -> tuple[MarketData, CheckReport]:
+    """The candles of ``data_path`` (read with ``data.timestamps``) once they are
+    fit for ``config``: its timeframes and exits work on them (`check_compatible`)
+    and no signal it uses looks ahead (`check_lookahead`, whose report is returned).
+    What every run, backtest and ``check`` starts with; `InputError` otherwise."""
+    market = MarketData(load_candles(data_path, timestamps=config.data.timestamps))
+    check_compatible(config, market)
+    return market, check_lookahead(config, market)
+
+
 def prepare_run(
     config: RunConfig,
     data_path: str | Path,
@@ -74,9 +84,8 @@ def prepare_run(
     `InputError` (`ConfigError`, `DataError`, `LookaheadError`); a pool whose workers cannot start,
     `WorkerStartError`. Nothing is left running when it raises.
     """
-    market = MarketData(load_candles(data_path, timestamps=config.data.timestamps))
-    check_compatible(config, market)
-    log.debug("%s", check_lookahead(config, market).summary())
+    market, report = load_checked(config, data_path)
+    log.debug("%s", report.summary())
     split = holdout_start(config, market)
     training = market.candles.time[:split]
     days = trading_days_for(config.execution.trading_days, market.candles.time)
