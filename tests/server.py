@@ -95,6 +95,9 @@ class Server:
     def post(self, path: str, **kw) -> requests.Response:
         return requests.post(self.url + path, timeout=30, **kw)
 
+    def patch(self, path: str, **kw) -> requests.Response:
+        return requests.patch(self.url + path, timeout=30, **kw)
+
     def delete(self, path: str, **kw) -> requests.Response:
         return requests.delete(self.url + path, timeout=30, **kw)
 

@@ -10,9 +10,6 @@ import csv
 import functools
 import io
 import json
-import os
-import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +17,16 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from optimizer.config import parse_config
-from optimizer.data import MarketData, load_candles
-from optimizer.errors import ConfigError, DataError, InputError
+from optimizer.data import load_candles
+from optimizer.errors import ConfigError, DataError
 from optimizer.schema import config_schema
 from optimizer.stats import SCALAR_FIELDS, iso_times
 from optimizer.strategy import fixed_config
-from visualization_apps.datasets import dataset_record
+from visualization_apps.datasets import store_upload
 from visualization_apps.openapi import array, openapi_document, operation, ref
 from visualization_apps.run_manager import RunError
 
 api = Blueprint("api", __name__, url_prefix="/api")
-UPLOAD_SUFFIXES = (".csv", ".parquet", ".pq")
 RUN_BODY = {"required": True, "content": {"application/json": {"schema": ref("RunConfiguration")}}}
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}  # fmt: skip
@@ -94,7 +90,12 @@ def openapi() -> Response:
 @api.get("/runs")
 @operation("All runs, newest first", ok=(200, "runs", array(ref("Run"))))
 def list_runs() -> Response:
-    return jsonify(_ctx().store.runs())
+    """Every run's status, each with ``best_member``: the first of its elite (best
+    by the first objective) with its objectives and statistics (None before its
+    first generation)."""
+    runs = _ctx().store.runs()
+    best = _ctx().store.best_members([r["id"] for r in runs], SCALAR_FIELDS)
+    return jsonify([{**r, "best_member": best.get(r["id"])} for r in runs])
 
 
 @api.post("/runs")
@@ -323,28 +324,19 @@ def _candles_json(path: str, mtime_ns: int, timestamps: str = "open") -> str:
     body=UPLOAD_BODY,
 )
 def upload_dataset() -> tuple[Response, int]:
+    """201 with the new dataset, or 200 with the existing one when the same content
+    was uploaded before; both with ``warnings`` (rows sorted, columns ignored)."""
     file = request.files.get("file")
     if file is None or not file.filename:
         raise ApiError(400, "no file", ["file: a multipart field 'file' with a CSV or Parquet file is required"])
-    suffix = Path(file.filename).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
-        raise ApiError(400, "unsupported file", [f"file: {suffix or 'no extension'} is not .csv or .parquet"])
-    uploads = _ctx().uploads_dir
-    dataset_id = uuid.uuid4().hex[:12]
-    fd, tmp = tempfile.mkstemp(prefix=".upload-", suffix=suffix, dir=uploads)
-    os.close(fd)
     try:
-        file.save(tmp)
-        candles = load_candles(tmp)
+        upload = store_upload(_ctx().store, _ctx().uploads_dir, file.filename, file.stream)
     except DataError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        details = [d.replace(Path(tmp).name, file.filename) for d in exc.details]
-        raise ApiError(400, "invalid data file", details) from exc
-    except InputError as exc:  # pragma: no cover - other input errors
-        Path(tmp).unlink(missing_ok=True)
         raise ApiError(400, "invalid data file", exc.details) from exc
-    target = uploads / f"{dataset_id}{suffix}"
-    os.replace(tmp, target)
-    name = Path(file.filename).name[:200]
-    _ctx().store.add_dataset(dataset_record(dataset_id, name, target, MarketData(candles)))
-    return jsonify({"id": dataset_id}), 201
+    body = {"id": upload.record["id"], "existing": not upload.created, "dataset": upload.record,
+            "warnings": upload.warnings}  # fmt: skip
+    return jsonify(body), 201 if upload.created else 200
+
+
+# The routes that manage and compare runs and datasets, on this blueprint.
+from visualization_apps import manage_api  # noqa: E402, F401

@@ -153,6 +153,11 @@ class RunManager:
         found = self._status.get(run_id)
         return found if found is not None else self.store.run(run_id)
 
+    def refresh(self, run_id: int) -> None:
+        """Re-read a run's record and announce it (after a change made outside the
+        manager, such as a rename)."""
+        self._announce(run_id)
+
     # ------------------------------------------------------------- internals
     def _state(self, run_id: int) -> str:
         record = self.store.run(run_id)

@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS individuals (
 );
 """
 
+SERIES_FIELDS = ("trades", "pnl_history", "equity", "winning_trades_distribution", "losing_trades_distribution")
+"""An individual's statistics that are series (left out of summaries)."""
+
 RUN_FIELDS = (
     "id", "name", "dataset_id", "data_fingerprint", "seed", "state", "generation", "generations_total",
     "evaluations", "failed_evaluations", "evals_per_second", "eta_seconds", "error",
@@ -254,6 +257,99 @@ class Store:
         found = self.individuals(run_id, [ind_id])
         return found[0] if found else None
 
+    # ---------------------------------------- managing and comparing runs
+    def rename_run(self, run_id: int, name: str) -> bool:
+        """Give a run a new display name (its stored configuration keeps the name it
+        was started with); False if there is no such run."""
+        with self.transaction() as db:
+            return db.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id)).rowcount > 0
+
+    def runs_using_dataset(self, dataset_id: str) -> list[int]:
+        """The ids of the runs made on ``dataset_id``, oldest first."""
+        with self._connect() as db:
+            rows = db.execute("SELECT id FROM runs WHERE dataset_id = ? ORDER BY id", (dataset_id,)).fetchall()
+        return [row["id"] for row in rows]
+
+    def dataset_with_fingerprint(self, fingerprint: str) -> dict[str, Any] | None:
+        """The first stored dataset whose content hash is ``fingerprint``, if any."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM datasets WHERE fingerprint = ? ORDER BY bundled DESC, created_at, id LIMIT 1",
+                (fingerprint,),
+            ).fetchone()
+        return None if row is None else {**_dataset(row), "path": row["path"]}
+
+    def delete_unused_dataset(self, dataset_id: str) -> list[int]:
+        """Remove a dataset's row unless runs were made on it (its file is the
+        caller's); returns the ids of those runs (empty: deleted, or there was none)."""
+        with self.transaction() as db:
+            rows = db.execute("SELECT id FROM runs WHERE dataset_id = ? ORDER BY id", (dataset_id,)).fetchall()
+            if not rows:
+                db.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
+        return [row["id"] for row in rows]
+
+    def best_members(self, run_ids: list[int], fields: tuple[str, ...]) -> dict[int, dict[str, Any]]:
+        """Per run, the first member of its last generation's elite (the elite is
+        ordered best first by the first objective): ``{"id", "objectives": [{"metric",
+        "goal"}, ...], "train": {field: value}, "test": {field: value} | None}``, only
+        ``fields`` read (no series parsed).
+        Runs without a generation are left out."""
+        if not run_ids:
+            return {}
+        if not all(name.isidentifier() for name in fields):
+            raise ValueError(f"fields: not all names: {fields}")
+        train = ", ".join(f"i.stats -> '$.{name}'" for name in fields)
+        test = ", ".join(f"i.stats -> '$.test.{name}'" for name in fields)
+        marks = ",".join("?" * len(run_ids))
+        query = f"""
+            SELECT g.run_id, i.id, json_array({train}) AS train, json_type(i.stats, '$.test') AS has_test,
+                   json_array({test}) AS test, r.config -> '$.objectives' AS objectives
+            FROM generations g
+            JOIN runs r ON r.id = g.run_id
+            JOIN (SELECT run_id, MAX(generation) AS generation FROM generations WHERE run_id IN ({marks})
+                  GROUP BY run_id) last ON last.run_id = g.run_id AND last.generation = g.generation
+            JOIN individuals i ON i.run_id = g.run_id AND i.id = json_extract(g.summary, '$.elite[0]')
+        """
+        with self._connect() as db:
+            rows = db.execute(query, run_ids).fetchall()
+        out = {}
+        for row in rows:
+            train = dict(zip(fields, json.loads(row["train"]), strict=True))
+            test = dict(zip(fields, json.loads(row["test"]), strict=True)) if row["has_test"] == "object" else None
+            objectives = json.loads(row["objectives"] or "[]")
+            out[row["run_id"]] = {"id": row["id"], "objectives": objectives, "train": train, "test": test}
+        return out
+
+    def elite_summaries(self, run_id: int) -> list[dict[str, Any]]:
+        """The last generation's elite, best first, without trades, P&L history,
+        equity or distributions (in either period): what a comparison plots."""
+        drop = ", ".join(f"'${prefix}.{name}'" for prefix in ("", ".test") for name in SERIES_FIELDS)
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT summary FROM generations WHERE run_id = ? ORDER BY generation DESC LIMIT 1", (run_id,)
+            ).fetchone()
+            if row is None:
+                return []
+            ids = json.loads(row["summary"])["elite"]
+            marks = ",".join("?" * len(ids)) or "NULL"
+            rows = db.execute(
+                f"SELECT id, json_remove(stats, {drop}) AS stats FROM individuals WHERE run_id = ? AND id IN ({marks})",
+                (run_id, *ids),
+            ).fetchall()
+        found = {r["id"]: json.loads(r["stats"]) for r in rows}
+        return [found[i] for i in ids if i in found]
+
+    def objective_history(self, run_id: int) -> list[dict[str, Any]]:
+        """Per generation, in order: ``generation`` and ``objectives`` (per objective
+        over the population: ``metric``, ``goal``, ``min``, ``mean``, ``max``,
+        ``best``, ``worst``), read without the rest of the summaries."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT generation, summary -> '$.objectives' AS objectives FROM generations WHERE run_id = ? "
+                "ORDER BY generation",
+                (run_id,),
+            ).fetchall()
+        return [{"generation": r["generation"], "objectives": json.loads(r["objectives"] or "[]")} for r in rows]
 
 def _run(row: sqlite3.Row) -> dict[str, Any]:
     out = {name: row[name] for name in RUN_FIELDS}
