@@ -123,8 +123,10 @@ class Rule(Section):
     """A weighted score of signals (their weighted mean, each in [0, 1]) that fires
     when it reaches the threshold (>=); with all weights zero it never fires."""
 
-    weights: dict[str, gene(low=0.0)] = Field(min_length=1, description="signal name -> weight (>= 0)")
-    threshold: gene(low=0.0, high=1.0) = Field(description="the score at which the rule fires, 0..1")
+    weights: dict[str, gene(low=0.0)] = Field(min_length=1, description="signal name -> weight (>= 0): its share of the rule's score, the "
+                                                  "weighted mean of the signals' scores (each 0..1); 0 ignores it")
+    threshold: gene(low=0.0, high=1.0) = Field(description="the score (0..1) at which the rule fires: 1 = all "
+                                                          "weighted signals agree, 0.5 = half the weight agrees")
 
 
 class Signal(Section):
@@ -203,13 +205,15 @@ class Execution(Section):
     fill: Literal[FILLS] = Field("next_open", description="next_open: a signal fills at the next bar's open; "
                                  "close: at its own bar's close")  # fmt: skip
     commission: gene(low=0.0, high=1.0, high_open=True) = Field(
-        0.0, description="commission per side, a fraction of the traded notional (0.001 = 0.1 %)"
+        0.0, description="commission per side (paid on entry and again on exit), a fraction of the traded "
+        "notional (0.001 = 0.1 %)"
     )
     slippage: gene(low=0.0, high=1.0, high_open=True) = Field(
-        0.0, description="slippage per fill, a fraction of the price, always against the trader"
+        0.0, description="slippage per side (each fill), a fraction of the price, always against the trader "
+        "(0.0005 = 0.05 %)"
     )
     position_fraction: gene(low=0.0, high=1.0, low_open=True) = Field(
-        1.0, description="fraction of current equity committed by each entry"
+        1.0, description="fraction of current equity committed by each entry (1 = all of it)"
     )
     trading_days: setting(integer=True, low=1, high=366, nullable=True) = Field(
         None, description="return periods a year for the daily Sharpe and Sortino: 365 (trades every day) or "
@@ -243,7 +247,8 @@ class GA(Section):
     elite: setting(integer=True, low=0, high=100_000) = Field(4, description="best individuals kept and reported "
                                                               "(at most the population)")  # fmt: skip
     min_trades: setting(integer=True, low=0, high=10**9) = Field(
-        1, description="an individual with fewer trades gets the worst fitness"
+        10, description="an individual with fewer training trades gets the worst fitness: a result of a "
+        "handful of trades is luck, not a strategy"
     )
     stall_generations: setting(integer=True, low=1, nullable=True) = Field(
         None, description="stop after this many generations without improvement; null: never"

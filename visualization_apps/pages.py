@@ -43,6 +43,12 @@ def individual_page(run_id: int, ind_id: int) -> str:
     return render_template("individual.html", run_id=run_id, ind_id=ind_id)
 
 
+@pages.get("/compare")
+def compare_page() -> str:
+    """2 to 4 runs side by side (``?runs=1,2``; the script reads ``/api/compare``)."""
+    return render_template("compare.html")
+
+
 @pages.get("/favicon.ico")
 def favicon() -> tuple[str, int]:
     return "", 204
