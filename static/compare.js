@@ -66,7 +66,8 @@ function drawBest(runs) {
   }
   table.tHead.replaceChildren(head, sub);
   table.tBodies[0].replaceChildren(...TABLE_METRICS.map((metric) => {
-    const tr = el("tr", { "data-metric": metric }, el("th", { text: metricLabel(metric) }));
+    const unit = (METRIC_LABELS[metric] || [null, ""])[1].trim();
+    const tr = el("tr", { "data-metric": metric }, el("th", { text: unit ? `${metricLabel(metric)} (${unit})` : metricLabel(metric) }));
     for (const entry of runs) {
       const best = entry.elite[0];
       tr.append(el("td", { class: "train", text: best ? fmt(best[metric]) : "–" }),

@@ -87,7 +87,7 @@ function numberField(path, label, value, integer, rangeable = true, description 
   const unit = unitOf(path);
   return el("label", { class: "number", title: description }, `${label} `, from, " ", to,
     unit ? el("span", { class: "unit", text: unit }) : "", el("span", { class: "field-error" }),
-    el("small", { class: "help", text: description }));
+    path.includes(".weights.") ? "" : el("small", { class: "help", text: description }));  // weights: the legend's hint
 }
 
 function readNumber(label) {
