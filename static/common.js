@@ -120,3 +120,15 @@ function fmtDuration(seconds) {
   if (m < 60) return `${m} min ${s} s`;
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
+
+// A tick step for whole counts up to ``max``: 1, 2 or 5 times a power of ten, about five ticks.
+function countStep(max) {
+  const raw = Math.max(1, max / 5);
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * magnitude).find((step) => step >= raw);
+}
+
+// A y axis of whole counts (histograms): integer ticks only, from zero.
+function countAxis(max, title) {
+  return { title: { text: title }, rangemode: "tozero", tickformat: "d", dtick: countStep(max), automargin: true };
+}
