@@ -69,3 +69,66 @@ function makeSortable(table) {
 
 const PLOT_LAYOUT = { margin: { l: 50, r: 20, t: 40, b: 40 }, height: 320 };
 const PLOT_CONFIG = { displaylogo: false, responsive: true };
+
+// Gene labels a trader can read: the rule of optimizer/labels.py (tested against it).
+// 1. A name's unique suffix: its shortest run of last dotted parts no other name ends
+//    with (all its parts if another name ends with it entirely).
+// 2. Of that suffix keep the first and last parts, and each middle part that tells the
+//    gene apart from another gene ending with the same parts after it.
+// 3. Labels that still coincide take their whole unique suffix (until all differ).
+function geneLabels(names) {
+  const split = names.map((n) => n.split("."));
+  const endsWith = (parts, tail) => parts.length >= tail.length
+    && tail.every((p, k) => parts[parts.length - tail.length + k] === p);
+  const others = (i) => split.filter((_, j) => j !== i);
+  const suffixes = split.map((parts, i) => {
+    for (let k = 1; k <= parts.length; k++) {
+      const tail = parts.slice(-k);
+      if (!others(i).some((o) => endsWith(o, tail))) return tail;
+    }
+    return parts;
+  });
+  const labels = suffixes.map((suffix, i) => {
+    const kept = [suffix[0]];
+    for (let m = 1; m < suffix.length - 1; m++) {
+      const after = suffix.slice(m + 1);
+      const position = after.length + 1;
+      const rivals = others(i).filter((o) => endsWith(o, after));
+      if (rivals.some((o) => o.length < position || o[o.length - position] !== suffix[m])) kept.push(suffix[m]);
+    }
+    if (suffix.length > 1) kept.push(suffix[suffix.length - 1]);
+    return kept.join(".");
+  });
+  for (;;) {
+    const counts = new Map();
+    for (const label of labels) counts.set(label, (counts.get(label) || 0) + 1);
+    const clashing = labels.map((l, i) => i).filter((i) => counts.get(labels[i]) > 1 && labels[i] !== suffixes[i].join("."));
+    if (!clashing.length) break;
+    for (const i of clashing) labels[i] = suffixes[i].join(".");
+  }
+  return Object.fromEntries(names.map((n, i) => [n, labels[i]]));
+}
+
+// Each value's name -> label, for the genes of a list of individuals' params.
+function labelsOf(params) { return geneLabels(Object.keys(params || {})); }
+
+// A duration in seconds, as a person reads it (the run process's figure, not recomputed).
+function fmtDuration(seconds) {
+  if (seconds === null || seconds === undefined) return "–";
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  const m = Math.floor(seconds / 60), s = Math.floor(seconds % 60);
+  if (m < 60) return `${m} min ${s} s`;
+  return `${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+// A tick step for whole counts up to ``max``: 1, 2 or 5 times a power of ten, about five ticks.
+function countStep(max) {
+  const raw = Math.max(1, max / 5);
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * magnitude).find((step) => step >= raw);
+}
+
+// A y axis of whole counts (histograms): integer ticks only, from zero.
+function countAxis(max, title) {
+  return { title: { text: title }, rangemode: "tozero", tickformat: "d", dtick: countStep(max), automargin: true };
+}

@@ -1,22 +1,32 @@
 "use strict";
-// The live run page: status, objective evolution, Pareto front, elite table.
-// Generations come from REST (?after=N) on (re)connection and from Socket.IO
-// events afterwards; each is applied once, in order.
+// The live run page: status, one chart per objective, Pareto front, the elite's genes,
+// the population's genes per generation, and the elite table.
+//
+// It stays fast on large runs: it reads summaries only (no trades or equity: those load
+// on the individual page), generations light (`?fields=summary`: quartiles of each gene
+// instead of the whole population), and applies each generation as a change: the
+// generation event carries the elite's ids, so only the summaries of new members are
+// fetched (`/individuals?ids=`) and members that left are dropped; the whole elite is
+// read once, at load. Charts are redrawn at most once a second, not while the tab is
+// hidden: the browser must not take the run's CPU.
 
-const summaries = [];
+const summaries = [];        // light generation summaries, in order
 let lastGeneration = 0;
-let refreshingElite = null;
+let population = {};         // the last generation's population: gene -> values
+let eliteIds = [];           // best first
+const members = new Map();   // id -> summary statistics
+let genes = [];              // gene names, in the run's order
+let labels = {};             // gene name -> label (optimizer/labels.py's rule)
+const label = (gene) => labels[gene] || gene;
+
+const DRAW_INTERVAL_MS = 1000;
+let drawTimer = null;
+let lastDraw = 0;
 
 function setStatus(run) {
   document.getElementById("title").textContent = `Run ${run.id} · ${run.name}`;
   document.getElementById("state").textContent = run.state;
-  document.getElementById("generation").textContent = run.generation;
-  document.getElementById("total").textContent = run.generations_total;
-  const progress = document.getElementById("progress");
-  progress.max = run.generations_total;
-  progress.value = run.generation;
-  document.getElementById("rate").textContent = fmt(run.evals_per_second, 4);
-  document.getElementById("eta").textContent = run.eta_seconds === null ? "–" : `${fmt(run.eta_seconds, 3)} s`;
+  showProgress(run);
   document.getElementById("stop").disabled = !RUN_STATES.stoppable.includes(run.state);
   document.getElementById("resume").disabled = !RUN_STATES.resumable.includes(run.state);
   const error = document.getElementById("error");
@@ -25,95 +35,216 @@ function setStatus(run) {
   document.body.dataset.state = run.state;
 }
 
-function showProgress(summary) {
-  document.getElementById("generation").textContent = summary.generation;
-  document.getElementById("total").textContent = summary.generations_total;
+// Rate and ETA as the run process reports them (wall time, moving average): never recomputed here.
+function showProgress(report) {
+  document.getElementById("generation").textContent = report.generation;
+  document.getElementById("total").textContent = report.generations_total;
   const progress = document.getElementById("progress");
-  progress.max = summary.generations_total;
-  progress.value = summary.generation;
-  if (summary.evals_per_second !== null) document.getElementById("rate").textContent = fmt(summary.evals_per_second, 4);
-  document.getElementById("eta").textContent = summary.eta_seconds === null ? "–" : `${fmt(summary.eta_seconds, 3)} s`;
+  progress.max = report.generations_total;
+  progress.value = report.generation;
+  if (report.evals_per_second !== null && report.evals_per_second !== undefined) {
+    document.getElementById("rate").textContent = fmt(report.evals_per_second, 4);
+  }
+  document.getElementById("eta").textContent = fmtDuration(report.eta_seconds);
 }
 
-function apply(summary) {
+// Quartiles as visualization_apps/storage.py's `quantiles` (linear interpolation).
+function quantiles(values) {
+  const sorted = values.filter((v) => v !== null && v !== undefined).sort((a, b) => a - b);
+  if (!sorted.length) return null;
+  return [0, 0.25, 0.5, 0.75, 1].map((q) => {
+    const position = q * (sorted.length - 1), low = Math.floor(position), high = Math.min(low + 1, sorted.length - 1);
+    return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+  });
+}
+
+function light(summary) {
+  if (summary.population_quantiles) return summary;
+  const out = { ...summary, population_quantiles: {} };
+  for (const [gene, values] of Object.entries(summary.population_params || {})) out.population_quantiles[gene] = quantiles(values);
+  delete out.population_params; delete out.population; delete out.pareto_front;
+  return out;
+}
+
+// A generation event (or a REST summary) applied once, in order.
+async function apply(summary) {
   if (summary.generation <= lastGeneration) return;  // already shown
-  if (summary.generation !== lastGeneration + 1) { catchUp(); return; }  // a gap: read it over REST
-  summaries.push(summary);
+  if (summary.generation !== lastGeneration + 1) {  // a gap: read it over REST, then this one if still new
+    await catchUp();
+    if (summary.generation === lastGeneration + 1) await apply(summary);
+    return;
+  }
+  summaries.push(light(summary));
   lastGeneration = summary.generation;
+  if (summary.population_params) population = summary.population_params;
   showProgress(summary);
   document.body.dataset.generations = String(lastGeneration);
+  await updateElite(summary.elite);
+  scheduleDraw();
+}
+
+let catching = null;
+function catchUp() {
+  catching = catching || (async () => {
+    const missed = await getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration}&fields=summary`);
+    if (!missed.length) return;
+    for (const summary of missed) summaries.push(summary);
+    lastGeneration = missed[missed.length - 1].generation;
+    showProgress(missed[missed.length - 1]);
+    // The last population, whole, for the population-vs-elite histograms: one generation.
+    const [last] = await getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration - 1}`);
+    if (last) population = last.population_params || {};
+    document.body.dataset.generations = String(lastGeneration);
+    await updateElite(missed[missed.length - 1].elite);
+    scheduleDraw();
+  })().finally(() => { catching = null; });
+  return catching;
+}
+
+// The elite as a change: drop members that left, fetch the summaries of new ones only.
+async function updateElite(ids) {
+  if (!ids) return;
+  const missing = ids.filter((id) => !members.has(id));
+  if (missing.length) {
+    const found = missing.length > 200  // a first read of a large elite: one request
+      ? await getJSON(`/api/runs/${RUN_ID}/elite?fields=summary`)
+      : (await getJSON(`/api/runs/${RUN_ID}/individuals?ids=${missing.join(",")}`)).individuals;
+    for (const member of found) members.set(member.id, member);
+  }
+  const keep = new Set(ids);
+  for (const id of [...members.keys()]) if (!keep.has(id)) members.delete(id);
+  eliteIds = ids.filter((id) => members.has(id));
+}
+
+function scheduleDraw() {
+  if (drawTimer !== null) return;
+  const wait = Math.max(0, lastDraw + DRAW_INTERVAL_MS - performance.now());
+  drawTimer = setTimeout(() => {
+    drawTimer = null;
+    if (document.hidden) { document.addEventListener("visibilitychange", scheduleDraw, { once: true }); return; }
+    draw();
+  }, wait);
+}
+
+function draw() {
+  lastDraw = performance.now();
+  if (!summaries.length) return;
+  const elite = eliteIds.map((id) => members.get(id));
   drawObjectives();
   drawEvolution();
-  refreshElite();
+  drawElite(elite);
+  drawPareto(elite);
+  drawParallel(elite);
+  drawHistograms(elite);
+  document.body.dataset.drawn = String(lastGeneration);
+  document.body.dataset.ready = "true";
 }
 
-async function catchUp() {
-  const missed = await getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration}`);
-  for (const summary of missed) apply(summary);
-}
+const SMALL = { margin: { l: 55, r: 15, t: 36, b: 40 }, height: 230 };
+const GOAL = { max: "higher is better", min: "lower is better" };
 
+// One small chart per objective: best and mean lines over the population's min–max band.
 function drawObjectives() {
-  const traces = [];
+  const container = document.getElementById("objectives");
+  const objectives = summaries[0].objectives;
+  while (container.children.length > objectives.length) container.lastChild.remove();
+  while (container.children.length < objectives.length) container.append(el("div", { class: "small-chart" }));
   const x = summaries.map((s) => s.generation);
-  summaries[0].objectives.forEach((objective, k) => {
-    for (const stat of ["min", "mean", "max"]) {
-      traces.push({ x, y: summaries.map((s) => s.objectives[k][stat]), name: `${objective.metric} ${stat}`,
-                    mode: "lines+markers", yaxis: k === 0 ? "y" : "y2" });
-    }
+  objectives.forEach((objective, k) => {
+    const column = (stat) => summaries.map((s) => s.objectives[k][stat]);
+    Plotly.react(container.children[k], [
+      { x, y: column("min"), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false },
+      { x, y: column("max"), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(9,105,218,0.15)",
+        name: "population min–max", hovertemplate: "max %{y:.4g}<extra></extra>" },
+      { x, y: column("mean"), mode: "lines", name: "mean", line: { color: "#57606a", dash: "dot" } },
+      { x, y: column("best"), mode: "lines+markers", name: "best", marker: { size: 4 }, line: { color: "#0969da" } },
+    ], { ...SMALL, title: { text: `${objective.metric} (${GOAL[objective.goal] || objective.goal})`, font: { size: 13 } },
+         xaxis: { title: { text: "generation" }, automargin: true }, yaxis: { automargin: true },
+         legend: { orientation: "h", y: -0.35, font: { size: 10 } }, height: 260 }, PLOT_CONFIG);
   });
-  const metrics = summaries[0].objectives.map((o) => o.metric);
-  const layout = { ...PLOT_LAYOUT, title: { text: "Objectives per generation" },
-    xaxis: { title: { text: "generation" } }, yaxis: { title: { text: metrics[0] } },
-    legend: { orientation: "h", y: -0.25 }, height: 380 };
-  // A second axis only with a second objective: Plotly refuses an axis set to undefined.
-  if (metrics.length > 1) layout.yaxis2 = { title: { text: metrics[1] }, overlaying: "y", side: "right" };
-  Plotly.react("objectives", traces, layout, PLOT_CONFIG);
+}
+
+function individualUrl(id) { return `/runs/${RUN_ID}/individuals/${id}`; }
+
+// A member's objectives and parameters, for hovers.
+function describe(member, metrics) {
+  const lines = [`<b>#${member.id}</b>`];
+  metrics.forEach((metric, k) => lines.push(`${metric}: ${fmt(member.fitness[k], 4)}`));
+  if (member.test) lines.push(`test ${metrics[0]}: ${fmt(member.test[metrics[0]], 4)}`);
+  for (const gene of genes) lines.push(`${label(gene)}: ${fmt(member.params[gene], 4)}`);
+  if (member.ties > 1) lines.push(`ties: ${member.ties}`);
+  return lines.join("<br>");
 }
 
 function drawPareto(elite) {
-  const metrics = summaries.length ? summaries[0].objectives.map((o) => o.metric) : [];
+  const metrics = summaries[0].objectives.map((o) => o.metric);
+  const div = document.getElementById("pareto");
+  const common = { customdata: elite.map((e) => e.id), text: elite.map((e) => describe(e, metrics)),
+                   hovertemplate: "%{text}<extra></extra>" };
   if (metrics.length < 2) {
-    Plotly.react("pareto", [{ x: elite.map((e) => e.id), y: elite.map((e) => e.fitness[0]), type: "bar" }],
-      { ...PLOT_LAYOUT, title: { text: `Elite by ${metrics[0] || "fitness"}` }, xaxis: { title: { text: "individual" }, type: "category" } }, PLOT_CONFIG);
-    return;
+    Plotly.react(div, [{ ...common, x: elite.map((e) => `#${e.id}`), y: elite.map((e) => e.fitness[0]), type: "bar" }],
+      { ...PLOT_LAYOUT, title: { text: `Elite by ${metrics[0]} (click to open)` },
+        xaxis: { title: { text: "individual" }, type: "category", automargin: true },
+        yaxis: { title: { text: metrics[0] }, automargin: true } }, PLOT_CONFIG);
+  } else {
+    Plotly.react(div, [{ ...common, x: elite.map((e) => e.fitness[0]), y: elite.map((e) => e.fitness[1]),
+      mode: "markers", type: "scatter", marker: { size: 9, color: "#0969da" } }],
+      { ...PLOT_LAYOUT, title: { text: "Pareto front (click a point to open it)" }, hovermode: "closest",
+        xaxis: { title: { text: metrics[0] }, automargin: true }, yaxis: { title: { text: metrics[1] }, automargin: true } },
+      PLOT_CONFIG);
   }
-  Plotly.react("pareto", [{ x: elite.map((e) => e.fitness[0]), y: elite.map((e) => e.fitness[1]), mode: "markers",
-    text: elite.map((e) => `#${e.id}`), type: "scatter" }],
-    { ...PLOT_LAYOUT, title: { text: "Pareto front" }, xaxis: { title: { text: metrics[0] } }, yaxis: { title: { text: metrics[1] } } }, PLOT_CONFIG);
+  if (!div.dataset.clickable) {
+    div.on("plotly_click", (event) => { const point = event.points[0]; if (point) location.href = individualUrl(point.customdata); });
+    div.dataset.clickable = "true";
+  }
 }
 
 const COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "sortino", "profit_factor", "win_rate_pct",
                  "total_trades", "exposure_pct"];
+const TEST_COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "total_trades"];
 
 function drawElite(elite) {
   const table = document.getElementById("elite");
-  const genes = elite.length ? Object.keys(elite[0].params) : [];
   const hasTest = elite.some((e) => e.test);
-  const head = ["#", ...genes.map((g) => g.split(".").slice(-2).join(".")), ...COLUMNS,
-                ...(hasTest ? COLUMNS.slice(0, 3).map((c) => `test ${c}`) : [])];
-  table.tHead.replaceChildren(el("tr", {}, ...head.map((h) => el("th", { text: h }))));
+  const hasTies = elite.some((e) => e.ties !== undefined);
+  const head = ["#", ...(hasTies ? ["ties"] : []), ...genes.map(label), ...COLUMNS,
+                ...(hasTest ? TEST_COLUMNS.map((c) => `test ${c}`) : [])];
+  table.tHead.replaceChildren(el("tr", {}, ...head.map((h) => el("th", { text: h, title: h }))));
   table.tBodies[0].replaceChildren(...elite.map((e) => el("tr", { "data-id": String(e.id) },
-    el("td", {}, el("a", { href: `/runs/${RUN_ID}/individuals/${e.id}`, text: String(e.id) })),
+    el("td", {}, el("a", { href: individualUrl(e.id), text: String(e.id) })),
+    ...(hasTies ? [el("td", { text: fmt(e.ties) })] : []),
     ...genes.map((g) => el("td", { text: fmt(e.params[g], 4) })),
     ...COLUMNS.map((c) => el("td", { text: fmt(e[c]) })),
-    ...(hasTest ? COLUMNS.slice(0, 3).map((c) => el("td", { text: e.test ? fmt(e.test[c]) : "–" })) : []))));
+    ...(hasTest ? TEST_COLUMNS.map((c) => el("td", { class: "test", text: e.test ? fmt(e.test[c]) : "–" })) : []))));
 }
 
-const short = (gene) => gene.split(".").slice(-2).join(".");
+function axisName(kind, k) { return k === 0 ? kind : `${kind}${k + 1}`; }
+function axisRef(kind, k) { return k === 0 ? kind : `${kind}${k + 1}`; }
 
-// Each gene's values in the population, generation by generation.
+// Each gene in the population, generation by generation: median, quartiles, min–max.
 function drawEvolution() {
-  const genes = Object.keys(summaries[summaries.length - 1].population_params || {});
-  const traces = genes.map((gene, k) => ({
-    x: summaries.flatMap((s) => (s.population_params[gene] || []).map(() => s.generation)),
-    y: summaries.flatMap((s) => s.population_params[gene] || []),
-    mode: "markers", name: short(gene), marker: { size: 4, opacity: 0.5 },
-    xaxis: k === 0 ? "x" : `x${k + 1}`, yaxis: k === 0 ? "y" : `y${k + 1}`,
-  }));
-  const layout = { ...PLOT_LAYOUT, height: 120 + 110 * genes.length, title: { text: "Parameters per generation" },
-                   grid: { rows: genes.length, columns: 1, pattern: "independent", ygap: 0.35 }, showlegend: false };
-  genes.forEach((gene, k) => {
-    layout[k === 0 ? "yaxis" : `yaxis${k + 1}`] = { title: { text: short(gene), font: { size: 10 } } };
+  const names = genes.length ? genes : Object.keys(summaries[summaries.length - 1].population_quantiles || {});
+  const x = summaries.map((s) => s.generation);
+  const traces = [];
+  names.forEach((gene, k) => {
+    const q = (i) => summaries.map((s) => { const v = (s.population_quantiles || {})[gene]; return v ? v[i] : null; });
+    const axes = { xaxis: axisRef("x", k), yaxis: axisRef("y", k) };
+    const band = (lo, hi, color, name) => [
+      { x, y: q(lo), mode: "lines", line: { width: 0 }, hoverinfo: "skip", showlegend: false, ...axes },
+      { x, y: q(hi), mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: color, name,
+        showlegend: k === 0, legendgroup: name, hoverinfo: "skip", ...axes }];
+    traces.push(...band(0, 4, "rgba(9,105,218,0.12)", "min–max"), ...band(1, 3, "rgba(9,105,218,0.3)", "quartiles"),
+      { x, y: q(2), mode: "lines", name: "median", line: { color: "#0969da" }, showlegend: k === 0,
+        legendgroup: "median", hovertemplate: `${label(gene)} median %{y:.4g}<extra></extra>`, ...axes });
+  });
+  const rows = Math.max(1, names.length);
+  const layout = { ...PLOT_LAYOUT, height: 90 + 120 * rows, title: { text: "Population's genes per generation" },
+    grid: { rows, columns: 1, pattern: "independent", roworder: "top to bottom", ygap: 0.45 },
+    legend: { orientation: "h", y: 1.0, yanchor: "bottom", x: 1, xanchor: "right", font: { size: 10 } },
+    margin: { l: 70, r: 20, t: 60, b: 40 } };
+  names.forEach((gene, k) => {
+    layout[axisName("yaxis", k)] = { title: { text: label(gene), font: { size: 11 } }, automargin: true };
+    layout[axisName("xaxis", k)] = k === names.length - 1 ? { title: { text: "generation" } } : {};
   });
   Plotly.react("evolution", traces, layout, PLOT_CONFIG);
 }
@@ -121,42 +252,75 @@ function drawEvolution() {
 // The elite's genes, one line per member.
 function drawParallel(elite) {
   if (!elite.length) return;
-  const genes = Object.keys(elite[0].params);
-  const dimensions = genes.map((gene) => ({ label: short(gene), values: elite.map((e) => e.params[gene]) }));
-  dimensions.push({ label: "fitness 1", values: elite.map((e) => e.fitness[0]) });
-  Plotly.react("parallel", [{ type: "parcoords", dimensions,
-    line: { color: elite.map((e) => e.fitness[0]), colorscale: "Viridis", showscale: true } }],
-    { ...PLOT_LAYOUT, margin: { l: 60, r: 60, t: 90, b: 30 }, title: { text: "Elite genes (parallel coordinates)" } },
-    PLOT_CONFIG);
+  const metric = summaries[0].objectives[0].metric;
+  const dimensions = genes.map((gene) => ({ label: label(gene), values: elite.map((e) => e.params[gene]) }));
+  dimensions.push({ label: metric, values: elite.map((e) => e.fitness[0]) });
+  drawParallelSvg(dimensions, elite.map((e) => e.fitness[0]), metric);
 }
 
-// Population (last generation) against elite, gene by gene.
-function drawHistograms(elite) {
-  const last = summaries[summaries.length - 1];
-  const genes = Object.keys(last.population_params || {});
-  const traces = [];
-  genes.forEach((gene, k) => {
-    const axis = { xaxis: k === 0 ? "x" : `x${k + 1}`, yaxis: k === 0 ? "y" : `y${k + 1}` };
-    traces.push({ type: "histogram", x: last.population_params[gene], name: "population", opacity: 0.6,
-                  marker: { color: "#0969da" }, showlegend: k === 0, ...axis });
-    traces.push({ type: "histogram", x: elite.map((e) => e.params[gene]), name: "elite", opacity: 0.8,
-                  marker: { color: "#cf222e" }, showlegend: k === 0, ...axis });
+// Parallel coordinates in SVG (Plotly's parcoords needs WebGL, which headless and some
+// remote browsers lack): each member a line over the dimensions, each dimension scaled to
+// its own range (its min and max written at its ends), coloured by the first objective.
+function drawParallelSvg(dimensions, color, metric) {
+  const scaled = dimensions.map((d) => {
+    const low = Math.min(...d.values), high = Math.max(...d.values);
+    return { ...d, low, high, y: d.values.map((v) => (high > low ? (v - low) / (high - low) : 0.5)) };
   });
-  const layout = { ...PLOT_LAYOUT, barmode: "overlay", height: 160 + 90 * Math.ceil(genes.length / 2),
-                   title: { text: "Population vs elite" },
-                   grid: { rows: Math.ceil(genes.length / 2), columns: 2, pattern: "independent" } };
-  genes.forEach((gene, k) => { layout[k === 0 ? "xaxis" : `xaxis${k + 1}`] = { title: { text: short(gene) } }; });
-  Plotly.react("histograms", traces, layout, PLOT_CONFIG);
+  const x = scaled.map((d) => d.label);
+  const low = Math.min(...color), high = Math.max(...color);
+  // Eight colour bands, one trace each (members separated by gaps): cheap to draw for a large elite.
+  const BANDS = 8;
+  const band = (c) => (high > low ? Math.min(BANDS - 1, Math.floor(((c - low) / (high - low)) * BANDS)) : BANDS - 1);
+  const traces = [...Array(BANDS).keys()].map((b) => {
+    const xs = [], ys = [];
+    color.forEach((c, m) => { if (band(c) === b) { xs.push(...x, null); ys.push(...scaled.map((d) => d.y[m]), null); } });
+    return { x: xs, y: ys, mode: "lines", showlegend: false, hoverinfo: "skip", connectgaps: false, opacity: 0.6,
+             line: { width: 1.5, color: `hsl(${220 - (160 * (b + 0.5)) / BANDS}, 70%, 45%)` } };
+  }).filter((t) => t.x.length);
+  Plotly.react("parallel", traces, { ...PLOT_LAYOUT, title: { text: `Elite genes (each scaled to its range; colour: ${metric})` },
+    xaxis: { type: "category", automargin: true }, yaxis: { range: [-0.08, 1.08], showticklabels: false, zeroline: false },
+    annotations: scaled.flatMap((d) => [
+      { x: d.label, y: 1.04, yref: "y", text: fmt(d.high, 4), showarrow: false, font: { size: 10 } },
+      { x: d.label, y: -0.04, yref: "y", text: fmt(d.low, 4), showarrow: false, font: { size: 10 } }]) }, PLOT_CONFIG);
 }
 
-function refreshElite() {
-  if (refreshingElite) return;
-  refreshingElite = getJSON(`/api/runs/${RUN_ID}/elite`).then((elite) => {
-    drawElite(elite);
-    drawPareto(elite);
-    drawParallel(elite);
-    if (summaries.length) drawHistograms(elite);
-  }).finally(() => { refreshingElite = null; });
+// Shared bins over two value lists: edges, and the counts of each list.
+function bins(a, b) {
+  const all = [...a, ...b].filter((v) => v !== null && v !== undefined);
+  if (!all.length) return { centers: [], width: 1, counts: [[], []] };
+  let low = Math.min(...all), high = Math.max(...all);
+  const integer = all.every(Number.isInteger);
+  let count = 20;
+  if (integer && high - low < 30) { count = high - low + 1; low -= 0.5; high += 0.5; }
+  if (high === low) { low -= 0.5; high += 0.5; count = 1; }
+  const width = (high - low) / count;
+  const tally = (values) => {
+    const counts = new Array(count).fill(0);
+    for (const v of values) if (v !== null && v !== undefined) counts[Math.min(count - 1, Math.floor((v - low) / width))] += 1;
+    return counts;
+  };
+  return { centers: [...Array(count).keys()].map((k) => low + (k + 0.5) * width), width, counts: [tally(a), tally(b)] };
+}
+
+// The last generation's population against the elite, gene by gene (shared bins, whole counts).
+function drawHistograms(elite) {
+  const names = genes.length ? genes : Object.keys(population);
+  const columns = names.length > 1 ? 2 : 1, rows = Math.max(1, Math.ceil(names.length / columns));
+  const traces = [];
+  const layout = { ...PLOT_LAYOUT, barmode: "overlay", height: 110 + 170 * rows, title: { text: "Last population vs elite" },
+    grid: { rows, columns, pattern: "independent", ygap: 0.5, xgap: 0.15 },
+    legend: { orientation: "h", y: 1.0, yanchor: "bottom", x: 1, xanchor: "right" }, margin: { l: 55, r: 20, t: 60, b: 40 } };
+  names.forEach((gene, k) => {
+    const { centers, width, counts } = bins(population[gene] || [], elite.map((e) => e.params[gene]));
+    const axes = { xaxis: axisRef("x", k), yaxis: axisRef("y", k) };
+    traces.push({ type: "bar", x: centers, y: counts[0], width, name: "population", opacity: 0.55,
+                  marker: { color: "#0969da" }, showlegend: k === 0, legendgroup: "population", ...axes },
+                { type: "bar", x: centers, y: counts[1], width, name: "elite", opacity: 0.8,
+                  marker: { color: "#cf222e" }, showlegend: k === 0, legendgroup: "elite", ...axes });
+    layout[axisName("xaxis", k)] = { title: { text: label(gene), font: { size: 11 } }, automargin: true };
+    layout[axisName("yaxis", k)] = countAxis(Math.max(0, ...counts[0], ...counts[1]), k % columns === 0 ? "members" : "");
+  });
+  Plotly.react("histograms", traces, layout, PLOT_CONFIG);
 }
 
 for (const action of ["stop", "resume"]) {
@@ -166,12 +330,16 @@ for (const action of ["stop", "resume"]) {
 function alertError(error) { const e = document.getElementById("error"); e.hidden = false; e.textContent = error.message; }
 
 makeSortable(document.getElementById("elite"));
+const ready = getJSON(`/api/runs/${RUN_ID}/labels`).then((answer) => { genes = answer.genes; labels = answer.labels; });
 const socket = io({ transports: ["websocket"] });
 socket.on("connect", async () => {
   const answer = await socket.emitWithAck("subscribe", { run_id: RUN_ID });
   if (answer.error) { alertError(new Error(answer.error)); return; }
   setStatus(answer.run);
+  await ready;
   await catchUp();
+  if (!summaries.length) document.body.dataset.ready = "true";  // nothing to draw yet
 });
-socket.on("generation", apply);
+let queue = Promise.resolve();  // events applied one after the other (each may fetch)
+socket.on("generation", (summary) => { queue = queue.then(() => ready).then(() => apply(summary)).catch(alertError); });
 socket.on("run_status", setStatus);

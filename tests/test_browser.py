@@ -117,7 +117,8 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.wait_for_selector("#elite tbody tr")
     for chart in ("#objectives", "#pareto", "#parallel", "#evolution", "#histograms"):
         assert _rendered(page, chart), chart
-    assert page.evaluate("document.getElementById('parallel').data[0].type") == "parcoords"
+    ticks = page.evaluate("() => document.getElementById('histograms').layout.yaxis")
+    assert ticks["tickformat"] == "d" and ticks["dtick"] >= 1 and ticks["dtick"] == int(ticks["dtick"])  # whole counts
     assert page.locator("#elite tbody tr").count() >= 1
     page.screenshot(path=ARTIFACTS / "run.png", full_page=True)
 
@@ -169,5 +170,113 @@ def test_a_single_objective_run_page_draws_its_charts_and_elite(server, page):
     page.wait_for_selector("#elite tbody tr")
     for chart in ("#objectives", "#pareto"):
         assert _rendered(page, chart), chart
-    assert page.evaluate("document.getElementById('objectives').layout.yaxis2") is None
+    assert page.locator("#objectives > .small-chart").count() == 1  # one chart per objective
+    assert page.problems == []
+
+
+def _two_of_a_kind(generations: int, slow: bool = False) -> dict:
+    """Two signals of the same kind, each with a ``fast`` gene, and a split."""
+    fast = {"min": 3, "max": 30, "type": "int"}
+    signals = {
+        "golden": {"kind": "sma_cross_up", "params": {"fast": fast, "slow": 60}},
+        "late": {"kind": "sma_cross_up", "params": {"fast": fast, "slow": 120}},
+        "death": {"kind": "sma_cross_down", "params": {"fast": 10, "slow": 60}},
+    }
+    weights = {"golden": 1.0, "late": 1.0}
+    if slow:  # a weight-0 signal that sleeps: generations arrive one by one
+        signals["pause"] = {"kind": "slow", "params": {"period": {"min": 1, "max": 10**6, "type": "int"}}}
+        weights["pause"] = 0.0
+    return {
+        "name": "two of a kind", "data": {"dataset": "EURUSD-1h"},
+        "strategy": {"signals": signals, "entry": {"weights": weights, "threshold": 0.5},
+                     "exit": {"weights": {"death": 1.0}, "threshold": 1.0}, "stop_loss": {"min": 0.005, "max": 0.05}},
+        "objectives": [{"metric": "total_return_pct", "goal": "max"}, {"metric": "max_drawdown_pct", "goal": "min"}],
+        "ga": {"population": 16, "generations": generations, "seed": 4},
+        "split": {"test_fraction": 0.3}, "workers": 1,
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def split_run(server) -> int:
+    """A completed run with a split and two signals of the same kind."""
+    run_id = server.post("/api/runs", json=_two_of_a_kind(3)).json()["id"]
+    assert server.wait_for(run_id, ("completed", "failed"))["state"] == "completed"
+    return run_id
+
+
+def test_gene_labels_tell_two_signals_of_the_same_kind_apart(server, page, split_run):
+    page.problems.clear()
+    page.goto(f"{server.url}/runs/{split_run}")
+    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=60_000)
+    page.wait_for_selector("#elite tbody tr")
+    head = page.locator("#elite thead th").all_inner_texts()
+    assert {"golden.fast", "late.fast", "stop_loss"} <= set(head), head
+    assert len(head) == len(set(head))
+    layout = page.evaluate("() => document.getElementById('evolution').layout")
+    titles = [axis["title"]["text"] for name, axis in layout.items() if name.startswith("yaxis")]
+    assert sorted(titles) == sorted(server.get(f"/api/runs/{split_run}/labels").json()["labels"].values())
+    csv_head = server.get(f"/api/runs/{split_run}/export.csv").text.splitlines()[0].split(",")
+    assert {"golden.fast", "late.fast"} <= set(csv_head)
+    # one small chart per objective
+    assert page.locator("#objectives > .small-chart .main-svg").count() >= 2
+    # a Pareto point's hover names its objectives and parameters; a click opens it
+    pareto = page.evaluate("() => document.getElementById('pareto').data[0]")
+    assert "total_return_pct" in pareto["text"][0] and "golden.fast" in pareto["text"][0]
+    box = page.locator("#pareto .point").first.bounding_box()  # Plotly's drag layer takes the click: the mouse
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_url(re.compile(rf"/runs/{split_run}/individuals/{pareto['customdata'][0]}$"))
+    assert page.problems == []
+
+
+def test_the_individual_page_shows_training_and_test_side_by_side_with_the_split_marked(server, page, split_run):
+    elite = server.get(f"/api/runs/{split_run}/elite").json()
+    member = elite[0]
+    page.problems.clear()
+    page.goto(f"{server.url}/runs/{split_run}/individuals/{member['id']}")
+    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=60_000)
+    assert page.locator("#summary thead th").all_inner_texts() == ["statistic", "training", "test"]
+    row = "#summary tr[data-stat='total_return_pct']"
+    shown = [float(page.inner_text(f"{row} td[data-period='{p}']")) for p in ("train", "test")]
+    assert shown == pytest.approx([member["total_return_pct"], member["test"]["total_return_pct"]], rel=1e-3)
+    split = member["test"]["equity"]["time"][0]
+    assert page.evaluate("() => document.body.dataset.split") == split
+    for chart in ("candles", "equity", "drawdown"):
+        shapes = page.evaluate(f"() => document.getElementById('{chart}').layout.shapes")
+        assert any(s["type"] == "line" and s["x0"] == split for s in shapes), chart
+    names = page.evaluate("() => document.getElementById('equity').data.map((t) => t.name)")
+    assert "strategy (training)" in names and "strategy (test)" in names
+    periods = page.locator("#trades tbody tr").evaluate_all("rows => rows.map((r) => r.dataset.period)")
+    assert periods.count("training") == member["total_trades"]
+    assert periods.count("test") == member["test"]["total_trades"]
+    assert page.problems == []
+
+
+def test_the_run_page_applies_generations_as_changes(server, page):
+    """Watching a live run: after its first read, the page asks for the summaries of
+    new elite members only (at most one request a generation), never the whole elite
+    or every generation again, and never any trades or equity."""
+    run_id = server.post("/api/runs", json=_two_of_a_kind(GENERATIONS, slow=True)).json()["id"]
+    asked: list[str] = []
+    listener = lambda request: asked.append(request.url) if "/api/" in request.url else None  # noqa: E731
+    page.on("request", listener)
+    try:
+        page.problems.clear()
+        page.goto(f"{server.url}/runs/{run_id}")
+        page.wait_for_function("() => Number(document.body.dataset.generations || 0) >= 1", timeout=60_000)
+        start = int(page.evaluate("document.body.dataset.generations"))
+        at_start = len(asked)
+        page.wait_for_function("() => document.body.dataset.state === 'completed'", timeout=180_000)
+        page.wait_for_function(f"() => Number(document.body.dataset.drawn) === {GENERATIONS}")
+        later = asked[at_start:]
+    finally:
+        page.remove_listener("request", listener)
+    live = GENERATIONS - start
+    assert live >= 1, "the run ended before the page was watching"
+    deltas = [url for url in later if "/individuals?ids=" in url]
+    assert len(deltas) <= live, later
+    assert all("/individuals?ids=" in url or re.search(r"/generations\?after=\d+", url) for url in later), later
+    assert not any(re.search(r"/elite(\?|$)", url) and "fields=summary" not in url for url in asked), asked
+    assert not any(re.search(r"/individuals/\d+$", url) for url in asked), asked  # no full statistics
+    shown = page.locator("#elite tbody tr").evaluate_all("rows => rows.map((r) => Number(r.dataset.id))")
+    assert shown == server.get(f"/api/runs/{run_id}/generations").json()[-1]["elite"]  # the deltas add up
     assert page.problems == []

@@ -19,11 +19,25 @@ from werkzeug.exceptions import HTTPException
 from optimizer.config import parse_config
 from optimizer.data import load_candles
 from optimizer.errors import ConfigError, DataError
+from optimizer.labels import gene_labels
 from optimizer.schema import config_schema
 from optimizer.stats import SCALAR_FIELDS, iso_times
 from optimizer.strategy import fixed_config
 from visualization_apps.datasets import store_upload
 from visualization_apps.openapi import array, openapi_document, operation, ref
+from visualization_apps.queries import (
+    AFTER_ID,
+    FIELDS,
+    IDS,
+    INDIVIDUALS_PAGE,
+    LIMIT,
+    MAX_ID,
+    MAX_PAGE,
+    QueryError,
+    fields,
+    ids_query,
+    int_query,
+)
 from visualization_apps.run_manager import RunError
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -48,6 +62,11 @@ class ApiError(Exception):
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> tuple[Response, int]:
     return jsonify({"error": exc.error, "details": exc.details}), exc.status
+
+
+@api.errorhandler(QueryError)
+def _query_error(exc: QueryError) -> tuple[Response, int]:
+    return jsonify({"error": "invalid query", "details": [exc.detail]}), 400
 
 
 @api.errorhandler(HTTPException)
@@ -175,7 +194,7 @@ def delete_run(run_id: int) -> tuple[str, int]:
     "Generation summaries after generation N, in order",
     ok=(200, "summaries", array(ref("GenerationSummary"))),
     errors=(400, 404),
-    query=(AFTER,),
+    query=(AFTER, FIELDS),
 )
 def generations(run_id: int) -> Response:
     _run_or_404(run_id)
@@ -186,15 +205,62 @@ def generations(run_id: int) -> Response:
         raise ApiError(400, "invalid query", [f"after: {raw!r} is not an integer"]) from None
     if after < 0:
         raise ApiError(400, "invalid query", [f"after: {after} is negative"])
+    if fields() == "summary":
+        return jsonify(_ctx().store.generation_summaries_after(run_id, after))
     return jsonify(_ctx().store.generations_after(run_id, after))
 
 
 @api.get("/runs/<int:run_id>/elite")
-@operation("The elite's full statistics, best first", ok=(200, "elite", array(ref("IndividualStats"))), errors=(404,))
+@operation(
+    "The elite's statistics, best first (?fields=summary: without trades, equity and other series)",
+    ok=(200, "elite", array(ref("IndividualStats"))),
+    errors=(400, 404),
+    query=(FIELDS,),
+)
 def elite(run_id: int) -> Response:
     _run_or_404(run_id)
-    last = _ctx().store.last_generation(run_id)
-    return jsonify([] if last is None else _ctx().store.individuals(run_id, last["elite"]))
+    store = _ctx().store
+    last = store.last_generation(run_id)
+    if last is None:
+        return jsonify([])
+    if fields() == "summary":
+        return jsonify(store.individual_summaries(run_id, last["elite"]))
+    return jsonify(store.individuals(run_id, last["elite"]))
+
+
+@api.get("/runs/<int:run_id>/individuals")
+@operation(
+    "Individuals' summaries (no series), by id: a page after a cursor, or the ids asked for",
+    ok=(200, "a page of summaries and the next cursor", INDIVIDUALS_PAGE),
+    errors=(400, 404),
+    query=(AFTER_ID, LIMIT, IDS),
+)
+def individuals_page(run_id: int) -> Response:
+    """``?after=ID&limit=K``: up to K summaries with an id above ID, and ``next``
+    (the cursor for the next page, None after the last); ``?ids=3,7,9``: those
+    individuals' summaries, in that order (unknown ids left out; ``next`` None)."""
+    _run_or_404(run_id)
+    store = _ctx().store
+    ids = ids_query()
+    if ids is not None:
+        return jsonify({"individuals": store.individual_summaries(run_id, ids), "next": None})
+    after = int_query("after", -1, -1, MAX_ID)
+    limit = int_query("limit", 100, 1, MAX_PAGE)
+    page = store.individuals_page(run_id, after, limit)
+    return jsonify({"individuals": page, "next": page[-1]["id"] if len(page) == limit else None})
+
+
+@api.get("/runs/<int:run_id>/labels")
+@operation(
+    "The run's genes, in order, and their labels (optimizer.labels)",
+    ok=(200, "genes and labels", {"type": "object"}),
+    errors=(404,),
+)
+def labels(run_id: int) -> Response:
+    """``{"genes": [names in gene order], "labels": {name: label}}``."""
+    _run_or_404(run_id)
+    names = [gene.name for gene in parse_config(_ctx().store.run_config(run_id)).genes]
+    return jsonify({"genes": names, "labels": gene_labels(names)})
 
 
 def _individual_or_404(run_id: int, ind_id: int) -> dict[str, Any]:
@@ -253,9 +319,11 @@ def export_csv(run_id: int) -> Response:
     """One row per evaluated individual: id, parameters, every statistic, and the
     test period's statistics (``test_`` columns) where there are some."""
     _run_or_404(run_id)
-    individuals = _ctx().store.all_individuals(run_id)
-    genes = sorted({name for ind in individuals for name in ind["params"]})
-    columns = ["id", "valid", "failed", "error", *genes, *SCALAR_FIELDS, *(f"test_{f}" for f in SCALAR_FIELDS)]
+    individuals = _ctx().store.individuals_page(run_id, -1, MAX_ID)  # summaries: no series parsed
+    genes = [gene.name for gene in parse_config(_ctx().store.run_config(run_id)).genes]
+    label = gene_labels(genes)  # the headers a trader reads (optimizer.labels)
+    columns = ["id", "valid", "failed", "error", *(label[g] for g in genes), *SCALAR_FIELDS,
+               *(f"test_{f}" for f in SCALAR_FIELDS)]  # fmt: skip
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)

@@ -68,7 +68,12 @@ CREATE TABLE IF NOT EXISTS individuals (
 """
 
 SERIES_FIELDS = ("trades", "pnl_history", "equity", "winning_trades_distribution", "losing_trades_distribution")
-"""An individual's statistics that are series (left out of summaries)."""
+"""What an individual's summary leaves out: its series (here and in its ``test``)."""
+_WITHOUT_SERIES = "json_remove(stats, " + ", ".join(
+    f"'$.{prefix}{key}'" for prefix in ("", "test.") for key in SERIES_FIELDS
+) + ")"  # fmt: skip
+GENERATION_HEAVY_KEYS = ("population", "pareto_front", "population_params")
+"""What a generation's light summary leaves out (``population_quantiles`` stands for them)."""
 
 RUN_FIELDS = (
     "id", "name", "dataset_id", "data_fingerprint", "seed", "state", "generation", "generations_total",
@@ -321,23 +326,10 @@ class Store:
         return out
 
     def elite_summaries(self, run_id: int) -> list[dict[str, Any]]:
-        """The last generation's elite, best first, without trades, P&L history,
-        equity or distributions (in either period): what a comparison plots."""
-        drop = ", ".join(f"'${prefix}.{name}'" for prefix in ("", ".test") for name in SERIES_FIELDS)
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT summary FROM generations WHERE run_id = ? ORDER BY generation DESC LIMIT 1", (run_id,)
-            ).fetchone()
-            if row is None:
-                return []
-            ids = json.loads(row["summary"])["elite"]
-            marks = ",".join("?" * len(ids)) or "NULL"
-            rows = db.execute(
-                f"SELECT id, json_remove(stats, {drop}) AS stats FROM individuals WHERE run_id = ? AND id IN ({marks})",
-                (run_id, *ids),
-            ).fetchall()
-        found = {r["id"]: json.loads(r["stats"]) for r in rows}
-        return [found[i] for i in ids if i in found]
+        """The last generation's elite, best first, as `individual_summaries`: what a
+        comparison plots."""
+        last = self.last_generation(run_id)
+        return [] if last is None else self.individual_summaries(run_id, last["elite"])
 
     def objective_history(self, run_id: int) -> list[dict[str, Any]]:
         """Per generation, in order: ``generation`` and ``objectives`` (per objective
@@ -350,6 +342,66 @@ class Store:
                 (run_id,),
             ).fetchall()
         return [{"generation": r["generation"], "objectives": json.loads(r["objectives"] or "[]")} for r in rows]
+    # ------------------------------------------------- reads that stay small
+    def individual_summaries(self, run_id: int, ids: list[int]) -> list[dict[str, Any]]:
+        """The statistics of ``ids`` without their series (`SERIES_FIELDS`, also in
+        ``test``), in that order (missing ids left out). SQLite cuts the series out,
+        so the large JSON is never parsed here."""
+        if not ids:
+            return []
+        found: dict[int, dict[str, Any]] = {}
+        with self._connect() as db:
+            for start in range(0, len(ids), 500):  # bounded statements
+                chunk = ids[start : start + 500]
+                rows = db.execute(
+                    f"SELECT id, {_WITHOUT_SERIES} AS stats FROM individuals "
+                    f"WHERE run_id = ? AND id IN ({','.join('?' * len(chunk))})",
+                    (run_id, *chunk),
+                ).fetchall()
+                found.update((row["id"], json.loads(row["stats"])) for row in rows)
+        return [found[i] for i in ids if i in found]
+
+    def individuals_page(self, run_id: int, after: int, limit: int) -> list[dict[str, Any]]:
+        """At most ``limit`` individuals' summaries (as `individual_summaries`) with
+        an id above ``after``, by id: a cursor read."""
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT {_WITHOUT_SERIES} AS stats FROM individuals WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?",
+                (run_id, after, limit),
+            ).fetchall()
+        return [json.loads(row["stats"]) for row in rows]
+
+    def generation_summaries_after(self, run_id: int, after: int) -> list[dict[str, Any]]:
+        """As `generations_after`, light: without the population's ids, first front
+        and parameters (`GENERATION_HEAVY_KEYS`); ``population_quantiles`` (gene ->
+        `quantiles` of the population's values) stands for the parameters."""
+        out = []
+        for summary in self.generations_after(run_id, after):
+            params = summary.get("population_params") or {}
+            light = {k: v for k, v in summary.items() if k not in GENERATION_HEAVY_KEYS}
+            light["population_quantiles"] = {gene: quantiles(values) for gene, values in params.items()}
+            out.append(light)
+        return out
+
+
+QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def quantiles(values: list[float]) -> list[float] | None:
+    """The min, lower quartile, median, upper quartile and max of ``values``
+    (linear interpolation between the sorted values, numpy's default; None for no
+    values). ``static/run.js``'s ``quantiles`` computes the same for live events."""
+    ordered = sorted(v for v in values if v is not None)
+    if not ordered:
+        return None
+    out = []
+    for q in QUANTILES:
+        position = q * (len(ordered) - 1)
+        low = int(position)
+        high = min(low + 1, len(ordered) - 1)
+        out.append(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+    return out
+
 
 def _run(row: sqlite3.Row) -> dict[str, Any]:
     out = {name: row[name] for name in RUN_FIELDS}

@@ -1,0 +1,80 @@
+"""The read routes that keep the pages small, through a real server and a real run."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.server import Server
+from tests.test_api import PLUGIN_ENV, run_config
+
+pytestmark = pytest.mark.slow  # a real server process and a real run
+
+SERIES = ("trades", "pnl_history", "equity", "winning_trades_distribution", "losing_trades_distribution")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = Server(tmp_path_factory.mktemp("pages"), env=PLUGIN_ENV).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def run_id(server) -> int:
+    run_id = server.post("/api/runs", json=run_config(generations=3)).json()["id"]
+    assert server.wait_for(run_id, ("completed", "failed"))["state"] == "completed"
+    return run_id
+
+
+def _without_series(stats: dict) -> dict:
+    out = {k: v for k, v in stats.items() if k not in SERIES}
+    if out.get("test"):
+        out["test"] = {k: v for k, v in out["test"].items() if k not in SERIES}
+    return out
+
+
+def test_elite_summaries_are_the_full_statistics_without_series(server, run_id):
+    full = server.get(f"/api/runs/{run_id}/elite").json()
+    summaries = server.get(f"/api/runs/{run_id}/elite?fields=summary").json()
+    assert full and full[0]["trades"] and full[0]["test"]["equity"]["time"]  # the contract read is unchanged
+    assert summaries == [_without_series(stats) for stats in full]
+    assert server.get(f"/api/runs/{run_id}/elite?fields=all").status_code == 400
+
+
+def test_individuals_page_by_cursor_and_by_ids(server, run_id):
+    evaluations = server.get(f"/api/runs/{run_id}").json()["evaluations"]
+    seen, after, pages = [], -1, 0
+    while after is not None:
+        answer = server.get(f"/api/runs/{run_id}/individuals?after={after}&limit=7").json()
+        assert len(answer["individuals"]) <= 7
+        seen += answer["individuals"]
+        after, pages = answer["next"], pages + 1
+    assert [s["id"] for s in seen] == sorted({s["id"] for s in seen}) and len(seen) == evaluations
+    assert pages >= evaluations // 7
+    assert all("trades" not in s and "equity" not in s for s in seen)
+    elite = server.get(f"/api/runs/{run_id}/elite?fields=summary").json()
+    ids = [e["id"] for e in reversed(elite)] + [10**9]  # in the order asked; unknown ids left out
+    answer = server.get(f"/api/runs/{run_id}/individuals?ids={','.join(map(str, ids))}").json()
+    assert answer == {"individuals": list(reversed(elite)), "next": None}
+    for bad in ("after=x", "after=-2", "limit=0", "limit=100000", "ids=1,a", f"after={2**63}"):
+        response = server.get(f"/api/runs/{run_id}/individuals?{bad}")
+        assert response.status_code == 400 and response.json()["details"][0].split(":")[0] in bad, bad
+    assert server.get("/api/runs/424242/individuals").status_code == 404
+
+
+def test_light_generations_carry_quartiles_instead_of_the_population(server, run_id):
+    full = server.get(f"/api/runs/{run_id}/generations").json()
+    light = server.get(f"/api/runs/{run_id}/generations?fields=summary").json()
+    assert [g["generation"] for g in light] == [g["generation"] for g in full] == [1, 2, 3]
+    for heavy, small in zip(full, light, strict=True):
+        assert "population" not in small and "population_params" not in small and small["elite"] == heavy["elite"]
+        for gene, values in heavy["population_params"].items():
+            low, q1, median, q3, high = small["population_quantiles"][gene]
+            ordered = sorted(values)
+            assert (low, high) == (ordered[0], ordered[-1]) and low <= q1 <= median <= q3 <= high
+
+
+def test_labels_are_served_with_the_run(server, run_id):
+    answer = server.get(f"/api/runs/{run_id}/labels").json()
+    assert answer["genes"][-1] == "strategy.stop_loss" and answer["labels"]["strategy.stop_loss"] == "stop_loss"
+    assert answer["labels"]["strategy.signals.up.params.fast"] == "up.fast"
