@@ -410,3 +410,28 @@ def test_a_configuration_without_ranges_is_a_single_backtest(tmp_path):
     assert entry["ties"] == 1 and entry["tie_ranges"] == {}
     assert {k: v for k, v in entry.items() if k not in ("valid", "test", "ties", "tie_ranges")} == {**train, "id": 0}
     assert entry["test"] == {**test, "id": 0}
+
+
+def test_rates_and_the_eta_come_from_wall_time_and_start_again_after_a_resume(tmp_path):
+    """Every generation has a rate and an ETA (wall time, moving average); a resumed
+    run's replayed generation has none, its first new generation has them."""
+    config = parse(_config(generations=4))
+    market = market_of(EURUSD)
+    split = holdout_start(config, market)
+
+    def events(**kwargs):
+        with SequentialExecutor(RunSpec(config.raw, split), market.candles) as executor:
+            opt = Optimizer(config, market, executor, split=split, checkpoint_dir=tmp_path, **kwargs)
+            for event in opt.generations():
+                yield event.to_json(detail=False)
+
+    first = []
+    for event in events():
+        first.append(event)
+        if event["generation"] == 2:
+            break
+    assert all(e["evals_per_second"] > 0 and e["eta_seconds"] > 0 for e in first)
+    rest = list(events(resume=True))
+    assert rest[0]["replay"] and rest[0]["evals_per_second"] is None and rest[0]["eta_seconds"] is None
+    assert all(e["evals_per_second"] > 0 for e in rest[1:])
+    assert rest[1]["eta_seconds"] > 0 and rest[-1]["eta_seconds"] == 0 and rest[-1]["finished"]
