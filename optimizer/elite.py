@@ -7,7 +7,9 @@ among them (``tie_ranges``: gene name -> ``[min, max]``). Every evaluation of th
 run is counted, also one that arrives after its entry joined.
 
 One objective: the hall of fame of the ``size`` best distinct fitness values ever
-found, best first. Several objectives: the Pareto front of everything evaluated,
+found, best first; the worst fitness (invalid individuals: failed, undefined, too
+few trades) only while nothing valid was found, as in a front, where anything
+valid dominates it. Several objectives: the Pareto front of everything evaluated,
 at most ``size`` entries: when a generation leaves it larger, the entries with
 the smallest NSGA-II crowding distance (DEAP's ``assignCrowdingDist``; equal
 distances: the later id) leave it. A value crowded out stays out (an equal one
@@ -26,7 +28,7 @@ import numpy as np
 from deap import base, tools
 
 from optimizer.individual import Individual, clone
-from optimizer.objectives import EliteBar
+from optimizer.objectives import WORST, EliteBar
 
 Marker = list[tuple[int, tuple[float, ...]]]  # the members' ids and fitness values, in order
 Params = Mapping[str, Any]  # an evaluation's parameters, gene name -> value
@@ -110,11 +112,15 @@ class Elite:
                 return
             for w in [w for w in self._entries if _dominates(wvalues, w)]:
                 del self._entries[w]
-        elif len(self._entries) >= self.size:
-            worst = min(self._entries)
-            if wvalues <= worst:
+        else:  # as in a Pareto front, where any valid value dominates the worst: the worst only alone
+            if wvalues[0] <= -WORST and self._entries:
                 return
-            del self._entries[worst]
+            self._entries.pop((-WORST,), None)
+            if len(self._entries) >= self.size:
+                worst = min(self._entries)
+                if wvalues <= worst:
+                    return
+                del self._entries[worst]
         params = params_of(ind.id)
         ranges = {name: [params[name], params[name]] for name in self.genes if name in params}
         self._entries[wvalues] = Entry(clone(ind), 1, ranges)
