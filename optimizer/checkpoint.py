@@ -6,9 +6,9 @@ Writing one costs what the generation added, not what the run holds:
   one JSON line per evaluation, appended once (evaluations never change).
 * ``series-G.bin``: the trades and equity of those that keep them after
   generation G (the elite's, in both periods), as raw little-endian arrays;
-  replaced every generation.
-* ``checkpoint.json``: everything else (population, hall of fame, logbook,
-  random state, counters), and how many bytes of the log and which series file
+  replaced when the elite changes (the elite is bounded: so is this file).
+* ``checkpoint.json``: everything else (population, elite with its ties,
+  logbook, random state, counters), and how many bytes of the log and which series file
   belong to it. It is written last, atomically (a temporary file flushed and
   renamed), after the log and the series file are on disk; so a run killed at
   any moment leaves a consistent checkpoint: the last one, whose log bytes
@@ -40,11 +40,12 @@ from optimizer.stats import IndividualStats
 from optimizer.stats_codec import packed_size, stats_from_record, stats_to_record
 
 if TYPE_CHECKING:
+    from optimizer.elite import Elite
     from optimizer.ledger import Ledger
 
 CHECKPOINT = "checkpoint.json"
 LOG = "evaluations.jsonl"
-VERSION = 2
+VERSION = 3
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
@@ -76,6 +77,7 @@ class CheckpointWriter:
         self.folder = Path(folder)
         self.log_bytes = log_bytes
         self._started = False
+        self._series: tuple[str, list] | None = None  # the last series file written and its index
 
     def save(
         self,
@@ -97,14 +99,20 @@ class CheckpointWriter:
             handle.flush()
             os.fsync(handle.fileno())
             self.log_bytes = handle.tell()
-        index = []
-        chunks = []
-        for phase, ind_id, stats in series:
-            lengths, blob = stats.packed_arrays()
-            index.append([phase, ind_id, list(lengths)])
-            chunks.append(blob)
-        name = f"series-{state['generation']}.bin"
-        _write_atomically(self.folder / name, b"".join(chunks))
+        series = list(series)
+        members = [[phase, ind_id] for phase, ind_id, _ in series]
+        if self._series is not None and [row[:2] for row in self._series[1]] == members:
+            name, index = self._series  # the same members: their series never change
+        else:
+            index = []
+            chunks = []
+            for phase, ind_id, stats in series:
+                lengths, blob = stats.packed_arrays()
+                index.append([phase, ind_id, list(lengths)])
+                chunks.append(blob)
+            name = f"series-{state['generation']}.bin"
+            _write_atomically(self.folder / name, b"".join(chunks))
+            self._series = name, index
         body = {"version": VERSION, **state, "log_bytes": self.log_bytes, "series_file": name, "series": index}
         _write_atomically(self.folder / CHECKPOINT, _COMPACT.encode(body).encode())
         for old in self.folder.glob("series-*.bin"):
@@ -222,18 +230,18 @@ def save_state(
     fingerprint: str,
     progress: Progress,
     population: Sequence[Individual],
-    elite: Iterable[Individual],
+    elite: Elite,
     ledger: Ledger,
 ) -> None:
     """Checkpoint a generation: the ledger's new evaluations, the series it keeps,
-    then the rest (elite members in DEAP's order)."""
+    then the rest (the elite with its ties: `Elite.to_state`)."""
     version, internal, gauss = progress.random_state
     state = {
         "fingerprint": fingerprint,
         "generation": progress.generation,
         "random_state": [version, list(internal), gauss],
         "population": _members(population),
-        "hall_of_fame": _members(elite),
+        "elite": elite.to_state(),
         "logbook": progress.logbook,
         "test": {str(i): stats_to_record(s) for i, s in ledger.test.items()},
         "evaluations": ledger.evaluations,
@@ -251,9 +259,9 @@ def save_state(
 
 def restore_state(
     loaded: Loaded, fitness: type[base.Fitness], ledger: Ledger
-) -> tuple[Progress, list[Individual], list[Individual]]:
+) -> tuple[Progress, list[Individual], dict[str, Any]]:
     """A loaded checkpoint back into ``ledger``; the progress, the population and
-    the elite's members (in DEAP's order)."""
+    the elite's state (for `Elite.restore`)."""
     state = loaded.state
     counts = (state["evaluations"], state["failed_evaluations"], state["test_evaluations"])
     ledger.restore(loaded.keys, loaded.evaluations, loaded.series_ids, loaded.test, counts)
@@ -268,7 +276,7 @@ def restore_state(
         new_ids=list(state["new_ids"]),
         logbook=state["logbook"],
     )
-    return progress, _individuals(state["population"], fitness), _individuals(state["hall_of_fame"], fitness)
+    return progress, _individuals(state["population"], fitness), state["elite"]
 
 
 def _members(individuals: Iterable[Individual]) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from optimizer.files import data_path, read_json, write_json
 from optimizer.plugins import load_plugins
 from optimizer.prepare import load_checked
 from optimizer.run_command import run
+from optimizer.split import holdout_start
 from optimizer.strategy import check_params
 
 log = logging.getLogger("optimizer")
@@ -35,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m optimizer", description="Backtest and optimize trading strategies.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    bt = sub.add_parser("backtest", help="one backtest of a configuration's fixed values")
+    bt = sub.add_parser("backtest", help="one backtest of a configuration's fixed values (training and test "
+                        "period with a split)")  # fmt: skip
     bt.add_argument("config", help="run configuration (JSON)")
     bt.add_argument("--data", help="OHLCV file (CSV or Parquet); overrides the configuration's data.path")
     bt.add_argument("--params", help="JSON object gene name -> value for the configuration's ranges")
@@ -81,13 +83,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def backtest(args: argparse.Namespace) -> int:
+    """One backtest of the configuration's fixed values (``--params`` for its ranges):
+    its statistics, over the training period when the configuration has a
+    ``split``, with the test period's under ``test`` (as a run reports its elite)."""
     config = load_config(args.config)
     path = data_path(config, args.config, args.data)
     params = check_params(config, read_json(args.params, "params") if args.params else {})
     market, report = load_checked(config, path)
     log.debug("%s", report.summary())  # a peeking signal's numbers are not results: refused
-    stats = Engine(config, market).evaluate(params)
-    write_json(args.out, stats.to_dict())
+    split = holdout_start(config, market)
+    stats = Engine(config, market, stop=split).evaluate(params)  # the training period (all bars without a split)
+    document = stats.to_dict()
+    if split is not None:  # as a run evaluates its elite: the held-out period warmed up by the bars before it
+        document["test"] = Engine(config, market, start=split).evaluate(params).to_dict()
+    write_json(args.out, document)
     log.info(
         "%d trades, total return %.2f%% (buy and hold %.2f%%), max drawdown %.2f%% -> %s",
         stats.total_trades, stats.total_return_pct, stats.market_return_pct, stats.max_drawdown_pct, args.out,

@@ -244,8 +244,13 @@ class GA(Section):
         20.0, description="polynomial mutation's crowding: higher makes smaller steps"
     )
     tournament_size: setting(integer=True, low=1, high=1000) = Field(3, description="individuals per tournament")
-    elite: setting(integer=True, low=0, high=100_000) = Field(4, description="best individuals kept and reported "
-                                                              "(at most the population)")  # fmt: skip
+    elite: setting(integer=True, low=0, high=100_000) = Field(4, description="one objective: the best individuals "
+                                                              "carried unchanged into the next generation (at most "
+                                                              "the population)")  # fmt: skip
+    elite_size: setting(integer=True, low=1, high=10_000) = Field(
+        50, description="most entries of the reported elite (the hall of fame, or the Pareto front thinned by "
+        "crowding distance); parameter sets with equal objective values are one entry"
+    )
     min_trades: setting(integer=True, low=0, high=10**9) = Field(
         10, description="an individual with fewer training trades gets the worst fitness: a result of a "
         "handful of trades is luck, not a strategy"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from optimizer.elite import Entry
 from optimizer.ledger import Ledger
 from optimizer.objectives import WORST
 
@@ -71,16 +72,31 @@ def summary(row: dict[str, Any], metrics: Sequence[str]) -> dict[str, Any]:
 
 class IndividualJson:
     """Individuals' statistics as JSON, memoized (statistics never change; a
-    member's JSON is forgotten when its test-period statistics arrive)."""
+    member's JSON is forgotten when its test-period statistics arrive).
+
+    Every individual carries ``ties`` and ``tie_ranges``: for an elite entry's
+    representative, how many evaluated parameter sets share its objective values
+    (itself included) and each gene's ``[min, max]`` among them; None for the
+    others. ``ties``: the elite's entries by id (`optimizer.elite.Elite.tie_table`),
+    set before each event is rendered."""
 
     def __init__(self, ledger: Ledger, *, with_test: bool) -> None:
         self.ledger = ledger
         self.with_test = with_test
         self.generation = 0  # the generation whose event may be rendered
+        self.ties: dict[int, Entry] = {}
         self._memo: dict[tuple[int, bool], dict[str, Any]] = {}
 
     def __call__(self, ind_id: int, *, full: bool) -> dict[str, Any]:
         """An individual's statistics; ``full``: with trades and equity (if kept)."""
+        out = self._statistics(ind_id, full=full)
+        entry = self.ties.get(ind_id)
+        if entry is None:
+            return out
+        ranges = {name: list(bounds) for name, bounds in entry.tie_ranges.items()}
+        return {**out, "ties": entry.ties, "tie_ranges": ranges}  # counts change: not memoized
+
+    def _statistics(self, ind_id: int, *, full: bool) -> dict[str, Any]:
         found = self._memo.get((ind_id, full))
         if found is not None:
             return found
@@ -91,6 +107,8 @@ class IndividualJson:
         if self.with_test:
             test = self.ledger.test.get(ind_id)
             out["test"] = None if test is None else {**test.to_dict(), "id": ind_id}
+        out["ties"] = None
+        out["tie_ranges"] = None
         if series or not full:
             self._memo[(ind_id, full)] = out
         return out

@@ -8,9 +8,19 @@ crossover and polynomial mutation; integer genes are rounded when decoded.
 Only individuals whose genes changed are evaluated, and the run's `Ledger`
 evaluates the same parameters once per run. An individual that failed, has an
 undefined objective, or made fewer than ``ga.min_trades`` trades gets the worst
-fitness. The `Elite` is the hall of fame (one objective: the best
-``max(ga.elite, 10)`` ever found) or the Pareto front of everything evaluated
-(several objectives), best first.
+fitness. The `Elite` is the hall of fame (one objective: the ``ga.elite_size``
+best distinct fitness values ever found) or the Pareto front of everything
+evaluated (several objectives; at most ``ga.elite_size`` entries, thinned by
+crowding distance), best first; parameter sets of equal fitness are one entry
+with their count (`optimizer.elite`).
+
+A configuration without ranges is a single backtest: one generation of one
+individual (evaluated on the training and the test period), with the same
+events, checkpoint and outputs as a search.
+
+Rates and the ETA come from wall time: the moving average of the last
+`RATE_WINDOW` generations, each measured from one event to the next (so the
+time the caller spends on an event, storing or drawing it, counts too).
 
 `Optimizer.generations` yields a `GenerationEvent` per generation (0 is the
 initial population). Before each event the full state is written to the
@@ -24,6 +34,7 @@ from __future__ import annotations
 import gc
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +52,7 @@ from optimizer.individual import Individual, clone, fitness_class
 from optimizer.ledger import Ledger
 from optimizer.objectives import weights_of
 
-MIN_ELITE = 10
+RATE_WINDOW = 5  # generations in the moving average of rates and the ETA
 
 
 class Optimizer:
@@ -63,10 +74,10 @@ class Optimizer:
         checkpoint_dir: str | Path | None = None,
         resume: bool = False,
     ) -> None:
-        if not config.genes:
-            raise ConfigError("strategy: has no ranges to optimize; give at least one value as {min, max}")
         self.config = config
         self.ga = ga = config.ga
+        self.single = not config.genes  # a single backtest
+        self.generations_total = 1 if self.single else ga.generations
         self.objectives = config.objectives
         self.metrics = [o.metric for o in self.objectives]
         self.data_fingerprint = market.fingerprint()
@@ -76,19 +87,20 @@ class Optimizer:
         self.multi = len(self.weights) > 1
         min_trades = ga.min_trades
         self.ledger = Ledger(config, executor, self.weights, min_trades, logged=checkpoint_dir is not None)
-        self.elite = Elite(self.weights, max(MIN_ELITE, ga.elite), min_trades)
+        self.elite = Elite(self.weights, ga.elite_size, min_trades, [gene.name for gene in config.genes])
         self.with_test = split is not None
         self.individual_json = IndividualJson(self.ledger, with_test=self.with_test)
         self.progress = Progress(random_state=random.Random(ga.seed).getstate())
         self.population: list[Individual] = []
         self._writer: CheckpointWriter | None = None
         self._resumed = False
+        self._cycles: deque[tuple[int, float]] = deque(maxlen=RATE_WINDOW)  # (evaluations, wall seconds)
         if resume:
             if checkpoint_dir is None:
                 raise ConfigError("resume: needs the run's checkpoint folder")
             loaded = load_checkpoint(checkpoint_dir, self.fingerprint)
-            self.progress, self.population, members = restore_state(loaded, self.fitness, self.ledger)
-            self.elite.restore(members)
+            self.progress, self.population, elite = restore_state(loaded, self.fitness, self.ledger)
+            self.elite.restore(elite, self.fitness)
             self._writer = CheckpointWriter(checkpoint_dir, loaded.log_bytes)
             self._resumed = True
         elif checkpoint_dir is not None:
@@ -102,17 +114,20 @@ class Optimizer:
         True ends the loop early, resumable.
         """
         progress = self.progress
+        self._cycles.clear()
+        mark = time.perf_counter()  # the last event's time: a generation's wall time runs from it to its event
         if self._resumed:
             self._resumed = False
             yield self._event(0.0, replay=True)
-        while progress.generation < self.ga.generations and not self.finished:
+            mark = time.perf_counter()
+        while progress.generation < self.generations_total and not self.finished:
             if should_stop is not None and progress.generation > 0 and should_stop():
                 return
             started = time.perf_counter()
             before = (self.ledger.evaluations, self.ledger.failed_evaluations)
             scored = self._initial() if progress.generation == 0 else self._next()
             progress.generation += 1
-            self.elite.offer([*self.population, *scored])  # also the offspring NSGA-II did not keep
+            self.elite.offer(scored, self._params)  # the new evaluations (also offspring NSGA-II did not keep)
             marker = self.elite.marker()
             progress.stall = progress.stall + 1 if marker == progress.best_marker else 0
             progress.best_marker = marker
@@ -133,21 +148,25 @@ class Optimizer:
             gc.freeze()
             if self._writer is not None:
                 save_state(self._writer, self.fingerprint, progress, self.population, self.elite, self.ledger)
+            now = time.perf_counter()
+            self._cycles.append((progress.logbook[-1]["evaluations"], now - mark))
             yield self._event(seconds)
+            mark = now
 
     @property
     def finished(self) -> bool:
         """Whether the run has done all its generations or stopped for stalling."""
         stall = self.ga.stall_generations
-        done = self.progress.generation >= self.ga.generations
+        done = self.progress.generation >= self.generations_total
         return done or (stall is not None and self.progress.stall >= stall)
 
     def _initial(self) -> list[Individual]:
         """Generation 1: a random population, evaluated; the individuals scored."""
         random.setstate(self.progress.random_state)
         n = len(self.config.genes)
+        size = 1 if self.single else self.ga.population
         self.population = [Individual([random.random() for _ in range(n)], self.fitness)
-                           for _ in range(self.ga.population)]  # fmt: skip
+                           for _ in range(size)]  # fmt: skip
         self.progress.random_state = random.getstate()
         scored = self._evaluate(self.population)
         if self.multi:
@@ -184,6 +203,9 @@ class Optimizer:
         self.population = tools.selNSGA2(pop + offspring, ga.population) if self.multi else elite + offspring
         return scored
 
+    def _params(self, ind_id: int) -> dict[str, Any]:
+        return self.ledger.stats[ind_id].params
+
     def _evaluate(self, individuals: list[Individual]) -> list[Individual]:
         """Evaluate those of ``individuals`` without a valid fitness (`Ledger.evaluate`)."""
         todo = [ind for ind in individuals if not ind.fitness.valid]
@@ -211,18 +233,22 @@ class Optimizer:
 
     def elite_stats(self) -> list[dict[str, Any]]:
         """The elite's full statistics (with ``test`` when there is a test period), best first."""
+        self.individual_json.ties = self.elite.tie_table()
         return [self.individual_json(ind.id, full=True) for ind in self.elite.members()]
 
     def _event(self, seconds: float, *, replay: bool = False) -> GenerationEvent:
         row = self.progress.logbook[-1]
         done = self.progress.generation
-        remaining = 0 if self.finished else self.ga.generations - done
+        remaining = 0 if self.finished else self.generations_total - done
         elite_ids = tuple(ind.id for ind in self.elite.members())
         population = tuple(ind.id for ind in self.population)
         self.individual_json.generation = done
+        self.individual_json.ties = self.elite.tie_table()
+        cycles = list(self._cycles) if not replay else []
+        wall = sum(s for _, s in cycles)
         return GenerationEvent(
             generation=done,
-            generations_total=self.ga.generations,
+            generations_total=self.generations_total,
             replay=replay,
             finished=self.finished,
             stalled_generations=self.progress.stall,
@@ -233,8 +259,8 @@ class Optimizer:
             total_evaluations=self.ledger.evaluations,
             total_failed_evaluations=self.ledger.failed_evaluations,
             test_evaluations=self.ledger.test_evaluations,
-            evals_per_second=row["evaluations"] / seconds if seconds > 0 else None,
-            eta_seconds=self.progress.elapsed / done * remaining if done else None,
+            evals_per_second=sum(n for n, _ in cycles) / wall if wall > 0 else None,
+            eta_seconds=wall / len(cycles) * remaining if wall > 0 else None,
             objectives=tuple(ObjectiveSummary(o.metric, o.goal, **row[o.metric]) for o in self.objectives),
             summary=self.summary(row),
             population=population,

@@ -51,10 +51,11 @@ class PreparedRun:
 
 def executor_kind(config: RunConfig, requested: str | None = None) -> str:
     """``requested`` if given (``sequential``, ``process``, ``dask://HOST:PORT``),
-    else ``sequential`` for ``workers: 1`` and ``process`` otherwise."""
+    else ``sequential`` for ``workers: 1`` or a single backtest (no ranges: one
+    evaluation per period, no pool worth starting) and ``process`` otherwise."""
     if requested:
         return requested
-    return "sequential" if config.workers == 1 else "process"
+    return "sequential" if config.workers == 1 or not config.genes else "process"
 
 
 def load_checked(config: RunConfig, data_path: str | Path) -> tuple[MarketData, CheckReport]:

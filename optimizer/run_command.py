@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _drive(optimizer: Optimizer, config: RunConfig, args: argparse.Namespace) -> int:
-    total = config.ga.generations
+    total = optimizer.generations_total
     metric = config.objectives[0].metric
     with (
         logging_redirect_tqdm(),
@@ -82,7 +82,7 @@ def _result(optimizer: Optimizer, config: RunConfig) -> dict[str, Any]:
         "evaluations": optimizer.evaluations,
         "failed_evaluations": optimizer.failed_evaluations,
         "test_evaluations": optimizer.test_evaluations,
-        "stopped_early": optimizer.generation < config.ga.generations,
+        "stopped_early": optimizer.generation < optimizer.generations_total,
         "generations": [optimizer.summary(row) for row in optimizer.logbook],
         "elite": optimizer.elite_stats(),
     }

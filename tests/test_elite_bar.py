@@ -84,21 +84,27 @@ def test_workers_drop_the_series_of_what_the_bar_does_not_admit(eurusd_candles):
     assert 0 < kept < len(tasks)
 
 
-@pytest.mark.parametrize("weights", [(1.0,), (1.0, -1.0)])
-def test_a_restored_elite_has_its_members_in_the_same_order(weights):
-    """Checkpointed members put back give DEAP's structure exactly as it was, ties
-    included (their order decides which one a full hall of fame drops first)."""
+@pytest.mark.parametrize("weights", [(1.0,), (-1.0,), (1.0, -1.0), (1.0, 1.0, -1.0)])
+def test_the_bar_admits_whatever_the_elite_would_take(weights):
+    """Our elite (distinct values, ties, a capped front): an evaluation that would
+    become a new entry is always admitted by the bar made before it."""
     fitness = fitness_class(weights)
-    rng = random.Random(11)
-    for _ in range(50):
-        elite = Elite(weights, 6, 0)
-        population = []
-        for ind_id in range(rng.randint(1, 30)):
-            ind = Individual([rng.random()], fitness)
-            ind.score(ind_id, tuple(float(rng.randint(0, 3)) * w for w in weights))
-            population.append(ind)
-        elite.offer(population)
-        restored = Elite(weights, 6, 0)
-        restored.restore(list(elite))
-        assert restored.marker() == elite.marker() and len(restored) == len(elite)
-        assert restored.bar() == elite.bar()
+    rng = random.Random(5)
+    taken = 0
+    for _ in range(100):
+        elite = Elite(weights, 4, 0)
+        ids = iter(range(10**9))
+        for _ in range(rng.randint(1, 6)):
+            batch = []
+            for _ in range(rng.randint(1, 10)):
+                ind = Individual([rng.random()], fitness)
+                ind.score(next(ids), tuple(float(rng.randint(0, 6)) for _ in weights))
+                batch.append(ind)
+            bar = elite.bar()
+            before = elite.ids()
+            elite.offer(batch, lambda i: {})
+            for ind_id in elite.ids() - before:
+                ind = next(ind for ind in batch if ind.id == ind_id)
+                assert bar.admits(ind.fitness.wvalues)
+                taken += 1
+    assert taken > 100

@@ -216,7 +216,7 @@ def test_every_elite_member_carries_its_trades_and_equity(objectives):
     for seed in range(1, 11):
         doc = sma_cross_config({"min": 3, "max": 12, "type": "int"}, {"min": 20, "max": 40, "type": "int"},
                                objectives=objectives)  # fmt: skip
-        doc["ga"] = {"population": 8, "generations": 15, "seed": seed}
+        doc["ga"] = {"population": 8, "generations": 15, "seed": seed, "elite_size": 5}  # a full elite drops series
         events, _, opt, _ = _run(doc, SequentialExecutor)
         evaluations += opt.evaluations
         for event in events:
@@ -245,7 +245,7 @@ def test_a_checkpoint_writes_what_each_generation_adds(tmp_path):
             kept = {i for phase, i, _ in state["series"] if phase == "train"}
             assert kept == set(event.elite)
             assert {i for phase, i, _ in state["series"] if phase == "test"} == set(event.elite)
-            assert set(state) >= {"population", "hall_of_fame", "logbook", "random_state"}
+            assert set(state) >= {"population", "elite", "logbook", "random_state"}
             assert not set(state) & {"slim", "full", "cache"}
 
 
@@ -334,3 +334,104 @@ def test_bytes_sent_per_task_do_not_grow_with_the_data():
             sent.append(executor.bytes_sent / executor.tasks_sent)
     assert sent[0] == sent[1]
     assert sent[0] < 1000
+
+
+def _tie_heavy(objectives=None, **ga) -> dict:
+    """A stop-loss gene that never triggers (EURUSD never falls 50 % within a trade):
+    every stop-loss value of a fast/slow pair trades the same, so most parameter
+    sets tie."""
+    doc = sma_cross_config({"min": 3, "max": 4, "type": "int"}, {"min": 20, "max": 21, "type": "int"},
+                           stop_loss={"min": 0.5, "max": 0.9}, objectives=objectives)  # fmt: skip
+    doc["ga"] = {"population": 16, "generations": 6, "seed": 3, **ga}
+    doc["split"] = {"test_fraction": 0.3}
+    return doc
+
+
+def _expected_ties(opt) -> dict[tuple, tuple[int, int, dict]]:
+    """Weighted fitness -> (first id, how many, gene ranges) over every evaluation."""
+    groups: dict[tuple, list[int]] = {}
+    for ind_id in sorted(opt.ledger.stats):
+        groups.setdefault(opt.ledger.weighted[ind_id], []).append(ind_id)
+    out = {}
+    for wvalues, ids in groups.items():
+        params = [opt.ledger.stats[i].params for i in ids]
+        ranges = {g.name: [min(p[g.name] for p in params), max(p[g.name] for p in params)] for g in opt.config.genes}
+        out[wvalues] = (ids[0], len(ids), ranges)
+    return out
+
+
+@pytest.mark.parametrize("objectives", [None, MULTI], ids=["single", "nsga2"])
+def test_an_elite_of_many_ties_has_one_entry_per_fitness_with_their_count(objectives, tmp_path):
+    doc = _tie_heavy(objectives)
+    events, elite, opt, _ = _run(doc, SequentialExecutor)
+    expected = _expected_ties(opt)
+    assert opt.evaluations > 2 * len(expected)  # the test needs many ties
+    fitnesses = [opt.ledger.weighted[e["id"]] for e in elite]
+    assert len(set(fitnesses)) == len(fitnesses) == len(elite) > 0
+    assert sum(e["ties"] for e in elite) > len(elite)
+    for entry, wvalues in zip(elite, fitnesses, strict=True):
+        first, count, ranges = expected[wvalues]
+        assert (entry["id"], entry["ties"], entry["tie_ranges"]) == (first, count, ranges)
+        assert entry["tie_ranges"]["strategy.stop_loss"][0] < entry["tie_ranges"]["strategy.stop_loss"][1] or count == 1
+    last = {i["id"]: i for i in events[-1]["individuals"]}
+    assert [last[i]["ties"] for i in events[-1]["elite"]] == [e["ties"] for e in elite]  # the event carries them
+    assert all(i["ties"] is None for i in last.values() if i["id"] not in events[-1]["elite"])
+    # Interrupted after generation 2 and resumed: the same elite, ties included.
+    _run(doc, SequentialExecutor, checkpoint=tmp_path, stop_after=2)
+    rest, resumed_elite, _, _ = _run(doc, SequentialExecutor, checkpoint=tmp_path, resume=True)
+    assert rest[1:] == events[2:] and resumed_elite == elite
+
+
+def test_the_pareto_front_is_capped_at_elite_size():
+    doc = _config(MULTI, generations=6, elite_size=3)
+    events, elite, opt, _ = _run(doc, SequentialExecutor)
+    uncapped, _, _, _ = _run(_config(MULTI, generations=6), SequentialExecutor)
+    assert max(len(e["elite"]) for e in uncapped) > 3  # the cap had something to cut
+    assert all(len(e["elite"]) <= 3 for e in events) and len(elite) == 3
+    values = [opt.ledger.weighted[e["id"]] for e in elite]
+    every = set(opt.ledger.weighted.values())
+    for v in values:  # members are non-dominated among everything evaluated
+        assert not any(all(a >= b for a, b in zip(w, v, strict=True)) and w != v for w in every)
+
+
+def test_a_configuration_without_ranges_is_a_single_backtest(tmp_path):
+    doc = sma_cross_config(5, 20)
+    doc["split"] = {"test_fraction": 0.3}
+    events, elite, opt, _ = _run(doc, SequentialExecutor, checkpoint=tmp_path)
+    assert len(events) == 1 and events[0]["finished"] and events[0]["generations_total"] == 1
+    assert opt.evaluations == 1 and opt.test_evaluations == 1
+    assert events[0]["elite"] == events[0]["population"] == [0]
+    config = parse(doc)
+    market = market_of(EURUSD)
+    split = holdout_start(config, market)
+    train = Engine(config, market, stop=split).evaluate({}).to_dict()
+    test = Engine(config, market, start=split).evaluate({}).to_dict()
+    (entry,) = elite
+    assert entry["ties"] == 1 and entry["tie_ranges"] == {}
+    assert {k: v for k, v in entry.items() if k not in ("valid", "test", "ties", "tie_ranges")} == {**train, "id": 0}
+    assert entry["test"] == {**test, "id": 0}
+
+
+def test_rates_and_the_eta_come_from_wall_time_and_start_again_after_a_resume(tmp_path):
+    """Every generation has a rate and an ETA (wall time, moving average); a resumed
+    run's replayed generation has none, its first new generation has them."""
+    config = parse(_config(generations=4))
+    market = market_of(EURUSD)
+    split = holdout_start(config, market)
+
+    def events(**kwargs):
+        with SequentialExecutor(RunSpec(config.raw, split), market.candles) as executor:
+            opt = Optimizer(config, market, executor, split=split, checkpoint_dir=tmp_path, **kwargs)
+            for event in opt.generations():
+                yield event.to_json(detail=False)
+
+    first = []
+    for event in events():
+        first.append(event)
+        if event["generation"] == 2:
+            break
+    assert all(e["evals_per_second"] > 0 and e["eta_seconds"] > 0 for e in first)
+    rest = list(events(resume=True))
+    assert rest[0]["replay"] and rest[0]["evals_per_second"] is None and rest[0]["eta_seconds"] is None
+    assert all(e["evals_per_second"] > 0 for e in rest[1:])
+    assert rest[1]["eta_seconds"] > 0 and rest[-1]["eta_seconds"] == 0 and rest[-1]["finished"]

@@ -92,6 +92,8 @@ def test_the_output_holds_generations_and_elite(uninterrupted):
     elite = uninterrupted["elite"]
     assert elite and elite[0]["fitness"][0] == max(e["fitness"][0] for e in elite)
     assert elite[0]["trades"] and elite[0]["test"]["bars"] > 0
+    assert all(e["ties"] >= 1 and set(e["tie_ranges"]) == set(uninterrupted["genes"]) for e in elite)
+    assert len({tuple(e["fitness"]) for e in elite}) == len(elite)  # one entry per distinct fitness
 
 
 @pytest.mark.slow
@@ -169,10 +171,16 @@ def test_bad_run_input_exits_2_with_one_line(tmp_path, args, expected):
 
 
 @pytest.mark.slow
-def test_a_config_without_ranges_cannot_be_optimized(tmp_path):
-    config = write_json(tmp_path / "fixed.json", sma_cross_config(5, 20))
+def test_a_config_without_ranges_is_a_single_backtest(tmp_path):
+    doc = sma_cross_config(5, 20)
+    doc["split"] = {"test_fraction": 0.25}
+    config = write_json(tmp_path / "fixed.json", doc)
     code, err = _finish(_start(config, "--json", tmp_path / "o.json"))
-    assert code == 2 and "has no ranges to optimize" in err
+    assert code == 0, err
+    result = json.loads((tmp_path / "o.json").read_text())
+    assert result["evaluations"] == 1 and result["test_evaluations"] == 1 and not result["stopped_early"]
+    assert len(result["generations"]) == 1 and [e["id"] for e in result["elite"]] == [0]
+    assert result["elite"][0]["ties"] == 1 and result["elite"][0]["test"]["total_trades"] > 0
 
 
 def test_a_plugin_that_cannot_be_imported_is_named(tmp_path):

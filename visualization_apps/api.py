@@ -132,8 +132,6 @@ def create_run() -> tuple[Response, int]:
         raise ApiError(400, "invalid configuration", ["data.path: the API reads no paths; give data.dataset (an id)"])
     if _ctx().store.dataset(dataset) is None:
         raise ApiError(400, "invalid configuration", [f"data.dataset: no dataset {dataset!r}"])
-    if not config.genes:
-        raise ApiError(400, "invalid configuration", ["strategy: has no ranges to optimize"])
     run_id = _ctx().manager.submit(config.raw, dataset, _ctx().versions)
     return jsonify({"id": run_id}), 201
 
@@ -323,7 +321,7 @@ def export_csv(run_id: int) -> Response:
     genes = [gene.name for gene in parse_config(_ctx().store.run_config(run_id)).genes]
     label = gene_labels(genes)  # the headers a trader reads (optimizer.labels)
     columns = ["id", "valid", "failed", "error", *(label[g] for g in genes), *SCALAR_FIELDS,
-               *(f"test_{f}" for f in SCALAR_FIELDS)]  # fmt: skip
+               *(f"test_{f}" for f in SCALAR_FIELDS), "ties", "tie_ranges"]  # fmt: skip
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
@@ -331,7 +329,8 @@ def export_csv(run_id: int) -> Response:
         test = ind.get("test") or {}
         writer.writerow([ind["id"], ind.get("valid"), ind["failed"], ind["error"],
                          *(ind["params"].get(g) for g in genes), *(ind[f] for f in SCALAR_FIELDS),
-                         *(test.get(f) for f in SCALAR_FIELDS)])  # fmt: skip
+                         *(test.get(f) for f in SCALAR_FIELDS), ind.get("ties"),
+                         None if ind.get("tie_ranges") is None else json.dumps(ind["tie_ranges"])])  # fmt: skip
     return _attachment(out.getvalue(), f"run-{run_id}.csv", "text/csv")
 
 
