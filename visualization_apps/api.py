@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from optimizer.config import parse_config
 from optimizer.data import MarketData, load_candles
@@ -25,7 +25,9 @@ from optimizer.errors import ConfigError, DataError, InputError
 from optimizer.schema import config_schema
 from optimizer.stats import SCALAR_FIELDS, iso_times
 from optimizer.strategy import fixed_config
+from visualization_apps.bounded_json import MAX_INTEGER, BodyError, parse_bounded
 from visualization_apps.datasets import dataset_record
+from visualization_apps.limits import Limits, check_submission
 from visualization_apps.openapi import array, openapi_document, operation, ref
 from visualization_apps.run_manager import RunError
 
@@ -34,7 +36,8 @@ UPLOAD_SUFFIXES = (".csv", ".parquet", ".pq")
 RUN_BODY = {"required": True, "content": {"application/json": {"schema": ref("RunConfiguration")}}}
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}  # fmt: skip
-AFTER = {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0}}
+AFTER = {"name": "after", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER, "default": 0}}  # fmt: skip
 TIMESTAMPS = {"name": "timestamps", "in": "query", "required": False,
               "schema": {"type": "string", "enum": ["open", "close"], "default": "open"}}  # fmt: skip
 
@@ -71,12 +74,62 @@ def _run_or_404(run_id: int) -> dict[str, Any]:
 
 
 def _json_body() -> Any:
+    """The request's JSON body: 415 unless it says it is JSON, 413 beyond
+    ``MAX_JSON_BYTES`` (however it is sent, chunked too), 400 unless it is JSON
+    within the bounds of `parse_bounded` (depth, integer size, text)."""
     if not request.is_json:
         raise ApiError(415, "the body must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "the body is not valid JSON")
-    return body
+    limit = int(current_app.config["MAX_JSON_BYTES"])
+    request.max_content_length = limit  # Werkzeug answers 413 past it, even without Content-Length
+    try:
+        data = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise ApiError(413, "the body is too large", [f"a JSON body holds at most {limit:,} bytes"]) from None
+    try:
+        return parse_bounded(data)
+    except BodyError as exc:
+        raise ApiError(400, exc.error, exc.details) from None
+
+
+def cursor(name: str, default: int = 0) -> int:
+    """A query parameter that counts (an id or a generation): 0..2^63-1, else 400."""
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit():
+        problem = "is negative" if text.startswith("-") and text[1:].isdigit() else "is not an integer"
+        raise ApiError(400, "invalid query", [f"{name}: {raw[:40]!r} {problem}"])
+    if len(text) > 19 or int(text) > MAX_INTEGER:
+        raise ApiError(400, "invalid query", [f"{name}: {text[:40]} is above the largest id, {MAX_INTEGER}"])
+    return int(text)
+
+
+def _limits() -> Limits:
+    return Limits(int(current_app.config["MAX_WORKERS"]), int(current_app.config["MAX_EVALUATIONS"]))
+
+
+def _submission() -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """The body of a run submission, checked: (normalized configuration, dataset
+    id, estimate), or a 400 naming every problem."""
+    body = _json_body()
+    try:
+        config = parse_config(body)
+    except ConfigError as exc:
+        raise ApiError(400, "invalid configuration", exc.details) from exc
+    dataset = config.data.dataset
+    if dataset is None:
+        raise ApiError(400, "invalid configuration", ["data.path: the API reads no paths; give data.dataset (an id)"])
+    record = _ctx().store.dataset(dataset)
+    if record is None:
+        raise ApiError(400, "invalid configuration", [f"data.dataset: no dataset {dataset!r}"])
+    if not config.genes:
+        raise ApiError(400, "invalid configuration", ["strategy: has no ranges to optimize"])
+    try:
+        estimate = check_submission(config, record, _limits())
+    except ConfigError as exc:
+        raise ApiError(400, "invalid configuration", exc.details) from exc
+    return config.raw, dataset, estimate
 
 
 @api.get("/health")
@@ -99,23 +152,23 @@ def list_runs() -> Response:
 
 @api.post("/runs")
 @operation(
-    "Start a run (queued until a slot is free)", ok=(201, "created", ref("Created")), errors=(400, 415), body=RUN_BODY
-)
+    "Start a run (queued until a slot is free); answers its time estimate",
+    ok=(201, "created", ref("CreatedRun")), errors=(400, 413, 415), body=RUN_BODY,
+)  # fmt: skip
 def create_run() -> tuple[Response, int]:
-    body = _json_body()
-    try:
-        config = parse_config(body)
-    except ConfigError as exc:
-        raise ApiError(400, "invalid configuration", exc.details) from exc
-    dataset = config.data.dataset
-    if dataset is None:
-        raise ApiError(400, "invalid configuration", ["data.path: the API reads no paths; give data.dataset (an id)"])
-    if _ctx().store.dataset(dataset) is None:
-        raise ApiError(400, "invalid configuration", [f"data.dataset: no dataset {dataset!r}"])
-    if not config.genes:
-        raise ApiError(400, "invalid configuration", ["strategy: has no ranges to optimize"])
-    run_id = _ctx().manager.submit(config.raw, dataset, _ctx().versions)
-    return jsonify({"id": run_id}), 201
+    raw, dataset, estimate = _submission()
+    run_id = _ctx().manager.submit(raw, dataset, _ctx().versions)
+    return jsonify({"id": run_id, "estimate": estimate}), 201
+
+
+@api.post("/runs/estimate")
+@operation(
+    "Check a run configuration as a submission is, and estimate its time, without starting it",
+    ok=(200, "valid: its estimate", ref("Estimate")), errors=(400, 413, 415), body=RUN_BODY,
+)  # fmt: skip
+def estimate_run() -> Response:
+    """A dry run of POST /api/runs: the same checks, the estimate, nothing stored."""
+    return jsonify(_submission()[2])
 
 
 @api.get("/runs/<int:run_id>")
@@ -163,10 +216,17 @@ def _run_action(run_id: int, action) -> tuple[Response, int]:
 
 @api.delete("/runs/<int:run_id>")
 @operation("Delete a run, its results and checkpoint", ok=(204, "deleted"), errors=(404,))
-def delete_run(run_id: int) -> tuple[str, int]:
+def delete_run(run_id: int) -> Response:
     _run_or_404(run_id)
     _ctx().manager.delete(run_id)
-    return "", 204
+    return no_content()
+
+
+def no_content() -> Response:
+    """A 204 answer: no body, so no Content-Type either."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
 
 
 @api.get("/runs/<int:run_id>/generations")
@@ -178,13 +238,7 @@ def delete_run(run_id: int) -> tuple[str, int]:
 )
 def generations(run_id: int) -> Response:
     _run_or_404(run_id)
-    raw = request.args.get("after", "0")
-    try:
-        after = int(raw)
-    except ValueError:
-        raise ApiError(400, "invalid query", [f"after: {raw!r} is not an integer"]) from None
-    if after < 0:
-        raise ApiError(400, "invalid query", [f"after: {after} is negative"])
+    after = cursor("after")
     return jsonify(_ctx().store.generations_after(run_id, after))
 
 
