@@ -80,11 +80,14 @@ def _json_body() -> Any:
     if not request.is_json:
         raise ApiError(415, "the body must be JSON (Content-Type: application/json)")
     limit = int(current_app.config["MAX_JSON_BYTES"])
-    request.max_content_length = limit  # Werkzeug answers 413 past it, even without Content-Length
+    # Werkzeug refuses a longer Content-Length; a chunked body is cut at the limit: one byte more tells.
+    request.max_content_length = limit + 1
     try:
         data = request.get_data(cache=True)
     except RequestEntityTooLarge:
-        raise ApiError(413, "the body is too large", [f"a JSON body holds at most {limit:,} bytes"]) from None
+        data = None
+    if data is None or len(data) > limit:
+        raise ApiError(413, "the body is too large", [f"a JSON body holds at most {limit:,} bytes"])
     try:
         return parse_bounded(data)
     except BodyError as exc:
