@@ -17,17 +17,24 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from optimizer.config import parse_config
 from optimizer.data import MarketData, load_candles
-from optimizer.errors import ConfigError, DataError, InputError
+from optimizer.errors import DataError, InputError
 from optimizer.schema import config_schema
 from optimizer.stats import SCALAR_FIELDS, iso_times
 from optimizer.strategy import fixed_config
-from visualization_apps.bounded_json import MAX_INTEGER, BodyError, parse_bounded
+from visualization_apps.api_inputs import (
+    ApiError,
+    checked_submission,
+    cursor,
+    json_body,
+    no_content,
+)
+from visualization_apps.bounded_json import MAX_INTEGER
 from visualization_apps.datasets import dataset_record
-from visualization_apps.limits import Limits, check_submission
+from visualization_apps.limits import Limits
 from visualization_apps.openapi import array, openapi_document, operation, ref
 from visualization_apps.run_manager import RunError
 
@@ -42,16 +49,6 @@ TIMESTAMPS = {"name": "timestamps", "in": "query", "required": False,
               "schema": {"type": "string", "enum": ["open", "close"], "default": "open"}}  # fmt: skip
 
 
-class ApiError(Exception):
-    """An error answered as JSON with ``status``."""
-
-    def __init__(self, status: int, error: str, details: list[str] | None = None) -> None:
-        super().__init__(error)
-        self.status = status
-        self.error = error
-        self.details = details or []
-
-
 @api.errorhandler(ApiError)
 def _api_error(exc: ApiError) -> tuple[Response, int]:
     return jsonify({"error": exc.error, "details": exc.details}), exc.status
@@ -60,6 +57,11 @@ def _api_error(exc: ApiError) -> tuple[Response, int]:
 @api.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
     return jsonify({"error": exc.description or exc.name, "details": []}), exc.code or 500
+
+
+def _json_body() -> Any:
+    """The request's JSON body within the bounds (see `json_body`)."""
+    return json_body(int(current_app.config["MAX_JSON_BYTES"]))
 
 
 def _ctx():
@@ -73,66 +75,11 @@ def _run_or_404(run_id: int) -> dict[str, Any]:
     return record
 
 
-def _json_body() -> Any:
-    """The request's JSON body: 415 unless it says it is JSON, 413 beyond
-    ``MAX_JSON_BYTES`` (however it is sent, chunked too), 400 unless it is JSON
-    within the bounds of `parse_bounded` (depth, integer size, text)."""
-    if not request.is_json:
-        raise ApiError(415, "the body must be JSON (Content-Type: application/json)")
-    limit = int(current_app.config["MAX_JSON_BYTES"])
-    # Werkzeug refuses a longer Content-Length; a chunked body is cut at the limit: one byte more tells.
-    request.max_content_length = limit + 1
-    try:
-        data = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        data = None
-    if data is None or len(data) > limit:
-        raise ApiError(413, "the body is too large", [f"a JSON body holds at most {limit:,} bytes"])
-    try:
-        return parse_bounded(data)
-    except BodyError as exc:
-        raise ApiError(400, exc.error, exc.details) from None
-
-
-def cursor(name: str, default: int = 0) -> int:
-    """A query parameter that counts (an id or a generation): 0..2^63-1, else 400."""
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    text = raw.strip()
-    if not text.isascii() or not text.isdigit():
-        problem = "is negative" if text.startswith("-") and text[1:].isdigit() else "is not an integer"
-        raise ApiError(400, "invalid query", [f"{name}: {raw[:40]!r} {problem}"])
-    if len(text) > 19 or int(text) > MAX_INTEGER:
-        raise ApiError(400, "invalid query", [f"{name}: {text[:40]} is above the largest id, {MAX_INTEGER}"])
-    return int(text)
-
-
-def _limits() -> Limits:
-    return Limits(int(current_app.config["MAX_WORKERS"]), int(current_app.config["MAX_EVALUATIONS"]))
-
-
 def _submission() -> tuple[dict[str, Any], str, dict[str, Any]]:
-    """The body of a run submission, checked: (normalized configuration, dataset
-    id, estimate), or a 400 naming every problem."""
-    body = _json_body()
-    try:
-        config = parse_config(body)
-    except ConfigError as exc:
-        raise ApiError(400, "invalid configuration", exc.details) from exc
-    dataset = config.data.dataset
-    if dataset is None:
-        raise ApiError(400, "invalid configuration", ["data.path: the API reads no paths; give data.dataset (an id)"])
-    record = _ctx().store.dataset(dataset)
-    if record is None:
-        raise ApiError(400, "invalid configuration", [f"data.dataset: no dataset {dataset!r}"])
-    if not config.genes:
-        raise ApiError(400, "invalid configuration", ["strategy: has no ranges to optimize"])
-    try:
-        estimate = check_submission(config, record, _limits())
-    except ConfigError as exc:
-        raise ApiError(400, "invalid configuration", exc.details) from exc
-    return config.raw, dataset, estimate
+    """POST /api/runs's body, checked (see `checked_submission`)."""
+    config = current_app.config
+    limits = Limits(int(config["MAX_WORKERS"]), int(config["MAX_EVALUATIONS"]))
+    return checked_submission(_ctx().store, limits, int(config["MAX_JSON_BYTES"]))
 
 
 @api.get("/health")
@@ -223,13 +170,6 @@ def delete_run(run_id: int) -> Response:
     _run_or_404(run_id)
     _ctx().manager.delete(run_id)
     return no_content()
-
-
-def no_content() -> Response:
-    """A 204 answer: no body, so no Content-Type either."""
-    response = Response(status=204)
-    del response.headers["Content-Type"]
-    return response
 
 
 @api.get("/runs/<int:run_id>/generations")
