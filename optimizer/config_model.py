@@ -48,6 +48,11 @@ GOALS = ("max", "min")
 METRICS = SCALAR_FIELDS
 SIGNAL_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 TIMEFRAME = r"^\s*0*[1-9][0-9]*\s*[smhdw]\s*$"
+# Limits a configuration is held to wherever it runs (the dashboard adds its own).
+MAX_NAME_LENGTH = 200
+MAX_SIGNALS = 64
+MAX_TIMEFRAME_SECONDS = 366 * 86400
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 NonBlank = Annotated[str, StringConstraints(pattern=r"\S")]
 SignalName = Annotated[str, StringConstraints(pattern=SIGNAL_NAME)]
@@ -62,7 +67,12 @@ def _optional(schema: dict[str, Any]) -> None:
 def _signal_names(schema: dict[str, Any]) -> None:
     """JSON Schema of the signals object: names by pattern, values by kind."""
     values = schema.pop("patternProperties").popitem()[1]
-    schema.update(propertyNames={"pattern": SIGNAL_NAME}, additionalProperties=values)
+    schema.update(propertyNames={"pattern": SIGNAL_NAME}, additionalProperties=values, maxProperties=MAX_SIGNALS)
+
+
+def _name_schema(schema: dict[str, Any]) -> None:
+    """JSON Schema of a run's name: at most `MAX_NAME_LENGTH` characters, no control ones."""
+    schema.update(maxLength=MAX_NAME_LENGTH, pattern=r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$")
 
 
 def _fail(loc: tuple[str | int, ...], kind: str, message: str, value: Any) -> ValidationError:
@@ -142,6 +152,14 @@ class Signal(Section):
     candles: Literal[CANDLE_TYPES] = Field("normal", description="normal or heiken_ashi candles")
     params: Params = Field(description="the kind's parameters; each a number or a range")
 
+    @field_validator("timeframe")
+    @classmethod
+    def _sane_timeframe(cls, timeframe: str | None) -> str | None:
+        if timeframe is not None and parse_timeframe(timeframe) > MAX_TIMEFRAME_SECONDS * 10**9:
+            raise PydanticCustomError("timeframe_too_long", "{timeframe} is longer than {days} days",
+                                      {"timeframe": timeframe, "days": MAX_TIMEFRAME_SECONDS // 86400})  # fmt: skip
+        return timeframe
+
 
 class Strategy(Section):
     """Signals, the rules that combine them, and the exits."""
@@ -177,6 +195,15 @@ class Strategy(Section):
     )
     end_of_day: StrictBool = Field(False, description="close every position at the last bar of its day "
                                    "(intraday data only)")  # fmt: skip
+
+    @field_validator("signals", mode="before")
+    @classmethod
+    def _few_signals(cls, signals: Any) -> Any:
+        """At most `MAX_SIGNALS`, counted before each is validated."""
+        if isinstance(signals, dict) and len(signals) > MAX_SIGNALS:
+            raise PydanticCustomError("too_many_signals", "{count} signals; a strategy has at most {most}",
+                                      {"count": len(signals), "most": MAX_SIGNALS})  # fmt: skip
+        return signals
 
     @field_validator("entry", "exit", "entry_short", "exit_short")
     @classmethod
@@ -289,7 +316,7 @@ class RunSettings(Section):
 
     model_config = ConfigDict(title="Run configuration")
 
-    name: NonBlank = Field("run", description="a name for the run")
+    name: NonBlank = Field("run", description="a name for the run", json_schema_extra=_name_schema)
     data: Data = Field(description="the market data")
     strategy: Strategy = Field(description="the trading strategy; its ranges are the genes")
     execution: Execution = Field(default_factory=Execution, description="order fills and costs")
@@ -299,6 +326,15 @@ class RunSettings(Section):
     ga: GA = Field(default_factory=GA, description="the genetic search")
     workers: setting(integer=True, low=0, high=1024) = Field(0, description="worker processes; 0: one per CPU")
     split: Split | None = Field(None, description="a held-out test period; null: none")
+
+
+    @field_validator("name")
+    @classmethod
+    def _readable_name(cls, name: str) -> str:
+        problem = name_problem(name)
+        if problem is not None:
+            raise problem
+        return name  # pydantic refuses lone surrogates itself (not a valid string)
 
 
 GA_DEFAULTS: dict[str, Any] = {name: field.default for name, field in GA.model_fields.items()}
@@ -343,3 +379,16 @@ def _settings_model(kinds: tuple[tuple[str, SignalKind], ...]) -> type[RunSettin
 def settings_model() -> type[RunSettings]:
     """The model of a run configuration with the signal kinds registered now."""
     return _settings_model(tuple(SIGNAL_KINDS.items()))
+
+
+def name_problem(name: str) -> PydanticCustomError | None:
+    """What makes ``name`` no run name, or None: more than `MAX_NAME_LENGTH`
+    characters, or a control character (NUL included). ``.message()`` says it."""
+    if len(name) > MAX_NAME_LENGTH:
+        return PydanticCustomError("name_too_long", "{length} characters; at most {most}",
+                                   {"length": len(name), "most": MAX_NAME_LENGTH})  # fmt: skip
+    bad = _CONTROL.search(name)
+    if bad is not None:
+        return PydanticCustomError("name_control", "holds the control character {code} at {at}",
+                                   {"code": f"U+{ord(bad.group()):04X}", "at": bad.start()})  # fmt: skip
+    return None

@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 import pytest
+import requests
 
 from optimizer.data import MarketData
 from tests.conftest import BTC, EURUSD, GOOG, candles_of, sma_cross_config
@@ -105,7 +106,8 @@ def test_delete(server):
     server.wait_for(run_id, ("completed",))
     folder = server.data_dir / "runs" / str(run_id)
     assert (folder / "checkpoint.json").is_file()
-    assert server.delete(f"/api/runs/{run_id}").status_code == 204
+    deleted = server.delete(f"/api/runs/{run_id}")
+    assert deleted.status_code == 204 and deleted.content == b"" and "Content-Type" not in deleted.headers
     assert server.get(f"/api/runs/{run_id}").status_code == 404
     assert not folder.exists()
 
@@ -116,6 +118,7 @@ def _invalid(field_patch):
     return doc
 
 
+CHUNKED = "a chunked body"
 BAD_REQUESTS = [
     ("malformed JSON", "post", "/api/runs", {"data": "{oops", "headers": {"Content-Type": "application/json"}},
      400, "not valid JSON"),
@@ -143,6 +146,26 @@ BAD_REQUESTS = [
      {"files": {"file": ("prices.csv", b"Date,Open,High,Low,Close\n2024-01-01,1,2,0.5,1.5\n2024-01-02,1,x,0.5,1\n")}},
      400, "prices.csv line 3 (row 2), column 'High'"),
     ("huge upload", "post", "/api/datasets", {"files": {"file": ("big.csv", b"0" * (51 * 1024 * 1024))}}, 413, ""),
+    ("id beyond 64 bits", "get", f"/api/runs/{2**63}", {}, 404, "not found"),
+    ("id of 30 digits", "delete", f"/api/runs/{10**30}", {}, 404, "not found"),
+    ("largest id", "get", f"/api/runs/{2**63 - 1}", {}, 404, f"no run {2**63 - 1}"),
+    ("individual beyond 64 bits", "get", f"/api/runs/1/individuals/{2**64}", {}, 404, "not found"),
+    ("cursor beyond 64 bits", "get", f"/api/runs/{2**63}/generations?after={2**63}", {}, 404, "not found"),
+    ("JSON nested 1,000 deep", "post", "/api/runs",
+     {"data": "[" * 1000 + "]" * 1000, "headers": {"Content-Type": "application/json"}}, 400, "nested too deeply"),
+    ("an integer of 400 digits", "post", "/api/runs",
+     {"data": '{"workers": ' + "9" * 400 + "}", "headers": {"Content-Type": "application/json"}},
+     400, "an integer of 400 digits is out of range"),
+    ("a lone surrogate in the name", "post", "/api/runs",
+     {"data": '{"name": "a\\ud800"}', "headers": {"Content-Type": "application/json"}}, 400, "lone surrogate"),
+    ("NaN", "post", "/api/runs", {"data": '{"workers": NaN}', "headers": {"Content-Type": "application/json"}},
+     400, "NaN is not a JSON number"),
+    ("a JSON body over 1 MB", "post", "/api/runs",
+     {"data": '"' + "a" * (2 * 1024 * 1024) + '"', "headers": {"Content-Type": "application/json"}}, 413, "over the limit"),
+    ("a chunked JSON body over 1 MB", "post", "/api/runs",
+     {"data": CHUNKED, "headers": {"Content-Type": "application/json"}}, 413, "over the limit"),
+    ("method not allowed", "put", "/api/runs", {}, 405, "/api/runs"),
+    ("method not allowed on a run", "put", "/api/runs/1", {}, 405, "not allowed"),
 ]  # fmt: skip
 
 
@@ -150,7 +173,11 @@ BAD_REQUESTS = [
                          ids=[b[0] for b in BAD_REQUESTS])  # fmt: skip
 def test_bad_requests_get_json_errors(server, name, method, path, kwargs, status, message):
     before = server.get("/api/runs").json()
-    response = getattr(server, method)(path, **copy.deepcopy(kwargs))
+    kwargs = copy.deepcopy(kwargs)
+    if kwargs.get("data") is CHUNKED:  # no Content-Length: Transfer-Encoding chunked
+        kwargs["data"] = (b"x" * 65536 for _ in range(40))
+    call = getattr(server, method, None) or (lambda p, **kw: requests.request(method, server.url + p, timeout=30, **kw))
+    response = call(path, **kwargs)
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error", "details"}

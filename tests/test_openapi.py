@@ -56,3 +56,28 @@ def test_an_undocumented_api_route_is_an_error(app):
     app.register_blueprint(extra)
     with pytest.raises(LookupError, match="/api/secret"):
         openapi_document(app)
+
+
+def test_requests_are_declared_precisely(app):
+    document = openapi_document(app)
+    paths = document["paths"]
+    for route in ("/api/runs", "/api/runs/estimate"):
+        body = paths[route]["post"]["requestBody"]
+        assert body["required"] and body["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/RunConfiguration"}  # fmt: skip
+        assert {"400", "403", "413", "415"} <= set(paths[route]["post"]["responses"])
+    upload = paths["/api/datasets"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert upload["required"] == ["file"] and upload["properties"]["file"]["format"] == "binary"
+    created = paths["/api/runs"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert created == {"$ref": "#/components/schemas/CreatedRun"}
+    for path, operations in paths.items():
+        for method, op in operations.items():
+            for parameter in op.get("parameters", []):
+                if parameter["schema"].get("type") == "integer" and parameter["name"] != "limit":  # ids, cursors
+                    assert parameter["schema"]["minimum"] == 0 and parameter["schema"]["maximum"] == 2**63 - 1
+            if "{" in path:
+                assert "404" in op["responses"], (path, method)
+            if method in ("post", "delete"):
+                assert "403" in op["responses"], (path, method)
+    configuration = document["components"]["schemas"]["RunConfiguration"]
+    assert configuration["properties"]["name"]["maxLength"] == 200

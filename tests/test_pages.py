@@ -43,12 +43,12 @@ def test_elite_summaries_are_the_full_statistics_without_series(server, run_id):
 
 def test_individuals_page_by_cursor_and_by_ids(server, run_id):
     evaluations = server.get(f"/api/runs/{run_id}").json()["evaluations"]
-    seen, after, pages = [], -1, 0
-    while after is not None:
-        answer = server.get(f"/api/runs/{run_id}/individuals?after={after}&limit=7").json()
+    seen, query, pages = [], "", 0
+    while query is not None:
+        answer = server.get(f"/api/runs/{run_id}/individuals?limit=7{query}").json()
         assert len(answer["individuals"]) <= 7
         seen += answer["individuals"]
-        after, pages = answer["next"], pages + 1
+        query, pages = (None if answer["next"] is None else f"&after={answer['next']}"), pages + 1
     assert [s["id"] for s in seen] == sorted({s["id"] for s in seen}) and len(seen) == evaluations
     assert pages >= evaluations // 7
     assert all("trades" not in s and "equity" not in s for s in seen)

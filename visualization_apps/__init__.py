@@ -11,6 +11,7 @@ processes stored.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from optimizer.plugins import load_plugins
 from visualization_apps.assets import STATIC, TEMPLATES
@@ -31,7 +34,26 @@ DEFAULTS: dict[str, Any] = {
     "DATA_DIR": "instance",
     "MAX_RUNNING": 1,
     "MAX_UPLOAD_BYTES": 50 * 1024 * 1024,
+    "MAX_JSON_BYTES": 1024 * 1024,  # a JSON request body (a run configuration)
+    "MAX_WORKERS": None,  # worker processes a run may ask for; None: the machine's cores
+    "MAX_EVALUATIONS": 2_000_000,  # population x generations of one run
+    "BIND_HOST": None,  # the address served: accepted as a Host header
+    "ALLOWED_HOSTS": (),  # more Host names accepted (--allowed-host)
+    "TOKEN": None,  # the access token every request must carry; None: none asked
 }
+MAX_ID = 2**63 - 1
+"""The largest id a route takes: SQLite's integers are signed 64-bit."""
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` in every route: an id above `MAX_ID` names nothing: 404 for
+    every method (never an overflow in SQLite, nor a 405 from a rule skipped)."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_ID:
+            raise NotFound(f"{value[:40]} is above the largest id, {MAX_ID}")
+        return number
 
 
 @dataclass
@@ -46,10 +68,15 @@ class Dashboard:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The dashboard app. ``config`` keys: ``DATA_DIR`` (SQLite database,
-    uploads, checkpoints), ``MAX_RUNNING`` (runs at once), ``MAX_UPLOAD_BYTES``."""
+    uploads, checkpoints), ``MAX_RUNNING`` (runs at once, at least 1),
+    ``MAX_UPLOAD_BYTES``, ``MAX_JSON_BYTES``, the submission limits ``MAX_WORKERS``
+    and ``MAX_EVALUATIONS``, and who may connect: ``BIND_HOST``, ``ALLOWED_HOSTS``,
+    ``TOKEN`` (see `visualization_apps.security`). ValueError for a bad setting."""
     settings = {**DEFAULTS, **(config or {})}
+    _check_settings(settings)
     load_plugins()  # custom signal kinds validate here as in the run processes
     app = Flask(__name__, template_folder=str(TEMPLATES), static_folder=str(STATIC))
+    app.url_map.converters["int"] = BoundedInt  # before any route is added
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_UPLOAD_BYTES"]
     data_dir = Path(settings["DATA_DIR"]).resolve()
@@ -70,6 +97,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_security(app)
     register_events(socketio, store)
     return app
+
+
+def _check_settings(settings: dict[str, Any]) -> None:
+    """ValueError naming a setting that cannot work (e.g. no run could ever start)."""
+    if int(settings["MAX_RUNNING"]) < 1:
+        raise ValueError(f"MAX_RUNNING: {settings['MAX_RUNNING']} must be at least 1 (no run could ever start)")
+    if settings["MAX_WORKERS"] is None:
+        settings["MAX_WORKERS"] = os.cpu_count() or 1
+    for name in ("MAX_WORKERS", "MAX_EVALUATIONS", "MAX_JSON_BYTES"):
+        if int(settings[name]) < 1:
+            raise ValueError(f"{name}: {settings[name]} must be at least 1")
 
 
 def _versions() -> dict[str, str]:

@@ -18,12 +18,21 @@ from werkzeug.exceptions import HTTPException
 
 from optimizer.config import parse_config
 from optimizer.data import load_candles
-from optimizer.errors import ConfigError, DataError
+from optimizer.errors import DataError
 from optimizer.labels import gene_labels
 from optimizer.schema import config_schema
 from optimizer.stats import SCALAR_FIELDS, iso_times
 from optimizer.strategy import fixed_config
+from visualization_apps.api_inputs import (
+    ApiError,
+    checked_submission,
+    cursor,
+    json_body,
+    no_content,
+)
+from visualization_apps.bounded_json import MAX_INTEGER
 from visualization_apps.datasets import store_upload
+from visualization_apps.limits import Limits
 from visualization_apps.openapi import array, openapi_document, operation, ref
 from visualization_apps.queries import (
     AFTER_ID,
@@ -44,19 +53,10 @@ api = Blueprint("api", __name__, url_prefix="/api")
 RUN_BODY = {"required": True, "content": {"application/json": {"schema": ref("RunConfiguration")}}}
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}  # fmt: skip
-AFTER = {"name": "after", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0}}
+AFTER = {"name": "after", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER, "default": 0}}  # fmt: skip
 TIMESTAMPS = {"name": "timestamps", "in": "query", "required": False,
               "schema": {"type": "string", "enum": ["open", "close"], "default": "open"}}  # fmt: skip
-
-
-class ApiError(Exception):
-    """An error answered as JSON with ``status``."""
-
-    def __init__(self, status: int, error: str, details: list[str] | None = None) -> None:
-        super().__init__(error)
-        self.status = status
-        self.error = error
-        self.details = details or []
 
 
 @api.errorhandler(ApiError)
@@ -74,6 +74,11 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
     return jsonify({"error": exc.description or exc.name, "details": []}), exc.code or 500
 
 
+def _json_body() -> Any:
+    """The request's JSON body within the bounds (see `json_body`)."""
+    return json_body(int(current_app.config["MAX_JSON_BYTES"]))
+
+
 def _ctx():
     return current_app.extensions["dashboard"]
 
@@ -85,13 +90,11 @@ def _run_or_404(run_id: int) -> dict[str, Any]:
     return record
 
 
-def _json_body() -> Any:
-    if not request.is_json:
-        raise ApiError(415, "the body must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
-    if body is None:
-        raise ApiError(400, "the body is not valid JSON")
-    return body
+def _submission() -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """POST /api/runs's body, checked (see `checked_submission`)."""
+    config = current_app.config
+    limits = Limits(int(config["MAX_WORKERS"]), int(config["MAX_EVALUATIONS"]))
+    return checked_submission(_ctx().store, limits, int(config["MAX_JSON_BYTES"]))
 
 
 @api.get("/health")
@@ -119,21 +122,23 @@ def list_runs() -> Response:
 
 @api.post("/runs")
 @operation(
-    "Start a run (queued until a slot is free)", ok=(201, "created", ref("Created")), errors=(400, 415), body=RUN_BODY
-)
+    "Start a run (queued until a slot is free); answers its time estimate",
+    ok=(201, "created", ref("CreatedRun")), errors=(400, 413, 415), body=RUN_BODY,
+)  # fmt: skip
 def create_run() -> tuple[Response, int]:
-    body = _json_body()
-    try:
-        config = parse_config(body)
-    except ConfigError as exc:
-        raise ApiError(400, "invalid configuration", exc.details) from exc
-    dataset = config.data.dataset
-    if dataset is None:
-        raise ApiError(400, "invalid configuration", ["data.path: the API reads no paths; give data.dataset (an id)"])
-    if _ctx().store.dataset(dataset) is None:
-        raise ApiError(400, "invalid configuration", [f"data.dataset: no dataset {dataset!r}"])
-    run_id = _ctx().manager.submit(config.raw, dataset, _ctx().versions)
-    return jsonify({"id": run_id}), 201
+    raw, dataset, estimate = _submission()
+    run_id = _ctx().manager.submit(raw, dataset, _ctx().versions)
+    return jsonify({"id": run_id, "estimate": estimate}), 201
+
+
+@api.post("/runs/estimate")
+@operation(
+    "Check a run configuration as a submission is, and estimate its time, without starting it",
+    ok=(200, "valid: its estimate", ref("Estimate")), errors=(400, 413, 415), body=RUN_BODY,
+)  # fmt: skip
+def estimate_run() -> Response:
+    """A dry run of POST /api/runs: the same checks, the estimate, nothing stored."""
+    return jsonify(_submission()[2])
 
 
 @api.get("/runs/<int:run_id>")
@@ -181,10 +186,10 @@ def _run_action(run_id: int, action) -> tuple[Response, int]:
 
 @api.delete("/runs/<int:run_id>")
 @operation("Delete a run, its results and checkpoint", ok=(204, "deleted"), errors=(404,))
-def delete_run(run_id: int) -> tuple[str, int]:
+def delete_run(run_id: int) -> Response:
     _run_or_404(run_id)
     _ctx().manager.delete(run_id)
-    return "", 204
+    return no_content()
 
 
 @api.get("/runs/<int:run_id>/generations")
@@ -196,13 +201,7 @@ def delete_run(run_id: int) -> tuple[str, int]:
 )
 def generations(run_id: int) -> Response:
     _run_or_404(run_id)
-    raw = request.args.get("after", "0")
-    try:
-        after = int(raw)
-    except ValueError:
-        raise ApiError(400, "invalid query", [f"after: {raw!r} is not an integer"]) from None
-    if after < 0:
-        raise ApiError(400, "invalid query", [f"after: {after} is negative"])
+    after = cursor("after")
     if fields() == "summary":
         return jsonify(_ctx().store.generation_summaries_after(run_id, after))
     return jsonify(_ctx().store.generations_after(run_id, after))
@@ -242,7 +241,7 @@ def individuals_page(run_id: int) -> Response:
     ids = ids_query()
     if ids is not None:
         return jsonify({"individuals": store.individual_summaries(run_id, ids), "next": None})
-    after = int_query("after", -1, -1, MAX_ID)
+    after = cursor("after", default=-1)  # absent: from the first id (0)
     limit = int_query("limit", 100, 1, MAX_PAGE)
     page = store.individuals_page(run_id, after, limit)
     return jsonify({"individuals": page, "next": page[-1]["id"] if len(page) == limit else None})

@@ -1,5 +1,5 @@
 """The REST routes that manage and compare: rename a run, delete a dataset, compare
-runs, and the body limit of every request (on the `api` blueprint of
+runs (on the `api` blueprint of
 `visualization_apps.api`, whose error answers they share)."""
 
 from __future__ import annotations
@@ -7,41 +7,26 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from visualization_apps.api import ApiError, _ctx, _json_body, _run_or_404, api
+from optimizer.config_model import MAX_NAME_LENGTH, name_problem
+from visualization_apps.api import ApiError, _api_error, _ctx, _json_body, _run_or_404, api
+from visualization_apps.api_inputs import too_large
 from visualization_apps.compare import MAX_RUNS, MIN_RUNS, comparison
 from visualization_apps.datasets import DatasetInUse, delete_dataset
 from visualization_apps.openapi import array, operation, ref
 
-MAX_NAME_CHARS = 200
 RENAME_BODY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["name"], "additionalProperties": False,
-    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_CHARS}}}}}}  # fmt: skip
+    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LENGTH}}}}}}  # fmt: skip
 COMPARED = {"name": "runs", "in": "query", "required": True, "description": "2 to 4 run ids, comma-separated",
             "schema": {"type": "string", "pattern": r"^\d+(,\d+){1,3}$"}}  # fmt: skip
 COMPARISON = {"type": "object", "required": ["runs", "config_diff"], "properties": {
     "runs": array({"type": "object"}), "config_diff": {"type": "object"}}}  # fmt: skip
 
 
-@api.before_request
-def _whole_body_within_limit() -> None:
-    """A body sent without Content-Length (chunked) is read up to the upload limit:
-    one that reaches it is refused with 413, never parsed truncated (a JSON body
-    cut at the limit would answer "not valid JSON"). Form bodies are limited by
-    their parser; a declared Content-Length over the limit is refused by Werkzeug."""
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if limit is None or request.content_length is not None or request.method not in ("POST", "PUT", "PATCH"):
-        return
-    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        return
-    if len(request.get_data(cache=True)) >= limit:
-        raise RequestEntityTooLarge()
-
-
 @api.errorhandler(RequestEntityTooLarge)
 def _too_large(exc: RequestEntityTooLarge) -> tuple[Response, int]:
-    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-    detail = f"body: over the limit of {limit:,} bytes ({limit / 2**20:g} MiB)"
-    return jsonify({"error": "request body too large", "details": [detail]}), 413
+    """A body over the upload limit (a JSON body's own limit is `json_body`'s)."""
+    return _api_error(too_large(int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)))
 
 
 @api.patch("/runs/<int:run_id>")
@@ -57,10 +42,9 @@ def rename_run(run_id: int) -> Response:
     if not isinstance(name, str) or not name.strip():
         raise ApiError(400, "invalid request", ["name: must be a non-blank string"])
     name = name.strip()
-    if len(name) > MAX_NAME_CHARS:
-        raise ApiError(400, "invalid request", [f"name: {len(name):,} characters; at most {MAX_NAME_CHARS}"])
-    if any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in name):
-        raise ApiError(400, "invalid request", ["name: control characters and lone surrogates are not allowed"])
+    problem = name_problem(name)  # the rule a run's configured name follows
+    if problem is not None:
+        raise ApiError(400, "invalid request", [f"name: {problem.message()}"])
     if not _ctx().store.rename_run(run_id, name):
         raise ApiError(404, f"no run {run_id}")
     _ctx().manager.refresh(run_id)

@@ -22,11 +22,14 @@ from visualization_apps.run_states import RunState
 
 F = TypeVar("F", bound=Callable[..., Any])
 PREFIX = "/api"
-ERROR_REASONS = {400: "invalid request", 404: "no such run, individual or dataset",
-                 409: "not possible in the run's state", 413: "upload too large",
-                 415: "body is not JSON"}  # fmt: skip
+ERROR_REASONS = {400: "invalid request", 401: "access token required", 403: "cross-origin request refused",
+                 404: "no such run, individual or dataset", 405: "method not allowed",
+                 409: "not possible in the run's state", 413: "body too large",
+                 415: "body is not JSON", 507: "the disk is full"}  # fmt: skip
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-_TYPES = {"int": {"type": "integer"}, "float": {"type": "number"}}
+MAX_ID = 2**63 - 1  # what `visualization_apps.BoundedInt` takes (SQLite's integers)
+_TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": MAX_ID}, "float": {"type": "number"}}
+CHANGING = ("post", "put", "patch", "delete")
 
 
 def ref(name: str) -> dict[str, str]:
@@ -89,6 +92,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         path, parameters = _path(rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             op = {**spec, "operationId": f"{rule.endpoint.split('.')[-1]}_{method.lower()}"}
+            op["responses"] = _common_errors(op["responses"], bool(parameters), method.lower() in CHANGING)
             if parameters or "parameters" in spec:
                 op["parameters"] = [*parameters, *spec.get("parameters", [])]
             paths.setdefault(path, {})[method.lower()] = op
@@ -98,6 +102,16 @@ def openapi_document(app: Flask) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": _schemas()},
     }
+
+
+def _common_errors(responses: dict[str, Any], has_ids: bool, changes: bool) -> dict[str, Any]:
+    """The errors any such route may answer besides its own: 404 for an id that
+    names nothing, 403 for a changing request from another origin."""
+    out = dict(responses)
+    for code, applies in ((404, has_ids), (403, changes)):
+        if applies and str(code) not in out:
+            out[str(code)] = _response(ERROR_REASONS[code], ref("Error"))
+    return out
 
 
 def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
@@ -134,6 +148,13 @@ def _schemas() -> dict[str, Any]:
         "Action": {"type": "object", "required": ["id", "state"], "properties": {
             "id": {"type": "integer"}, "state": {"type": "string", "enum": [s.value for s in RunState]}}},
         "Created": {"type": "object", "required": ["id"], "properties": {"id": {"type": ["integer", "string"]}}},
+        "Estimate": {"type": "object", "required": ["evaluations", "workers", "seconds"],
+                     "description": "a rough upper bound of the run's wall time on this server", "properties": {
+            "evaluations": {"type": "integer", "description": "population x generations (1: a single backtest)"},
+            "workers": {"type": "integer", "description": "processes that will evaluate"},
+            "seconds": {"type": "number", "description": "wall time, seconds"}}},
+        "CreatedRun": {"type": "object", "required": ["id", "estimate"], "properties": {
+            "id": {"type": "integer"}, "estimate": ref("Estimate")}},
     }  # fmt: skip
 
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from flask import request
 
+from visualization_apps.bounded_json import MAX_INTEGER
 from visualization_apps.openapi import array, ref
 
-MAX_ID = 2**53  # ids and cursors beyond any run's (and exact in JavaScript)
+MAX_ID = MAX_INTEGER  # ids: SQLite's 64-bit integers
 MAX_PAGE = 1000  # individuals per page or id list
 
 FIELDS = {"name": "fields", "in": "query", "required": False,
           "schema": {"type": "string", "enum": ["full", "summary"], "default": "full"}}  # fmt: skip
-AFTER_ID = {"name": "after", "in": "query", "required": False,
-            "schema": {"type": "integer", "minimum": -1, "maximum": MAX_ID, "default": -1}}  # fmt: skip
+AFTER_ID = {"name": "after", "in": "query", "required": False, "description": "the ids above this one (absent: from the first)",
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}  # fmt: skip
 LIMIT = {"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 100}}  # fmt: skip
 IDS = {"name": "ids", "in": "query", "required": False, "schema": {"type": "string", "pattern": "^[0-9,]*$"}}

@@ -25,6 +25,7 @@ from optimizer.errors import InputError
 from optimizer.evaluation import WorkerStartError
 from optimizer.plugins import load_plugins
 from optimizer.prepare import PreparedRun, prepare_run
+from visualization_apps.outcome import every_evaluation_failed
 from visualization_apps.run_states import RunState
 from visualization_apps.storage import Store
 
@@ -57,7 +58,10 @@ def run_main(
             document["completed_at"] = time.time()  # wall clock: the start of generation-to-browser latency
             store.add_generation(run_id, document, optimizer.data_fingerprint)
             _send(pipe, ("generation", run_id, event.generation))
-        if optimizer.finished:
+        failure = every_evaluation_failed(store, run_id) if optimizer.finished else None
+        if failure is not None:
+            store.set_state(run_id, RunState.FAILED, error=failure, finished_at=time.time())
+        elif optimizer.finished:
             store.set_state(run_id, RunState.COMPLETED, finished_at=time.time())
         else:
             store.set_state(run_id, RunState.STOPPED)

@@ -1,12 +1,35 @@
-"""Safe defaults every response gets: same-origin changes only, JSON errors, and a
-Content-Security-Policy under which the pages load only this app's own scripts."""
+"""Who may talk to the dashboard, and the safe defaults every response gets.
+
+`SecurityMiddleware` wraps the whole WSGI app (pages, API, static files and the
+Socket.IO endpoint, which Flask-SocketIO serves beneath Flask's own routing), so
+that nothing answers without it:
+
+* a Host allow-list: the bound address, ``localhost``, ``127.0.0.1``, ``::1`` and
+  the ``ALLOWED_HOSTS`` setting (``--allowed-host``); any other Host is refused
+  with 403 (DNS rebinding: a foreign name that resolves here);
+* an access token when ``TOKEN`` is set (``--token``, or generated when the server
+  binds beyond loopback, like Jupyter's): ``Authorization: token T`` (or
+  ``Bearer T``), or ``?token=T`` once, which sets a cookie for the next requests;
+  without it, 401;
+* the security headers (`SECURITY_HEADERS`) on every response, errors included.
+
+Inside Flask, `register_security` adds the Origin check of changing requests and
+JSON answers for every HTTP error (404 and 405 included).
+"""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
+import json
 import logging
-from urllib.parse import urlsplit
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_cookie
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +48,107 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "form-action 'self'",
     "frame-ancestors 'none'",
 ])  # fmt: skip
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "DENY"),  # frame-ancestors for browsers without CSP 2
+)
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+TOKEN_COOKIE = "dashboard_token"
+TOKEN_PARAM = "token"
+
+StartResponse = Callable[..., Any]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` (a name or address) serves this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed_hosts(bind: str | None, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The Host names accepted (lower case, without port): the bound address
+    unless it is a wildcard (``0.0.0.0``, ``::``), the loopback names, and ``extra``."""
+    names = {*LOOPBACK_NAMES, *(h.strip().lower() for h in extra if h.strip())}
+    if bind and bind not in ("0.0.0.0", "::", ""):
+        names.add(bind.strip("[]").lower())
+    return frozenset(names)
+
+
+def host_name(header: str) -> str:
+    """The name of a Host header without its port: ``[::1]:5000`` -> ``::1``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].split("]", 1)[0]
+    if header.count(":") == 1:
+        return header.split(":", 1)[0]
+    return header
+
+
+class SecurityMiddleware:
+    """The Host allow-list, the access token and the security headers, around
+    ``app`` (a WSGI app). ``token`` None: no token asked (a loopback server)."""
+
+    def __init__(self, app: Callable[..., Any], hosts: frozenset[str], token: str | None) -> None:
+        self.app = app
+        self.hosts = hosts
+        self.token = token or None
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        if host_name(host) not in self.hosts:
+            log.warning("refused a request for host %r (%s)", host, environ.get("PATH_INFO"))
+            detail = f"Host: {host}; start the server with --allowed-host NAME to serve that name"
+            return _refuse(start_response, "403 FORBIDDEN", "host not allowed", detail)
+        set_cookie = None
+        if self.token is not None:
+            given, from_query = self._given_token(environ)
+            if given is None or not hmac.compare_digest(given.encode(), self.token.encode()):
+                detail = "give the token printed at start: ?token=..., or the header 'Authorization: token ...'"
+                return _refuse(start_response, "401 UNAUTHORIZED", "access token required", detail)
+            if from_query:
+                set_cookie = f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _ in headers}
+            headers = [*headers, *((n, v) for n, v in SECURITY_HEADERS if n.lower() not in present)]
+            if set_cookie is not None:
+                headers.append(("Set-Cookie", set_cookie))
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+    @staticmethod
+    def _given_token(environ: dict[str, Any]) -> tuple[str | None, bool]:
+        """The token a request carries and whether it came in the query string."""
+        scheme, _, value = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() in ("token", "bearer") and value.strip():
+            return value.strip(), False
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if query.get(TOKEN_PARAM):
+            return query[TOKEN_PARAM][0], True
+        cookie = parse_cookie(environ).get(TOKEN_COOKIE)
+        return cookie, False
+
+
+def _refuse(start_response: StartResponse, status: str, error: str, detail: str) -> list[bytes]:
+    body = json.dumps({"error": error, "details": [detail]}).encode()
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *SECURITY_HEADERS]
+    start_response(status, headers)
+    return [body]
 
 
 def register_security(app: Flask) -> None:
-    """Install the Origin check, the JSON 404/500 answers and the security headers."""
+    """Wrap ``app`` in `SecurityMiddleware` (settings ``BIND_HOST``,
+    ``ALLOWED_HOSTS``, ``TOKEN``) and install the Origin check and the JSON
+    answers of HTTP errors. Call it after Flask-SocketIO wrapped the app."""
+    hosts = allowed_hosts(app.config.get("BIND_HOST"), app.config.get("ALLOWED_HOSTS") or ())
+    app.wsgi_app = SecurityMiddleware(app.wsgi_app, hosts, app.config.get("TOKEN"))  # type: ignore[method-assign]
 
     @app.before_request
     def same_origin_only():
@@ -39,16 +159,16 @@ def register_security(app: Flask) -> None:
                 return jsonify({"error": "cross-origin request refused", "details": [f"Origin: {origin}"]}), 403
         return None
 
-    @app.after_request
-    def security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        """Every HTTP error as JSON (404 of unknown routes, 405, 413, ...)."""
+        response = jsonify({"error": (exc.description if exc.code != 404 else "not found") or exc.name,
+                            "details": [request.path] if exc.code in (404, 405) else []})  # fmt: skip
+        response.status_code = exc.code or 500
+        if exc.code == 405:
+            allowed = getattr(exc, "valid_methods", None) or []
+            response.headers["Allow"] = ", ".join(sorted(allowed))
         return response
-
-    @app.errorhandler(404)
-    def not_found(exc):
-        return jsonify({"error": "not found", "details": [request.path]}), 404
 
     @app.errorhandler(500)
     def server_error(exc):  # pragma: no cover - a bug; never a traceback page

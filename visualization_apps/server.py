@@ -1,21 +1,41 @@
 """The dashboard's own server: ``python app.py`` / ``strategy-optimizer-dashboard``
-``[--host 127.0.0.1] [--port 5000] [--data-dir DIR] [--max-running N]``.
+``[--host 127.0.0.1] [--port 5000] [--data-dir DIR] [--max-running N]
+[--allowed-host NAME]... [--token TOKEN] [--max-workers N] [--max-evaluations N]``.
 
 Serves the dashboard with Flask-SocketIO in threading mode (on Werkzeug), on
 127.0.0.1 unless told otherwise, never in debug mode. DIR holds the SQLite
 database, uploads and run checkpoints (default: ./instance). For a production
 server on the same app, see `visualization_apps.wsgi`.
+
+Bound beyond loopback, every request needs an access token: ``--token``, or one
+generated and printed at start (like Jupyter's); requests name the server by the
+bound address, ``localhost`` or ``127.0.0.1`` unless ``--allowed-host`` adds names.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
 
 from visualization_apps import create_app
+from visualization_apps.security import TOKEN_PARAM, is_loopback
+
+log = logging.getLogger(__name__)
+
+
+def _at_least_one(text: str) -> int:
+    """An argparse type: an integer >= 1 (``--max-running 0`` would never start a run)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,8 +43,51 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--data-dir", default="instance", help="database, uploads and checkpoints")
-    parser.add_argument("--max-running", type=int, default=1, help="runs evaluated at the same time")
+    parser.add_argument("--max-running", type=_at_least_one, default=1, help="runs evaluated at the same time")
+    parser.add_argument("--allowed-host", action="append", default=[], metavar="NAME",
+                        help="a Host name clients may use besides the bound address, localhost and 127.0.0.1 "
+                        "(repeatable)")  # fmt: skip
+    parser.add_argument("--token", default=None, help="the access token every request must carry (default: "
+                        "generated and printed when bound beyond loopback; none on loopback; '' for none at all)")  # fmt: skip
+    parser.add_argument("--max-workers", type=_at_least_one, default=None,
+                        help="most worker processes one run may ask for (default: this machine's cores)")
+    parser.add_argument("--max-evaluations", type=_at_least_one, default=None,
+                        help="most evaluations (population x generations) of one run (default 2,000,000)")
     return parser
+
+
+def app_config(args: argparse.Namespace) -> dict:
+    """The app's settings from the command line; a token is generated when the
+    server binds beyond loopback without one."""
+    token = args.token
+    if token is None and not is_loopback(args.host):
+        token = secrets.token_urlsafe(24)
+    token = token or None  # --token '' : none asked, on purpose
+    config = {"DATA_DIR": args.data_dir, "MAX_RUNNING": args.max_running, "BIND_HOST": args.host,
+              "ALLOWED_HOSTS": tuple(args.allowed_host), "TOKEN": token}  # fmt: skip
+    if args.max_workers is not None:
+        config["MAX_WORKERS"] = args.max_workers
+    if args.max_evaluations is not None:
+        config["MAX_EVALUATIONS"] = args.max_evaluations
+    return config
+
+
+def announce_access(args: argparse.Namespace, token: str | None) -> None:
+    """Say how to reach the server, loudly when it listens beyond this machine."""
+    shown = "localhost" if args.host in ("0.0.0.0", "::") else args.host
+    url = f"http://{shown}:{args.port}/"
+    public = not is_loopback(args.host)
+    if token is None:
+        if public:
+            log.warning("*** NO ACCESS TOKEN: the dashboard listens on %s, beyond this machine, and anyone who "
+                        "can reach it can start runs on it (and use every core). Give --token, or bind "
+                        "127.0.0.1. ***", args.host)  # fmt: skip
+        log.info("dashboard at %s", url)
+        return
+    if public:
+        log.warning("the dashboard listens on %s, beyond this machine: requests need the token below. Serve it "
+                    "over a trusted network or behind a TLS proxy (the token travels in clear).", args.host)
+    print(f"\n    Dashboard: {url}?{TOKEN_PARAM}={token}\n", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -32,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     out (their runs stay resumable: interrupted)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app({"DATA_DIR": args.data_dir, "MAX_RUNNING": args.max_running})
+    config = app_config(args)
+    app = create_app(config)
+    announce_access(args, config["TOKEN"])
     socketio = app.extensions["socketio"]
     manager = app.extensions["dashboard"].manager.start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service manager's stop: close the runs too

@@ -12,7 +12,10 @@ start the same queued runs again. Do not use ``--preload``: the manager's thread
 must start in the worker, not in the master that forks it.
 
 Settings come from the environment: ``DASHBOARD_DATA_DIR`` (default ``instance``)
-and ``DASHBOARD_MAX_RUNNING`` (default 1). The run manager is closed when the
+and ``DASHBOARD_MAX_RUNNING`` (default 1); who may connect: ``DASHBOARD_ALLOWED_HOSTS``
+(comma-separated Host names besides localhost and 127.0.0.1) and
+``DASHBOARD_TOKEN`` (the access token, none if unset); limits:
+``DASHBOARD_MAX_WORKERS``, ``DASHBOARD_MAX_EVALUATIONS``. The run manager is closed when the
 worker exits (its run processes stopped; their runs stay resumable).
 """
 
@@ -29,6 +32,10 @@ app = create_app(
     {
         "DATA_DIR": os.environ.get("DASHBOARD_DATA_DIR", "instance"),
         "MAX_RUNNING": int(os.environ.get("DASHBOARD_MAX_RUNNING", "1")),
+        "ALLOWED_HOSTS": tuple(os.environ.get("DASHBOARD_ALLOWED_HOSTS", "").split(",")),
+        "TOKEN": os.environ.get("DASHBOARD_TOKEN") or None,
+        **{key: int(os.environ[f"DASHBOARD_{key}"]) for key in ("MAX_WORKERS", "MAX_EVALUATIONS")
+           if os.environ.get(f"DASHBOARD_{key}")},
     }
 )
 manager = app.extensions["dashboard"].manager.start()

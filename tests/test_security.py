@@ -1,0 +1,175 @@
+"""Who may talk to a real dashboard server: the Host allow-list (DNS rebinding),
+the access token of a server bound beyond loopback, and the security headers on
+every kind of response (pages, API, errors, static files, Socket.IO)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+import socketio
+
+from tests.conftest import ROOT
+from tests.server import Server
+from tests.test_api import run_config
+
+pytestmark = pytest.mark.slow  # real server processes
+
+HEADERS = {
+    "Content-Security-Policy": None,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+POLLING = "/socket.io/?EIO=4&transport=polling"
+
+
+class ServerWith(Server):
+    """The embedded server with more command-line arguments."""
+
+    def __init__(self, data_dir, *args: str, **kw) -> None:
+        super().__init__(data_dir, **kw)
+        self.args = list(args)
+
+    def command(self) -> list[str]:
+        return [*super().command(), *self.args]
+
+    def start(self, timeout: float = 60) -> ServerWith:
+        if "--host" not in self.args and not any(a.startswith("--token") for a in self.args):
+            return super().start(timeout)
+        # The health check needs the token: wait for the printed one.
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        handle = self.log.open("a")
+        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, stdout=handle,
+                                        stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        handle.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                requests.get(self.url + "/api/health", timeout=1)
+                return self
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.1)
+        raise AssertionError(self.log.read_text())
+
+    def printed_token(self) -> str:
+        found = re.search(r"\?token=([\w-]+)", self.log.read_text())
+        assert found, self.log.read_text()
+        return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    server = ServerWith(tmp_path_factory.mktemp("local"), "--allowed-host", "dashboard.test").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def public(tmp_path_factory):
+    """Bound to every interface (reached here over loopback only), no --token."""
+    server = ServerWith(tmp_path_factory.mktemp("public"), "--host", "0.0.0.0").start()
+    yield server
+    server.stop()
+
+
+def _socket(server: Server, headers: dict | None = None, auth_query: str = "") -> socketio.Client:
+    client = socketio.Client(reconnection=False)
+    client.connect(server.url + auth_query, headers=headers or {}, transports=["polling"], wait_timeout=10)
+    return client
+
+
+@pytest.mark.parametrize("path", ["/", "/runs/new", "/api/runs", "/api/health", "/static/app.css", POLLING])
+def test_a_foreign_host_is_refused_on_pages_api_static_and_socketio(local, path):
+    response = local.get(path, headers={"Host": f"evil.example:{local.port}"})
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == "host not allowed" and "evil.example" in response.json()["details"][0]
+    for name in HEADERS:
+        assert name in response.headers
+    assert local.get(path, headers={"Host": f"localhost:{local.port}"}).status_code == 200
+    assert local.get(path, headers={"Host": "dashboard.test"}).status_code == 200  # --allowed-host
+
+
+def test_dns_rebinding_cannot_start_a_run_or_connect_a_socket(local):
+    before = local.get("/api/runs").json()
+    evil = f"http://evil.example:{local.port}"
+    response = local.post("/api/runs", json=run_config(), headers={"Host": f"evil.example:{local.port}",
+                                                                   "Origin": evil})  # fmt: skip
+    assert response.status_code == 403
+    assert local.get("/api/runs").json() == before
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        _socket(local, headers={"Host": f"evil.example:{local.port}", "Origin": evil})
+    _socket(local).disconnect()  # the right host connects
+
+
+def test_security_headers_on_every_kind_of_response(local):
+    answers = {
+        "page": local.get("/"),
+        "API": local.get("/api/runs"),
+        "API 404": local.get("/api/runs/424242"),
+        "unknown API route": local.get("/api/nothing/here"),
+        "unknown page": local.get("/nothing/here"),
+        "405": requests.put(local.url + "/api/runs", timeout=10),
+        "400": local.post("/api/runs", data="{", headers={"Content-Type": "application/json"}),
+        "static file": local.get("/static/app.css"),
+        "vendor script": local.get("/vendor/plotly.min.js"),
+        "Socket.IO polling": local.get(POLLING),
+        "foreign host": local.get("/", headers={"Host": "evil.example"}),
+    }
+    for kind, response in answers.items():
+        for name, value in HEADERS.items():
+            assert name in response.headers, (kind, name)
+            assert value is None or response.headers[name] == value, (kind, name)
+        csp = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, kind
+    for kind in ("API 404", "unknown API route", "unknown page", "405", "400", "foreign host"):
+        assert answers[kind].headers["Content-Type"].startswith("application/json"), kind
+        assert set(answers[kind].json()) == {"error", "details"}, kind
+    assert answers["405"].status_code == 405 and "GET" in answers["405"].headers["Allow"]
+
+
+def test_a_public_bind_without_a_token_refuses_requests_without_it(public):
+    token = public.printed_token()
+    for path in ("/", "/api/runs", "/static/app.css", POLLING):
+        refused = public.get(path)
+        assert refused.status_code == 401, path
+        assert refused.json()["error"] == "access token required"
+        assert public.get(path, headers={"Authorization": "token wrong"}).status_code == 401
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        _socket(public)
+    assert public.get("/api/runs", headers={"Authorization": f"token {token}"}).status_code == 200
+    # The token once in the query string, then its cookie, as Jupyter does.
+    http = requests.Session()
+    first = http.get(f"{public.url}/?token={token}", timeout=10)
+    assert first.status_code == 200 and "dashboard_token" in first.headers["Set-Cookie"]
+    assert "HttpOnly" in first.headers["Set-Cookie"] and "SameSite=Strict" in first.headers["Set-Cookie"]
+    assert http.get(f"{public.url}/api/runs", timeout=10).status_code == 200
+    client = _socket(public, auth_query=f"?token={token}")
+    assert client.call("subscribe", {"runs": True}, timeout=10) == {"ok": True}
+    client.disconnect()
+    assert "beyond this machine" in public.log.read_text()
+
+
+def test_an_explicit_token_on_loopback_and_an_empty_one_beyond_it(tmp_path):
+    server = ServerWith(tmp_path / "a", "--token", "s3cret").start()
+    try:
+        assert server.get("/api/runs").status_code == 401
+        assert server.get("/api/runs", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    finally:
+        server.stop()
+    server = ServerWith(tmp_path / "b", "--host", "0.0.0.0", "--token=").start()
+    try:
+        assert server.get("/api/runs").status_code == 200
+        assert "NO ACCESS TOKEN" in server.log.read_text()
+    finally:
+        server.stop()
+
+
+def test_max_running_zero_is_refused(tmp_path):
+    done = subprocess.run([sys.executable, "app.py", "--max-running", "0", "--data-dir", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 2 and "--max-running: 0 must be at least 1" in done.stderr

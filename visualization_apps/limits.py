@@ -1,0 +1,125 @@
+"""What a run may ask of this server, checked when it is submitted, and how long it
+will take.
+
+`check_submission` applies the server's limits (worker processes, evaluations per
+run) and the checks that need the dataset (signal timeframes against its bar
+size, the split against its dates and bars) to a parsed configuration, so that a
+run that cannot work is refused with 400 at submission instead of failing when
+it starts; it answers the run's `estimate`. The dataset checks are the very
+functions the run process starts with (`check_compatible`, `holdout_start`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from optimizer.config import RunConfig
+from optimizer.data import MarketData, load_candles
+from optimizer.engine import check_compatible
+from optimizer.errors import ConfigError, InputError
+from optimizer.split import holdout_start
+
+# The estimate's model of one evaluation on one core (measured with bench/optimizer.py
+# and bench/engine.py: ~0.4 ms at 5,000 bars, ~11 ms at 1M bars), plus what a
+# generation costs the coordinator (selection, checkpoint, storage) and the pool's start.
+SECONDS_PER_EVALUATION = 2e-4
+SECONDS_PER_BAR = 1.1e-8
+SECONDS_PER_GENERATION = 0.05
+SECONDS_TO_START = 3.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A server's limits per run: worker processes and evaluations (population x generations)."""
+
+    max_workers: int
+    max_evaluations: int
+    cores: int = os.cpu_count() or 1
+
+
+def planned_evaluations(config: RunConfig) -> int:
+    """Evaluations the run asks for at most: population x generations (1 without genes:
+    a single backtest). Cached repeats make the real count lower."""
+    if not config.genes:
+        return 1
+    return config.ga.population * config.ga.generations
+
+
+def check_submission(config: RunConfig, dataset: dict[str, Any], limits: Limits) -> dict[str, Any]:
+    """The run's `estimate`, or `ConfigError` with one line per limit or dataset
+    check it fails (``workers: ...``, ``ga: ...``, ``split.test_from: ...``)."""
+    errors: list[str] = []
+    if config.workers > limits.max_workers:
+        errors.append(f"workers: {config.workers} is more than this server allows ({limits.max_workers}; "
+                      "its administrator sets --max-workers); 0 uses one per core")  # fmt: skip
+    evaluations = planned_evaluations(config)
+    if evaluations > limits.max_evaluations:
+        errors.append(f"ga: population {config.ga.population} x generations {config.ga.generations} = "
+                      f"{evaluations:,} evaluations is more than this server allows per run "
+                      f"({limits.max_evaluations:,}; its administrator sets --max-evaluations)")  # fmt: skip
+    market = None
+    try:
+        market = dataset_market(dataset["path"], config.data.timestamps)
+    except (InputError, OSError) as exc:  # the file changed or went since it was validated
+        errors.append(f"data.dataset: {dataset['id']!r} cannot be read: {exc}")
+    if market is not None:
+        errors += _dataset_errors(config, market)
+    if errors:
+        raise ConfigError(errors)
+    assert market is not None
+    return estimate(config, len(market), limits)
+
+
+def _dataset_errors(config: RunConfig, market: MarketData) -> list[str]:
+    """The checks a run process makes on its data, made now."""
+    errors: list[str] = []
+    try:
+        check_compatible(config, market)
+    except ConfigError as exc:
+        errors += exc.details
+    split = config.split
+    if split is not None and split.test_from is not None:
+        try:
+            stamp = pd.Timestamp(split.test_from)
+        except (ValueError, TypeError):
+            return [*errors, f"split.test_from: {split.test_from!r} is not an ISO 8601 date"]
+        if pd.isna(stamp):
+            return [*errors, f"split.test_from: {split.test_from!r} is not a date"]
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        first, last = (pd.Timestamp(int(t), tz="UTC") for t in market.candles.time[[0, -1]])
+        if not first < stamp <= last:
+            return [*errors, f"split.test_from: {split.test_from} lies outside the dataset, whose bars open "
+                             f"from {first.isoformat()} to {last.isoformat()}"]  # fmt: skip
+    try:
+        holdout_start(config, market)
+    except ConfigError as exc:
+        errors += exc.details
+    return errors
+
+
+def estimate(config: RunConfig, bars: int, limits: Limits) -> dict[str, Any]:
+    """A rough upper bound of the run's wall time on this machine: ``evaluations``
+    (planned), ``workers`` (processes that will evaluate), ``seconds``."""
+    evaluations = planned_evaluations(config)
+    workers = min(config.workers or limits.cores, limits.cores) if config.genes else 1
+    per_evaluation = SECONDS_PER_EVALUATION + bars * SECONDS_PER_BAR * max(1, len(config.strategy.signals))
+    generations = config.ga.generations if config.genes else 1
+    seconds = SECONDS_TO_START + evaluations * per_evaluation / workers + generations * SECONDS_PER_GENERATION
+    return {"evaluations": evaluations, "workers": workers, "seconds": round(seconds, 1)}
+
+
+def dataset_market(path: str, timestamps: str) -> MarketData:
+    """The candles of a dataset's file (read once per file version and timestamps)."""
+    file = Path(path)
+    return _market(str(file), file.stat().st_mtime_ns, timestamps)
+
+
+@functools.lru_cache(maxsize=4)
+def _market(path: str, mtime_ns: int, timestamps: str) -> MarketData:
+    return MarketData(load_candles(path, timestamps=timestamps))
