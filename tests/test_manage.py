@@ -55,7 +55,7 @@ def test_rename_a_run(server, two_runs):
     ({"name": ""}, 400, "name: must be a non-blank string"),
     ({"name": 7}, 400, "name: must be a non-blank string"),
     ({"name": "x" * 201}, 400, "name: 201 characters; at most 200"),
-    ({"name": "a\x00b"}, 400, "name: control characters"),
+    ({"name": "a\x00b"}, 400, "name: holds the control character U+0000 at 1"),
     ({"title": "x"}, 400, 'body: must be {"name": "..."}'),
     (["x"], 400, 'body: must be {"name": "..."}'),
 ])  # fmt: skip
