@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 from tests.conftest import ROOT
@@ -75,10 +77,36 @@ class Server:
         return [*command, "visualization_apps.wsgi:app"]
 
     def kill(self) -> None:
-        """SIGKILL the server and everything it started (its process group)."""
+        """SIGKILL the server and everything it started (its process group, and the
+        run processes' own groups), all at once."""
         if self.process is not None and self.process.poll() is None:
+            others = self.descendants()
             os.killpg(self.process.pid, signal.SIGKILL)
+            for process in others:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
             self.process.wait(timeout=30)
+            psutil.wait_procs(others, timeout=30)
+
+    def kill_alone(self) -> None:
+        """SIGKILL the server process only: what it started must notice by itself."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=30)
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM, as a service manager stops it; its exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def descendants(self) -> list[psutil.Process]:
+        """Every live process the server started, and theirs (run processes, workers)."""
+        assert self.process is not None
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
 
     def stop(self) -> None:
         """Ctrl-C, as a user stops it."""
