@@ -89,10 +89,16 @@ class Server:
             psutil.wait_procs(others, timeout=30)
 
     def kill_alone(self) -> None:
-        """SIGKILL the server process only: what it started must notice by itself."""
+        """SIGKILL the server only (with gunicorn: its master and its worker, which
+        holds the run manager): the run processes it started must notice by themselves."""
         assert self.process is not None
-        self.process.kill()
+        server = [psutil.Process(self.process.pid)]
+        if self.kind == "gunicorn":
+            server += server[0].children()
+        for process in server:
+            process.kill()
         self.process.wait(timeout=30)
+        psutil.wait_procs(server, timeout=30)
 
     def terminate(self, timeout: float = 60) -> int:
         """SIGTERM, as a service manager stops it; its exit code."""

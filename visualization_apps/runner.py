@@ -9,8 +9,9 @@ completed, stopped, interrupted (the server is shutting down) or failed.
 
 Its lifetime is bound to the run and to the server (docs/RUNS.md):
 
-* it holds the run's lock (`run_lock`) from its first step to its exit: a second
-  process on the same run exits at once with `LOCKED_EXIT`, writing nothing;
+* it holds the run's lock (`run_lock`) from its first step to its last write (its
+  final state): a second process on the same run exits at once with
+  `LOCKED_EXIT`, writing nothing;
 * it leads its own process group, which its workers join: the server ends the
   run and every worker, even one still starting, with one ``killpg``;
 * a watchdog (`watch_parent`) kills that group within a second of the server
@@ -114,6 +115,9 @@ def run_main(
             log.error("run %s failed:\n%s", run_id, traceback.format_exc())
             error = f"{type(exc).__name__}: {exc}"
     recorded = _record_end(store, run_id, finished, error)
+    # Nothing more is written for the run (not the database, not its folder): a
+    # resume may start the next process on it while this one's workers shut down.
+    os.close(lock)
     _send(pipe, ("status", run_id))  # the final state, before the workers are shut down
     if prepared is not None:
         prepared.close()
