@@ -39,7 +39,12 @@ class Server:
     (one of `SERVERS`)."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None, kind: str = "embedded"
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        kind: str = "embedded",
+        log_dir: Path | None = None,
     ) -> None:
         assert kind in SERVERS, kind
         self.kind = kind
@@ -48,7 +53,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.process: subprocess.Popen | None = None
-        self.log = data_dir / f"server-{self.port}.log"
+        self.log = (log_dir or data_dir) / f"server-{self.port}.log"
 
     def start(self, timeout: float = 60) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)

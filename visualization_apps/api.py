@@ -11,6 +11,7 @@ import functools
 import io
 import json
 import os
+import sqlite3
 import tempfile
 import uuid
 from pathlib import Path
@@ -26,6 +27,7 @@ from optimizer.schema import config_schema
 from optimizer.stats import SCALAR_FIELDS, iso_times
 from optimizer.strategy import fixed_config
 from visualization_apps.datasets import dataset_record
+from visualization_apps.faults import storage_fault
 from visualization_apps.openapi import array, openapi_document, operation, ref
 from visualization_apps.run_manager import RunError
 
@@ -57,6 +59,14 @@ def _api_error(exc: ApiError) -> tuple[Response, int]:
 @api.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> tuple[Response, int]:
     return jsonify({"error": exc.description or exc.name, "details": []}), exc.code or 500
+
+
+@api.errorhandler(sqlite3.OperationalError)
+def _storage_error(exc: sqlite3.OperationalError) -> tuple[Response, int]:
+    """A write the database refused (a full disk: 507; busy or failing: 503); nothing was changed."""
+    status, message = storage_fault(exc)
+    current_app.logger.warning("%s %s: %s (%s)", request.method, request.path, message, exc)
+    return jsonify({"error": message, "details": [str(exc)]}), status
 
 
 def _ctx():

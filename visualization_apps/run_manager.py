@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from visualization_apps import run_lock
-from visualization_apps.faults import Backoff
+from visualization_apps.faults import Backoff, describe, is_storage_fault
 from visualization_apps.run_process import RunProcess, exit_reason
 from visualization_apps.run_states import RESUMABLE, STOPPABLE, UNFINISHED, RunState, TransitionError
 from visualization_apps.storage import Store
@@ -179,9 +179,16 @@ class RunManager:
 
     def status(self, run_id: int) -> dict[str, Any] | None:
         """A run's status: the last one announced (every change is announced), else
-        read from the database. Answers without a database read while a run goes on."""
+        read from the database. Answers without a database read while a run goes on.
+        A run whose process ended while its end could not be written (a full disk)
+        reads ``interrupted`` already."""
         found = self._status.get(run_id)
-        return found if found is not None else self.store.run(run_id)
+        if found is None:
+            found = self.store.run(run_id)
+            why = self._unsettled.get(run_id)
+            if found is not None and why is not None:  # its process is gone; the database cannot say so yet
+                found = {**found, "state": RunState.INTERRUPTED.value, "error": why}
+        return found
 
     # ------------------------------------------------------------- internals
     def _state(self, run_id: int) -> str:
@@ -201,6 +208,8 @@ class RunManager:
         self, run_id: int, state: RunState, allowed: tuple[RunState, ...], verb: str, **fields: Any
     ) -> None:
         """A transition a user asked for: `RunError` unless the run is in ``allowed``."""
+        if run_id in self._unsettled:  # its process is gone: record that first (a storage error raises)
+            self._settle(run_id, self._unsettled[run_id], again=True)
         current = self._state(run_id)
         if current not in allowed:
             names = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
@@ -287,9 +296,12 @@ class RunManager:
                 self._catch_up()
                 backoff.reset()
                 retry_in = None if not self._unsettled else backoff.step()
-            except Exception:
+            except Exception as exc:
                 retry_in = backoff.step()
-                log.exception("run supervisor: retrying in %.1f s", retry_in)
+                if is_storage_fault(exc):  # one line: it repeats until the storage works again
+                    log.warning("run supervisor: %s; retrying in %.1f s", describe(exc), retry_in)
+                else:
+                    log.exception("run supervisor: retrying in %.1f s", retry_in)
             try:
                 self._watch(retry_in)
             except Exception:
@@ -359,9 +371,9 @@ class RunManager:
         ``_unsettled`` for the supervisor to retry (``again``: it is such a retry)."""
         try:
             changed = self.store.settle(run_id, why)
-        except Exception:
+        except Exception as exc:
             if not again:
-                log.exception("run %s: could not record that its process ended; will retry", run_id)
+                log.warning("run %s: could not record that its process ended (%s); will retry", run_id, describe(exc))
             self._unsettled[run_id] = why
             self._status.pop(run_id, None)
             if again:

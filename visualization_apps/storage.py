@@ -81,6 +81,12 @@ class Store:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+        # One connection open as long as the store: SQLite deletes the WAL and its
+        # index when the last connection closes, and the next one must create them,
+        # which a full disk refuses - reads would fail with "disk I/O error". Idle,
+        # it holds no transaction, so it blocks neither writers nor checkpoints.
+        self._keeper = sqlite3.connect(self.path, check_same_thread=False)
+        self._keeper.execute("SELECT count(*) FROM runs").fetchone()  # it opens the WAL files on its first read
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

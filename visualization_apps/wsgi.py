@@ -13,7 +13,9 @@ must start in the worker, not in the master that forks it.
 
 Settings come from the environment: ``DASHBOARD_DATA_DIR`` (default ``instance``)
 and ``DASHBOARD_MAX_RUNNING`` (default 1). The run manager is closed when the
-worker exits (its run processes stopped; their runs stay resumable).
+worker exits (gunicorn's SIGTERM: each run stops after its current generation,
+``interrupted`` and resumable, within gunicorn's graceful timeout of 30 s; a
+killed worker's runs notice and end by themselves, see docs/RUNS.md).
 """
 
 from __future__ import annotations
