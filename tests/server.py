@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import requests
 
 from tests.conftest import ROOT
@@ -37,7 +39,12 @@ class Server:
     (one of `SERVERS`)."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None, kind: str = "embedded"
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        kind: str = "embedded",
+        log_dir: Path | None = None,
     ) -> None:
         assert kind in SERVERS, kind
         self.kind = kind
@@ -46,7 +53,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.process: subprocess.Popen | None = None
-        self.log = data_dir / f"server-{self.port}.log"
+        self.log = (log_dir or data_dir) / f"server-{self.port}.log"
 
     def start(self, timeout: float = 60) -> Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -75,10 +82,42 @@ class Server:
         return [*command, "visualization_apps.wsgi:app"]
 
     def kill(self) -> None:
-        """SIGKILL the server and everything it started (its process group)."""
+        """SIGKILL the server and everything it started (its process group, and the
+        run processes' own groups), all at once."""
         if self.process is not None and self.process.poll() is None:
+            others = self.descendants()
             os.killpg(self.process.pid, signal.SIGKILL)
+            for process in others:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    process.kill()
             self.process.wait(timeout=30)
+            psutil.wait_procs(others, timeout=30)
+
+    def kill_alone(self) -> None:
+        """SIGKILL the server only (with gunicorn: its master and its worker, which
+        holds the run manager): the run processes it started must notice by themselves."""
+        assert self.process is not None
+        server = [psutil.Process(self.process.pid)]
+        if self.kind == "gunicorn":
+            server += server[0].children()
+        for process in server:
+            process.kill()
+        self.process.wait(timeout=30)
+        psutil.wait_procs(server, timeout=30)
+
+    def terminate(self, timeout: float = 60) -> int:
+        """SIGTERM, as a service manager stops it; its exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def descendants(self) -> list[psutil.Process]:
+        """Every live process the server started, and theirs (run processes, workers)."""
+        assert self.process is not None
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
 
     def stop(self) -> None:
         """Ctrl-C, as a user stops it."""

@@ -10,6 +10,7 @@ import csv
 import functools
 import io
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from visualization_apps.api_inputs import (
 )
 from visualization_apps.bounded_json import MAX_INTEGER
 from visualization_apps.datasets import store_upload
+from visualization_apps.faults import storage_fault
 from visualization_apps.limits import Limits
 from visualization_apps.openapi import array, openapi_document, operation, ref
 from visualization_apps.queries import (
@@ -77,6 +79,14 @@ def _http_error(exc: HTTPException) -> tuple[Response, int]:
 def _json_body() -> Any:
     """The request's JSON body within the bounds (see `json_body`)."""
     return json_body(int(current_app.config["MAX_JSON_BYTES"]))
+
+
+@api.errorhandler(sqlite3.OperationalError)
+def _storage_error(exc: sqlite3.OperationalError) -> tuple[Response, int]:
+    """A write the database refused (a full disk: 507; busy or failing: 503); nothing was changed."""
+    status, message = storage_fault(exc)
+    current_app.logger.warning("%s %s: %s (%s)", request.method, request.path, message, exc)
+    return jsonify({"error": message, "details": [str(exc)]}), status
 
 
 def _ctx():

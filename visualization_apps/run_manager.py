@@ -9,7 +9,16 @@ run processes' pipes and sentinels and on a wake-up pipe (written on every
 submission, stop, resume, delete and on close): an idle dashboard reads nothing.
 
 Nothing happens before `RunManager.start` (which marks runs a previous server
-left unfinished as interrupted, then starts the supervisor); `close` ends it.
+left unfinished as interrupted, then starts the supervisor); `close` ends it:
+each run stops after its current generation (checkpointed, ``interrupted``),
+and what has not within ``timeout`` seconds is killed.
+
+The supervisor never dies of a storage error (a full disk, a locked or failing
+database): it logs it and tries again with a growing delay (`Backoff`). A run
+whose process is gone without a recorded end stays in ``_unsettled`` until its
+state can be written (``interrupted``), so a recorded state always matches a
+process. Each run process leads its own process group (its workers join it):
+killing that group ends them all, even workers still starting. See docs/RUNS.md.
 """
 
 from __future__ import annotations
@@ -20,32 +29,29 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from visualization_apps.run_states import RESUMABLE, STOPPABLE, RunState, TransitionError
-from visualization_apps.runner import run_main
+from visualization_apps import run_lock
+from visualization_apps.faults import Backoff, describe, is_storage_fault
+from visualization_apps.run_process import RunProcess, exit_reason
+from visualization_apps.run_states import RESUMABLE, STOPPABLE, UNFINISHED, RunState, TransitionError
 from visualization_apps.storage import Store
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, dict[str, Any], int], None]
+SHUTDOWN_SECONDS = 25.0
+"""How long `RunManager.close` waits for runs to end their current generation
+(seconds; under gunicorn's default graceful timeout of 30 s)."""
+ORPHAN_GRACE_SECONDS = 5.0
+"""How long `RunManager.start` waits for run processes of a previous server
+(still holding their runs' locks) to notice it has gone and exit (seconds)."""
 
 
 class RunError(Exception):
     """A run operation that does not apply to the run's state (answered with 409)."""
-
-
-class _Active:
-    """A run process, the event that asks it to stop, and the pipe it talks on."""
-
-    def __init__(self, process: Any, stop: Any, pipe: Connection) -> None:
-        self.process = process
-        self.stop = stop
-        self.pipe = pipe
-        self.said_all = False  # its pipe is at its end (the process closed it)
-        self.deleted = False
 
 
 class RunManager:
@@ -57,7 +63,7 @@ class RunManager:
         self.publish = publish
         self.max_running = max_running
         self._ctx = mp.get_context("spawn")
-        self._active: dict[int, _Active] = {}
+        self._active: dict[int, RunProcess] = {}
         self._resume: set[int] = set()
         self._lock = threading.RLock()
         self._status: dict[int, dict[str, Any]] = {}  # the last announced status of each run
@@ -66,6 +72,8 @@ class RunManager:
         self._woken = False  # a byte is in the wake-up pipe: at most one ever is
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._recovered = False  # the runs a previous server left are marked interrupted
+        self._unsettled: dict[int, str] = {}  # run id -> why its process ended, to record as interrupted
 
     def folder(self, run_id: int) -> Path:
         """The run's own folder (its checkpoint)."""
@@ -79,30 +87,42 @@ class RunManager:
             if self._thread is not None:
                 return self
             self.runs_dir.mkdir(parents=True, exist_ok=True)
-            interrupted = self.store.mark_interrupted()
-            if interrupted:
-                log.warning("runs %s were left unfinished by a previous server: marked interrupted", interrupted)
+            try:
+                self._recover()
+            except Exception:  # the supervisor tries again before it starts any run
+                log.exception("could not mark the runs a previous server left as interrupted; retrying")
             self._thread = threading.Thread(target=self._supervise, name="run-supervisor", daemon=True)
             self._thread.start()
         return self
 
-    def close(self) -> None:
-        """Stop every run process (they stay resumable: marked interrupted) and the
-        supervisor."""
+    def close(self, timeout: float = SHUTDOWN_SECONDS) -> None:
+        """End the supervisor and every run: each is asked to stop after its current
+        generation (it checkpoints it and records itself ``interrupted``, or
+        ``stopped`` if a user had asked); a run still going after ``timeout``
+        seconds (or at a second Ctrl-C) is killed with its workers and recorded
+        interrupted (resumable from its last checkpoint). Starts nothing new."""
         with self._lock:
             self._closed = True
-            for run_id, active in list(self._active.items()):
-                active.process.kill()
-                active.process.join(timeout=10)
-                if not active.deleted:
-                    self._set_state(run_id, RunState.INTERRUPTED)
+            for active in self._active.values():
+                active.stop.set()
             self._wake()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
-        with self._lock:
-            for active in self._active.values():
-                active.pipe.close()
-            self._active.clear()
+        deadline = time.monotonic() + timeout
+        try:
+            for active in list(self._active.values()):
+                active.process.join(max(0.0, deadline - time.monotonic()))
+        finally:  # also when a second signal interrupts the wait: nothing outlives the server
+            with self._lock:
+                for run_id, active in list(self._active.items()):
+                    if active.process.is_alive():
+                        log.warning("run %s did not end its generation in %.0f s: killed", run_id, timeout)
+                        active.kill()
+                    active.process.join()
+                    active.pipe.close()
+                    if not active.deleted:
+                        self._settle(run_id, exit_reason(run_id, active.process.exitcode))
+                self._active.clear()
 
     # ------------------------------------------------------------ operations
     def submit(self, config: dict[str, Any], dataset_id: str, versions: dict[str, str]) -> int:
@@ -126,6 +146,9 @@ class RunManager:
     def resume(self, run_id: int) -> str:
         """Queue a stopped, interrupted or failed run to go on from its checkpoint."""
         with self._lock:
+            holder = run_lock.holder(self.folder(run_id))
+            if holder is not None:  # a process of an earlier server, still winding down
+                raise RunError(f"run {run_id} is still worked on by process {holder or '?'}; resume it once that has exited")
             self._user_transition(run_id, RunState.QUEUED, RESUMABLE, "resume", error=None, finished_at=None)
             self._resume.add(run_id)
         self._announce(run_id)
@@ -139,19 +162,33 @@ class RunManager:
             active = self._active.get(run_id)
             if active is not None:
                 active.deleted = True  # the supervisor reaps it without a word
-                active.process.kill()
+                active.kill()  # the run process and its workers, even those still starting
                 active.process.join(timeout=10)
             self._resume.discard(run_id)
-            self.store.delete_run(run_id)
+            try:
+                self.store.delete_run(run_id)
+            except Exception:  # not deleted after all: the run is interrupted once that can be written
+                if active is not None:
+                    active.deleted = False  # the supervisor records it interrupted
+                self._status.pop(run_id, None)
+                self._wake()
+                raise
             self._status.pop(run_id, None)
         shutil.rmtree(self.folder(run_id), ignore_errors=True)
         self._wake()
 
     def status(self, run_id: int) -> dict[str, Any] | None:
         """A run's status: the last one announced (every change is announced), else
-        read from the database. Answers without a database read while a run goes on."""
+        read from the database. Answers without a database read while a run goes on.
+        A run whose process ended while its end could not be written (a full disk)
+        reads ``interrupted`` already."""
         found = self._status.get(run_id)
-        return found if found is not None else self.store.run(run_id)
+        if found is None:
+            found = self.store.run(run_id)
+            why = self._unsettled.get(run_id)
+            if found is not None and why is not None:  # its process is gone; the database cannot say so yet
+                found = {**found, "state": RunState.INTERRUPTED.value, "error": why}
+        return found
 
     def refresh(self, run_id: int) -> None:
         """Re-read a run's record and announce it (after a change made outside the
@@ -176,6 +213,8 @@ class RunManager:
         self, run_id: int, state: RunState, allowed: tuple[RunState, ...], verb: str, **fields: Any
     ) -> None:
         """A transition a user asked for: `RunError` unless the run is in ``allowed``."""
+        if run_id in self._unsettled:  # its process is gone: record that first (a storage error raises)
+            self._settle(run_id, self._unsettled[run_id], again=True)
         current = self._state(run_id)
         if current not in allowed:
             names = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
@@ -191,6 +230,28 @@ class RunManager:
             if not self._woken:
                 self._woken = True
                 self._wake_writer.send_bytes(b"!")
+
+    def _recover(self) -> None:
+        """Mark the runs a previous server left unfinished as interrupted, once their
+        old processes (if any still hold their locks) have had a moment to exit."""
+        ids = self.store.runs_in(UNFINISHED)
+        deadline = time.monotonic() + ORPHAN_GRACE_SECONDS
+        for run_id in ids:
+            while run_lock.holder(self.folder(run_id)) is not None and time.monotonic() < deadline:
+                time.sleep(0.1)
+        interrupted = self.store.mark_interrupted()
+        if interrupted:
+            log.warning("runs %s were left unfinished by a previous server: marked interrupted", interrupted)
+        self._recovered = True
+
+    def _catch_up(self) -> None:
+        """What the supervisor does after each wake-up: the recovery if it failed at
+        start, the ends of runs not recorded yet, then the queue."""
+        if not self._recovered:
+            self._recover()
+        for run_id, why in list(self._unsettled.items()):
+            self._settle(run_id, why, again=True)
+        self._schedule()
 
     def _schedule(self) -> None:
         """Start queued runs while slots are free (the supervisor's thread only)."""
@@ -211,52 +272,69 @@ class RunManager:
             self._set_state(run_id, RunState.FAILED, error=error, finished_at=time.time())
             self._announce(run_id)
             return
-        stop = self._ctx.Event()
         resume = run_id in self._resume
-        self._resume.discard(run_id)
         folder = self.folder(run_id)
         folder.mkdir(parents=True, exist_ok=True)
-        reader, writer = self._ctx.Pipe(duplex=False)
-        process = self._ctx.Process(
-            target=run_main,
-            args=(self.store.path, run_id, dataset["path"], str(folder), resume, stop, writer),
-            name=f"run-{run_id}",
-            daemon=False,
-        )
+        # Running before its process starts: a failed write leaves it queued, started later.
         self.store.set_state(run_id, RunState.RUNNING, started_at=time.time(), error=None, finished_at=None)
-        process.start()
-        writer.close()  # the run process holds its end: its exit closes the pipe
-        self._active[run_id] = _Active(process, stop, reader)
-        log.info("run %s started (pid %s%s)", run_id, process.pid, ", resuming" if resume else "")
+        self._resume.discard(run_id)
+        try:
+            active = RunProcess.spawn(self._ctx, self.store.path, run_id, dataset["path"], str(folder), resume)
+        except BaseException as exc:
+            self._unsettled[run_id] = f"the run process could not start: {exc}"
+            raise
+        self._active[run_id] = active
+        log.info("run %s started (pid %s%s)", run_id, active.process.pid, ", resuming" if resume else "")
         self._announce(run_id)
 
     def _supervise(self) -> None:
         """Forward run processes' messages, notice processes that ended (normally or
-        killed) and start queued runs; asleep until one of those happens."""
-        self._schedule()
+        killed) and start queued runs; asleep until one of those happens. A failure
+        (storage) is logged and retried after a growing delay; it never ends the loop."""
+        backoff = Backoff()
+        retry_in: float | None = None
         while True:
             with self._lock:
                 if self._closed:
                     return
-                watched: dict[Any, tuple[int, _Active]] = {}
-                for run_id, active in self._active.items():
-                    watched[active.process.sentinel] = (run_id, active)
-                    if not active.said_all:
-                        watched[active.pipe] = (run_id, active)
-            ready = wait([self._wake_reader, *watched])
-            if self._wake_reader in ready:
-                with self._wake_lock:
-                    self._woken = False
-                    self._wake_reader.recv_bytes()
-            for item in ready:
-                if item in watched:
-                    run_id, active = watched[item]
-                    self._forward(run_id, active)
-                    if item is active.process.sentinel or not active.process.is_alive():
-                        self._ended(run_id, active)
-            self._schedule()
+            try:
+                self._catch_up()
+                backoff.reset()
+                retry_in = None if not self._unsettled else backoff.step()
+            except Exception as exc:
+                retry_in = backoff.step()
+                if is_storage_fault(exc):  # one line: it repeats until the storage works again
+                    log.warning("run supervisor: %s; retrying in %.1f s", describe(exc), retry_in)
+                else:
+                    log.exception("run supervisor: retrying in %.1f s", retry_in)
+            try:
+                self._watch(retry_in)
+            except Exception:
+                log.exception("run supervisor: could not watch the run processes")
+                time.sleep(backoff.step())
 
-    def _forward(self, run_id: int, active: _Active) -> None:
+    def _watch(self, timeout: float | None) -> None:
+        """Wait (at most ``timeout`` seconds; None: until something happens) for a
+        message, a process end or a wake-up, and handle what came."""
+        with self._lock:
+            watched: dict[Any, tuple[int, RunProcess]] = {}
+            for run_id, active in self._active.items():
+                watched[active.process.sentinel] = (run_id, active)
+                if not active.said_all:
+                    watched[active.pipe] = (run_id, active)
+        ready = wait([self._wake_reader, *watched], timeout)
+        if self._wake_reader in ready:
+            with self._wake_lock:
+                self._woken = False
+                self._wake_reader.recv_bytes()
+        for item in ready:
+            if item in watched:
+                run_id, active = watched[item]
+                self._forward(run_id, active)
+                if item is active.process.sentinel or not active.process.is_alive():
+                    self._ended(run_id, active)
+
+    def _forward(self, run_id: int, active: RunProcess) -> None:
         """Publish the messages waiting on a run's pipe."""
         while not active.pipe.closed and active.pipe.poll():
             try:
@@ -277,9 +355,9 @@ class RunManager:
             except Exception:  # keep forwarding whatever one message did
                 log.exception("could not publish %s of run %s", message[0], run_id)
 
-    def _ended(self, run_id: int, active: _Active) -> None:
-        """A run process is gone: if it did not say how it ended (killed), the run
-        is interrupted (resumable)."""
+    def _ended(self, run_id: int, active: RunProcess) -> None:
+        """A run process is gone: reap it (no zombie), then, if it did not record how
+        it ended (killed, or its storage failed), record the run interrupted."""
         with self._lock:
             if active.pipe.closed:
                 return
@@ -287,16 +365,37 @@ class RunManager:
             active.pipe.close()
             if self._active.get(run_id) is active:
                 del self._active[run_id]
-            if active.deleted or self._closed:
+            if active.deleted:
                 return
-            record = self.store.run(run_id)
-            if record is not None and record["state"] in (RunState.RUNNING, RunState.STOPPING):
-                code = active.process.exitcode
-                self._set_state(run_id, RunState.INTERRUPTED, error=f"run process exited with code {code}")
+            self._settle(run_id, exit_reason(run_id, active.process.exitcode))
         self._announce(run_id)
 
+    def _settle(self, run_id: int, why: str, *, again: bool = False) -> None:
+        """Record a run whose process is gone as interrupted if its state says a
+        process works on it (`Store.settle`); on a storage error, keep it in
+        ``_unsettled`` for the supervisor to retry (``again``: it is such a retry)."""
+        try:
+            changed = self.store.settle(run_id, why)
+        except Exception as exc:
+            if not again:
+                log.warning("run %s: could not record that its process ended (%s); will retry", run_id, describe(exc))
+            self._unsettled[run_id] = why
+            self._status.pop(run_id, None)
+            if again:
+                raise
+            return
+        self._unsettled.pop(run_id, None)
+        if changed:
+            log.warning("run %s interrupted: %s", run_id, why)
+            if again:
+                self._announce(run_id)
+
     def _announce(self, run_id: int) -> None:
-        record = self.store.run(run_id)
+        try:
+            record = self.store.run(run_id)
+        except Exception:  # status() reads the database again, not an outdated copy
+            self._status.pop(run_id, None)
+            raise
         if record is None:
             self._status.pop(run_id, None)
             return

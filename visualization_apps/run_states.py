@@ -32,9 +32,12 @@ TRANSITIONS: dict[RunState, frozenset[RunState]] = {
     # A queued run starts, is stopped before it starts, cannot start (its dataset is
     # gone), or was left queued by a server that went away.
     S.QUEUED: frozenset({S.RUNNING, S.STOPPED, S.FAILED, S.INTERRUPTED}),
+    # Interrupted: its process ended without finishing (the server shut down and
+    # asked it to, or it was killed); resumable from the last checkpoint.
     S.RUNNING: frozenset({S.STOPPING, S.COMPLETED, S.FAILED, S.INTERRUPTED}),
-    # Asked to stop: it stops after the current generation, unless that was the last.
-    S.STOPPING: frozenset({S.STOPPED, S.COMPLETED, S.FAILED, S.INTERRUPTED}),
+    # Asked to stop: it stops after the current generation - also when that was the
+    # last one (a stop that was accepted ends stopped; a resume then completes it).
+    S.STOPPING: frozenset({S.STOPPED, S.FAILED, S.INTERRUPTED}),
     S.STOPPED: frozenset({S.QUEUED}),
     S.FAILED: frozenset({S.QUEUED}),
     S.INTERRUPTED: frozenset({S.QUEUED}),

@@ -91,8 +91,11 @@ def announce_access(args: argparse.Namespace, token: str | None) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Serve the dashboard until Ctrl-C; its run processes are stopped on the way
-    out (their runs stay resumable: interrupted)."""
+    """Serve the dashboard until Ctrl-C or SIGTERM; on the way out each run stops
+    after its current generation (checkpointed, ``interrupted``: resumable), and
+    one that takes longer than `run_manager.SHUTDOWN_SECONDS` is killed with its workers.
+    A second Ctrl-C ends them at once. A SIGKILL of the server leaves nothing
+    running either: its run processes notice within a second (docs/RUNS.md)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = app_config(args)
@@ -100,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     announce_access(args, config["TOKEN"])
     socketio = app.extensions["socketio"]
     manager = app.extensions["dashboard"].manager.start()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service manager's stop: close the runs too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service manager's stop: the same way out as Ctrl-C
     try:
         # Werkzeug serves Flask-SocketIO's threading mode; debug stays off.
         socketio.run(app, host=args.host, port=args.port, debug=False, use_reloader=False, allow_unsafe_werkzeug=True)

@@ -89,6 +89,12 @@ class Store:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+        # One connection open as long as the store: SQLite deletes the WAL and its
+        # index when the last connection closes, and the next one must create them,
+        # which a full disk refuses - reads would fail with "disk I/O error". Idle,
+        # it holds no transaction, so it blocks neither writers nor checkpoints.
+        self._keeper = sqlite3.connect(self.path, check_same_thread=False)
+        self._keeper.execute("SELECT count(*) FROM runs").fetchone()  # it opens the WAL files on its first read
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -173,6 +179,43 @@ class Store:
             assignments = ", ".join(f"{name} = :{name}" for name in columns)
             db.execute(f"UPDATE runs SET {assignments} WHERE id = :run_id", {**columns, "run_id": run_id})
         return RunState(row["state"])
+
+    def end_run(self, run_id: int, *, finished: bool, error: str | None = None) -> RunState | None:
+        """The run process's last write: the run's final state, decided from the state
+        recorded now, in the same transaction (so a stop accepted just before cannot
+        be lost). ``error``: failed. Else a run asked to stop (``stopping``) is
+        stopped, even if that was its last generation; a running one is completed if
+        ``finished``, else interrupted (the server asked it to end: it is shutting
+        down). Returns the state written, or None if the run is in no state a run
+        process may end (deleted, or settled by the server already): nothing written."""
+        with self.transaction() as db:
+            row = db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or row["state"] not in (RunState.RUNNING, RunState.STOPPING):
+                return None
+            fields: dict[str, Any] = {"finished_at": time.time()}
+            if error is not None:
+                state, fields["error"] = RunState.FAILED, error
+            elif row["state"] == RunState.STOPPING:
+                state, fields = RunState.STOPPED, {}
+            elif finished:
+                state = RunState.COMPLETED
+            else:
+                state, fields = RunState.INTERRUPTED, {"error": "the server shut down; resume to go on"}
+            columns = {"state": check_transition(run_id, row["state"], state).value, **fields}
+            assignments = ", ".join(f"{name} = :{name}" for name in columns)
+            db.execute(f"UPDATE runs SET {assignments} WHERE id = :run_id", {**columns, "run_id": run_id})
+        return state
+
+    def settle(self, run_id: int, error: str) -> bool:
+        """A run whose process is gone without saying how it ended: if its recorded
+        state still says a process works on it (running, stopping), it becomes
+        interrupted (resumable) with ``error``. Whether it changed."""
+        with self.transaction() as db:
+            row = db.execute("SELECT state FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or row["state"] not in (RunState.RUNNING, RunState.STOPPING):
+                return False
+            db.execute("UPDATE runs SET state = ?, error = ? WHERE id = ?", (RunState.INTERRUPTED.value, error, run_id))
+        return True
 
     def runs_in(self, states: tuple[str, ...]) -> list[int]:
         """The ids of the runs in one of ``states``, oldest first."""

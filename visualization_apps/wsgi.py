@@ -16,7 +16,9 @@ and ``DASHBOARD_MAX_RUNNING`` (default 1); who may connect: ``DASHBOARD_ALLOWED_
 (comma-separated Host names besides localhost and 127.0.0.1) and
 ``DASHBOARD_TOKEN`` (the access token, none if unset); limits:
 ``DASHBOARD_MAX_WORKERS``, ``DASHBOARD_MAX_EVALUATIONS``. The run manager is closed when the
-worker exits (its run processes stopped; their runs stay resumable).
+worker exits (gunicorn's SIGTERM: each run stops after its current generation,
+``interrupted`` and resumable, within gunicorn's graceful timeout of 30 s; a
+killed worker's runs notice and end by themselves, see docs/RUNS.md).
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ from multiprocessing.connection import Connection
 
 from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles
+from optimizer.evaluation.lifetime import watch_parent
 from optimizer.evaluation.shared import InheritedFd, ReplyFile, SharedCandles, SharedMarket, send_reply
 from optimizer.evaluation.worker import OnResult, RunSpec, SeriesFilter, Task, Worker, failure
 from optimizer.stats import IndividualStats
@@ -51,11 +52,14 @@ DEPTH = 2  # batches a worker holds: the one it evaluates and the next
 
 
 def _worker_main(
-    conn: Connection, spec: RunSpec, shared: SharedCandles, replies: tuple[InheritedFd, ...]
+    conn: Connection, spec: RunSpec, shared: SharedCandles, replies: tuple[InheritedFd, ...], parent_pid: int
 ) -> None:  # pragma: no cover
     """A worker process: build the engines once, then evaluate batches until told to
-    stop, the n-th reply written to the file ``replies[n % DEPTH]`` (see `ReplyFile`)."""
+    stop, the n-th reply written to the file ``replies[n % DEPTH]`` (see `ReplyFile`).
+    It exits by itself within a second of its coordinating process ``parent_pid``
+    going away, even in the middle of a batch or of its start (`watch_parent`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    watch_parent(parent_pid)
     try:
         worker = Worker(spec, shared.attach())
         worker.warm_up()
@@ -129,7 +133,7 @@ class _Slot:
         parent, child = ctx.Pipe()
         self.replies = tuple(ReplyFile() for _ in range(DEPTH))
         files = tuple(reply.file for reply in self.replies)
-        self.process = ctx.Process(target=_worker_main, args=(child, spec, shared, files), daemon=True)
+        self.process = ctx.Process(target=_worker_main, args=(child, spec, shared, files, os.getpid()), daemon=True)
         self.process.start()
         child.close()
         self.conn = parent

@@ -1,0 +1,115 @@
+"""A full disk mid-run, then space freed, on a real small tmpfs (needs root to mount
+one; skipped otherwise): the supervisor survives, reads keep working, writes
+answer 507 with a clear JSON message, nothing committed is lost, the database is
+intact, and the queue runs the next submissions once there is space again."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.server import Server
+from tests.test_api import PLUGIN_ENV, run_config
+from tests.test_faults import strip
+
+pytestmark = pytest.mark.slow  # real servers and runs
+
+ENV = {**PLUGIN_ENV, "FAULTY_SLEEP": "0.02"}
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Path:
+    """A 64 MB tmpfs, unmounted after the test."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk is full; returns it."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        for chunk in (1 << 20, 4096, 1):
+            with contextlib.suppress(OSError):
+                while os.write(fd, b"\0" * chunk):
+                    pass
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError) as full:
+        (disk / "one-more").write_bytes(b"\0" * 4096)
+    assert full.value.errno == errno.ENOSPC
+    return filler
+
+
+def truncate_wal(db_path: Path) -> None:
+    """Move the WAL into the database and empty it: the next write needs new space."""
+    db = sqlite3.connect(db_path, timeout=30)
+    try:
+        for _ in range(100):
+            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the WAL could not be truncated")
+    finally:
+        db.close()
+
+
+def test_a_full_disk_mid_run_then_space_freed(small_disk, tmp_path):
+    data = small_disk / "data"
+    server = Server(data, env=ENV, log_dir=tmp_path).start()
+    try:
+        doc = run_config(generations=40, slow=True)
+        doc["workers"] = 2
+        run_id = server.post("/api/runs", json=doc).json()["id"]
+        deadline = time.monotonic() + 300
+        while server.get(f"/api/runs/{run_id}").json()["generation"] < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        truncate_wal(data / "dashboard.sqlite")
+        filler = fill(small_disk)
+        committed = server.get(f"/api/runs/{run_id}/generations").json()
+        assert len(committed) >= 3
+
+        # The run cannot write its next generation: it ends, and reads say so.
+        status = server.wait_for(run_id, ("interrupted", "failed"), timeout=120)
+        assert status["error"], status
+        refused = server.post("/api/runs", json=run_config(generations=2))
+        assert refused.status_code == 507, refused.text
+        assert refused.headers["Content-Type"].startswith("application/json")
+        assert "disk" in refused.json()["error"] and "full" in refused.json()["error"]
+        assert server.get("/api/runs").status_code == 200  # reads keep working
+        assert server.get(f"/api/runs/{run_id}/generations").json()[: len(committed)] == committed
+        assert server.post(f"/api/runs/{run_id}/resume").status_code in (202, 507)  # never a 500
+
+        filler.unlink()  # space again: the queue goes on
+        settled = server.wait_for(run_id, ("interrupted", "failed", "queued", "running", "completed"), timeout=60)
+        if settled["state"] in ("interrupted", "failed"):
+            assert server.post(f"/api/runs/{run_id}/resume").status_code == 202
+        assert server.wait_for(run_id, ("completed",), timeout=300)["state"] == "completed"
+        after = server.post("/api/runs", json=run_config(generations=2))
+        assert after.status_code == 201, after.text
+        assert server.wait_for(after.json()["id"], ("completed",), timeout=300)["state"] == "completed"
+        generations = server.get(f"/api/runs/{run_id}/generations").json()
+        assert [g["generation"] for g in generations] == list(range(1, 41))
+        # Nothing committed was lost (the resume replays its checkpointed generation: the same but for timings).
+        assert strip(generations[: len(committed)]) == strip(committed)
+    finally:
+        server.stop()
+    db = sqlite3.connect(data / "dashboard.sqlite")
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        db.close()
