@@ -90,7 +90,7 @@ def test_an_exported_elite_runs_as_it_is_in_the_cli_and_the_dashboard(server, ru
     assert created.status_code == 201, created.text
     again_id = created.json()["id"]
     status = server.wait_for(again_id, ("completed", "failed"))
-    assert status["state"] == "completed", status
+    assert status["state"] == "completed" and (status["generation"], status["generations_total"]) == (1, 1), status
     (stored,) = server.get(f"/api/runs/{again_id}/elite").json()
     assert _statistics(stored) == _statistics(elite)
     generations = server.get(f"/api/runs/{again_id}/generations").json()

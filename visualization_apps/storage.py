@@ -260,9 +260,9 @@ class Store:
                 )
             best = [o["best"] for o in event["objectives"]]
             db.execute(
-                "UPDATE runs SET generation = ?, evaluations = ?, failed_evaluations = ?, evals_per_second = ?, "
-                "eta_seconds = ?, best = ?, data_fingerprint = ? WHERE id = ? AND generation <= ?",
-                (event["generation"], event["total_evaluations"], event["total_failed_evaluations"],
+                "UPDATE runs SET generation = ?, generations_total = ?, evaluations = ?, failed_evaluations = ?, "
+                "evals_per_second = ?, eta_seconds = ?, best = ?, data_fingerprint = ? WHERE id = ? AND generation <= ?",
+                (event["generation"], event["generations_total"], event["total_evaluations"], event["total_failed_evaluations"],
                  event["evals_per_second"], event["eta_seconds"], json.dumps(best), data_fingerprint, run_id,
                  event["generation"]),
             )  # fmt: skip
