@@ -264,7 +264,31 @@ function read() {
   return config;
 }
 
-function syncJSON() { document.getElementById("config").value = JSON.stringify(read(), null, 2); }
+function syncJSON() {
+  document.getElementById("config").value = JSON.stringify(read(), null, 2);
+  scheduleEstimate();
+}
+
+// The run's size and time as the server estimates them (POST /api/runs/estimate:
+// the submission's own checks, nothing stored), shown by Start; asked at most
+// every half second while the form changes.
+let estimateTimer = null;
+function scheduleEstimate() {
+  clearTimeout(estimateTimer);
+  estimateTimer = setTimeout(showEstimate, 500);
+}
+async function showEstimate() {
+  const line = document.getElementById("estimate");
+  try {
+    const { evaluations, workers, seconds } = await postJSON("/api/runs/estimate", read());
+    line.textContent = `${evaluations.toLocaleString()} evaluation${evaluations === 1 ? "" : "s"} on ${workers} ` +
+      `worker${workers === 1 ? "" : "s"}: about ${fmtDuration(seconds)} (a rough estimate)`;
+    line.dataset.state = "ok";
+  } catch (error) {
+    line.textContent = `No estimate yet: ${error.details && error.details.length ? error.details.length + " problem(s) to fix" : error.message}`;
+    line.dataset.state = "invalid";
+  }
+}
 
 // The form field of an error's path: the field of the path, else of its nearest
 // parent that has one (an error on a range's "max" goes to the range's field).
@@ -431,6 +455,7 @@ async function main() {
   start.disabled = false;
   start.removeAttribute("title");
   document.body.dataset.ready = "true";
+  showEstimate();
 }
 
 main();

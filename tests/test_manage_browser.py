@@ -39,6 +39,9 @@ def test_the_form_explains_itself_and_its_error_summary_links_to_the_fields(serv
     assert _form_json(page)["execution"]["commission"] == 0.0005
     page.fill("[data-path='ga.generations']", "7")
     assert _form_json(page)["ga"]["generations"] == 7
+    population = _form_json(page)["ga"]["population"]  # the server's estimate by Start follows the edits
+    page.wait_for_function("n => document.getElementById('estimate').textContent.startsWith(n + ' evaluations')",
+                           arg=f"{population * 7:,}")  # fmt: skip
 
     fast = "[data-path='strategy.signals.golden.params.fast']"
     page.fill(fast, "50")
