@@ -67,6 +67,35 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _paced_status(url: str, run_id: int, rate: float, seconds: float) -> tuple[list[float], float]:
+    """``GET /api/runs/<id>`` at ``rate`` requests/s for ``seconds``: (each request's
+    seconds, the rate achieved)."""
+    times: list[float] = []
+    session = threading.local()
+
+    def one_request() -> None:
+        http = getattr(session, "http", None) or requests.Session()
+        session.http = http
+        start = time.perf_counter()
+        response = http.get(f"{url}/api/runs/{run_id}", timeout=10)
+        times.append(time.perf_counter() - start)
+        response.raise_for_status()
+
+    total = int(rate * seconds)
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        start = time.perf_counter()
+        futures = []
+        for k in range(total):
+            delay = start + k / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            futures.append(pool.submit(one_request))
+        for future in futures:
+            future.result()
+        achieved = total / (time.perf_counter() - start)
+    return times, achieved
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--generations", type=int, default=400)
@@ -86,29 +115,7 @@ def main() -> None:
             while server.get(f"/api/runs/{run_id}").json()["generation"] < 1:
                 time.sleep(0.05)
 
-            status_times: list[float] = []
-            session = threading.local()
-
-            def one_request() -> None:
-                http = getattr(session, "http", None) or requests.Session()
-                session.http = http
-                start = time.perf_counter()
-                response = http.get(f"{server.url}/api/runs/{run_id}", timeout=10)
-                status_times.append(time.perf_counter() - start)
-                response.raise_for_status()
-
-            total = int(args.rate * args.seconds)
-            with ThreadPoolExecutor(max_workers=16) as pool:
-                start = time.perf_counter()
-                futures = []
-                for k in range(total):
-                    delay = start + k / args.rate - time.perf_counter()
-                    if delay > 0:
-                        time.sleep(delay)
-                    futures.append(pool.submit(one_request))
-                for future in futures:
-                    future.result()
-                achieved = total / (time.perf_counter() - start)
+            status_times, achieved = _paced_status(server.url, run_id, args.rate, args.seconds)
             state = server.get(f"/api/runs/{run_id}").json()
             server.post(f"/api/runs/{run_id}/stop")
             time.sleep(0.5)

@@ -6,15 +6,12 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
 import socketio
 
-from bench.dashboard import _config, _percentile
+from bench.dashboard import _config, _paced_status, _percentile
 from tests.server import Server
 
 
@@ -31,35 +28,6 @@ class _Watcher:
     def _on_generation(self, summary: dict) -> None:
         self.generations.append(summary["generation"])
         self.latencies.setdefault(summary["generation"], time.time() - summary["completed_at"])
-
-
-def _paced_status(url: str, run_id: int, rate: float, seconds: float) -> tuple[list[float], float]:
-    """``GET /api/runs/<id>`` at ``rate`` requests/s for ``seconds``: (each request's
-    seconds, the rate achieved)."""
-    times: list[float] = []
-    session = threading.local()
-
-    def one_request() -> None:
-        http = getattr(session, "http", None) or requests.Session()
-        session.http = http
-        start = time.perf_counter()
-        response = http.get(f"{url}/api/runs/{run_id}", timeout=10)
-        times.append(time.perf_counter() - start)
-        response.raise_for_status()
-
-    total = int(rate * seconds)
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        start = time.perf_counter()
-        futures = []
-        for k in range(total):
-            delay = start + k / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            futures.append(pool.submit(one_request))
-        for future in futures:
-            future.result()
-        achieved = total / (time.perf_counter() - start)
-    return times, achieved
 
 
 def watch_load(clients: int, rate: float, seconds: float, generations: int) -> dict:

@@ -148,3 +148,17 @@ class Server:
                 return status
             time.sleep(0.1)
         raise AssertionError(f"run {run_id} never reached {states}: {status}")
+
+
+def module_server(name: str, env: dict[str, str] | None = None):
+    """A module-scoped pytest fixture: a real dashboard server (`Server`) in a
+    fresh folder named ``name``, with ``env``, stopped after the module."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory):
+        running = Server(tmp_path_factory.mktemp(name), env=env).start()
+        yield running
+        running.stop()
+
+    return server

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import ROOT
-from tests.server import Server
+from tests.server import module_server
 from tests.test_api import PLUGIN_ENV, run_config
 
 pytestmark = pytest.mark.slow  # a real server and a headless browser
@@ -22,11 +22,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("browser"), env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.1"}).start()
-    yield server
-    server.stop()
+server = module_server("browser", env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.1"})
 
 
 def _estimate(message) -> bool:

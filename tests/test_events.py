@@ -9,17 +9,13 @@ import time
 import pytest
 import socketio
 
-from tests.server import Server
+from tests.server import Server, module_server
 from tests.test_api import PLUGIN_ENV, run_config
 
 pytestmark = pytest.mark.slow  # a real server process, a real run and Socket.IO clients
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("events"), env=PLUGIN_ENV).start()
-    yield server
-    server.stop()
+server = module_server("events", env=PLUGIN_ENV)
 
 
 @pytest.fixture(scope="module")

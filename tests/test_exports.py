@@ -14,17 +14,13 @@ import pytest
 from optimizer.config import parse_config
 from optimizer.stats import SCALAR_FIELDS
 from tests.conftest import EURUSD, ROOT, sma_cross_config
-from tests.server import Server
+from tests.server import module_server
 from tests.test_api import run_config
 
 pytestmark = pytest.mark.slow  # a real server process and real runs
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("exports")).start()
-    yield server
-    server.stop()
+server = module_server("exports")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import EURUSD, candles_of, sma_cross_config
-from tests.server import Server
+from tests.server import module_server
 
 pytestmark = pytest.mark.slow  # a real server process and real runs
 
@@ -24,11 +24,7 @@ def _run_config(cheat: bool) -> dict:
     return doc
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("lookahead"), env={"OPTIMIZER_PLUGINS": "tests.plugins.peeking"}).start()
-    yield server
-    server.stop()
+server = module_server("lookahead", env={"OPTIMIZER_PLUGINS": "tests.plugins.peeking"})
 
 
 def test_a_run_that_fails_the_check_is_failed_with_the_message_and_loses_nothing(server):

@@ -8,17 +8,13 @@ import pytest
 import requests
 
 from tests.conftest import GOOG
-from tests.server import Server
+from tests.server import module_server
 from tests.test_api import PLUGIN_ENV, run_config
 
 pytestmark = pytest.mark.slow  # a real server process and real runs
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("manage"), env=PLUGIN_ENV).start()
-    yield server
-    server.stop()
+server = module_server("manage", env=PLUGIN_ENV)
 
 
 @pytest.fixture(scope="module")

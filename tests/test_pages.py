@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server import Server
+from tests.server import module_server
 from tests.test_api import PLUGIN_ENV, run_config
 
 pytestmark = pytest.mark.slow  # a real server process and a real run
@@ -12,11 +12,7 @@ pytestmark = pytest.mark.slow  # a real server process and a real run
 SERIES = ("trades", "pnl_history", "equity", "winning_trades_distribution", "losing_trades_distribution")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("pages"), env=PLUGIN_ENV).start()
-    yield server
-    server.stop()
+server = module_server("pages", env=PLUGIN_ENV)
 
 
 @pytest.fixture(scope="module")

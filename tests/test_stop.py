@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.server import Server
+from tests.server import Server, module_server
 from tests.test_api import PLUGIN_ENV, run_config
 
 pytestmark = pytest.mark.slow  # twenty real runs
@@ -26,11 +26,7 @@ def stop_config() -> dict:
     return doc
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    server = Server(tmp_path_factory.mktemp("stop"), env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.03"}).start()
-    yield server
-    server.stop()
+server = module_server("stop", env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.03"})
 
 
 def wait_until(server: Server, run_id: int, ready, timeout: float = 300) -> dict:
