@@ -18,6 +18,7 @@ import pytest
 
 from tests.server import SERVERS, Server
 from tests.test_api import PLUGIN_ENV, run_config
+from tests.test_security import ServerWith
 from visualization_apps import run_lock
 
 pytestmark = pytest.mark.slow  # real servers, run processes and workers
@@ -207,7 +208,7 @@ def test_a_second_process_on_one_run_is_impossible(tmp_path, reference):
 
 
 def test_a_run_deleted_while_its_workers_start_leaves_no_worker(tmp_path):
-    server = Server(tmp_path, env=ENV).start()
+    server = ServerWith(tmp_path, "--max-workers", "6", env=ENV).start()  # more workers than cores, on purpose
     try:
         doc = run_config(generations=50, slow=True)
         doc["workers"] = 6
