@@ -20,7 +20,10 @@ events, checkpoint and outputs as a search.
 
 Rates and the ETA come from wall time: the moving average of the last
 `RATE_WINDOW` generations, each measured from one event to the next (so the
-time the caller spends on an event, storing or drawing it, counts too).
+time the caller spends on an event, storing or drawing it, counts too). The
+first generation a process runs also starts its workers and compiles the
+kernels (seconds, against a fraction of a second for a later one): it gives the
+rate only until a second one is done, then leaves the average.
 
 `Optimizer.generations` yields a `GenerationEvent` per generation (0 is the
 initial population). Before each event the full state is written to the
@@ -35,7 +38,7 @@ import gc
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +98,7 @@ class Optimizer:
         self._writer: CheckpointWriter | None = None
         self._resumed = False
         self._cycles: deque[tuple[int, float]] = deque(maxlen=RATE_WINDOW)  # (evaluations, wall seconds)
+        self._warm_up: tuple[int, float] | None = None  # this process's first generation (starts the workers)
         if resume:
             if checkpoint_dir is None:
                 raise ConfigError("resume: needs the run's checkpoint folder")
@@ -115,6 +119,7 @@ class Optimizer:
         """
         progress = self.progress
         self._cycles.clear()
+        self._warm_up = None
         mark = time.perf_counter()  # the last event's time: a generation's wall time runs from it to its event
         if self._resumed:
             self._resumed = False
@@ -149,7 +154,11 @@ class Optimizer:
             if self._writer is not None:
                 save_state(self._writer, self.fingerprint, progress, self.population, self.elite, self.ledger)
             now = time.perf_counter()
-            self._cycles.append((progress.logbook[-1]["evaluations"], now - mark))
+            cycle = (progress.logbook[-1]["evaluations"], now - mark)
+            if self._warm_up is None:
+                self._warm_up = cycle
+            else:
+                self._cycles.append(cycle)
             yield self._event(seconds)
             mark = now
 
@@ -244,8 +253,7 @@ class Optimizer:
         population = tuple(ind.id for ind in self.population)
         self.individual_json.generation = done
         self.individual_json.ties = self.elite.tie_table()
-        cycles = list(self._cycles) if not replay else []
-        wall = sum(s for _, s in cycles)
+        evals_per_second, eta_seconds = (None, None) if replay else rates(self._warm_up, self._cycles, remaining)
         return GenerationEvent(
             generation=done,
             generations_total=self.generations_total,
@@ -259,8 +267,8 @@ class Optimizer:
             total_evaluations=self.ledger.evaluations,
             total_failed_evaluations=self.ledger.failed_evaluations,
             test_evaluations=self.ledger.test_evaluations,
-            evals_per_second=sum(n for n, _ in cycles) / wall if wall > 0 else None,
-            eta_seconds=wall / len(cycles) * remaining if wall > 0 else None,
+            evals_per_second=evals_per_second,
+            eta_seconds=eta_seconds,
             objectives=tuple(ObjectiveSummary(o.metric, o.goal, **row[o.metric]) for o in self.objectives),
             summary=self.summary(row),
             population=population,
@@ -271,3 +279,17 @@ class Optimizer:
             individuals=tuple(dict.fromkeys([*elite_ids, *population, *self.progress.new_ids])),
             render=self.individual_json,
         )
+
+
+def rates(
+    warm_up: tuple[int, float] | None, cycles: Sequence[tuple[int, float]], remaining: int
+) -> tuple[float | None, float | None]:
+    """Evaluations per wall second and the seconds left for ``remaining``
+    generations, from the recent generations' ``cycles`` (evaluations, wall
+    seconds each); the process's ``warm_up`` generation counts only while there is
+    no other. (None, None) without any wall time."""
+    window = list(cycles) or ([warm_up] if warm_up is not None else [])
+    wall = sum(seconds for _, seconds in window)
+    if wall <= 0:
+        return None, None
+    return sum(n for n, _ in window) / wall, wall / len(window) * remaining

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,14 +52,14 @@ def _drive(optimizer: Optimizer, config: RunConfig, args: argparse.Namespace) ->
     metric = config.objectives[0].metric
     with (
         logging_redirect_tqdm(),
-        tqdm(total=total, unit="gen", file=sys.stderr, disable=None, dynamic_ncols=True) as bar,
+        tqdm(total=total, unit="gen", file=sys.stderr, disable=None, bar_format=BAR, **_width()) as bar,
     ):
         for event in optimizer.generations():
             bar.n = event.generation
             best = event.objectives[0].best
             rate = event.evals_per_second
             bar.set_postfix_str(
-                f"best {metric} {_fmt(best)} | {_fmt(rate)} evals/s | ETA {_fmt(event.eta_seconds)} s",
+                f"best {metric} {_fmt(best)} | {_fmt(rate)} evals/s | ETA {duration(event.eta_seconds)}",
                 refresh=False,
             )
             bar.refresh()
@@ -97,6 +98,27 @@ def _with_overrides(config: RunConfig, args: argparse.Namespace) -> RunConfig:
             raise ConfigError(f"--workers: {args.workers} is negative")
         raw["workers"] = args.workers
     return parse_config(raw) if raw != config.raw else config
+
+
+BAR = "{l_bar}{bar}| {n_fmt}/{total_fmt} gen [{elapsed}{postfix}]"
+"""The progress bar without tqdm's own time left: the optimizer's ETA (wall time
+of recent generations, `optimizer.ga.rates`) is the one shown."""
+
+
+def _width() -> dict[str, Any]:
+    """The terminal's width as it changes; 100 columns where it says 0 (a pty
+    whose size was never set), in which tqdm would draw nothing."""
+    return {"dynamic_ncols": True} if shutil.get_terminal_size((100, 24)).columns > 0 else {"ncols": 100}
+
+
+def duration(seconds: float | None) -> str:
+    """``seconds`` for a reader: "8.2 s", "3 min 05 s", "2 h 14 min"; "-" for None."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _fmt(value: float | None) -> str:

@@ -56,6 +56,7 @@ def test_start_poll_and_read_a_run(server, finished):
     assert status["generation"] == status["generations_total"] == 4
     assert status["evaluations"] > 16 and status["failed_evaluations"] == 0
     assert status["started_at"] and status["finished_at"] and status["error"] is None
+    assert status["evals_per_second"] is None and status["eta_seconds"] is None  # no process, nothing to wait for
     assert status["data_fingerprint"] and status["versions"]["numba"]
     everything = server.get(f"/api/runs/{run_id}/generations").json()
     assert [g["generation"] for g in everything] == [1, 2, 3, 4]

@@ -435,3 +435,13 @@ def test_rates_and_the_eta_come_from_wall_time_and_start_again_after_a_resume(tm
     assert rest[0]["replay"] and rest[0]["evals_per_second"] is None and rest[0]["eta_seconds"] is None
     assert all(e["evals_per_second"] > 0 for e in rest[1:])
     assert rest[1]["eta_seconds"] > 0 and rest[-1]["eta_seconds"] == 0 and rest[-1]["finished"]
+
+
+def test_the_warm_up_generation_leaves_the_rate_once_another_is_done():
+    """A process's first generation starts its workers and compiles (here 20 s for
+    100 evaluations); the later ones (1 s each) make the rate and the ETA."""
+    from optimizer.ga import rates
+
+    assert rates(None, [], 10) == (None, None)
+    assert rates((100, 20.0), [], 10) == (5.0, 200.0)  # nothing else yet: the warm-up is all there is
+    assert rates((100, 20.0), [(100, 1.0), (50, 1.0)], 10) == (75.0, 10.0)

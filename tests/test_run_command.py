@@ -198,3 +198,9 @@ def test_workers_that_cannot_start_end_the_run_with_a_message(tmp_path):
     code, err = _finish(_start(config, "--workers", "2", "--json", tmp_path / "o.json", env=env), timeout=120)
     assert code == 1 and "Traceback" not in err
     assert "worker processes exit before they are ready" in err.strip().splitlines()[-1]
+
+
+def test_the_progress_bar_tells_durations_as_a_reader_would():
+    from optimizer.run_command import duration
+
+    assert [duration(s) for s in (None, 8.24, 185, 8040)] == ["-", "8.2 s", "3 min 05 s", "2 h 14 min"]

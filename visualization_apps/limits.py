@@ -25,13 +25,16 @@ from optimizer.engine import check_compatible
 from optimizer.errors import ConfigError, InputError
 from optimizer.split import holdout_start
 
-# The estimate's model of one evaluation on one core (measured with bench/optimizer.py
-# and bench/engine.py: ~0.4 ms at 5,000 bars, ~11 ms at 1M bars), plus what a
-# generation costs the coordinator (selection, checkpoint, storage) and the pool's start.
-SECONDS_PER_EVALUATION = 2e-4
-SECONDS_PER_BAR = 1.1e-8
-SECONDS_PER_GENERATION = 0.05
-SECONDS_TO_START = 3.0
+# The estimate's model of one evaluation on one core, backtest and statistics
+# (fitted to two measurements on a 2-core machine: ~0.55 ms for 2 signals on 5,000
+# EURUSD hours, bench/optimizer.py; ~2.1 ms for 3 signals on 13,680 BTC minutes, a
+# 300 x 40 run), plus what a generation costs the coordinator (selection,
+# checkpoint, storage), and a process's start: its workers and their compiled
+# kernels (about 10 s; the first run after an install compiles them, ~30 s more).
+SECONDS_PER_EVALUATION = 5e-5
+SECONDS_PER_BAR = 5e-8  # per signal
+SECONDS_PER_GENERATION = 0.1
+SECONDS_TO_START = 10.0
 
 
 @dataclass(frozen=True)

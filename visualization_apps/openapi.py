@@ -134,7 +134,12 @@ def _schemas() -> dict[str, Any]:
             "generation": {"type": "integer"}, "generations_total": {"type": "integer"},
             "evaluations": {"type": "integer"}, "failed_evaluations": {"type": "integer"},
             "evals_per_second": nullable_number, "eta_seconds": nullable_number,
-            "best": {"type": ["array", "null"], "items": nullable_number},
+            "best": {"type": ["array", "null"], "items": nullable_number, "description":
+                     "per objective, in order, the best value any individual of the last generation reached "
+                     "(the generation summary's best: each objective's may come from another individual; "
+                     "GET /api/runs gives best_member, one individual)"},
+            "best_member": {"type": ["object", "null"], "description": "the first of the elite (the best by the "
+                            "first objective): id, objectives, train and test figures; in GET /api/runs"},
             "created_at": nullable_string, "started_at": nullable_string, "finished_at": nullable_string,
             "error": nullable_string}},
         "RunConfiguration": _embedded(config_schema(), "RunConfiguration"),

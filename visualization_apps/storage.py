@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from visualization_apps.run_states import UNFINISHED, RunState, check_transition
+from visualization_apps.run_states import FINAL, UNFINISHED, RunState, check_transition
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -449,6 +449,8 @@ def quantiles(values: list[float]) -> list[float] | None:
 def _run(row: sqlite3.Row) -> dict[str, Any]:
     out = {name: row[name] for name in RUN_FIELDS}
     out["best"] = json.loads(row["best"]) if row["best"] else None
+    if out["state"] in FINAL:  # no process: no rate, nothing left to wait for
+        out["evals_per_second"] = out["eta_seconds"] = None
     out["versions"] = json.loads(row["versions"])
     for name in ("created_at", "started_at", "finished_at"):
         out[name] = _iso(row[name])
