@@ -35,6 +35,22 @@ function drawPareto(runs) {
   });
 }
 
+// The generation axis: whole numbers only, a tick every 1, 2 or 5 times a power of ten
+// (at most about seven ticks), from the first generation to the last (markers at the
+// ends not clipped).
+function generationStep(span) {
+  const raw = Math.max(1, span / 6);
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * magnitude).find((step) => step >= raw);
+}
+function generationAxis(runs) {
+  const generations = runs.flatMap((entry) => entry.history.map((g) => g.generation));
+  if (!generations.length) return { title: { text: "generation" }, automargin: true };
+  const first = Math.min(...generations), last = Math.max(...generations);
+  return { title: { text: "generation" }, range: first === last ? [first - 0.5, last + 0.5] : [first, last],
+    tickmode: "linear", tick0: 0, dtick: generationStep(last - first), tickformat: "d", tickangle: 0, automargin: true };
+}
+
 // One small chart per objective (of any run), a line per run that has it.
 function drawEvolution(runs) {
   const metrics = [...new Set(runs.flatMap((entry) => entry.objectives.map((o) => o.metric)))];
@@ -44,12 +60,12 @@ function drawEvolution(runs) {
     const traces = runs.map((entry, k) => {
       const index = entry.objectives.findIndex((o) => o.metric === metric);
       if (index < 0) return null;
-      return { type: "scatter", mode: "lines+markers", name: label(entry), line: { color: COLORS[k] },
+      return { type: "scatter", mode: "lines+markers", name: label(entry), line: { color: COLORS[k] }, cliponaxis: false,
         x: entry.history.map((g) => g.generation), y: entry.history.map((g) => g.objectives[index].best) };
     }).filter(Boolean);
     const goal = runs.flatMap((e) => e.objectives).find((o) => o.metric === metric).goal;
     Plotly.newPlot(`evolution-${metric}`, traces, { ...PLOT_LAYOUT, title: { text: `${metricLabel(metric)} (${goal})` },
-      xaxis: { title: { text: "generation" }, dtick: 1, automargin: true }, yaxis: { automargin: true },
+      xaxis: generationAxis(runs), yaxis: { automargin: true },
       legend: { orientation: "h", y: -0.3 } }, PLOT_CONFIG);
   }
 }
@@ -78,7 +94,7 @@ function drawBest(runs) {
 }
 
 function show(value) {
-  if (value === null || value === undefined) return "(absent)";
+  if (value === null || value === undefined) return "(none)";  // null or absent: the same
   if (typeof value === "object" && "min" in value && "max" in value) return `${value.min} … ${value.max} (range)`;
   return typeof value === "string" ? value : JSON.stringify(value);
 }

@@ -50,7 +50,13 @@ function schemaNode(path) {
   }
   return { node: node || null, text };
 }
-function help(path) { return schemaNode(path).text; }
+// The form's own help for the fields it shows in percent (the schema speaks in fractions,
+// as the API and the JSON view take them); else the schema's.
+const PERCENT_HELP = {
+  "execution.commission": "commission per side (paid on entry and again on exit), in percent of the traded notional: 0.1 = 0.1 %",
+  "execution.slippage": "slippage per side (each fill), in percent of the price, always against the trader: 0.05 = 0.05 %",
+};
+function help(path) { return PERCENT_HELP[path] || schemaNode(path).text; }
 function inSchema(path) { return schemaNode(path).node !== null; }
 
 // Fields shown in percent (stored as fractions), and each field's unit.
@@ -72,6 +78,16 @@ function unitOf(path) {
 const round = (x) => Number(x.toPrecision(12));
 const shown = (path, v) => (PERCENT.includes(path) && typeof v === "number" ? round(v * 100) : v);
 const stored = (path, v) => (PERCENT.includes(path) ? round(v / 100) : v);
+
+// An API error of a percent field told in the percent the user typed: its numbers
+// (fractions, as the API checks them) times 100, with "%"
+// ("execution.commission: -0.01 must be at least 0" -> "...: -1 % must be at least 0 %").
+function inPercent(detail) {
+  const path = detail.split(":")[0];
+  if (!PERCENT.some((p) => path === p || path.startsWith(`${p}.`))) return detail;
+  const reason = detail.slice(path.length + 1).replace(/-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/gi, (n) => `${round(Number(n) * 100)} %`);
+  return `${path}:${reason}`;
+}
 
 // A number input pair: value (or range min) and an optional "to" (range max);
 // settings of the search itself (not genes) have no "to". Its unit follows it,
@@ -379,6 +395,16 @@ function leaves(value, prefix = "", out = {}) {
   return out;
 }
 
+// A null the schema defaults to (no stall limit, the data's own timeframe, no short
+// rule): the form holds it as an empty or absent field, which means the same.
+function nullByDefault(path) {
+  const node = resolve(schemaNode(path).node);
+  return !!node && Object.hasOwn(node, "default") && node.default === null;
+}
+function held(path, value, holds) {
+  return JSON.stringify(holds) === JSON.stringify(value) || (value === null && holds === undefined && nullByDefault(path));
+}
+
 function describe(value) {
   return value === undefined ? "nothing" : JSON.stringify(value);
 }
@@ -397,9 +423,9 @@ document.getElementById("apply-json").addEventListener("click", () => {
   let problems;
   try {
     fill(config);
-    const held = leaves(read());
-    problems = Object.entries(leaves(config)).filter(([path, value]) => JSON.stringify(held[path]) !== JSON.stringify(value))
-      .map(([path, value]) => `${path}: ${describe(value)} cannot be held by the form (it would become ${describe(held[path])}); fix it in the JSON`);
+    const holds = leaves(read());
+    problems = Object.entries(leaves(config)).filter(([path, value]) => !held(path, value, holds[path]))
+      .map(([path, value]) => `${path}: ${describe(value)} cannot be held by the form (it would become ${describe(holds[path])}); fix it in the JSON`);
   } catch (error) {
     problems = [`configuration: cannot be shown in the form: ${error.message}`];
   }
@@ -407,26 +433,52 @@ document.getElementById("apply-json").addEventListener("click", () => {
     fill(before);
     document.getElementById("config").value = text;  // as written, to be fixed
     showErrors(problems);
+    holdStart();
     return;
   }
   showErrors([]);
+  releaseStart();
   syncJSON();
 });
 
+// After a refused load the JSON box shows what the form does not hold: Start waits
+// (disabled, its title says why) until the form is edited or a load succeeds, so it
+// never starts something other than what the user sees.
+const HELD = "the JSON below was not loaded (see the problems listed): the form still holds its earlier values. " +
+  "Fix the JSON and load it, or edit the form, to start";
+function holdStart() {
+  const start = document.getElementById("start");
+  start.disabled = true;
+  start.title = HELD;
+  start.dataset.held = "true";
+}
+function releaseStart() {
+  const start = document.getElementById("start");
+  if (start.dataset.held !== "true") return;
+  delete start.dataset.held;
+  start.disabled = false;
+  start.removeAttribute("title");
+}
+
 const formNode = document.getElementById("new-run");
-formNode.addEventListener("input", syncJSON);
-formNode.addEventListener("change", syncJSON);
-formNode.addEventListener("click", (event) => { if (event.target.closest("button.remove")) syncJSON(); });
+const edited = () => { releaseStart(); syncJSON(); };
+formNode.addEventListener("input", edited);
+formNode.addEventListener("change", edited);
+formNode.addEventListener("click", (event) => {
+  if (event.target.closest("button.remove")) edited();
+  else if (event.target.closest("#add-signal")) releaseStart();  // its own listener syncs the JSON
+});
 
 formNode.addEventListener("submit", async (event) => {
   event.preventDefault();
+  if (document.getElementById("start").disabled) return;  // held after a refused load, or still loading
   const config = read();
   document.getElementById("config").value = JSON.stringify(config, null, 2);
   try {
     const { id } = await postJSON("/api/runs", config);
     window.location = `/runs/${id}`;
   } catch (error) {
-    showErrors(error.details && error.details.length ? error.details : [error.message]);
+    showErrors(error.details && error.details.length ? error.details.map(inPercent) : [error.message]);
   }
 });
 

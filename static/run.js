@@ -17,6 +17,7 @@ let eliteIds = [];           // best first
 const members = new Map();   // id -> summary statistics
 let genes = [];              // gene names, in the run's order
 let labels = {};             // gene name -> label (optimizer/labels.py's rule)
+let ranges = {};             // gene name -> [min, max]: its range in the run's configuration
 const label = (gene) => labels[gene] || gene;
 
 const DRAW_INTERVAL_MS = 1000;
@@ -249,21 +250,32 @@ function drawEvolution() {
   Plotly.react("evolution", traces, layout, PLOT_CONFIG);
 }
 
-// The elite's genes, one line per member.
+// Each gene's configured range ({"min", "max"} at its dotted path in the run's config).
+function geneRanges(config, names) {
+  const out = {};
+  for (const name of names) {
+    const node = name.split(".").reduce((o, k) => (o == null ? undefined : o[k]), config);
+    if (node && typeof node.min === "number" && typeof node.max === "number") out[name] = [node.min, node.max];
+  }
+  return out;
+}
+
+// The elite's genes, one line per member; each gene's axis spans its configured range.
 function drawParallel(elite) {
   if (!elite.length) return;
   const metric = summaries[0].objectives[0].metric;
-  const dimensions = genes.map((gene) => ({ label: label(gene), values: elite.map((e) => e.params[gene]) }));
+  const dimensions = genes.map((gene) => ({ label: label(gene), values: elite.map((e) => e.params[gene]), range: ranges[gene] }));
   dimensions.push({ label: metric, values: elite.map((e) => e.fitness[0]) });
   drawParallelSvg(dimensions, elite.map((e) => e.fitness[0]), metric);
 }
 
 // Parallel coordinates in SVG (Plotly's parcoords needs WebGL, which headless and some
 // remote browsers lack): each member a line over the dimensions, each dimension scaled to
-// its own range (its min and max written at its ends), coloured by the first objective.
+// its range (a gene's configured range, else the values' spread; its min and max written
+// at its ends), coloured by the first objective.
 function drawParallelSvg(dimensions, color, metric) {
   const scaled = dimensions.map((d) => {
-    const low = Math.min(...d.values), high = Math.max(...d.values);
+    const [low, high] = d.range || [Math.min(...d.values), Math.max(...d.values)];
     return { ...d, low, high, y: d.values.map((v) => (high > low ? (v - low) / (high - low) : 0.5)) };
   });
   const x = scaled.map((d) => d.label);
@@ -277,11 +289,13 @@ function drawParallelSvg(dimensions, color, metric) {
     return { x: xs, y: ys, mode: "lines", showlegend: false, hoverinfo: "skip", connectgaps: false, opacity: 0.6,
              line: { width: 1.5, color: `hsl(${220 - (160 * (b + 0.5)) / BANDS}, 70%, 45%)` } };
   }).filter((t) => t.x.length);
-  Plotly.react("parallel", traces, { ...PLOT_LAYOUT, title: { text: `Elite genes (each scaled to its range; colour: ${metric})` },
+  Plotly.react("parallel", traces, { ...PLOT_LAYOUT, height: 360, margin: { ...PLOT_LAYOUT.margin, t: 60 },
+    title: { text: `Elite genes, each axis its gene's configured range<br>colour: ${metric}`, font: { size: 14 } },
     xaxis: { type: "category", automargin: true }, yaxis: { range: [-0.08, 1.08], showticklabels: false, zeroline: false },
     annotations: scaled.flatMap((d) => [
-      { x: d.label, y: 1.04, yref: "y", text: fmt(d.high, 4), showarrow: false, font: { size: 10 } },
-      { x: d.label, y: -0.04, yref: "y", text: fmt(d.low, 4), showarrow: false, font: { size: 10 } }]) }, PLOT_CONFIG);
+      { x: d.label, y: 1.04, yref: "y", text: d.range ? String(d.high) : fmt(d.high, 4), showarrow: false, font: { size: 10 } },
+      { x: d.label, y: -0.04, yref: "y", text: d.range ? String(d.low) : fmt(d.low, 4), showarrow: false, font: { size: 10 } }]) },
+    PLOT_CONFIG);
 }
 
 // Shared bins over two value lists: edges, and the counts of each list.
@@ -330,7 +344,8 @@ for (const action of ["stop", "resume"]) {
 function alertError(error) { const e = document.getElementById("error"); e.hidden = false; e.textContent = error.message; }
 
 makeSortable(document.getElementById("elite"));
-const ready = getJSON(`/api/runs/${RUN_ID}/labels`).then((answer) => { genes = answer.genes; labels = answer.labels; });
+const ready = Promise.all([getJSON(`/api/runs/${RUN_ID}/labels`), getJSON(`/api/runs/${RUN_ID}/config`)])
+  .then(([answer, config]) => { genes = answer.genes; labels = answer.labels; ranges = geneRanges(config, genes); });
 const socket = io({ transports: ["websocket"] });
 socket.on("connect", async () => {
   const answer = await socket.emitWithAck("subscribe", { run_id: RUN_ID });

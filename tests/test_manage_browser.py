@@ -131,3 +131,30 @@ def test_rename_and_delete_a_run_from_the_list(server, page):
     _ready(page)
     assert page.locator(f"#run-{run_id}").count() == 0
     assert page.locator("#datasets tr#dataset-EURUSD-1h button.delete-dataset").is_disabled()
+
+
+def test_compare_shows_real_differences_only_and_whole_generation_ticks(server, page):
+    """Null in one run and absent in another is no difference; the objectives'
+    generation axis has whole-number ticks at a sensible step, first to last."""
+    docs = [run_config(generations=12, seed=9), run_config(generations=2, seed=10), run_config(generations=2, seed=11)]
+    docs[1]["strategy"]["direction"] = "both"  # its entry_short is a rule, the others' null
+    docs[1]["strategy"]["entry_short"] = {"weights": {"down": 1.0}, "threshold": 1.0}
+    ids = [server.post("/api/runs", json=doc).json()["id"] for doc in docs]
+    for run_id in ids:
+        assert server.wait_for(run_id, ("completed", "failed"))["state"] == "completed"
+    page.goto(server.url + "/compare?runs=" + ",".join(map(str, ids)))
+    _ready(page)
+    rows = page.locator("#diff tbody tr")
+    cells = [rows.nth(k).inner_text().split("\t") for k in range(rows.count())]
+    assert all(len(set(row[1:])) > 1 for row in cells), cells  # every row shown differs
+    keys = [row[0] for row in cells]
+    assert "strategy.entry_short" not in keys and "strategy.entry_short.weights.down" in keys, keys
+    chart = "#evolution-total_return_pct"
+    history = server.get(f"/api/runs/{ids[0]}/generations").json()
+    first, last = history[0]["generation"], history[-1]["generation"]
+    assert page.evaluate(f"() => document.querySelector('{chart}').layout.xaxis.range") == [first, last]
+    ticks = page.evaluate(f"() => [...document.querySelectorAll('{chart} .xtick text')].map((t) => t.textContent)")
+    assert ticks and all(t.isdigit() for t in ticks) and len(ticks) <= 8, ticks
+    assert all(first <= int(t) <= last for t in ticks), ticks
+    page.screenshot(path=ARTIFACTS / "compare-three.png", full_page=True)
+    assert page.problems == [] and page.refused == []

@@ -35,15 +35,19 @@ def flatten(document: Any, prefix: str = "") -> dict[str, Any]:
 
 def config_diff(configs: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """The dotted keys whose values are not the same in every configuration, each
-    with its value per configuration (None where it is absent), in key order."""
+    with its value per configuration (None where it is null or absent), in key order.
+
+    Null and absent are the same (the normalized configuration writes every default,
+    null included): ``strategy.entry_short`` null in a long-only run and absent from
+    a ``direction: both`` run (whose rule is flattened to ``entry_short.weights...``)
+    is no difference; only the rule's own keys are."""
     flat = [flatten(config) for config in configs]
     keys = sorted({key for f in flat for key in f} - set(IGNORED_KEYS))
-    missing = object()
     out = {}
     for key in keys:
-        values = [f.get(key, missing) for f in flat]
+        values = [f.get(key) for f in flat]
         if any(v != values[0] for v in values[1:]):
-            out[key] = [None if v is missing else v for v in values]
+            out[key] = values
     return out
 
 
