@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 CHECKPOINT = "checkpoint.json"
 LOG = "evaluations.jsonl"
-VERSION = 3
+VERSION = 4  # 4: the per-bar returns summary (moments, block sums) in every record
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
