@@ -157,7 +157,8 @@ def run_status(run_id: int) -> Response:
     record = _ctx().manager.status(run_id)
     if record is None:
         raise ApiError(404, f"no run {run_id}")
-    return jsonify(record)
+    last = _ctx().store.last_generation(run_id)  # the run's robustness statistics, stored with its last event
+    return jsonify({**record, "robustness": None if last is None else last.get("robustness")})
 
 
 @api.get("/runs/<int:run_id>/config")
@@ -312,6 +313,7 @@ def export_json(run_id: int) -> Response:
         "config": store.run_config(run_id),
         "generations": store.generations_after(run_id, 0),
         "elite": [] if last is None else store.individuals(run_id, last["elite"]),
+        "robustness": None if last is None else last.get("robustness"),
     }
     return _attachment(json.dumps(document, allow_nan=False), f"run-{run_id}.json", "application/json")
 
