@@ -35,16 +35,14 @@ import numpy as np
 
 from optimizer.config import RunConfig
 from optimizer.evaluation import STRESS, TRAIN, NoSeries
-
-# INTERIM: R1's functions (branch s7-rstats) replace these on merge: import them from optimizer.robustness.
-from optimizer.interim_robustness import (
+from optimizer.ledger import Ledger, ParamsKey
+from optimizer.robustness import (
     deflated_sharpe_ratio,
     min_track_record_length,
     monte_carlo,
     pbo_from_blocks,
     probabilistic_sharpe_ratio,
 )
-from optimizer.ledger import Ledger, ParamsKey
 from optimizer.stats import IndividualStats
 from optimizer.strategy import decode_keys
 
@@ -121,10 +119,12 @@ class RunRobustness:
             }  # fmt: skip
             member.update(self._neighbourhood(stats, neighbours[ind.id]))
             seed = int(np.random.SeedSequence([self.config.ga.seed, ind.id, MONTE_CARLO_STREAM]).generate_state(1)[0])
-            mc = monte_carlo(trade_returns(stats), settings.monte_carlo, seed, settings.ruin_drawdown)
-            member["mc_return_pct"] = mc["mc_return_pct"]
-            member["mc_drawdown_pct"] = mc["mc_drawdown_pct"]
-            member["ruin_probability"] = mc["ruin_probability"]
+            returns = trade_returns(stats)
+            mc = (monte_carlo(returns, settings.monte_carlo, seed, settings.ruin_drawdown)
+                  if settings.monte_carlo and len(returns) else {})  # fmt: skip
+            member["mc_return_pct"] = mc.get("mc_return_pct")
+            member["mc_drawdown_pct"] = mc.get("mc_drawdown_pct")
+            member["ruin_probability"] = mc.get("ruin_probability")
             member["mc_fan"] = mc.get("fan")
             stressed = stress.get(ind.id)
             member["stress_return_pct"] = None if stressed is None or stressed.failed else stressed.total_return_pct

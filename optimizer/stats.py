@@ -27,7 +27,7 @@ from numba import njit
 
 from optimizer.backtest import REASONS, BacktestResult
 from optimizer.periods import EVERY_DAY, NS_PER_DAY, YEAR_DAYS, period_returns, periods_per_year
-from optimizer.returns_summary import bar_returns, block_sums, returns_moments
+from optimizer.returns_summary import summary as returns_summary
 from optimizer.stats_codec import SCALAR_FIELDS, PackedStats, check_fields
 
 EQUITY_POINTS = 500
@@ -174,9 +174,7 @@ def compute_stats(
     per-bar return sums are kept for PBO (`optimizer.returns_summary`; 0: none).
     """
     n = len(result.equity)
-    returns = bar_returns(result.equity)
-    moments = returns_moments(returns)
-    sums, squares, counts = block_sums(returns, blocks)
+    moments, (sums, squares, counts) = returns_summary(result.equity, blocks)
     pct = result.pnl_pct * 100.0
     bars_held = result.bars_held
     trades = len(pct)
