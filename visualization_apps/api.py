@@ -153,12 +153,17 @@ def estimate_run() -> Response:
 
 
 @api.get("/runs/<int:run_id>")
-@operation("A run's status", ok=(200, "status", ref("Run")), errors=(404,))
+@operation(
+    "A run's status and robustness (?fields=summary: its robustness without the per-split arrays)",
+    ok=(200, "status", ref("Run")), errors=(400, 404), query=(FIELDS,),
+)  # fmt: skip
 def run_status(run_id: int) -> Response:
+    light = fields() == "summary"
     record = _ctx().manager.status(run_id)
     if record is None:
         raise ApiError(404, f"no run {run_id}")
-    robustness = _ctx().store.run_robustness(run_id)  # the run's robustness statistics, stored with its last event
+    # The run's robustness statistics, stored with its last event.
+    robustness = _ctx().store.run_robustness(run_id, light=light)
     return jsonify({**record, "robustness": robustness})
 
 

@@ -444,12 +444,14 @@ class Store:
             out.append(light)
         return out
 
-    def run_robustness(self, run_id: int) -> dict[str, Any] | None:
+    def run_robustness(self, run_id: int, light: bool = False) -> dict[str, Any] | None:
         """The run's ``robustness`` as its last generation stored it (None before the
-        run's end, or with robustness off), read without the rest of that summary."""
+        run's end, or with robustness off), read without the rest of that summary;
+        ``light``: without its per-split arrays (`RUN_ROBUSTNESS_ARRAYS`)."""
+        source = _LIGHT_GENERATION if light else "summary"
         with self._connect() as db:
             row = db.execute(
-                "SELECT summary -> '$.robustness' AS robustness FROM generations WHERE run_id = ? "
+                f"SELECT {source} -> '$.robustness' AS robustness FROM generations WHERE run_id = ? "
                 "ORDER BY generation DESC LIMIT 1",
                 (run_id,),
             ).fetchone()
