@@ -51,7 +51,8 @@ function drawRobustnessPanel(run) {
     ["splits", "splits", `${count(run.splits)} (S = ${run.blocks} blocks)`, "C(S, S/2) in-sample / out-of-sample halves"],
   ];
   document.getElementById("robustness-figures").replaceChildren(...figures.flatMap(([key, name, text, title]) => [
-    el("dt", { title, text: name }), el("dd", { "data-key": key, title, text })]));
+    el("dt", { title, text: name }),
+    el("dd", { "data-key": key, title, text, ...(typeof run[key] === "number" ? { "data-value": String(run[key]) } : {}) })]));
   document.getElementById("robustness-hint").textContent = PBO_HINT();
   panel.hidden = false;
   if (run.logits && run.logits.length) {
