@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 CHECKPOINT = "checkpoint.json"
 LOG = "evaluations.jsonl"
-VERSION = 3
+VERSION = 4  # 4: the per-bar returns summary (moments, block sums) in every record
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
@@ -213,7 +213,9 @@ class Progress:
     between generations (the GA's only randomness); ``stall``: generations in a
     row that left the elite as it was (``best_marker``); ``elapsed``: seconds
     spent in generations; ``new_ids``: the last generation's new evaluations;
-    ``logbook``: one row per generation (`optimizer.events.logbook_row`).
+    ``logbook``: one row per generation (`optimizer.events.logbook_row`);
+    ``robustness``: the run's robustness statistics once it has finished
+    (`optimizer.run_robustness`).
     """
 
     random_state: tuple
@@ -223,6 +225,7 @@ class Progress:
     elapsed: float = 0.0
     new_ids: list[int] = field(default_factory=list)
     logbook: list[dict[str, Any]] = field(default_factory=list)
+    robustness: dict[str, Any] | None = None
 
 
 def save_state(
@@ -251,6 +254,7 @@ def save_state(
         "best_marker": progress.best_marker,
         "elapsed": progress.elapsed,
         "new_ids": progress.new_ids,
+        "robustness": progress.robustness,
     }
     series = [*(("train", i, ledger.stats[i]) for i in sorted(ledger.with_series)),
               *(("test", i, s) for i, s in sorted(ledger.test.items()))]  # fmt: skip
@@ -275,6 +279,7 @@ def restore_state(
         elapsed=state["elapsed"],
         new_ids=list(state["new_ids"]),
         logbook=state["logbook"],
+        robustness=state.get("robustness"),
     )
     return progress, _individuals(state["population"], fitness), state["elite"]
 

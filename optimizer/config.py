@@ -34,6 +34,7 @@ from optimizer.config_model import (
     Data,
     Execution,
     Objective,
+    Robustness,
     RunSettings,
     Split,
     Strategy,
@@ -96,6 +97,10 @@ class RunConfig:
     @property
     def split(self) -> Split | None:
         return self.settings.split
+
+    @property
+    def robustness(self) -> Robustness:
+        return self.settings.robustness
 
     @property
     def gene_names(self) -> tuple[str, ...]:

@@ -311,6 +311,46 @@ class Split(_ExactlyOne):
     one_of: ClassVar[str] = "must hold exactly one of test_fraction or test_from"
 
 
+class Robustness(Section):
+    """The overfitting statistics computed in the run (docs/OPTIMIZER.md, "Robustness").
+
+    Defaults: 16 blocks (C(16, 8) = 12,870 CSCV splits of 8 blocks a half, as the
+    method's authors use); 10 neighbours (each costs one evaluation per elite
+    member: 10 keep the analysis of a default run near a tenth of its
+    evaluations, and already give a median and a minimum); a 5 % jitter (a nearby
+    parameter set, not another strategy); 1,000 Monte Carlo resamplings
+    (percentiles to about 1 %); ruin at a 50 % drawdown.
+    """
+
+    enabled: StrictBool = Field(True, description="compute the robustness statistics (PBO, DSR, neighbourhood, "
+                                "Monte Carlo, cost stress) at the end of the run")  # fmt: skip
+    blocks: setting(integer=True, low=2, high=32) = Field(
+        16, description="S, the even number of contiguous blocks of the training window for PBO (CSCV splits "
+        "them into halves: C(S, S/2) splits)", json_schema_extra={"multipleOf": 2}
+    )
+    neighbours: setting(integer=True, low=0, high=1000) = Field(
+        10, description="K, the seeded neighbours of each elite member evaluated for its neighbourhood stability"
+    )
+    jitter: setting(low=0.0, high=1.0, low_open=True) = Field(
+        0.05, description="how far a neighbour's float gene moves, at most, as a fraction of its range (integer "
+        "genes move by -1, 0 or +1)"
+    )
+    monte_carlo: setting(integer=True, low=0, high=100_000) = Field(
+        1000, description="Monte Carlo resamplings of each elite member's trades (reshuffled and bootstrapped)"
+    )
+    ruin_drawdown: setting(low=0.0, high=1.0, low_open=True, high_open=True) = Field(
+        0.5, description="the drawdown (fraction, 0.5 = 50 %) whose Monte Carlo probability is reported as ruin"
+    )
+
+    @field_validator("blocks")
+    @classmethod
+    def _even(cls, blocks: int) -> int:
+        if blocks % 2:
+            raise PydanticCustomError("even", "{blocks} is odd: CSCV splits the blocks into two equal halves",
+                                      {"blocks": blocks})  # fmt: skip
+        return blocks
+
+
 class RunSettings(Section):
     """A run configuration: what to trade, how to search, where the data is."""
 
@@ -326,6 +366,8 @@ class RunSettings(Section):
     ga: GA = Field(default_factory=GA, description="the genetic search")
     workers: setting(integer=True, low=0, high=1024) = Field(0, description="worker processes; 0: one per CPU")
     split: Split | None = Field(None, description="a held-out test period; null: none")
+    robustness: Robustness = Field(default_factory=Robustness, description="overfitting statistics computed "
+                                   "in the run: is the elite real?")  # fmt: skip
 
 
     @field_validator("name")

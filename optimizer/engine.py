@@ -60,6 +60,8 @@ class Engine:
         self._never = np.zeros(stop - start, np.bool_)
         self._builder = StrategyBuilder(config)
         self._objectives = config.objectives
+        robustness = config.robustness
+        self.blocks = robustness.blocks if robustness.enabled else 0  # the per-block sums PBO needs
 
     def strategy(self, params: Mapping[str, Any]) -> Strategy:
         """The concrete strategy for ``params`` (gene name -> value)."""
@@ -110,6 +112,7 @@ class Engine:
             market_return_pct=self.market_return_pct(strategy.commission, strategy.slippage),
             params=dict(params),
             trading_days=self.trading_days,
+            blocks=self.blocks,
         )
         stats.fitness = fitness_of(stats, self._objectives)
         return stats

@@ -78,18 +78,23 @@ class IndividualJson:
     representative, how many evaluated parameter sets share its objective values
     (itself included) and each gene's ``[min, max]`` among them; None for the
     others. ``ties``: the elite's entries by id (`optimizer.elite.Elite.tie_table`),
-    set before each event is rendered."""
+    set before each event is rendered. An elite member of a finished run also
+    carries ``robustness`` (`optimizer.run_robustness`; None for the others)."""
 
     def __init__(self, ledger: Ledger, *, with_test: bool) -> None:
         self.ledger = ledger
         self.with_test = with_test
         self.generation = 0  # the generation whose event may be rendered
         self.ties: dict[int, Entry] = {}
+        self.robustness: dict[str, dict[str, Any]] = {}  # elite members' robustness statistics, by str(id)
         self._memo: dict[tuple[int, bool], dict[str, Any]] = {}
 
     def __call__(self, ind_id: int, *, full: bool) -> dict[str, Any]:
         """An individual's statistics; ``full``: with trades and equity (if kept)."""
         out = self._statistics(ind_id, full=full)
+        robustness = self.robustness.get(str(ind_id))
+        if robustness is not None:
+            out = {**out, "robustness": robustness}
         entry = self.ties.get(ind_id)
         if entry is None:
             return out
@@ -109,6 +114,7 @@ class IndividualJson:
             out["test"] = None if test is None else {**test.to_dict(), "id": ind_id}
         out["ties"] = None
         out["tie_ranges"] = None
+        out["robustness"] = None
         if series or not full:
             self._memo[(ind_id, full)] = out
         return out
@@ -166,6 +172,7 @@ class GenerationEvent:
     elite: tuple[int, ...]
     pareto_front: tuple[int, ...]
     individuals: tuple[int, ...]
+    robustness: dict[str, Any] | None  # the run's robustness statistics, in the last generation's event
     render: IndividualJson = field(repr=False, compare=False)
 
     def to_json(self, *, detail: bool = True) -> dict[str, Any]:

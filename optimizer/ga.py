@@ -54,6 +54,7 @@ from optimizer.events import GenerationEvent, IndividualJson, ObjectiveSummary, 
 from optimizer.individual import Individual, clone, fitness_class
 from optimizer.ledger import Ledger
 from optimizer.objectives import weights_of
+from optimizer.run_robustness import RunRobustness
 
 RATE_WINDOW = 5  # generations in the moving average of rates and the ETA
 
@@ -93,6 +94,7 @@ class Optimizer:
         self.elite = Elite(self.weights, ga.elite_size, min_trades, [gene.name for gene in config.genes])
         self.with_test = split is not None
         self.individual_json = IndividualJson(self.ledger, with_test=self.with_test)
+        self.robustness = RunRobustness(config, self.ledger)
         self.progress = Progress(random_state=random.Random(ga.seed).getstate())
         self.population: list[Individual] = []
         self._writer: CheckpointWriter | None = None
@@ -143,6 +145,9 @@ class Optimizer:
                 self.ledger, [ind.id for ind in self.population], self.metrics, self.weights,
             ))  # fmt: skip
             seconds = time.perf_counter() - started
+            if self.finished and config_robust(self.config) and progress.robustness is None:
+                progress.robustness = self.robustness.analyse(self.elite.members())  # once, at the end
+                seconds += self.robustness.seconds
             progress.elapsed += seconds
             elite_ids = self.elite.ids()
             self.ledger.keep_series_of(elite_ids)  # trades and equity only for the elite
@@ -241,9 +246,19 @@ class Optimizer:
         return summary(row, self.metrics)
 
     def elite_stats(self) -> list[dict[str, Any]]:
-        """The elite's full statistics (with ``test`` when there is a test period), best first."""
+        """The elite's full statistics (with ``test`` when there is a test period, and
+        ``robustness`` once the run has finished), best first."""
         self.individual_json.ties = self.elite.tie_table()
+        found = self.progress.robustness
+        self.individual_json.robustness = {} if found is None else found["members"]
         return [self.individual_json(ind.id, full=True) for ind in self.elite.members()]
+
+    @property
+    def run_robustness(self) -> dict[str, Any] | None:
+        """The run's robustness statistics (PBO, trials, ...; `optimizer.run_robustness`),
+        None until the run has finished (or with ``robustness.enabled`` false)."""
+        found = self.progress.robustness
+        return None if found is None else found["run"]
 
     def _event(self, seconds: float, *, replay: bool = False) -> GenerationEvent:
         row = self.progress.logbook[-1]
@@ -253,6 +268,8 @@ class Optimizer:
         population = tuple(ind.id for ind in self.population)
         self.individual_json.generation = done
         self.individual_json.ties = self.elite.tie_table()
+        found = self.progress.robustness
+        self.individual_json.robustness = {} if found is None else found["members"]
         evals_per_second, eta_seconds = (None, None) if replay else rates(self._warm_up, self._cycles, remaining)
         return GenerationEvent(
             generation=done,
@@ -277,6 +294,7 @@ class Optimizer:
             # Everyone once: the elite (with series), the population, and the offspring
             # evaluated this generation that selection did not keep (NSGA-II).
             individuals=tuple(dict.fromkeys([*elite_ids, *population, *self.progress.new_ids])),
+            robustness=None if found is None else found["run"],
             render=self.individual_json,
         )
 
@@ -293,3 +311,8 @@ def rates(
     if wall <= 0:
         return None, None
     return sum(n for n, _ in window) / wall, wall / len(window) * remaining
+
+
+def config_robust(config: RunConfig) -> bool:
+    """Whether the run computes its robustness statistics (``robustness.enabled``)."""
+    return config.robustness.enabled

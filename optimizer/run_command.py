@@ -86,6 +86,7 @@ def _result(optimizer: Optimizer, config: RunConfig) -> dict[str, Any]:
         "stopped_early": optimizer.generation < optimizer.generations_total,
         "generations": [optimizer.summary(row) for row in optimizer.logbook],
         "elite": optimizer.elite_stats(),
+        "robustness": optimizer.run_robustness,
     }
 
 

@@ -27,6 +27,7 @@ from numba import njit
 
 from optimizer.backtest import REASONS, BacktestResult
 from optimizer.periods import EVERY_DAY, NS_PER_DAY, YEAR_DAYS, period_returns, periods_per_year
+from optimizer.returns_summary import summary as returns_summary
 from optimizer.stats_codec import SCALAR_FIELDS, PackedStats, check_fields
 
 EQUITY_POINTS = 500
@@ -79,6 +80,10 @@ class IndividualStats(PackedStats):
     span_days: float | None = None
     periods_per_year: float | None = None
     return_periods: int | None = None
+    returns_mean: float | None = None
+    returns_variance: float | None = None
+    returns_skewness: float | None = None
+    returns_kurtosis: float | None = None
     trade_entry_time: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     trade_exit_time: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     trade_side: np.ndarray = field(default_factory=lambda: _EMPTY_I1)
@@ -94,6 +99,9 @@ class IndividualStats(PackedStats):
     win_counts: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     loss_edges: np.ndarray = field(default_factory=lambda: _EMPTY_F)
     loss_counts: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    block_sums: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    block_squares: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    block_counts: np.ndarray = field(default_factory=lambda: _EMPTY_I)
 
     @classmethod
     def failure(cls, params: dict[str, Any], error: str) -> IndividualStats:
@@ -155,15 +163,18 @@ def compute_stats(
     market_return_pct: float,
     params: dict[str, Any] | None = None,
     trading_days: int = EVERY_DAY,
+    blocks: int = 0,
 ) -> IndividualStats:
     """All statistics of one simulation on bars with open times ``time`` (int64 ns).
 
     ``market_return_pct`` is buy and hold's return over the same bars, after costs
     (`buy_and_hold_pct`), from the caller. ``trading_days`` (365 or 252, from
     `optimizer.periods.trading_days_of` or the configuration) annualizes the daily
-    Sharpe and Sortino.
+    Sharpe and Sortino. ``blocks``: S, the contiguous blocks of the window whose
+    per-bar return sums are kept for PBO (`optimizer.returns_summary`; 0: none).
     """
     n = len(result.equity)
+    moments, (sums, squares, counts) = returns_summary(result.equity, blocks)
     pct = result.pnl_pct * 100.0
     bars_held = result.bars_held
     trades = len(pct)
@@ -208,6 +219,10 @@ def compute_stats(
         span_days=span_days,
         periods_per_year=per_year,
         return_periods=periods,
+        returns_mean=moments["mean"],
+        returns_variance=moments["variance"],
+        returns_skewness=moments["skewness"],
+        returns_kurtosis=moments["kurtosis"],
         trade_entry_time=time[result.entry_index],
         trade_exit_time=time[result.exit_index],
         trade_side=result.side,
@@ -223,6 +238,9 @@ def compute_stats(
         win_counts=counts_w,
         loss_edges=edges_l,
         loss_counts=counts_l,
+        block_sums=sums,
+        block_squares=squares,
+        block_counts=counts,
     )
 
 

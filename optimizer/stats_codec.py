@@ -65,13 +65,15 @@ FIELDS: tuple[Field, ...] = (
     Field("calmar", S, _F8), Field("cagr_pct", S, _F8), Field("exposure_pct", S, _F8),
     Field("avg_bars_held", S, _F8), Field("sharpe_per_bar", S, _F8), Field("gross_profit_pct", S, _F8),
     Field("gross_loss_pct", S, _F8), Field("span_days", S, _F8), Field("periods_per_year", S, _F8),
-    Field("return_periods", S, _I8),
+    Field("return_periods", S, _I8), Field("returns_mean", S, _F8), Field("returns_variance", S, _F8),
+    Field("returns_skewness", S, _F8), Field("returns_kurtosis", S, _F8),
     Field("trade_entry_time", T, _I8), Field("trade_exit_time", T, _I8), Field("trade_side", T, _I1),
     Field("trade_entry_price", T, _F8), Field("trade_exit_price", T, _F8), Field("trade_pnl_pct", T, _F8),
     Field("trade_reason", T, _I1), Field("trade_bars_held", T, _I8), Field("pnl_history", T, _F8),
     Field("equity_time", T, _I8), Field("equity_value", T, _F8),
     Field("win_edges", D, _F8), Field("win_counts", D, _I8), Field("loss_edges", D, _F8),
-    Field("loss_counts", D, _I8),
+    Field("loss_counts", D, _I8), Field("block_sums", D, _F8), Field("block_squares", D, _F8),
+    Field("block_counts", D, _I8),
 )  # fmt: skip
 del H, S, T, D
 
@@ -89,6 +91,7 @@ _ARRAY_NAMES = frozenset(f.name for f in _ARRAYS)
 _ITEMSIZES = tuple(f.dtype.itemsize for f in _ARRAYS)
 _N_SERIES = len(_SERIES)
 _NO_SERIES_LENGTHS = (0,) * _N_SERIES
+_V1_DISTRIBUTIONS = 4  # the distributions of records written before the block sums (win/loss histograms)
 _STATE = _names(Group.HEAD, Group.SCALAR)  # what a pickle holds as values
 _state_of = operator.itemgetter(*_STATE)
 _INT_SCALARS = frozenset(f.name for f in FIELDS if f.group is Group.SCALAR and f.dtype.kind == "i")
@@ -188,7 +191,8 @@ def stats_to_record(stats: IndividualStats) -> list[Any]:
     holds the scalars as little-endian float64 (NaN for None) followed by the
     distributions' packed bytes. Floats round-trip exactly; writing decimal floats
     costs several times more. `stats_from_record` reads records with fewer
-    scalars (written before the last ones were added: those are None)."""
+    scalars (written before the last ones were added: those are None) and
+    records without the block sums (empty)."""
     d = stats.__dict__
     scalars = np.array([np.nan if d[name] is None else d[name] for name in SCALAR_FIELDS], dtype=_F8)
     lengths, blob = stats.packed_arrays()
@@ -204,7 +208,10 @@ def stats_from_record(record: Any) -> IndividualStats:
     try:
         head, packed, distribution_lengths = record
         raw = base64.b64decode(packed, validate=True)
-        lengths = _NO_SERIES_LENGTHS + tuple(distribution_lengths)
+        distribution_lengths = tuple(distribution_lengths)
+        if len(distribution_lengths) == _V1_DISTRIBUTIONS:  # written before the block sums: those are empty
+            distribution_lengths += (0,) * (len(_ARRAYS) - _N_SERIES - _V1_DISTRIBUTIONS)
+        lengths = _NO_SERIES_LENGTHS + distribution_lengths
         cut = len(raw) - packed_size(lengths)
         count, rest = divmod(cut, _F8.itemsize)
         if rest or not 0 < count <= len(SCALAR_FIELDS):

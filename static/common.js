@@ -43,28 +43,51 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// Sorts a table's body by the clicked column (numbers numerically, "–" last).
+// Sorts a table's body by the clicked column: numbers numerically, by a cell's
+// `data-value` where it has one (the stored value, not its rounded text), and empty
+// cells ("–") last in either direction. The sort is kept on the table (column header
+// and direction), so that a page that redraws the table can apply it again (`resort`).
 function makeSortable(table) {
   table.querySelector("thead").addEventListener("click", (event) => {
     const th = event.target.closest("th");
     if (!th) return;
-    const index = [...th.parentNode.children].indexOf(th);
     const ascending = th.dataset.sort !== "asc";
-    table.querySelectorAll("th").forEach((h) => delete h.dataset.sort);
-    th.dataset.sort = ascending ? "asc" : "desc";
-    const rows = [...table.tBodies[0].rows];
-    const key = (row) => {
-      const text = row.cells[index].textContent;
-      const number = parseFloat(text);
-      return Number.isNaN(number) ? (text === "–" ? Infinity : text) : number;
-    };
-    rows.sort((a, b) => {
-      const x = key(a), y = key(b);
-      const order = x < y ? -1 : x > y ? 1 : 0;
-      return ascending ? order : -order;
-    });
-    table.tBodies[0].append(...rows);
+    table.dataset.sortColumn = th.dataset.column || th.textContent;
+    table.dataset.sortOrder = ascending ? "asc" : "desc";
+    resort(table);
   });
+}
+
+function resort(table) {
+  const name = table.dataset.sortColumn;
+  if (!name) return;
+  const headers = [...table.tHead.querySelectorAll("th")];
+  const th = headers.find((h) => (h.dataset.column || h.textContent) === name);
+  headers.forEach((h) => delete h.dataset.sort);
+  if (!th) return;
+  const ascending = table.dataset.sortOrder === "asc";
+  th.dataset.sort = ascending ? "asc" : "desc";
+  const index = headers.indexOf(th);
+  const key = (row) => {
+    const cell = row.cells[index];
+    const text = cell.dataset.value !== undefined ? cell.dataset.value : cell.textContent;
+    if (text === "–" || text === "") return null;
+    const number = Number(text);
+    return Number.isNaN(number) ? text : number;
+  };
+  const rows = [...table.tBodies[0].rows];
+  rows.sort((a, b) => {
+    const x = key(a), y = key(b);
+    if (x === null || y === null) return (x === null) - (y === null);  // empty cells last, either way
+    const order = x < y ? -1 : x > y ? 1 : 0;
+    return ascending ? order : -order;
+  });
+  table.tBodies[0].append(...rows);
+}
+
+// A table cell showing `value` rounded, sorting by the value itself.
+function numberCell(value, digits = 3, attrs = {}) {
+  return el("td", { ...attrs, text: fmt(value, digits), ...(typeof value === "number" ? { "data-value": String(value) } : {}) });
 }
 
 const PLOT_LAYOUT = { margin: { l: 50, r: 20, t: 40, b: 40 }, height: 320 };

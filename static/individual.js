@@ -3,7 +3,8 @@
 // trades of both periods, equity against buy and hold, drawdown, the winning and losing
 // trades' distributions, and its trades. A run with a split marks the test period
 // (a line at its first bar and a shaded region) on the price, equity and drawdown charts.
-// Each period's equity starts at 1: the test period is backtested on its own.
+// Each period's equity starts at 1: the test period is backtested on its own. An elite
+// member of a finished run also shows its robustness (static/robustness.js).
 
 const STAT_ROWS = ["total_return_pct", "market_return_pct", "max_drawdown_pct", "sharpe", "sortino", "calmar",
                    "cagr_pct", "profit_factor", "expectancy_pct", "win_rate_pct", "total_trades", "avg_win_pct",
@@ -72,9 +73,9 @@ function periodCurves(stats, close, name, color) {
 }
 
 async function main() {
-  const [stats, run, config, labelled] = await Promise.all([
-    getJSON(`/api/runs/${RUN_ID}/individuals/${IND_ID}`), getJSON(`/api/runs/${RUN_ID}`),
-    getJSON(`/api/runs/${RUN_ID}/config`), getJSON(`/api/runs/${RUN_ID}/labels`)]);
+  const [stats, run, config, labelled, datasets] = await Promise.all([
+    getJSON(`/api/runs/${RUN_ID}/individuals/${IND_ID}`), getJSON(`/api/runs/${RUN_ID}?fields=summary`),
+    getJSON(`/api/runs/${RUN_ID}/config`), getJSON(`/api/runs/${RUN_ID}/labels`), getJSON("/api/datasets")]);
   // The run's reading of the file's times (data.timestamps), so that candles and trades share their times.
   const timestamps = (config.data && config.data.timestamps) || "open";
   const candles = await getJSON(`/api/datasets/${encodeURIComponent(run.dataset_id)}/candles?timestamps=${timestamps}`);
@@ -116,6 +117,10 @@ async function main() {
   table.tBodies[0].replaceChildren(...trades.map((t) => el("tr", { "data-period": t.period, class: t.period === "test" ? "test" : "" },
     ...columns.map((c) => el("td", { text: fmt(t[c], 6) })))));
   makeSortable(table);
+  // Its robustness (elite members of a finished run), as stored: the fan, the neighbourhood, the figures in words.
+  const dataset = datasets.find((d) => d.id === run.dataset_id);
+  drawMemberRobustness(stats, run.robustness, config.robustness || {}, config.objectives || [],
+    dataset ? dataset.bar_seconds : null, config.execution);
   document.body.dataset.ready = "true";
 }
 

@@ -8,7 +8,9 @@
 // generation event carries the elite's ids, so only the summaries of new members are
 // fetched (`/individuals?ids=`) and members that left are dropped; the whole elite is
 // read once, at load. Charts are redrawn at most once a second, not while the tab is
-// hidden: the browser must not take the run's CPU.
+// hidden: the browser must not take the run's CPU. The run's robustness (after its last
+// generation) comes without its per-split arrays in the summaries; the "Is it real?"
+// panel reads them once from their own route (static/robustness.js draws it).
 
 const summaries = [];        // light generation summaries, in order
 let lastGeneration = 0;
@@ -64,7 +66,23 @@ function light(summary) {
   const out = { ...summary, population_quantiles: {} };
   for (const [gene, values] of Object.entries(summary.population_params || {})) out.population_quantiles[gene] = quantiles(values);
   delete out.population_params; delete out.population; delete out.pareto_front;
-  return out;
+  return lightRobustness(out);
+}
+
+// A summary's run robustness without its per-split arrays (as the light REST summaries).
+function lightRobustness(summary) {
+  if (!summary.robustness) return summary;
+  const { logits, is_sharpe, oos_sharpe, ...figures } = summary.robustness;
+  return { ...summary, robustness: figures };
+}
+
+let robustness = null;  // the run's figures (light), once its last generation has them
+let robustnessRead = null;
+function showRobustness(summary) {
+  if (!summary || !summary.robustness || robustnessRead) return;
+  robustness = summary.robustness;
+  robustnessRead = getJSON(`/api/runs/${RUN_ID}/robustness`).then((full) => { if (full) drawRobustnessPanel(full); })
+    .catch((error) => { robustnessRead = null; alertError(error); });
 }
 
 // A generation event (or a REST summary) applied once, in order.
@@ -81,6 +99,7 @@ async function apply(summary) {
   showProgress(summary);
   document.body.dataset.generations = String(lastGeneration);
   await updateElite(summary.elite);
+  showRobustness(summary);
   scheduleDraw();
 }
 
@@ -97,6 +116,7 @@ function catchUp() {
     if (last) population = last.population_params || {};
     document.body.dataset.generations = String(lastGeneration);
     await updateElite(missed[missed.length - 1].elite);
+    showRobustness(missed[missed.length - 1]);
     scheduleDraw();
   })().finally(() => { catching = null; });
   return catching;
@@ -204,19 +224,43 @@ const COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "sortino", "p
                  "total_trades", "exposure_pct"];
 const TEST_COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "total_trades"];
 
+// The elite's robustness columns (stored per member after the run's last generation).
+function robustnessColumns(elite) {
+  if (!elite.some((e) => e.robustness)) return [];
+  const trials = robustness ? robustness.trials : null;
+  const metrics = summaries[0].objectives.map((o) => o.metric);
+  const r = (e) => e.robustness || {};
+  return [
+    { key: "dsr", head: "DSR", value: (e) => r(e).dsr, pass: (v) => v >= DSR_PASS,
+      title: `Deflated Sharpe ratio. DSR ≥ ${DSR_PASS} (in bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(trials)} trials of the run` },
+    ...metrics.map((metric, k) => ({ key: `plateau_ratio_${k}`, head: `plateau ${metric}`, value: (e) => (r(e).plateau_ratio || [])[k],
+      title: `Plateau ratio of ${metric}: the median of the member's neighbours / its own value (near 1: a plateau, not a lonely peak)` })),
+    { key: "mc_drawdown_p95", head: "MC p95 drawdown %", value: (e) => (r(e).mc_drawdown_pct || [])[2],
+      title: "Monte Carlo: the 95th percentile of the maximum drawdown over reshuffled trade orders (%)" },
+  ];
+}
+
 function drawElite(elite) {
   const table = document.getElementById("elite");
   const hasTest = elite.some((e) => e.test);
   const hasTies = elite.some((e) => e.ties !== undefined);
-  const head = ["#", ...(hasTies ? ["ties"] : []), ...genes.map(label), ...COLUMNS,
-                ...(hasTest ? TEST_COLUMNS.map((c) => `test ${c}`) : [])];
-  table.tHead.replaceChildren(el("tr", {}, ...head.map((h) => el("th", { text: h, title: h }))));
+  const robust = robustnessColumns(elite);
+  const th = (text, attrs = {}) => el("th", { title: text, ...attrs, text });
+  table.tHead.replaceChildren(el("tr", {}, th("#"), ...(hasTies ? [th("ties")] : []), ...genes.map((g) => th(label(g))),
+    ...COLUMNS.map((c) => th(c)), ...(hasTest ? TEST_COLUMNS.map((c) => th(`test ${c}`)) : []),
+    ...robust.map((c) => th(c.head, { title: c.title, "data-column": c.key, class: "robust" }))));
   table.tBodies[0].replaceChildren(...elite.map((e) => el("tr", { "data-id": String(e.id) },
     el("td", {}, el("a", { href: individualUrl(e.id), text: String(e.id) })),
     ...(hasTies ? [el("td", { text: fmt(e.ties) })] : []),
-    ...genes.map((g) => el("td", { text: fmt(e.params[g], 4) })),
-    ...COLUMNS.map((c) => el("td", { text: fmt(e[c]) })),
-    ...(hasTest ? TEST_COLUMNS.map((c) => el("td", { class: "test", text: e.test ? fmt(e.test[c]) : "–" })) : []))));
+    ...genes.map((g) => numberCell(e.params[g], 4)),
+    ...COLUMNS.map((c) => numberCell(e[c])),
+    ...(hasTest ? TEST_COLUMNS.map((c) => (e.test ? numberCell(e.test[c], 3, { class: "test" }) : el("td", { class: "test", text: "–" }))) : []),
+    ...robust.map((c) => { const v = c.value(e);
+      return numberCell(v, 3, { "data-column": c.key, class: c.pass && typeof v === "number" && c.pass(v) ? "robust pass" : "robust" }); }))));
+  const hint = document.getElementById("elite-hint");
+  hint.hidden = !robust.length;
+  hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials the run made (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";
+  resort(table);
 }
 
 function axisName(kind, k) { return k === 0 ? kind : `${kind}${k + 1}`; }
@@ -339,7 +383,7 @@ function drawHistograms(elite) {
 
 for (const action of ["stop", "resume"]) {
   document.getElementById(action).addEventListener("click", () =>
-    postJSON(`/api/runs/${RUN_ID}/${action}`).then(() => getJSON(`/api/runs/${RUN_ID}`)).then(setStatus, alertError));
+    postJSON(`/api/runs/${RUN_ID}/${action}`).then(() => getJSON(`/api/runs/${RUN_ID}?fields=summary`)).then(setStatus, alertError));
 }
 function alertError(error) { const e = document.getElementById("error"); e.hidden = false; e.textContent = error.message; }
 

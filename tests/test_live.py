@@ -164,6 +164,10 @@ def test_reads_never_call_the_engine(tmp_path):
     with calls_to(*engine) as seen:  # the guard sees calls made through the engine's own imports
         warm_up_kernels()
     assert seen == ["simulate", "compute_stats"]
+    from optimizer import robustness  # issue 15: computed by the run, never by a read
+
+    engine += (robustness.pbo_from_blocks, robustness.deflated_sharpe_ratio, robustness.probabilistic_sharpe_ratio,
+               robustness.monte_carlo, robustness.min_track_record_length)
     app = create_app({"DATA_DIR": str(tmp_path)})
     app.extensions["dashboard"].manager.start()
     client = app.test_client()
@@ -178,6 +182,7 @@ def test_reads_never_call_the_engine(tmp_path):
             iid = elite[0]["id"]
             paths = ["/api/runs", f"/api/runs/{run_id}", f"/api/runs/{run_id}/generations?after=0",
                      f"/api/runs/{run_id}/elite", f"/api/runs/{run_id}/individuals/{iid}", "/api/datasets",
+                     f"/api/runs/{run_id}/robustness", f"/api/runs/{run_id}?fields=summary",
                      "/api/openapi.json", "/api/health", "/api/schema/config", f"/api/runs/{run_id}/config",
                      f"/api/runs/{run_id}/export.json", f"/api/runs/{run_id}/export.csv",
                      f"/api/runs/{run_id}/individuals/{iid}/config", "/api/datasets/EURUSD-1h/candles",

@@ -408,7 +408,9 @@ def test_a_configuration_without_ranges_is_a_single_backtest(tmp_path):
     test = Engine(config, market, start=split).evaluate({}).to_dict()
     (entry,) = elite
     assert entry["ties"] == 1 and entry["tie_ranges"] == {}
-    assert {k: v for k, v in entry.items() if k not in ("valid", "test", "ties", "tie_ranges")} == {**train, "id": 0}
+    assert {k: v for k, v in entry.items() if k not in ("valid", "test", "ties", "tie_ranges", "robustness")} == {
+        **train, "id": 0}
+    assert entry["robustness"]["neighbours"] == 0 and events[0]["robustness"]["candidates"] == 1  # no genes, no PBO
     assert entry["test"] == {**test, "id": 0}
 
 

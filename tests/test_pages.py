@@ -22,10 +22,15 @@ def run_id(server) -> int:
     return run_id
 
 
+ROBUSTNESS_SERIES = ("mc_fan", "neighbour_values")  # an elite member's robustness charts (individual page)
+
+
 def _without_series(stats: dict) -> dict:
     out = {k: v for k, v in stats.items() if k not in SERIES}
     if out.get("test"):
         out["test"] = {k: v for k, v in out["test"].items() if k not in SERIES}
+    if out.get("robustness"):
+        out["robustness"] = {k: v for k, v in out["robustness"].items() if k not in ROBUSTNESS_SERIES}
     return out
 
 

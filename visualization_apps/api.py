@@ -32,6 +32,7 @@ from visualization_apps.api_inputs import (
     no_content,
 )
 from visualization_apps.bounded_json import MAX_INTEGER
+from visualization_apps.csv_robustness import robustness_columns, robustness_row
 from visualization_apps.datasets import store_upload
 from visualization_apps.faults import storage_fault
 from visualization_apps.limits import Limits
@@ -152,12 +153,32 @@ def estimate_run() -> Response:
 
 
 @api.get("/runs/<int:run_id>")
-@operation("A run's status", ok=(200, "status", ref("Run")), errors=(404,))
+@operation(
+    "A run's status and robustness (?fields=summary: its robustness without the per-split arrays)",
+    ok=(200, "status", ref("Run")), errors=(400, 404), query=(FIELDS,),
+)  # fmt: skip
 def run_status(run_id: int) -> Response:
+    light = fields() == "summary"
     record = _ctx().manager.status(run_id)
     if record is None:
         raise ApiError(404, f"no run {run_id}")
-    return jsonify(record)
+    # The run's robustness statistics, stored with its last event.
+    robustness = _ctx().store.run_robustness(run_id, light=light)
+    return jsonify({**record, "robustness": robustness})
+
+
+@api.get("/runs/<int:run_id>/robustness")
+@operation(
+    "The run's robustness statistics (PBO by CSCV with its logits and selections, trials); null before its end",
+    ok=(200, "robustness, or null", {"oneOf": [ref("RunRobustness"), {"type": "null"}]}),
+    errors=(404,),
+)
+def run_robustness(run_id: int) -> Response:
+    """The run's ``robustness`` as stored with its last generation (docs/OPTIMIZER.md,
+    Robustness): the run page's "Is it real?" panel reads it once, so that the light
+    generation summaries leave its per-split arrays out."""
+    _run_or_404(run_id)
+    return jsonify(_ctx().store.run_robustness(run_id))
 
 
 @api.get("/runs/<int:run_id>/config")
@@ -312,6 +333,7 @@ def export_json(run_id: int) -> Response:
         "config": store.run_config(run_id),
         "generations": store.generations_after(run_id, 0),
         "elite": [] if last is None else store.individuals(run_id, last["elite"]),
+        "robustness": store.run_robustness(run_id),
     }
     return _attachment(json.dumps(document, allow_nan=False), f"run-{run_id}.json", "application/json")
 
@@ -323,14 +345,16 @@ def export_json(run_id: int) -> Response:
     errors=(404,),
 )
 def export_csv(run_id: int) -> Response:
-    """One row per evaluated individual: id, parameters, every statistic, and the
-    test period's statistics (``test_`` columns) where there are some."""
+    """One row per evaluated individual: id, parameters, every statistic, the
+    test period's statistics (``test_`` columns) where there are some, and the
+    elite members' robustness figures (`robustness_columns`; empty for the others)."""
     _run_or_404(run_id)
     individuals = _ctx().store.individuals_page(run_id, -1, MAX_ID)  # summaries: no series parsed
     genes = [gene.name for gene in parse_config(_ctx().store.run_config(run_id)).genes]
     label = gene_labels(genes)  # the headers a trader reads (optimizer.labels)
+    metrics = [o["metric"] for o in _ctx().store.run_config(run_id).get("objectives", [])]
     columns = ["id", "valid", "failed", "error", *(label[g] for g in genes), *SCALAR_FIELDS,
-               *(f"test_{f}" for f in SCALAR_FIELDS), "ties", "tie_ranges"]  # fmt: skip
+               *(f"test_{f}" for f in SCALAR_FIELDS), "ties", "tie_ranges", *robustness_columns(metrics)]  # fmt: skip
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
@@ -339,7 +363,8 @@ def export_csv(run_id: int) -> Response:
         writer.writerow([ind["id"], ind.get("valid"), ind["failed"], ind["error"],
                          *(ind["params"].get(g) for g in genes), *(ind[f] for f in SCALAR_FIELDS),
                          *(test.get(f) for f in SCALAR_FIELDS), ind.get("ties"),
-                         None if ind.get("tie_ranges") is None else json.dumps(ind["tie_ranges"])])  # fmt: skip
+                         None if ind.get("tie_ranges") is None else json.dumps(ind["tie_ranges"]),
+                         *robustness_row(ind.get("robustness"), len(metrics))])  # fmt: skip
     return _attachment(out.getvalue(), f"run-{run_id}.csv", "text/csv")
 
 

@@ -158,6 +158,14 @@ def _schemas() -> dict[str, Any]:
             "evaluations": {"type": "integer", "description": "population x generations (1: a single backtest)"},
             "workers": {"type": "integer", "description": "processes that will evaluate"},
             "seconds": {"type": "number", "description": "wall time, seconds"}}},
+        "RunRobustness": {"type": "object", "description": "See docs/OPTIMIZER.md, Robustness (CSCV over S blocks)",
+                          "required": ["pbo", "logits", "degradation_slope", "prob_oos_loss", "trials", "blocks"],
+                          "properties": {
+            "pbo": nullable_number, "logits": array(nullable_number),
+            "is_sharpe": array(nullable_number), "oos_sharpe": array(nullable_number),
+            "degradation_slope": nullable_number, "degradation_intercept": nullable_number,
+            "prob_oos_loss": nullable_number, "splits": {"type": "integer"}, "candidates": {"type": "integer"},
+            "trials": {"type": "integer"}, "trials_variance": {"type": "number"}, "blocks": {"type": "integer"}}},
         "CreatedRun": {"type": "object", "required": ["id", "estimate"], "properties": {
             "id": {"type": "integer"}, "estimate": ref("Estimate")}},
     }  # fmt: skip

@@ -72,8 +72,17 @@ SERIES_FIELDS = ("trades", "pnl_history", "equity", "winning_trades_distribution
 _WITHOUT_SERIES = "json_remove(stats, " + ", ".join(
     f"'$.{prefix}{key}'" for prefix in ("", "test.") for key in SERIES_FIELDS
 ) + ")"  # fmt: skip
+ROBUSTNESS_SERIES = ("mc_fan", "neighbour_values")
+"""What an elite member's summary leaves out of its ``robustness`` (the individual page's charts)."""
+_WITHOUT_SERIES = f"json_remove({_WITHOUT_SERIES}, " + ", ".join(f"'$.robustness.{k}'" for k in ROBUSTNESS_SERIES) + ")"
 GENERATION_HEAVY_KEYS = ("population", "pareto_front", "population_params")
 """What a generation's light summary leaves out (``population_quantiles`` stands for them)."""
+RUN_ROBUSTNESS_ARRAYS = ("logits", "is_sharpe", "oos_sharpe")
+"""What a light generation summary leaves out of the run's ``robustness`` (one value per CSCV
+split: 12,870 each with 16 blocks); GET /api/runs/<id>/robustness serves them."""
+_LIGHT_GENERATION = "json_remove(summary, '$.population', '$.pareto_front', " + ", ".join(
+    f"'$.robustness.{k}'" for k in RUN_ROBUSTNESS_ARRAYS
+) + ")"  # fmt: skip
 
 RUN_FIELDS = (
     "id", "name", "dataset_id", "data_fingerprint", "seed", "state", "generation", "generations_total",
@@ -416,16 +425,37 @@ class Store:
 
     def generation_summaries_after(self, run_id: int, after: int) -> list[dict[str, Any]]:
         """As `generations_after`, light: without the population's ids, first front
-        and parameters (`GENERATION_HEAVY_KEYS`); ``population_quantiles`` (gene ->
-        `quantiles` of the population's values) stands for the parameters."""
+        and parameters (`GENERATION_HEAVY_KEYS`) and without the per-split arrays of
+        the run's ``robustness`` (`RUN_ROBUSTNESS_ARRAYS`; its figures stay);
+        ``population_quantiles`` (gene -> `quantiles` of the population's values)
+        stands for the parameters. SQLite cuts the large arrays out before Python
+        parses the rest."""
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT {_LIGHT_GENERATION} AS summary FROM generations WHERE run_id = ? AND generation > ? "
+                "ORDER BY generation",
+                (run_id, after),
+            ).fetchall()
         out = []
-        for summary in self.generations_after(run_id, after):
-            params = summary.get("population_params") or {}
-            light = {k: v for k, v in summary.items() if k not in GENERATION_HEAVY_KEYS}
+        for row in rows:
+            light = json.loads(row["summary"])
+            params = light.pop("population_params", None) or {}
             light["population_quantiles"] = {gene: quantiles(values) for gene, values in params.items()}
             out.append(light)
         return out
 
+    def run_robustness(self, run_id: int, light: bool = False) -> dict[str, Any] | None:
+        """The run's ``robustness`` as its last generation stored it (None before the
+        run's end, or with robustness off), read without the rest of that summary;
+        ``light``: without its per-split arrays (`RUN_ROBUSTNESS_ARRAYS`)."""
+        source = _LIGHT_GENERATION if light else "summary"
+        with self._connect() as db:
+            row = db.execute(
+                f"SELECT {source} -> '$.robustness' AS robustness FROM generations WHERE run_id = ? "
+                "ORDER BY generation DESC LIMIT 1",
+                (run_id,),
+            ).fetchone()
+        return None if row is None or row["robustness"] is None else json.loads(row["robustness"])
 
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 

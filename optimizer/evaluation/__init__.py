@@ -16,11 +16,11 @@ from optimizer.data import Candles
 from optimizer.errors import ConfigError
 from optimizer.evaluation.pool import ProcessExecutor, WorkerStartError, default_workers
 from optimizer.evaluation.sequential import SequentialExecutor
-from optimizer.evaluation.worker import TEST, TRAIN, OnResult, RunSpec, SeriesFilter, Task, Worker
+from optimizer.evaluation.worker import STRESS, TEST, TRAIN, NoSeries, OnResult, RunSpec, SeriesFilter, Task, Worker
 from optimizer.stats import IndividualStats
 
 __all__ = [
-    "TEST", "TRAIN", "Executor", "OnResult", "ProcessExecutor", "RunSpec", "SequentialExecutor", "SeriesFilter",
+    "STRESS", "TEST", "TRAIN", "Executor", "NoSeries", "OnResult", "ProcessExecutor", "RunSpec", "SequentialExecutor", "SeriesFilter",
     "Task", "Worker", "WorkerStartError", "default_workers", "make_executor",
 ]  # fmt: skip
 

@@ -8,6 +8,7 @@ drops the trades and equity of the evaluations the filter does not keep.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from optimizer.cache import ArrayCache
 from optimizer.config import RunConfig, parse_config
 from optimizer.data import Candles, MarketData
 from optimizer.engine import Engine, warm_up_kernels
+from optimizer.errors import ConfigError
 from optimizer.plugins import load_plugins
 from optimizer.stats import IndividualStats
 from optimizer.strategy import decode
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 
 TRAIN = "train"
 TEST = "test"
+STRESS = "stress"  # the training period with commission and slippage doubled (the robustness cost stress)
 WORKER_CACHE_BYTES = 128 * 1024 * 1024
 Task = tuple[str, tuple[float, ...]]  # (phase, genes in [0, 1])
 OnResult = Callable[[int, IndividualStats], None]  # (task index, its statistics)
@@ -71,6 +74,9 @@ class Worker:
         self.engines = {TRAIN: Engine(self.config, market, stop=stop, cache=cache)}
         if spec.split is not None:
             self.engines[TEST] = Engine(self.config, market, start=spec.split, cache=cache)
+        stressed = stressed_config(self.config)
+        if stressed is not None:
+            self.engines[STRESS] = Engine(stressed, market, stop=stop, cache=cache)
 
     def warm_up(self) -> None:
         """Load the compiled kernels (numba's cache) on a few synthetic bars, so that
@@ -101,6 +107,34 @@ class Worker:
                 if not keep.keeps(stats):
                     stats.drop_series()
         return results
+
+
+class NoSeries:
+    """A `SeriesFilter` that keeps no trades and equity (neighbours, cost stress)."""
+
+    def keeps(self, stats: IndividualStats) -> bool:
+        return False
+
+
+def stressed_config(config: RunConfig) -> RunConfig | None:
+    """``config`` with commission and slippage doubled (fixed values, or both ends
+    of a range: a gene decodes to twice its value at the same position), for the
+    cost stress of the robustness statistics; None when robustness is off or
+    doubled costs are not a valid configuration (a cost of 50 % or more)."""
+    if not config.robustness.enabled:
+        return None
+    raw = copy.deepcopy(config.raw)
+    execution = raw.setdefault("execution", {})
+    for name in ("commission", "slippage"):
+        value = execution.get(name, 0.0)
+        if isinstance(value, dict):
+            execution[name] = {**value, "min": value["min"] * 2, "max": value["max"] * 2}
+        else:
+            execution[name] = value * 2
+    try:
+        return parse_config(raw)
+    except ConfigError:
+        return None
 
 
 def interrupt_behind(exc: BaseException) -> bool:

@@ -1,0 +1,263 @@
+"""The Probability of Backtest Overfitting by CSCV (Bailey, Borwein, López de Prado and Zhu).
+
+Combinatorially symmetric cross-validation over S contiguous blocks of the
+training window: each of the C(S, S/2) ways to pick S/2 blocks as the in-sample
+half (the other S/2 out of sample) is a split. In each split the candidate with
+the best in-sample Sharpe ratio is selected, and its out-of-sample Sharpe ratio
+is ranked among all candidates': relative rank ω = r / (N + 1) (r from 1, the
+worst, to N, the best), logit λ = ln(ω / (1 - ω)). PBO is the share of splits
+with λ <= 0: how often the in-sample best is at or below the median out of
+sample. Over pure noise it is about 0.5; a real edge drives it to 0.
+
+Everything is computed from per-block sums (sum of returns, sum of squares,
+bar count), which is all the run keeps of an evaluation: a half's Sharpe ratio
+is mean / standard deviation (ddof 1) of its bars, per bar, not annualized,
+exactly as if its blocks' returns were concatenated.
+
+Rules:
+- **Order of splits**: in-sample halves in the order of
+  ``itertools.combinations(range(S), S // 2)`` (lexicographic); ``logits``,
+  ``is_sharpe``, ``oos_sharpe`` and ``selected`` follow it.
+- **Ties**: Sharpe ratios within a relative `TIE_TOLERANCE` of each other are
+  equal (the block sums' rounding must not decide). Among candidates tied for
+  the best in-sample Sharpe ratio, the one with the lowest out-of-sample Sharpe
+  ratio is selected (a tie never flatters the search, and the answer does not
+  depend on the candidates' order). Out of sample, ties share their mid-rank:
+  r = (number below) + (number tied, itself included, + 1) / 2.
+- **Zero variance in a half**: a half whose returns are all 0 (a flat equity:
+  no position held in those blocks) has Sharpe ratio 0 — no return for no
+  risk, above a loser and below a winner. (A constant non-zero return, which no
+  backtest's equity gives, would have an unbounded Sharpe ratio of its sign:
+  its spread is floored at 1e-150.)
+
+Vectorised: a half is a subset of the first S/2 blocks joined with a subset of
+the last S/2, so the sums of all 2^(S/2) subsets of each side are computed once
+and every half's sums are one addition of two rows (the second side's subsets
+ordered by size, so the rows a split needs are a contiguous slice), taken
+`CHUNK_ELEMENTS` split x candidate cells at a time to bound memory. The
+selected candidate's rank is a count of the candidates below it and tied with
+it: no sort.
+"""
+
+from __future__ import annotations
+
+import math
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from optimizer.robustness.moments import block_sums
+
+MAX_BLOCKS = 24  # C(24, 12) = 2,704,156 splits; more would take minutes
+TIE_TOLERANCE = 1e-9
+CHUNK_ELEMENTS = 1 << 19
+_TINY = 1e-300
+
+
+def split_halves(blocks: int) -> np.ndarray:
+    """The (C(S, S/2) x S) boolean membership of each split's in-sample half, in combinations order."""
+    check_blocks(blocks)
+    chosen = np.array(list(combinations(range(blocks), blocks // 2)), dtype=np.int64)
+    halves = np.zeros((len(chosen), blocks), dtype=bool)
+    np.put_along_axis(halves, chosen, True, axis=1)
+    return halves
+
+
+def check_blocks(blocks: int) -> None:
+    """Refuse a block count CSCV cannot use (odd, under 2, or over `MAX_BLOCKS`)."""
+    if not isinstance(blocks, int | np.integer) or blocks < 2 or blocks % 2 or blocks > MAX_BLOCKS:
+        raise ValueError(f"blocks: {blocks!r} must be an even whole number from 2 to {MAX_BLOCKS}")
+
+
+def _subset_sums(values: np.ndarray) -> np.ndarray:
+    """(2^h x ...) sums of every subset of the h rows of ``values``; subset m holds row i where bit i of m is set."""
+    h = len(values)
+    out = np.zeros((1 << h, *values.shape[1:]))
+    for m in range(1, 1 << h):
+        low = m & -m
+        out[m] = out[m ^ low] + values[low.bit_length() - 1]
+    return out
+
+
+def _popcount_order(h: int) -> list[np.ndarray]:
+    """For each popcount p, the subsets of h bits with p bits set, ascending."""
+    masks = np.arange(1 << h)
+    bits = np.array([bin(m).count("1") for m in masks])
+    return [masks[bits == p] for p in range(h + 1)]
+
+
+@njit(cache=True)
+def _half_sharpe(left_s, left_q, right_s, right_q, counts, factor):  # pragma: no cover - compiled
+    """Per-bar Sharpe ratios (ddof 1) of halves made of a first-side subset (``left_*``, one row per
+    candidate) and second-side subsets (``right_*``, rows x candidates): mean / sd =
+    s·sqrt((n - 1) / n) / sqrt(n·q - s²), ``factor`` = sqrt((n - 1) / n). The spread is floored at
+    1e-150, so a half of zero returns (s = 0) has Sharpe ratio 0."""
+    rows, candidates = right_s.shape
+    out = np.empty((rows, candidates))
+    for i in range(rows):
+        for j in range(candidates):
+            total = left_s[j] + right_s[i, j]
+            spread = (left_q[j] + right_q[i, j]) * counts[i, j] - total * total
+            out[i, j] = total * factor[i, j] / np.sqrt(max(spread, _TINY))
+    return out
+
+
+def _sharpe_rows(first: list[np.ndarray], second: list[np.ndarray], a: int, rows: slice, candidates: int) -> np.ndarray:
+    """Sharpe ratios (rows x candidates) of the halves joining first-side subset ``a`` with the
+    second-side subsets ``rows`` (``first``, ``second``: [sums, squares, counts] of each subset)."""
+    counts = first[2][a] + second[2][rows]
+    factor = np.sqrt((counts - 1.0) / counts)
+    shape = (len(second[0][rows]), candidates)
+    return _half_sharpe(
+        first[0][a], first[1][a], second[0][rows], second[1][rows],
+        np.broadcast_to(counts, shape), np.broadcast_to(factor, shape),
+    )  # fmt: skip
+
+
+def _split_stats(inside: np.ndarray, outside: np.ndarray, candidates: int) -> tuple[np.ndarray, ...]:
+    """λ, the selection's IS and OOS per-bar Sharpe ratios and its column, for rows of splits
+    (``inside``, ``outside``: rows x candidates Sharpe ratios of their halves)."""
+    rows = np.arange(len(inside))
+    best = inside.max(axis=1)
+    level = best - TIE_TOLERANCE * np.maximum(np.abs(best), _TINY)
+    choice = inside.argmax(axis=1)
+    tied = np.count_nonzero(inside >= level[:, None], axis=1) > 1
+    if tied.any():
+        tied_oos = np.where(inside[tied] >= level[tied, None], outside[tied], np.inf)
+        choice[tied] = tied_oos.argmin(axis=1)
+    value = outside[rows, choice]
+    margin = TIE_TOLERANCE * np.maximum(np.abs(value), _TINY)
+    below = np.count_nonzero(outside < (value - margin)[:, None], axis=1)
+    at_most = np.count_nonzero(outside <= (value + margin)[:, None], axis=1)
+    omega = (below + (at_most - below + 1) / 2.0) / (candidates + 1.0)
+    return np.log(omega / (1.0 - omega)), inside[rows, choice], value, choice
+
+
+def _validated(
+    block_sums_: np.ndarray, block_squares: np.ndarray, block_counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    sums = np.asarray(block_sums_, dtype=np.float64)
+    squares = np.asarray(block_squares, dtype=np.float64)
+    if sums.ndim != 2:
+        raise ValueError(f"block_sums: expected an (S blocks x candidates) array, got shape {sums.shape}")
+    if squares.shape != sums.shape:
+        raise ValueError(f"block_squares: shape {squares.shape} differs from block_sums' {sums.shape}")
+    counts = np.asarray(block_counts)
+    if counts.shape not in (sums.shape, sums.shape[:1]):
+        raise ValueError(f"block_counts: shape {counts.shape} fits neither {sums.shape} nor {sums.shape[:1]}")
+    blocks, candidates = sums.shape
+    check_blocks(blocks)
+    if candidates < 2:
+        raise ValueError(f"candidates: {candidates} given, PBO compares at least 2")
+    for name, values in (("block_sums", sums), ("block_squares", squares)):
+        bad = np.argwhere(~np.isfinite(values))
+        if bad.size:
+            block, column = (int(i) for i in bad[0])
+            raise ValueError(f"{name}: block {block} of candidate {column} is {values[block, column]!r}, not finite")
+    if (squares < 0).any():
+        block, column = (int(i) for i in np.argwhere(squares < 0)[0])
+        raise ValueError(f"block_squares: block {block} of candidate {column} is negative")
+    if not np.issubdtype(counts.dtype, np.integer) and not (counts == np.round(counts)).all():
+        raise ValueError("block_counts: bar counts must be whole numbers")
+    counts = counts.astype(np.float64)
+    if counts.ndim == 2 and (counts == counts[:, :1]).all():
+        counts = counts[:, 0]  # one window for every candidate: one count per half
+    if (np.sort(counts, axis=0)[: blocks // 2].sum(axis=0) < 2).any():
+        raise ValueError("block_counts: every half of S/2 blocks needs at least 2 bars (a standard deviation)")
+    return sums, squares, counts
+
+
+def pbo_from_blocks(block_sums: np.ndarray, block_squares: np.ndarray, block_counts: np.ndarray) -> dict[str, Any]:
+    """PBO and its companions from per-block sums of every candidate.
+
+    ``block_sums`` and ``block_squares``: (S x candidates) sums of per-bar
+    returns and of their squares over each block (`block_sums` of each
+    evaluation, one column per candidate); ``block_counts``: the bars in each
+    block, (S x candidates) or (S,) when all candidates share the window. S even
+    (2 to `MAX_BLOCKS`); at least 2 candidates.
+
+    Returns a JSON-ready dict: ``pbo`` (share of splits with λ <= 0), ``logits``
+    (λ of each split, in `split_halves` order), ``is_sharpe`` and ``oos_sharpe``
+    (the selected candidate's per-bar Sharpe ratio in and out of sample, each
+    split), ``selected`` (its column), ``degradation_slope`` and
+    ``degradation_intercept`` (least squares of OOS on IS Sharpe over the splits;
+    None if the IS Sharpe ratios do not vary), ``prob_oos_loss`` (share of
+    splits whose selection has an OOS Sharpe ratio below 0), ``splits``,
+    ``candidates`` and ``blocks``.
+    """
+    sums, squares, counts = _validated(block_sums, block_squares, block_counts)
+    blocks, candidates = sums.shape
+    h = blocks // 2
+    full = (1 << h) - 1
+    # Bar counts as (blocks x 1) when every candidate shares the window, else (blocks x candidates).
+    counts_2d = counts[:, None] if counts.ndim == 1 else counts
+    first = [_subset_sums(part[:h]) for part in (sums, squares, counts_2d)]
+    # The second halves' subset sums ordered by popcount, ascending within one: the subsets with p
+    # blocks are a contiguous slice, and their complements (h - p blocks) the same slice reversed.
+    by_bits = np.concatenate(_popcount_order(h))
+    offsets = np.cumsum([0] + [math.comb(h, p) for p in range(h + 1)])
+    second = [_subset_sums(part[h:])[by_bits] for part in (sums, squares, counts_2d)]
+    position = np.full((1 << h, 1 << h), -1, dtype=np.int64)
+    for index, chosen in enumerate(combinations(range(blocks), h)):
+        a = sum(1 << i for i in chosen if i < h)
+        b = sum(1 << (i - h) for i in chosen if i >= h)
+        position[a, b] = index
+    splits = math.comb(blocks, h)
+    out = {name: np.empty(splits) for name in ("logits", "is_sharpe", "oos_sharpe")}
+    selected = np.empty(splits, dtype=np.int64)
+    step = max(1, CHUNK_ELEMENTS // candidates)
+    for a in range(1 << h):
+        need = h - a.bit_count()  # the second-half blocks completing a's blocks to S/2
+        lo, count = int(offsets[need]), math.comb(h, need)
+        mirror = int(offsets[h - need]) + count - 1  # the complement of row lo + j is row mirror - j
+        for start in range(0, count, step):
+            stop = min(start + step, count)
+            part_in = slice(lo + start, lo + stop)
+            part_out = slice(mirror - start, (mirror - stop) if mirror - stop >= 0 else None, -1)
+            inside = _sharpe_rows(first, second, a, part_in, candidates)
+            outside = _sharpe_rows(first, second, full - a, part_out, candidates)
+            target = position[a, by_bits[part_in]]
+            logits, chosen_in, chosen_out, choice = _split_stats(inside, outside, candidates)
+            out["logits"][target], out["is_sharpe"][target], out["oos_sharpe"][target] = logits, chosen_in, chosen_out
+            selected[target] = choice
+    logits, is_sharpe, oos_sharpe = out["logits"], out["is_sharpe"], out["oos_sharpe"]
+    slope, intercept = _degradation(is_sharpe, oos_sharpe)
+    return {
+        "pbo": float(np.count_nonzero(logits <= 0.0) / splits),
+        "logits": logits.tolist(),
+        "degradation_slope": slope,
+        "degradation_intercept": intercept,
+        "prob_oos_loss": float(np.count_nonzero(oos_sharpe < 0.0) / splits),
+        "is_sharpe": is_sharpe.tolist(),
+        "oos_sharpe": oos_sharpe.tolist(),
+        "selected": selected.tolist(),
+        "splits": splits,
+        "candidates": candidates,
+        "blocks": blocks,
+    }
+
+
+def _degradation(x: np.ndarray, y: np.ndarray) -> tuple[float | None, float | None]:
+    """Least-squares slope and intercept of ``y`` on ``x``; (None, None) if ``x`` does not vary."""
+    dx = x - x.mean()
+    spread = float(dx @ dx)
+    if not spread > 0.0 or not math.isfinite(spread):
+        return None, None
+    slope = float(dx @ (y - y.mean())) / spread
+    return slope, float(y.mean() - slope * x.mean())
+
+
+def pbo(returns: np.ndarray, blocks: int = 16) -> dict[str, Any]:
+    """PBO over a (bars x candidates) array of per-bar returns (fractions), by CSCV.
+
+    The bars are cut into ``blocks`` contiguous blocks (`block_sums`: sizes
+    differ by at most one bar) and `pbo_from_blocks` does the rest; see it for
+    the keys of the result.
+    """
+    values = np.asarray(returns, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"returns: expected a (bars x candidates) array, got shape {values.shape}")
+    check_blocks(blocks)
+    return pbo_from_blocks(*block_sums(values, blocks))

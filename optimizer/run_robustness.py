@@ -1,0 +1,209 @@
+"""The robustness statistics of a run (issue 15), computed in the run process.
+
+Once, after the run's last generation (not after each: the neighbourhood and the
+cost stress cost evaluations, and only the final elite is reported), from what
+the run already keeps plus a few evaluations through the run's own executor:
+
+* for the run (`RunRobustness.analyse`'s first value): the PBO by CSCV over the
+  per-block return sums of every evaluation that did not fail, with its logits,
+  the IS and OOS Sharpe ratios of each split's selection and the degradation
+  line; ``trials`` (distinct parameter sets evaluated without failure) and
+  ``trials_variance`` (the variance of their per-bar Sharpe ratios);
+* for each elite member: the DSR against those trials, the PSR against 0 and the
+  minimum track record length (bars) from its own per-bar Sharpe ratio, bars,
+  skewness and kurtosis; its neighbourhood (K seeded neighbours: each integer
+  gene moved by -1, 0 or +1, each float gene by up to ``jitter`` of its range,
+  clipped to the range) as the neighbours' median and minimum of each objective
+  and the plateau ratio median / own; Monte Carlo of its trade returns; and the
+  cost stress (the training period again with commission and slippage doubled).
+
+Everything is seeded from ``ga.seed`` and the member's id, so a run's statistics
+are the same on every executor and after a resume. Neighbours already evaluated
+(by the search or for another member) are not evaluated again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from optimizer.config import RunConfig
+from optimizer.evaluation import STRESS, TRAIN, NoSeries
+from optimizer.ledger import Ledger, ParamsKey
+from optimizer.robustness import (
+    deflated_sharpe_ratio,
+    min_track_record_length,
+    monte_carlo,
+    pbo_from_blocks,
+    probabilistic_sharpe_ratio,
+)
+from optimizer.stats import IndividualStats
+from optimizer.strategy import decode_keys
+
+log = logging.getLogger(__name__)
+
+NEIGHBOUR_STREAM = 1  # the seed streams of a member's neighbours and Monte Carlo
+MONTE_CARLO_STREAM = 2
+
+
+def neighbour_genes(config: RunConfig, genes: Sequence[float], member_id: int) -> list[tuple[float, ...]]:
+    """The ``robustness.neighbours`` neighbours of a gene vector (positions in [0, 1]),
+    seeded by ``ga.seed`` and ``member_id``: integer genes move by -1, 0 or +1 (in
+    their own unit), float genes by a uniform draw in +-``jitter`` of their range;
+    both stay within the range."""
+    settings = config.robustness
+    rng = np.random.default_rng([config.ga.seed, member_id, NEIGHBOUR_STREAM])
+    values = config.decoder.values(genes)
+    out = []
+    for _ in range(settings.neighbours):
+        vector = []
+        for gene, value in zip(config.genes, values, strict=True):
+            if gene.integer:
+                moved = min(max(value + int(rng.integers(-1, 2)), gene.low), gene.high)
+            else:
+                step = float(rng.uniform(-settings.jitter, settings.jitter)) * (gene.high - gene.low)
+                moved = min(max(value + step, gene.low), gene.high)
+            vector.append(gene.to_unit(moved))
+        out.append(tuple(vector))
+    return out
+
+
+def trade_returns(stats: IndividualStats) -> np.ndarray:
+    """Each closed trade's return on the equity before it (fractions, compounded
+    trade after trade), from the cumulative P&L history (percent of the start)."""
+    equity = 1.0 + np.asarray(stats.pnl_history, dtype=np.float64) / 100.0
+    before = np.concatenate(([1.0], equity[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(before > 0, equity / before - 1.0, 0.0)
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+class RunRobustness:
+    """The robustness analysis of one run (see the module docstring)."""
+
+    def __init__(self, config: RunConfig, ledger: Ledger) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.metrics = [o.metric for o in config.objectives]
+        self._neighbours: dict[ParamsKey, IndividualStats] = {}  # neighbours evaluated here, by parameters
+        self._stress: dict[ParamsKey, IndividualStats] = {}
+        self.seconds = 0.0  # wall time of the last `analyse`
+
+    def analyse(self, members: Sequence[Any]) -> dict[str, Any]:
+        """``{"run": {...}, "members": {id: {...}}}`` for the elite ``members``
+        (individuals with ids, best first)."""
+        started = time.perf_counter()
+        run = self.run_statistics()
+        neighbours = self._evaluate_neighbours(members)
+        stress = self._evaluate_stress(members)
+        settings = self.config.robustness
+        out = {}
+        for ind in members:
+            stats = self.ledger.stats[ind.id]
+            member = {
+                "dsr": _number(deflated_sharpe_ratio(stats.sharpe_per_bar, stats.bars, stats.returns_skewness,
+                                                     stats.returns_kurtosis, run["trials"], run["trials_variance"])),
+                "psr": _number(probabilistic_sharpe_ratio(stats.sharpe_per_bar, stats.bars, stats.returns_skewness,
+                                                          stats.returns_kurtosis)),
+                "min_track_record": _number(min_track_record_length(stats.sharpe_per_bar, stats.returns_skewness,
+                                                                    stats.returns_kurtosis)),
+            }  # fmt: skip
+            member.update(self._neighbourhood(stats, neighbours[ind.id]))
+            seed = int(np.random.SeedSequence([self.config.ga.seed, ind.id, MONTE_CARLO_STREAM]).generate_state(1)[0])
+            returns = trade_returns(stats)
+            mc = (monte_carlo(returns, settings.monte_carlo, seed, settings.ruin_drawdown)
+                  if settings.monte_carlo and len(returns) else {})  # fmt: skip
+            member["mc_return_pct"] = mc.get("mc_return_pct")
+            member["mc_drawdown_pct"] = mc.get("mc_drawdown_pct")
+            member["ruin_probability"] = mc.get("ruin_probability")
+            member["mc_fan"] = mc.get("fan")
+            stressed = stress.get(ind.id)
+            member["stress_return_pct"] = None if stressed is None or stressed.failed else stressed.total_return_pct
+            out[str(ind.id)] = member
+        self.seconds = time.perf_counter() - started
+        log.info("robustness of %d elite members in %.2f s", len(members), self.seconds)
+        return {"run": run, "members": out}
+
+    # ------------------------------------------------------------------ run
+    def run_statistics(self) -> dict[str, Any]:
+        """The run's PBO (None with fewer than 2 candidates) and the trials the DSR deflates by."""
+        blocks = self.config.robustness.blocks
+        candidates = [s for _, s in sorted(self.ledger.stats.items())
+                      if not s.failed and len(s.block_counts) == blocks]  # fmt: skip
+        sharpes = [s.sharpe_per_bar for s in candidates if s.sharpe_per_bar is not None]
+        out: dict[str, Any] = {
+            "pbo": None, "logits": [], "degradation_slope": None, "degradation_intercept": None,
+            "prob_oos_loss": None, "is_sharpe": [], "oos_sharpe": [], "splits": 0, "candidates": len(candidates),
+            "trials": len(candidates), "trials_variance": statistics.variance(sharpes) if len(sharpes) > 1 else 0.0,
+            "blocks": blocks,
+        }  # fmt: skip
+        if len(candidates) >= 2:
+            sums = np.stack([s.block_sums for s in candidates], axis=1)
+            squares = np.stack([s.block_squares for s in candidates], axis=1)
+            counts = np.stack([s.block_counts for s in candidates], axis=1)
+            found = pbo_from_blocks(sums, squares, counts)
+            found.pop("selected", None)  # columns of this call's matrix: meaningless outside it
+            out.update(found)
+            out["candidates"] = len(candidates)
+        return out
+
+    # ---------------------------------------------------------- neighbours
+    def _evaluate_neighbours(self, members: Sequence[Any]) -> dict[int, list[IndividualStats]]:
+        """Each member's neighbours' statistics (those the search made, or made
+        here in one batch through the run's executor)."""
+        vectors = {ind.id: neighbour_genes(self.config, ind, ind.id) if self.config.genes else [] for ind in members}
+        keys = {i: decode_keys(self.config, v) if v else [] for i, v in vectors.items()}
+        todo: dict[ParamsKey, tuple[float, ...]] = {}
+        for member_id, member_keys in keys.items():
+            for key, genes in zip(member_keys, vectors[member_id], strict=True):
+                if key not in self.ledger.ids and key not in self._neighbours:
+                    todo.setdefault(key, genes)
+        if todo:
+            results = self.ledger.executor.map([(TRAIN, g) for g in todo.values()], keep=NoSeries())
+            self._neighbours.update(zip(todo, results, strict=True))
+        found = {}
+        for member_id, member_keys in keys.items():
+            found[member_id] = [self.ledger.stats[self.ledger.ids[k]] if k in self.ledger.ids else self._neighbours[k]
+                                for k in member_keys]  # fmt: skip
+        return found
+
+    def _neighbourhood(self, own: IndividualStats, neighbours: list[IndividualStats]) -> dict[str, Any]:
+        evaluated = [s for s in neighbours if not s.failed]
+        medians, minima, ratios = [], [], []
+        for metric in self.metrics:
+            values = [v for v in (s.metric(metric) for s in evaluated) if v is not None]
+            median = statistics.median(values) if values else None
+            mine = own.metric(metric)
+            medians.append(median)
+            minima.append(min(values) if values else None)
+            ratios.append(median / mine if median is not None and mine else None)
+        return {
+            "neighbours": len(evaluated),
+            "neighbour_median": medians,
+            "neighbour_min": minima,
+            "plateau_ratio": ratios,
+            "neighbour_values": [[s.metric(m) for m in self.metrics] for s in evaluated],
+        }
+
+    def _evaluate_stress(self, members: Sequence[Any]) -> dict[int, IndividualStats]:
+        """Each member's training statistics with doubled costs (none when the
+        doubled costs are not a valid configuration: `stressed_config`)."""
+        from optimizer.evaluation.worker import stressed_config
+
+        if stressed_config(self.config) is None:
+            return {}
+        keys = decode_keys(self.config, list(members)) if self.config.genes else [() for _ in members]
+        todo = {k: tuple(ind) for k, ind in zip(keys, members, strict=True) if k not in self._stress}
+        if todo:
+            results = self.ledger.executor.map([(STRESS, g) for g in todo.values()], keep=NoSeries())
+            self._stress.update(zip(todo, results, strict=True))
+        return {ind.id: self._stress[k] for k, ind in zip(keys, members, strict=True)}
