@@ -78,11 +78,14 @@ function lightRobustness(summary) {
 
 let robustness = null;  // the run's figures (light), once its last generation has them
 let robustnessRead = null;
+// Read and drawn before the page is marked ready, so that the layout no longer moves after it.
 function showRobustness(summary) {
-  if (!summary || !summary.robustness || robustnessRead) return;
+  if (!summary || !summary.robustness) return Promise.resolve();
   robustness = summary.robustness;
-  robustnessRead = getJSON(`/api/runs/${RUN_ID}/robustness`).then((full) => { if (full) drawRobustnessPanel(full); })
+  robustnessRead = robustnessRead || getJSON(`/api/runs/${RUN_ID}/robustness`)
+    .then((full) => { if (full) drawRobustnessPanel(full); })
     .catch((error) => { robustnessRead = null; alertError(error); });
+  return robustnessRead;
 }
 
 // A generation event (or a REST summary) applied once, in order.
@@ -99,7 +102,7 @@ async function apply(summary) {
   showProgress(summary);
   document.body.dataset.generations = String(lastGeneration);
   await updateElite(summary.elite);
-  showRobustness(summary);
+  await showRobustness(summary);
   scheduleDraw();
 }
 
@@ -116,7 +119,7 @@ function catchUp() {
     if (last) population = last.population_params || {};
     document.body.dataset.generations = String(lastGeneration);
     await updateElite(missed[missed.length - 1].elite);
-    showRobustness(missed[missed.length - 1]);
+    await showRobustness(missed[missed.length - 1]);
     scheduleDraw();
   })().finally(() => { catching = null; });
   return catching;

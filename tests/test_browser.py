@@ -224,6 +224,7 @@ def test_gene_labels_tell_two_signals_of_the_same_kind_apart(server, page, split
     # a Pareto point's hover names its objectives and parameters; a click opens it
     pareto = page.evaluate("() => document.getElementById('pareto').data[0]")
     assert "total_return_pct" in pareto["text"][0] and "golden.fast" in pareto["text"][0]
+    page.locator("#pareto").scroll_into_view_if_needed()  # below the fold once a run shows "Is it real?"
     box = page.locator("#pareto .point").first.bounding_box()  # Plotly's drag layer takes the click: the mouse
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_url(re.compile(rf"/runs/{split_run}/individuals/{pareto['customdata'][0]}$"))
@@ -276,7 +277,10 @@ def test_the_run_page_applies_generations_as_changes(server, page):
     assert live >= 1, "the run ended before the page was watching"
     deltas = [url for url in later if "/individuals?ids=" in url]
     assert len(deltas) <= live, later
-    assert all("/individuals?ids=" in url or re.search(r"/generations\?after=\d+", url) for url in later), later
+    robustness = [url for url in later if url.endswith(f"/api/runs/{run_id}/robustness")]  # once, at the end
+    assert len(robustness) == 1, later
+    assert all("/individuals?ids=" in url or re.search(r"/generations\?after=\d+", url) or url in robustness
+               for url in later), later  # fmt: skip
     assert not any(re.search(r"/elite(\?|$)", url) and "fields=summary" not in url for url in asked), asked
     assert not any(re.search(r"/individuals/\d+$", url) for url in asked), asked  # no full statistics
     shown = page.locator("#elite tbody tr").evaluate_all("rows => rows.map((r) => Number(r.dataset.id))")
