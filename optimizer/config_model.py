@@ -52,7 +52,9 @@ TIMEFRAME = r"^\s*0*[1-9][0-9]*\s*[smhdw]\s*$"
 MAX_NAME_LENGTH = 200
 MAX_SIGNALS = 64
 MAX_TIMEFRAME_SECONDS = 366 * 86400
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters, and the bidirectional ones that make a name read other than it
+# is written (U+202E turns the text after it right to left).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 NonBlank = Annotated[str, StringConstraints(pattern=r"\S")]
 SignalName = Annotated[str, StringConstraints(pattern=SIGNAL_NAME)]
@@ -72,7 +74,8 @@ def _signal_names(schema: dict[str, Any]) -> None:
 
 def _name_schema(schema: dict[str, Any]) -> None:
     """JSON Schema of a run's name: at most `MAX_NAME_LENGTH` characters, no control ones."""
-    schema.update(maxLength=MAX_NAME_LENGTH, pattern=r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$")
+    allowed = r"[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"  # = _CONTROL's
+    schema.update(maxLength=MAX_NAME_LENGTH, pattern=rf"^(?=.*\S){allowed}*$")  # not blank, none of them
 
 
 def _fail(loc: tuple[str | int, ...], kind: str, message: str, value: Any) -> ValidationError:

@@ -80,6 +80,12 @@ async function main() {
   const timestamps = (config.data && config.data.timestamps) || "open";
   const candles = await getJSON(`/api/datasets/${encodeURIComponent(run.dataset_id)}/candles?timestamps=${timestamps}`);
   const test = stats.test || null;
+  if (stats.total_trades && !stats.trades.length) {  // the run keeps series for its elite only
+    document.getElementById("problem").replaceChildren(el("p", { class: "hint", id: "no-series",
+      text: `This individual's ${stats.total_trades} trades and its equity were not kept: a run keeps them for ` +
+            "its elite only. Its statistics below are complete; to see its trades, download it as a re-runnable " +
+            "config or open it in the run form and run it." }));
+  }
   summaryTable(stats, test);
   paramsList(stats, labelled.genes, labelled.labels);
   const end = candles.time[candles.time.length - 1];

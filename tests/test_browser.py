@@ -254,6 +254,19 @@ def test_the_individual_page_shows_training_and_test_side_by_side_with_the_split
     assert page.problems == []
 
 
+def test_the_page_of_an_individual_outside_the_elite_says_its_series_were_not_kept(server, page, split_run):
+    elite = {e["id"] for e in server.get(f"/api/runs/{split_run}/elite?fields=summary").json()}
+    page_of = server.get(f"/api/runs/{split_run}/individuals?limit=1000").json()["individuals"]
+    other = next(i for i in page_of if i["id"] not in elite and i["total_trades"] and not i["failed"])
+    assert server.get(f"/api/runs/{split_run}/individuals/{other['id']}").json()["trades"] == []
+    page.goto(f"{server.url}/runs/{split_run}/individuals/{other['id']}")
+    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=60_000)
+    assert f"{other['total_trades']} trades and its equity were not kept" in page.inner_text("#no-series")
+    page.goto(f"{server.url}/runs/{split_run}/individuals/{min(elite)}")  # a member's page says nothing of it
+    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=60_000)
+    assert page.locator("#no-series").count() == 0
+
+
 def test_the_run_page_applies_generations_as_changes(server, page):
     """Watching a live run: after its first read, the page asks for the summaries of
     new elite members only (at most one request a generation), never the whole elite

@@ -31,7 +31,9 @@ def run_id(server):
     return run_id
 
 
-NOT_STATISTICS = ("id", "params", "valid", "ties", "tie_ranges")  # a re-run has no genes, its own id
+# A re-run has no genes and its own id; ties and robustness (DSR against the trials,
+# neighbours, Monte Carlo) belong to the search that found the member, not to it.
+NOT_STATISTICS = ("id", "params", "valid", "ties", "tie_ranges", "robustness")
 
 
 def _statistics(stats: dict) -> dict:

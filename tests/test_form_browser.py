@@ -132,10 +132,19 @@ def test_plotly_loads_only_on_pages_with_charts(server, page, path, charts):
     assert page.problems == [] and page.refused == []
 
 
-@pytest.mark.parametrize(("path", "charts"), [("/", False), ("/runs/new", False), ("/runs/1", True),
-                                              ("/runs/1/individuals/1", True), ("/compare?runs=1,2", True)])  # fmt: skip
-def test_only_pages_with_charts_load_plotly(server, path, charts):
-    page = server.get(path)
+@pytest.fixture(scope="module")
+def finished(server) -> tuple[int, int]:
+    """A completed run and its best member: (run id, individual id)."""
+    run_id = server.post("/api/runs", json=run_config(generations=2)).json()["id"]
+    assert server.wait_for(run_id, ("completed", "failed"))["state"] == "completed"
+    return run_id, server.get(f"/api/runs/{run_id}/elite?fields=summary").json()[0]["id"]
+
+
+@pytest.mark.parametrize(("path", "charts"), [("/", False), ("/runs/new", False), ("/runs/{run}", True),
+                                              ("/runs/{run}/individuals/{member}", True),
+                                              ("/compare?runs={run},{run}", True)])  # fmt: skip
+def test_only_pages_with_charts_load_plotly(server, finished, path, charts):
+    page = server.get(path.format(run=finished[0], member=finished[1]))
     assert page.status_code == 200
     assert ("/vendor/plotly.min.js" in page.text) == charts
     assert "/vendor/socket.io.min.js" in page.text and "common.js" in page.text  # the rest as before

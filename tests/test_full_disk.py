@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import GOOG
 from tests.server import Server
 from tests.test_api import PLUGIN_ENV, run_config
 from tests.test_faults import strip
@@ -90,6 +91,9 @@ def test_a_full_disk_mid_run_then_space_freed(small_disk, tmp_path):
         assert refused.status_code == 507, refused.text
         assert refused.headers["Content-Type"].startswith("application/json")
         assert "disk" in refused.json()["error"] and "full" in refused.json()["error"]
+        candles = "\n".join(GOOG.read_text().splitlines()[:400]).encode()  # new content: stored, not deduplicated
+        upload = server.post("/api/datasets", files={"file": ("new.csv", candles)})
+        assert upload.status_code == 507 and "full" in upload.json()["error"], upload.text
         assert server.get("/api/runs").status_code == 200  # reads keep working
         assert server.get(f"/api/runs/{run_id}/generations").json()[: len(committed)] == committed
         assert server.post(f"/api/runs/{run_id}/resume").status_code in (202, 507)  # never a 500

@@ -78,7 +78,9 @@ def test_the_installed_dashboard_serves_its_pages_scripts_and_datasets(venv, tmp
                     break
             except (requests.ConnectionError, requests.Timeout):
                 time.sleep(0.2)
-        for path in ("/", "/runs/new", "/runs/1", "/static/common.js", "/static/run.js", "/static/runs.js",
+        missing = requests.get(url + "/runs/1", timeout=30)  # no run yet: the installed not-found page
+        assert missing.status_code == 404 and "There is no run 1." in missing.text
+        for path in ("/", "/runs/new", "/static/common.js", "/static/run.js", "/static/runs.js",
                      "/static/app.css", "/vendor/plotly.min.js"):  # fmt: skip
             response = requests.get(url + path, timeout=30)
             assert response.status_code == 200 and response.content, path

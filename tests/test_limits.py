@@ -60,6 +60,8 @@ REFUSED = [
      "split.test_fraction: leaves 0 training and 5000 test bars of 5000"),
     ("long name", lambda d: d.update(name="n" * 10_000_000), "name: 10000000 characters; at most 200"),
     ("NUL in the name", lambda d: d.update(name="a\x00b"), "name: holds the control character U+0000 at 1"),
+    ("a right-to-left override in the name", lambda d: d.update(name="run\u202egpj.exe"),
+     "name: holds the control character U+202E at 3"),
 ]  # fmt: skip
 
 

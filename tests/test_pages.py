@@ -79,3 +79,12 @@ def test_labels_are_served_with_the_run(server, run_id):
     answer = server.get(f"/api/runs/{run_id}/labels").json()
     assert answer["genes"][-1] == "strategy.stop_loss" and answer["labels"]["strategy.stop_loss"] == "stop_loss"
     assert answer["labels"]["strategy.signals.up.params.fast"] == "up.fast"
+
+
+def test_pages_of_runs_and_individuals_that_do_not_exist_answer_404(server, run_id):
+    for path, what in ((f"/runs/{run_id + 1000}", f"There is no run {run_id + 1000}."),
+                       (f"/runs/{run_id}/individuals/99999999", f"Run {run_id} has no individual 99999999.")):  # fmt: skip
+        response = server.get(path)
+        assert response.status_code == 404 and response.headers["Content-Type"].startswith("text/html"), path
+        assert what in response.text and 'href="/"' in response.text
+    assert server.get(f"/runs/{run_id}").status_code == 200

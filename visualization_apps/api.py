@@ -34,7 +34,7 @@ from visualization_apps.api_inputs import (
 from visualization_apps.bounded_json import MAX_INTEGER
 from visualization_apps.csv_robustness import robustness_columns, robustness_row
 from visualization_apps.datasets import store_upload
-from visualization_apps.faults import storage_fault
+from visualization_apps.faults import is_disk_full, storage_fault
 from visualization_apps.limits import Limits
 from visualization_apps.openapi import array, openapi_document, operation, ref
 from visualization_apps.queries import (
@@ -434,6 +434,11 @@ def upload_dataset() -> tuple[Response, int]:
         upload = store_upload(_ctx().store, _ctx().uploads_dir, file.filename, file.stream)
     except DataError as exc:
         raise ApiError(400, "invalid data file", exc.details) from exc
+    except OSError as exc:  # the file could not be stored (a full disk): nothing was kept
+        if not is_disk_full(exc):
+            raise
+        status, message = storage_fault(exc)
+        raise ApiError(status, message, [f"file: {exc.strerror}"]) from exc
     body = {"id": upload.record["id"], "existing": not upload.created, "dataset": upload.record,
             "warnings": upload.warnings}  # fmt: skip
     return jsonify(body), 201 if upload.created else 200

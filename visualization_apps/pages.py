@@ -10,7 +10,7 @@ from ``node_modules`` (``npm ci``); nothing is loaded from a CDN.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, render_template, send_file
+from flask import Blueprint, Response, current_app, jsonify, render_template, send_file
 
 from visualization_apps import run_states
 from visualization_apps.assets import VENDOR
@@ -33,13 +33,25 @@ def new_run() -> str:
     return render_template("new_run.html")
 
 
+def _not_found(what: str) -> tuple[str, int]:
+    """A page's 404: what is missing, and the way back to the runs."""
+    return render_template("not_found.html", what=what), 404
+
+
 @pages.get("/runs/<int:run_id>")
-def run_page(run_id: int) -> str:
+def run_page(run_id: int) -> str | tuple[str, int]:
+    if current_app.extensions["dashboard"].store.run(run_id) is None:
+        return _not_found(f"There is no run {run_id}.")
     return render_template("run.html", run_id=run_id)
 
 
 @pages.get("/runs/<int:run_id>/individuals/<int:ind_id>")
-def individual_page(run_id: int, ind_id: int) -> str:
+def individual_page(run_id: int, ind_id: int) -> str | tuple[str, int]:
+    store = current_app.extensions["dashboard"].store
+    if store.run(run_id) is None:
+        return _not_found(f"There is no run {run_id}.")
+    if not store.individual_summaries(run_id, [ind_id]):
+        return _not_found(f"Run {run_id} has no individual {ind_id}.")
     return render_template("individual.html", run_id=run_id, ind_id=ind_id)
 
 

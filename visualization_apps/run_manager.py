@@ -232,8 +232,9 @@ class RunManager:
                 self._wake_writer.send_bytes(b"!")
 
     def _recover(self) -> None:
-        """Mark the runs a previous server left unfinished as interrupted, once their
-        old processes (if any still hold their locks) have had a moment to exit."""
+        """Mark the runs a previous server was running as interrupted, once their old
+        processes (if any still hold their locks) have had a moment to exit; its queued
+        runs wait for this server's slots."""
         ids = self.store.runs_in(UNFINISHED)
         deadline = time.monotonic() + ORPHAN_GRACE_SECONDS
         for run_id in ids:
@@ -241,7 +242,7 @@ class RunManager:
                 time.sleep(0.1)
         interrupted = self.store.mark_interrupted()
         if interrupted:
-            log.warning("runs %s were left unfinished by a previous server: marked interrupted", interrupted)
+            log.warning("runs %s were left running by a previous server: marked interrupted", interrupted)
         self._recovered = True
 
     def _catch_up(self) -> None:

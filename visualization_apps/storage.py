@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from visualization_apps.run_states import FINAL, UNFINISHED, RunState, check_transition
+from visualization_apps.run_states import FINAL, RunState, check_transition
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -234,10 +234,11 @@ class Store:
         return [row["id"] for row in rows]
 
     def mark_interrupted(self) -> list[int]:
-        """Runs a previous server left unfinished become ``interrupted``."""
-        ids = self.runs_in(UNFINISHED)
+        """Runs a previous server was running (``running``, ``stopping``) become
+        ``interrupted``, resumable; queued ones stay queued: this server starts them."""
+        ids = self.runs_in((RunState.RUNNING.value, RunState.STOPPING.value))
         for run_id in ids:
-            self.set_state(run_id, RunState.INTERRUPTED)
+            self.set_state(run_id, RunState.INTERRUPTED, error="the server stopped while it ran; resume to go on")
         return ids
 
     def delete_run(self, run_id: int) -> bool:
