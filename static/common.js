@@ -151,6 +151,17 @@ function countStep(max) {
   return [1, 2, 5, 10].map((m) => m * magnitude).find((step) => step >= raw);
 }
 
+// An x axis of generations ``first``..``last``: whole-number ticks, every 1, 2 or 5
+// times a power of ten (about six), from the first generation to the last.
+function generationAxis(first, last, extra = {}) {
+  if (first === undefined || last === undefined) return { title: { text: "generation" }, automargin: true, ...extra };
+  const raw = Math.max(1, (last - first) / 6);
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const dtick = [1, 2, 5, 10].map((m) => m * magnitude).find((step) => step >= raw);
+  return { title: { text: "generation" }, range: first === last ? [first - 0.5, last + 0.5] : [first, last],
+    tickmode: "linear", tick0: 0, dtick, tickformat: "d", tickangle: 0, automargin: true, ...extra };
+}
+
 // A y axis of whole counts (histograms): integer ticks only, from zero.
 function countAxis(max, title) {
   return { title: { text: title }, rangemode: "tozero", tickformat: "d", dtick: countStep(max), automargin: true };

@@ -38,17 +38,9 @@ function drawPareto(runs) {
 // The generation axis: whole numbers only, a tick every 1, 2 or 5 times a power of ten
 // (at most about seven ticks), from the first generation to the last (markers at the
 // ends not clipped).
-function generationStep(span) {
-  const raw = Math.max(1, span / 6);
-  const magnitude = 10 ** Math.floor(Math.log10(raw));
-  return [1, 2, 5, 10].map((m) => m * magnitude).find((step) => step >= raw);
-}
-function generationAxis(runs) {
+function runsGenerationAxis(runs) {
   const generations = runs.flatMap((entry) => entry.history.map((g) => g.generation));
-  if (!generations.length) return { title: { text: "generation" }, automargin: true };
-  const first = Math.min(...generations), last = Math.max(...generations);
-  return { title: { text: "generation" }, range: first === last ? [first - 0.5, last + 0.5] : [first, last],
-    tickmode: "linear", tick0: 0, dtick: generationStep(last - first), tickformat: "d", tickangle: 0, automargin: true };
+  return generations.length ? generationAxis(Math.min(...generations), Math.max(...generations)) : generationAxis();
 }
 
 // One small chart per objective (of any run), a line per run that has it.
@@ -65,7 +57,7 @@ function drawEvolution(runs) {
     }).filter(Boolean);
     const goal = runs.flatMap((e) => e.objectives).find((o) => o.metric === metric).goal;
     Plotly.newPlot(`evolution-${metric}`, traces, { ...PLOT_LAYOUT, title: { text: `${metricLabel(metric)} (${goal})` },
-      xaxis: generationAxis(runs), yaxis: { automargin: true },
+      xaxis: runsGenerationAxis(runs), yaxis: { automargin: true },
       legend: { orientation: "h", y: -0.3 } }, PLOT_CONFIG);
   }
 }

@@ -7,8 +7,9 @@
 // instead of the whole population), and applies each generation as a change: the
 // generation event carries the elite's ids, so only the summaries of new members are
 // fetched (`/individuals?ids=`) and members that left are dropped; the whole elite is
-// read once, at load. Charts are redrawn at most once a second, not while the tab is
-// hidden: the browser must not take the run's CPU. The run's robustness (after its last
+// read once, at load. Charts are redrawn at most once a second and at most 5 % of the
+// time (a redraw that took d waits 20 d for the next), not while the tab is hidden: the
+// browser must not take the run's CPU. The run's robustness (after its last
 // generation) comes without its per-split arrays in the summaries; the "Is it real?"
 // panel reads them once from their own route (static/robustness.js draws it).
 
@@ -140,9 +141,14 @@ async function updateElite(ids) {
   eliteIds = ids.filter((id) => members.has(id));
 }
 
+// The page may spend at most 1/DRAW_SHARE of the time drawing: after a redraw that
+// took d ms, the next waits max(DRAW_INTERVAL_MS, d * DRAW_SHARE), so a slow machine or
+// a large elite redraws less often instead of taking the run's CPU.
+const DRAW_SHARE = 20;
+let drawCost = 0;
 function scheduleDraw() {
   if (drawTimer !== null) return;
-  const wait = Math.max(0, lastDraw + DRAW_INTERVAL_MS - performance.now());
+  const wait = Math.max(0, lastDraw + Math.max(DRAW_INTERVAL_MS, drawCost * DRAW_SHARE) - performance.now());
   drawTimer = setTimeout(() => {
     drawTimer = null;
     if (document.hidden) { document.addEventListener("visibilitychange", scheduleDraw, { once: true }); return; }
@@ -153,6 +159,10 @@ function scheduleDraw() {
 function draw() {
   lastDraw = performance.now();
   if (!summaries.length) return;
+  try { drawAll(); } finally { drawCost = performance.now() - lastDraw; }
+}
+
+function drawAll() {
   const elite = eliteIds.map((id) => members.get(id));
   drawObjectives();
   drawEvolution();
@@ -183,7 +193,7 @@ function drawObjectives() {
       { x, y: column("mean"), mode: "lines", name: "mean", line: { color: "#57606a", dash: "dot" } },
       { x, y: column("best"), mode: "lines+markers", name: "best", marker: { size: 4 }, line: { color: "#0969da" } },
     ], { ...SMALL, title: { text: `${objective.metric} (${GOAL[objective.goal] || objective.goal})`, font: { size: 13 } },
-         xaxis: { title: { text: "generation" }, automargin: true }, yaxis: { automargin: true },
+         xaxis: generationAxis(x[0], x[x.length - 1]), yaxis: { automargin: true },
          legend: { orientation: "h", y: -0.35, font: { size: 10 } }, height: 260 }, PLOT_CONFIG);
   });
 }
@@ -292,7 +302,8 @@ function drawEvolution() {
     margin: { l: 70, r: 20, t: 60, b: 40 } };
   names.forEach((gene, k) => {
     layout[axisName("yaxis", k)] = { title: { text: label(gene), font: { size: 11 } }, automargin: true };
-    layout[axisName("xaxis", k)] = k === names.length - 1 ? { title: { text: "generation" } } : {};
+    const axis = generationAxis(x[0], x[x.length - 1]);  // whole generations on every row, titled on the last
+    layout[axisName("xaxis", k)] = k === names.length - 1 ? axis : { ...axis, title: undefined };
   });
   Plotly.react("evolution", traces, layout, PLOT_CONFIG);
 }

@@ -221,6 +221,8 @@ def test_gene_labels_tell_two_signals_of_the_same_kind_apart(server, page, split
     assert {"golden.fast", "late.fast"} <= set(csv_head)
     # one small chart per objective
     assert page.locator("#objectives > .small-chart .main-svg").count() >= 2
+    axes = page.evaluate("() => [...document.querySelectorAll('#objectives .small-chart')].map((c) => c.layout.xaxis)")
+    assert axes and all(a["tickformat"] == "d" and a["dtick"] >= 1 for a in axes)  # whole generations, no 1.5
     # a Pareto point's hover names its objectives and parameters; a click opens it
     pareto = page.evaluate("() => document.getElementById('pareto').data[0]")
     assert "total_return_pct" in pareto["text"][0] and "golden.fast" in pareto["text"][0]
