@@ -21,7 +21,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from visualization_apps import create_app
+from visualization_apps import create_app, data_lock
+from visualization_apps.data_lock import DataDirInUse
 from visualization_apps.security import TOKEN_PARAM, is_loopback
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     after its current generation (checkpointed, ``interrupted``: resumable), and
     one that takes longer than `run_manager.SHUTDOWN_SECONDS` is killed with its workers.
     A second Ctrl-C ends them at once. A SIGKILL of the server leaves nothing
-    running either: its run processes notice within a second (docs/RUNS.md)."""
+    running either: its run processes notice within a second (docs/RUNS.md).
+    A data folder another server holds: one line on stderr naming it and the
+    holder's pid, exit status 2 (`visualization_apps.data_lock`)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = app_config(args)
+    try:  # before the app reads or changes anything in the folder
+        data_lock.hold(args.data_dir)
+    except DataDirInUse as exc:
+        print(f"strategy-optimizer-dashboard: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     app = create_app(config)
     announce_access(args, config["TOKEN"])
     socketio = app.extensions["socketio"]
