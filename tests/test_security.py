@@ -205,3 +205,15 @@ def test_a_wildcard_bind_serves_this_machines_own_address_and_still_refuses_fore
         assert f"http://dashboard.test:{server.port}/?token=s3cret" in printed, printed
     finally:
         server.stop()
+
+
+def test_a_refused_socketio_origin_is_answered_as_json(local):
+    refused = local.get(POLLING, headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 400, refused.text
+    assert refused.headers["Content-Type"].startswith("application/json")
+    assert refused.json() == {"error": "not an accepted origin", "details": ["Origin: http://evil.example"]}
+    for name in HEADERS:
+        assert name in refused.headers
+    assert local.get(POLLING, headers={"Origin": local.url}).status_code == 200  # its own pages' origin
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        _socket(local, headers={"Origin": "http://evil.example"})

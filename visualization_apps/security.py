@@ -12,7 +12,8 @@ that nothing answers without it:
   binds beyond loopback, like Jupyter's): ``Authorization: token T`` (or
   ``Bearer T``), or ``?token=T`` once, which sets a cookie for the next requests;
   without it, 401;
-* the security headers (`SECURITY_HEADERS`) on every response, errors included.
+* the security headers (`SECURITY_HEADERS`) on every response, errors included;
+* Engine.IO's plain-text errors (a refused Origin, a bad session) as JSON.
 
 Inside Flask, `register_security` adds the Origin check of changing requests and
 JSON answers for every HTTP error (404 and 405 included).
@@ -161,14 +162,23 @@ class SecurityMiddleware:
             if from_query:
                 set_cookie = f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
 
+        plain: list[tuple[str, list[tuple[str, str]]]] = []  # a Socket.IO error held back, to answer as JSON
+
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in headers}
             headers = [*headers, *((n, v) for n, v in SECURITY_HEADERS if n.lower() not in present)]
             if set_cookie is not None:
                 headers.append(("Set-Cookie", set_cookie))
+            if socketio_path and status[:1] == "4" and _content_type(headers).startswith("text/plain"):
+                plain.append((status, headers))
+                return lambda data: None
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, start)
+        socketio_path = environ.get("PATH_INFO", "").startswith("/socket.io")
+        result = self.app(environ, start)
+        if not plain:
+            return result
+        return _as_json(start_response, *plain[0], result, environ.get("HTTP_ORIGIN"))
 
     @staticmethod
     def _given_token(environ: dict[str, Any]) -> tuple[str | None, bool]:
@@ -181,6 +191,32 @@ class SecurityMiddleware:
             return query[TOKEN_PARAM][0], True
         cookie = parse_cookie(environ).get(TOKEN_COOKIE)
         return cookie, False
+
+
+def _content_type(headers: list[tuple[str, str]]) -> str:
+    return next((v.lower() for n, v in headers if n.lower() == "content-type"), "")
+
+
+def _as_json(start_response: StartResponse, status: str, headers: list[tuple[str, str]], result: Iterable[bytes],
+             origin: str | None) -> list[bytes]:  # fmt: skip
+    """Engine.IO's plain-text 4xx (``"Not an accepted origin."``, a bad session
+    id, ...) answered as JSON like every other error."""
+    try:
+        text = b"".join(result).decode(errors="replace")
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    try:
+        message = json.loads(text)
+    except ValueError:
+        message = text
+    message = str(message).strip().rstrip(".") or "bad request"
+    details = [f"Origin: {origin}"] if origin and "origin" in message.lower() else []
+    body = json.dumps({"error": message[:1].lower() + message[1:], "details": details}).encode()
+    kept = [(n, v) for n, v in headers if n.lower() not in ("content-type", "content-length")]
+    start_response(status, [*kept, ("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _refuse(start_response: StartResponse, status: str, error: str, detail: str) -> list[bytes]:
