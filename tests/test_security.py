@@ -173,3 +173,47 @@ def test_max_running_zero_is_refused(tmp_path):
     done = subprocess.run([sys.executable, "app.py", "--max-running", "0", "--data-dir", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 2 and "--max-running: 0 must be at least 1" in done.stderr
+
+
+def _own_address() -> str | None:
+    """A non-loopback IPv4 address of this machine's interfaces, if it has one."""
+    import ipaddress
+    import socket
+
+    import psutil
+
+    for entries in psutil.net_if_addrs().values():
+        for entry in entries:
+            if entry.family == socket.AF_INET and not ipaddress.ip_address(entry.address).is_loopback:
+                return entry.address
+    return None
+
+
+def test_a_wildcard_bind_serves_this_machines_own_address_and_still_refuses_foreign_names(tmp_path):
+    address = _own_address()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address")
+    server = ServerWith(tmp_path, "--host", "0.0.0.0", "--token", "s3cret", "--allowed-host", "dashboard.test").start()
+    try:
+        auth = {"Authorization": "token s3cret"}
+        own = requests.get(f"http://{address}:{server.port}/api/runs", headers=auth, timeout=10)
+        assert own.status_code == 200, own.text  # Host: the machine's own address, as a browser sends it
+        evil = server.get("/api/runs", headers={**auth, "Host": f"evil.example:{server.port}"})
+        assert evil.status_code == 403 and evil.json()["error"] == "host not allowed"
+        printed = server.log.read_text()
+        assert f"http://{address}:{server.port}/?token=s3cret" in printed, printed
+        assert f"http://dashboard.test:{server.port}/?token=s3cret" in printed, printed
+    finally:
+        server.stop()
+
+
+def test_a_refused_socketio_origin_is_answered_as_json(local):
+    refused = local.get(POLLING, headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 400, refused.text
+    assert refused.headers["Content-Type"].startswith("application/json")
+    assert refused.json() == {"error": "not an accepted origin", "details": ["Origin: http://evil.example"]}
+    for name in HEADERS:
+        assert name in refused.headers
+    assert local.get(POLLING, headers={"Origin": local.url}).status_code == 200  # its own pages' origin
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        _socket(local, headers={"Origin": "http://evil.example"})

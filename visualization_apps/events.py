@@ -6,11 +6,14 @@ its room (encoded once, whatever the number of clients); nothing is read from th
 database per client.
 
 ``subscribe`` ``{"run_id": N, "after": G}`` joins the run's room and first sends
-this client the generations after G that were already published (none without
-``after``), so that it receives every generation once, in order: the catch-up and
-the room's events are sent under one lock, and a generation the catch-up sent is
-skipped for this client when it is published. Socket.IO delivers at most once:
-a client that reconnects subscribes again with the last generation it has.
+this client the stored generations after G (none without ``after``), then what
+was published meanwhile, so that it receives every generation once, in order
+(see `Live`). No client can delay another: the catch-up reads the database and
+sends outside the lock the publishers take, each connection catches up on one
+run at a time and follows at most `MAX_SUBSCRIPTIONS` runs (more subscribes are
+answered with an error acknowledgement), and the handlers of a client that went
+away end quietly. Socket.IO delivers at most once: a client that reconnects
+subscribes again with the last generation it has.
 
 Every event is validated: a bad message, or an unknown event, is answered with an
 error acknowledgement ``{"error": ..., "details": [...]}``.
@@ -18,8 +21,10 @@ error acknowledgement ``{"error": ..., "details": [...]}``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request
@@ -33,46 +38,162 @@ MAX_ID = 2**63 - 1  # SQLite's integers
 SUBSCRIBE_KEYS = frozenset({"run_id", "after", "runs"})
 
 
+MAX_SUBSCRIPTIONS = 16
+"""Runs one connection may follow at once; more subscribes are refused."""
+
+
+@dataclass
+class Follower:
+    """One connection: the runs it follows, the run it is catching up on (one at
+    a time) and the events published for that run meanwhile, sent after it."""
+
+    runs: set[int] = field(default_factory=set)
+    replaying: int | None = None
+    pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
 class Live:
-    """What the publisher and the handlers share: the lock that orders catch-ups
-    and publications, the last generation published per run, and the clients
-    whose catch-up already sent a generation (``run -> sid -> generation``)."""
+    """What the publisher and the handlers share. ``lock`` guards only this
+    bookkeeping and the room emits (which queue and return): no database read
+    and no per-client send happens under it, so a client catching up never
+    delays a publisher (the run manager, the REST routes' ``run_status``).
+
+    A client catching up on run R is in R's room but skipped by its emits: what
+    is published meanwhile waits in its ``pending`` list, sent once the stored
+    generations are; ``caught_up`` (``run -> sid -> generation``) then skips a
+    generation the catch-up already sent (stored before it was published)."""
 
     def __init__(self, socketio: SocketIO) -> None:
         self.socketio = socketio
         self.lock = threading.Lock()
-        self.published: dict[int, int] = {}
+        self.followers: dict[str, Follower] = {}
+        self.replaying: dict[int, set[str]] = {}
         self.caught_up: dict[int, dict[str, int]] = {}
 
     def publish(self, event: str, payload: dict[str, Any], run_id: int) -> None:
         """To the run's room (once), and a status to the runs list too."""
         with self.lock:
-            skip = None
-            if event == "generation":
+            skip = set(self.replaying.get(run_id, ()))
+            for sid in skip:
+                self.followers[sid].pending.append((event, payload))
+            ahead = self.caught_up.get(run_id)
+            if event == "generation" and ahead:
                 generation = payload.get("generation", 0)
-                self.published[run_id] = max(generation, self.published.get(run_id, 0))
-                ahead = self.caught_up.get(run_id)
-                if ahead:
-                    skip = [sid for sid, upto in ahead.items() if upto >= generation] or None
-                    for sid in [sid for sid, upto in ahead.items() if upto <= generation]:
-                        del ahead[sid]
-            self.socketio.emit(event, payload, to=f"run:{run_id}", skip_sid=skip)
+                skip.update(sid for sid, upto in ahead.items() if upto >= generation)
+                for sid in [sid for sid, upto in ahead.items() if upto <= generation]:
+                    del ahead[sid]
+            self.socketio.emit(event, payload, to=f"run:{run_id}", skip_sid=sorted(skip) or None)
         if event == "run_status":
             self.socketio.emit(event, payload, to="runs")
 
-    def subscribe(self, store: Store, run_id: int, after: int | None, sid: str) -> None:
-        """Send ``sid`` the published generations after ``after``, then join the room."""
+    def subscribe(self, store: Store, run_id: int, after: int | None, sid: str) -> dict[str, Any] | None:
+        """Join ``sid`` to the run's room and, with ``after``, first send it the
+        stored generations after ``after`` (then what was published meanwhile):
+        every generation once, in order. An error answer if refused (a catch-up
+        of this client in progress, too many runs followed); None once done, or
+        when the client went away meanwhile (nothing more is sent)."""
         with self.lock:
-            if after is not None:
-                upto = self.published.get(run_id)
-                missed = store.generations_after(run_id, after)
-                if upto is not None:
-                    missed = [g for g in missed if g["generation"] <= upto]
-                for summary in missed:
-                    self.socketio.emit("generation", summary, to=sid)
-                if missed:
-                    self.caught_up.setdefault(run_id, {})[sid] = missed[-1]["generation"]
-            join_room(f"run:{run_id}", sid=sid)
+            if not self._connected(sid):
+                return None
+            follower = self.followers.setdefault(sid, Follower())
+            refused = self._refusal(follower, run_id)
+            if refused is not None:
+                return refused
+            if not self._join(f"run:{run_id}", sid):
+                return None
+            follower.runs.add(run_id)
+            if after is None:
+                return None
+            follower.replaying = run_id
+            follower.pending = []
+            self.replaying.setdefault(run_id, set()).add(sid)
+        try:
+            self._catch_up(store, run_id, after, sid, follower)
+        finally:
+            with self.lock:
+                follower.replaying = None
+                follower.pending = []
+                self._discard(self.replaying, run_id, sid)
+        return None
+
+    def refusal(self, run_id: int, sid: str) -> dict[str, Any] | None:
+        """The error answer a subscribe of ``sid`` to the run would get now (a
+        cheap check before anything is read), or None."""
+        with self.lock:
+            follower = self.followers.get(sid)
+            return None if follower is None else self._refusal(follower, run_id)
+
+    @staticmethod
+    def _refusal(follower: Follower, run_id: int) -> dict[str, Any] | None:
+        if follower.replaying is not None:
+            return _error("a catch-up is in progress", f"run_id {follower.replaying}: wait for its "
+                          "acknowledgement before subscribing again")  # fmt: skip
+        if run_id not in follower.runs and len(follower.runs) >= MAX_SUBSCRIPTIONS:
+            return _error("too many subscriptions", f"at most {MAX_SUBSCRIPTIONS} runs per connection: "
+                          "unsubscribe from one first")  # fmt: skip
+        return None
+
+    def unsubscribe(self, run_id: int, sid: str) -> None:
+        """Leave the run's room (quietly if the client is gone)."""
+        with self.lock:
+            follower = self.followers.get(sid)
+            if follower is not None:
+                follower.runs.discard(run_id)
+            with contextlib.suppress(KeyError, ValueError):  # the client went away meanwhile
+                self.socketio.server.leave_room(sid, f"run:{run_id}", namespace="/")
+
+    def forget(self, sid: str) -> None:
+        """A client disconnected: drop what is kept for it."""
+        with self.lock:
+            self.followers.pop(sid, None)
+            for table in (self.replaying, self.caught_up):
+                for run_id in list(table):
+                    self._discard(table, run_id, sid)
+
+    def _catch_up(self, store: Store, run_id: int, after: int, sid: str, follower: Follower) -> None:
+        """Send the stored generations after ``after``, then the events published
+        meanwhile, until none is left; then hand over to the room (under the lock)."""
+        last = after
+        batch: list[tuple[str, dict[str, Any]]] = [("generation", g) for g in store.generations_after(run_id, after)]
+        while True:
+            for event, payload in batch:
+                if event == "generation":
+                    if payload.get("generation", 0) <= last:
+                        continue
+                    last = payload["generation"]
+                if not self._connected(sid):
+                    return
+                self.socketio.emit(event, payload, to=sid)
+            with self.lock:
+                batch, follower.pending = follower.pending, []
+                if not batch:
+                    self._discard(self.replaying, run_id, sid)
+                    if last > after and sid in self.followers:
+                        self.caught_up.setdefault(run_id, {})[sid] = last
+                    return
+
+    def _connected(self, sid: str) -> bool:
+        return bool(self.socketio.server.manager.is_connected(sid, "/"))
+
+    def _join(self, room: str, sid: str) -> bool:
+        """Join ``room``; False if the client went away meanwhile."""
+        try:
+            self.socketio.server.enter_room(sid, room, namespace="/")
+        except (KeyError, ValueError):  # disconnected between the check and the join
+            return False
+        return True
+
+    @staticmethod
+    def _discard(table: dict[int, Any], run_id: int, sid: str) -> None:
+        members = table.get(run_id)
+        if members is None:
+            return
+        if isinstance(members, set):
+            members.discard(sid)
+        else:
+            members.pop(sid, None)
+        if not members:
+            del table[run_id]
 
 
 def publisher(socketio: SocketIO) -> Publish:
@@ -122,11 +243,15 @@ def register_events(socketio: SocketIO, store: Store) -> None:
             if isinstance(checked, dict):
                 return checked
         assert isinstance(run_id, int)
+        sid: str = request.sid  # type: ignore[attr-defined]
+        refused = live.refusal(run_id, sid)  # before reading anything: a flood costs nothing
+        if refused is not None:
+            return refused
         run = store.run(run_id)
         if run is None:
             return _error(f"no run {run_id}")
-        live.subscribe(store, run_id, after, request.sid)  # type: ignore[attr-defined]
-        return {"ok": True, "run": run}
+        refused = live.subscribe(store, run_id, after, sid)
+        return refused or {"ok": True, "run": run}
 
     @socketio.on("unsubscribe")
     def unsubscribe(message: Any = None) -> dict[str, Any]:
@@ -137,8 +262,13 @@ def register_events(socketio: SocketIO, store: Store) -> None:
         run_id = _count(message, "run_id", required=True) if isinstance(message, dict) else _error("invalid message")
         if isinstance(run_id, dict):
             return run_id
-        leave_room(f"run:{run_id}")
+        assert isinstance(run_id, int)
+        live.unsubscribe(run_id, request.sid)  # type: ignore[attr-defined]
         return {"ok": True}
+
+    @socketio.on("disconnect")
+    def disconnect(*_reason: Any) -> None:
+        live.forget(request.sid)  # type: ignore[attr-defined]
 
     @socketio.on("*")
     def unknown(event: Any, *args: Any) -> dict[str, Any]:
@@ -146,5 +276,8 @@ def register_events(socketio: SocketIO, store: Store) -> None:
 
     @socketio.on_error_default
     def failed(exc: Exception) -> dict[str, Any]:  # pragma: no cover - a bug; never a traceback
+        if not live._connected(request.sid):  # type: ignore[attr-defined]
+            log.debug("a handler of a client that went away ended: %r", exc)
+            return _error("disconnected")
         log.exception("Socket.IO handler failed")
         return _error("internal error")

@@ -33,7 +33,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from visualization_apps import run_lock
+from visualization_apps import data_lock, run_lock
 from visualization_apps.faults import Backoff, describe, is_storage_fault
 from visualization_apps.run_process import RunProcess, exit_reason
 from visualization_apps.run_states import RESUMABLE, STOPPABLE, UNFINISHED, RunState, TransitionError
@@ -82,10 +82,12 @@ class RunManager:
     # ------------------------------------------------------------- life cycle
     def start(self) -> RunManager:
         """Mark runs a previous server left unfinished as interrupted (resumable),
-        start the supervisor thread and whatever is queued. Returns the manager."""
+        start the supervisor thread and whatever is queued. Returns the manager.
+        First holds the data folder (`data_lock.hold`; `DataDirInUse`: another server does)."""
         with self._lock:
             if self._thread is not None:
                 return self
+            data_lock.hold(self.runs_dir.parent)
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             try:
                 self._recover()

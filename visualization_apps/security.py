@@ -4,14 +4,16 @@
 Socket.IO endpoint, which Flask-SocketIO serves beneath Flask's own routing), so
 that nothing answers without it:
 
-* a Host allow-list: the bound address, ``localhost``, ``127.0.0.1``, ``::1`` and
+* a Host allow-list: the bound address (bound to a wildcard: this machine's own
+  names and interface addresses), ``localhost``, ``127.0.0.1``, ``::1`` and
   the ``ALLOWED_HOSTS`` setting (``--allowed-host``); any other Host is refused
   with 403 (DNS rebinding: a foreign name that resolves here);
 * an access token when ``TOKEN`` is set (``--token``, or generated when the server
   binds beyond loopback, like Jupyter's): ``Authorization: token T`` (or
   ``Bearer T``), or ``?token=T`` once, which sets a cookie for the next requests;
   without it, 401;
-* the security headers (`SECURITY_HEADERS`) on every response, errors included.
+* the security headers (`SECURITY_HEADERS`) on every response, errors included;
+* Engine.IO's plain-text errors (a refused Origin, a bad session) as JSON.
 
 Inside Flask, `register_security` adds the Origin check of changing requests and
 JSON answers for every HTTP error (404 and 405 included).
@@ -19,10 +21,12 @@ JSON answers for every HTTP error (404 and 405 included).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
 import logging
+import socket
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -55,6 +59,7 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY"),  # frame-ancestors for browsers without CSP 2
 )
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+WILDCARDS = ("0.0.0.0", "::", "")
 TOKEN_COOKIE = "dashboard_token"
 TOKEN_PARAM = "token"
 
@@ -71,13 +76,56 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def is_wildcard(bind: str | None) -> bool:
+    """Whether binding ``bind`` listens on every interface (``0.0.0.0``, ``::``)."""
+    return bind is not None and bind.strip("[]") in WILDCARDS
+
+
 def allowed_hosts(bind: str | None, extra: Iterable[str] = ()) -> frozenset[str]:
-    """The Host names accepted (lower case, without port): the bound address
-    unless it is a wildcard (``0.0.0.0``, ``::``), the loopback names, and ``extra``."""
+    """The Host names accepted (lower case, without port): the loopback names,
+    ``extra``, and the bound address - or, bound to a wildcard (``0.0.0.0``,
+    ``::``), this machine's own names and addresses (`machine_hosts`). A foreign
+    name is still refused (DNS rebinding)."""
     names = {*LOOPBACK_NAMES, *(h.strip().lower() for h in extra if h.strip())}
-    if bind and bind not in ("0.0.0.0", "::", ""):
+    if is_wildcard(bind):
+        names.update(machine_hosts(ipv6=True))
+    elif bind:
         names.add(bind.strip("[]").lower())
     return frozenset(names)
+
+
+def machine_hosts(ipv6: bool) -> list[str]:
+    """This machine's own names (host name, fully qualified name) and the
+    addresses of its interfaces (IPv4, and IPv6 if ``ipv6``; neither loopback
+    nor link-local), lower case, names first, without duplicates."""
+    names = [socket.gethostname(), socket.getfqdn()]
+    addresses: list[str] = []
+    with contextlib.suppress(OSError):
+        addresses += [str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)]
+    for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        # The address this machine's route out would use: connect() on UDP sends nothing.
+        with contextlib.suppress(OSError), socket.socket(family, socket.SOCK_DGRAM) as udp:
+            udp.connect((probe, 9))
+            addresses.append(str(udp.getsockname()[0]))
+    with contextlib.suppress(ImportError):  # psutil (a dependency of dask.distributed): every interface
+        import psutil
+
+        for entries in psutil.net_if_addrs().values():
+            addresses += [e.address for e in entries if e.family in (socket.AF_INET, socket.AF_INET6)]
+    out: list[str] = []
+    for name in names:
+        if name and name.lower() not in out and not is_loopback(name):
+            out.append(name.lower())
+    for address in addresses:
+        try:
+            ip = ipaddress.ip_address(address.split("%", 1)[0])
+        except ValueError:
+            continue
+        if ip.is_loopback or ip.is_link_local or ip.is_unspecified or (ip.version == 6 and not ipv6):
+            continue
+        if str(ip) not in out:
+            out.append(str(ip))
+    return out
 
 
 def host_name(header: str) -> str:
@@ -114,14 +162,23 @@ class SecurityMiddleware:
             if from_query:
                 set_cookie = f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
 
+        plain: list[tuple[str, list[tuple[str, str]]]] = []  # a Socket.IO error held back, to answer as JSON
+
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             present = {name.lower() for name, _ in headers}
             headers = [*headers, *((n, v) for n, v in SECURITY_HEADERS if n.lower() not in present)]
             if set_cookie is not None:
                 headers.append(("Set-Cookie", set_cookie))
+            if socketio_path and status[:1] == "4" and _content_type(headers).startswith("text/plain"):
+                plain.append((status, headers))
+                return lambda data: None
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, start)
+        socketio_path = environ.get("PATH_INFO", "").startswith("/socket.io")
+        result = self.app(environ, start)
+        if not plain:
+            return result
+        return _as_json(start_response, *plain[0], result, environ.get("HTTP_ORIGIN"))
 
     @staticmethod
     def _given_token(environ: dict[str, Any]) -> tuple[str | None, bool]:
@@ -134,6 +191,32 @@ class SecurityMiddleware:
             return query[TOKEN_PARAM][0], True
         cookie = parse_cookie(environ).get(TOKEN_COOKIE)
         return cookie, False
+
+
+def _content_type(headers: list[tuple[str, str]]) -> str:
+    return next((v.lower() for n, v in headers if n.lower() == "content-type"), "")
+
+
+def _as_json(start_response: StartResponse, status: str, headers: list[tuple[str, str]], result: Iterable[bytes],
+             origin: str | None) -> list[bytes]:  # fmt: skip
+    """Engine.IO's plain-text 4xx (``"Not an accepted origin."``, a bad session
+    id, ...) answered as JSON like every other error."""
+    try:
+        text = b"".join(result).decode(errors="replace")
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    try:
+        message = json.loads(text)
+    except ValueError:
+        message = text
+    message = str(message).strip().rstrip(".") or "bad request"
+    details = [f"Origin: {origin}"] if origin and "origin" in message.lower() else []
+    body = json.dumps({"error": message[:1].lower() + message[1:], "details": details}).encode()
+    kept = [(n, v) for n, v in headers if n.lower() not in ("content-type", "content-length")]
+    start_response(status, [*kept, ("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _refuse(start_response: StartResponse, status: str, error: str, detail: str) -> list[bytes]:

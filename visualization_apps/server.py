@@ -9,7 +9,9 @@ server on the same app, see `visualization_apps.wsgi`.
 
 Bound beyond loopback, every request needs an access token: ``--token``, or one
 generated and printed at start (like Jupyter's); requests name the server by the
-bound address, ``localhost`` or ``127.0.0.1`` unless ``--allowed-host`` adds names.
+bound address (bound to ``0.0.0.0`` or ``::``: this machine's own names and
+addresses, one link printed for each), ``localhost`` or ``127.0.0.1``, and the
+``--allowed-host`` names.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from visualization_apps import create_app
-from visualization_apps.security import TOKEN_PARAM, is_loopback
+from visualization_apps import create_app, data_lock
+from visualization_apps.data_lock import DataDirInUse
+from visualization_apps.security import TOKEN_PARAM, is_loopback, is_wildcard, machine_hosts
 
 log = logging.getLogger(__name__)
 
@@ -72,22 +75,36 @@ def app_config(args: argparse.Namespace) -> dict:
     return config
 
 
+def access_hosts(args: argparse.Namespace) -> list[str]:
+    """The names to print links for: the bound address, or bound to a wildcard
+    this machine's names and reachable addresses (IPv6 ones only on ``::``) and
+    ``localhost``; then the ``--allowed-host`` names."""
+    wildcard = is_wildcard(args.host)
+    hosts = [*machine_hosts(ipv6=args.host.strip("[]") == "::"), "localhost"] if wildcard else [args.host]
+    return [*hosts, *(h.strip().lower() for h in args.allowed_host if h.strip() and h.strip().lower() not in hosts)]
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
 def announce_access(args: argparse.Namespace, token: str | None) -> None:
-    """Say how to reach the server, loudly when it listens beyond this machine."""
-    shown = "localhost" if args.host in ("0.0.0.0", "::") else args.host
-    url = f"http://{shown}:{args.port}/"
+    """Say how to reach the server (one link per reachable address), loudly when
+    it listens beyond this machine."""
+    urls = [_url(host, args.port) for host in access_hosts(args)]
     public = not is_loopback(args.host)
     if token is None:
         if public:
             log.warning("*** NO ACCESS TOKEN: the dashboard listens on %s, beyond this machine, and anyone who "
                         "can reach it can start runs on it (and use every core). Give --token, or bind "
                         "127.0.0.1. ***", args.host)  # fmt: skip
-        log.info("dashboard at %s", url)
+        log.info("dashboard at %s", " , ".join(urls))
         return
     if public:
         log.warning("the dashboard listens on %s, beyond this machine: requests need the token below. Serve it "
                     "over a trusted network or behind a TLS proxy (the token travels in clear).", args.host)
-    print(f"\n    Dashboard: {url}?{TOKEN_PARAM}={token}\n", flush=True)
+    links = "\n".join(f"    Dashboard: {url}?{TOKEN_PARAM}={token}" for url in urls)
+    print(f"\n{links}\n", flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -95,10 +112,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     after its current generation (checkpointed, ``interrupted``: resumable), and
     one that takes longer than `run_manager.SHUTDOWN_SECONDS` is killed with its workers.
     A second Ctrl-C ends them at once. A SIGKILL of the server leaves nothing
-    running either: its run processes notice within a second (docs/RUNS.md)."""
+    running either: its run processes notice within a second (docs/RUNS.md).
+    A data folder another server holds: one line on stderr naming it and the
+    holder's pid, exit status 2 (`visualization_apps.data_lock`)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = app_config(args)
+    try:  # before the app reads or changes anything in the folder
+        data_lock.hold(args.data_dir)
+    except DataDirInUse as exc:
+        print(f"strategy-optimizer-dashboard: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     app = create_app(config)
     announce_access(args, config["TOKEN"])
     socketio = app.extensions["socketio"]

@@ -26,8 +26,10 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 
 from visualization_apps import create_app
+from visualization_apps.data_lock import DataDirInUse
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 app = create_app(
@@ -40,5 +42,9 @@ app = create_app(
            if os.environ.get(f"DASHBOARD_{key}")},
     }
 )
-manager = app.extensions["dashboard"].manager.start()
+try:
+    manager = app.extensions["dashboard"].manager.start()
+except DataDirInUse as exc:  # another server holds the folder: gunicorn halts ("App failed to load", status 4)
+    logging.getLogger(__name__).error("%s", exc)
+    sys.exit(4)
 atexit.register(manager.close)

@@ -1,0 +1,152 @@
+"""One Socket.IO client flooding ``subscribe`` cannot delay anyone else: through a
+real server, a raw websocket sends hundreds of catch-up subscribes while another
+client renames and creates runs; the flood's extra subscribes are refused, and a
+client that leaves mid-flood leaves no traceback in the server's log."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import websocket
+
+from tests.server import Server, module_server
+from tests.test_api import PLUGIN_ENV, run_config
+from tests.test_events import Client
+
+pytestmark = pytest.mark.slow  # a real server process, a real run and Socket.IO clients
+
+FLOOD = 300
+PROMPT = 10.0  # seconds: a generous bound on one request, not a benchmark
+
+server = module_server("flood", env=PLUGIN_ENV)
+
+
+@pytest.fixture(scope="module")
+def finished(server):
+    run_id = server.post("/api/runs", json=run_config(generations=40, population=8)).json()["id"]
+    server.wait_for(run_id, ("completed",), timeout=300)
+    return run_id
+
+
+class RawSocket:
+    """A raw Engine.IO 4 websocket speaking Socket.IO by hand, as an attacker would:
+    it sends without waiting for anything, and records the acknowledgements."""
+
+    def __init__(self, server: Server) -> None:
+        self.ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket",
+                                              timeout=30)  # fmt: skip
+        assert self.ws.recv().startswith("0")  # Engine.IO open
+        self.ws.send("40")  # Socket.IO connect
+        while not self.ws.recv().startswith("40"):
+            pass
+        self.acks: dict[int, dict] = {}
+        self.generations = 0
+
+    def flood(self, run_id: int, count: int) -> None:
+        for number in range(count):
+            self.ws.send(f"42{number}" + json.dumps(["subscribe", {"run_id": run_id, "after": 0}]))
+
+    def read(self, until: float) -> None:
+        """Record acknowledgements and count generations until ``until`` (monotonic)."""
+        self.ws.settimeout(0.5)
+        while time.monotonic() < until:
+            try:
+                packet = self.ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except websocket.WebSocketConnectionClosedException:
+                return
+            if packet == "2":
+                self.ws.send("3")  # Engine.IO ping -> pong
+            elif packet.startswith("43"):
+                number, _, body = packet[2:].partition("[")
+                self.acks[int(number)] = json.loads("[" + body)[0]
+            elif packet.startswith('42["generation"'):
+                self.generations += 1
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def _timed(call) -> tuple[float, object]:
+    began = time.monotonic()
+    result = call()
+    return time.monotonic() - began, result
+
+
+def test_a_subscribe_flood_delays_nobody_and_its_extra_subscribes_are_refused(server, finished):
+    raw = RawSocket(server)
+    reader = threading.Thread(target=raw.read, args=(time.monotonic() + 60,), daemon=True)
+    try:
+        raw.flood(finished, FLOOD)
+        reader.start()
+        took, renamed = _timed(lambda: server.patch(f"/api/runs/{finished}", json={"name": "renamed mid-flood"}))
+        assert renamed.status_code == 200 and renamed.json()["name"] == "renamed mid-flood"
+        assert took < PROMPT, f"a rename took {took:.1f} s during the flood"
+        took, created = _timed(lambda: server.post("/api/runs", json=run_config(generations=2)))
+        assert created.status_code == 201, created.text
+        assert took < PROMPT, f"a submission took {took:.1f} s during the flood"
+        other = Client(server)
+        try:
+            took, answer = _timed(lambda: other.call("subscribe", {"run_id": finished, "after": 38}))
+            assert answer["ok"] and took < PROMPT
+            deadline = time.monotonic() + 10
+            while len(other.generations) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert other.generations == [39, 40]
+        finally:
+            other.close()
+        server.wait_for(created.json()["id"], ("completed",))
+        deadline = time.monotonic() + 30
+        while len(raw.acks) < FLOOD and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        raw.close()
+        reader.join(timeout=5)
+    assert len(raw.acks) == FLOOD  # every subscribe answered
+    refused = [ack for ack in raw.acks.values() if "error" in ack]
+    accepted = [ack for ack in raw.acks.values() if ack.get("ok")]
+    assert accepted and len(accepted) + len(refused) == FLOOD
+    assert len(refused) > FLOOD // 2, f"only {len(refused)} of {FLOOD} catch-ups refused"
+    assert {ack["error"] for ack in refused} == {"a catch-up is in progress"}
+    assert raw.generations == 40 * len(accepted)  # each accepted catch-up sent the whole run, once
+
+
+def test_a_client_that_leaves_mid_flood_leaves_no_traceback(server, finished):
+    for _ in range(3):
+        raw = RawSocket(server)
+        raw.flood(finished, FLOOD)
+        raw.close()  # gone before its subscribes are handled
+    client = Client(server)
+    try:
+        took, answer = _timed(lambda: client.call("subscribe", {"run_id": finished}))
+        assert answer["ok"] and took < PROMPT
+    finally:
+        client.close()
+    time.sleep(2)  # the flood's handlers end
+    log = server.log.read_text()
+    assert "Traceback" not in log and "Socket.IO handler failed" not in log, log[-3000:]
+
+
+def test_one_connection_follows_a_bounded_number_of_runs(server, finished):
+    from visualization_apps.events import MAX_SUBSCRIPTIONS
+
+    ids = [finished]
+    while len(ids) <= MAX_SUBSCRIPTIONS:
+        ids.append(server.post("/api/runs", json=run_config(generations=1, population=4)).json()["id"])
+    for run_id in ids:
+        server.wait_for(run_id, ("completed",))
+    client = Client(server)
+    try:
+        for run_id in ids[:MAX_SUBSCRIPTIONS]:
+            assert client.call("subscribe", {"run_id": run_id})["ok"]
+        assert client.call("subscribe", {"run_id": ids[0]})["ok"]  # one it follows already
+        refused = client.call("subscribe", {"run_id": ids[-1]})
+        assert refused["error"] == "too many subscriptions"
+        assert client.call("unsubscribe", {"run_id": ids[0]})["ok"]
+        assert client.call("subscribe", {"run_id": ids[-1]})["ok"]
+    finally:
+        client.close()
