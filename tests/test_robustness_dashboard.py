@@ -117,7 +117,8 @@ def test_the_run_page_shows_is_it_real_from_the_stored_statistics(server, run_id
     assert sorted(logits[0]["x"] + logits[1]["x"]) == sorted(run["logits"])
     assert all(v <= 0 for v in logits[0]["x"]) and all(v > 0 for v in logits[1]["x"])
     scatter, line = _traces(page, "degradation")
-    assert scatter["x"] == run["is_sharpe"] and scatter["y"] == run["oos_sharpe"]
+    k = max(1, -(-len(run["is_sharpe"]) // 1500))  # at most 1,500 of the splits drawn: every k-th
+    assert scatter["x"] == run["is_sharpe"][::k] and scatter["y"] == run["oos_sharpe"][::k]
     low, high = min(run["is_sharpe"]), max(run["is_sharpe"])
     assert line["x"] == [low, high]
     assert line["y"] == [run["degradation_intercept"] + run["degradation_slope"] * x for x in (low, high)]
