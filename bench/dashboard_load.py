@@ -44,7 +44,7 @@ def watch_load(clients: int, rate: float, seconds: float, generations: int) -> d
                 time.sleep(0.05)
             watchers = [_Watcher(server.url) for _ in range(clients)]
             for watcher in watchers:  # after 0: what was published before it subscribed comes first
-                assert watcher.client.call("subscribe", {"run_id": run_id, "after": 0}, timeout=30)["ok"]
+                assert watcher.client.call("subscribe", {"run_id": run_id, "after": 0}, timeout=120)["ok"]  # its catch-up first
             subscribed_at = server.get(f"/api/runs/{run_id}").json()["generation"]
             status_times, achieved = _paced_status(server.url, run_id, rate, seconds)
             rss_after = process.memory_info().rss
