@@ -21,6 +21,7 @@ from optimizer.robustness import (
     pbo_from_blocks,
     probabilistic_sharpe_ratio,
     returns_moments,
+    split_halves,
 )
 
 # --- Probabilistic and Deflated Sharpe Ratios -------------------------------------------------
@@ -244,6 +245,30 @@ def test_pbo_zero_variance_and_tie_rules():
     result = pbo(np.hstack([losers, winner, winner]), blocks=8)
     assert set(result["selected"]) <= {6, 7}
     np.testing.assert_allclose(result["logits"], math.log(7.5 / 1.5))
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2], [1, 0, 2], [2, 1, 0]])
+def test_pbo_in_sample_tie_selects_the_lower_out_of_sample(order):
+    # S = 2: split 0 has block 0 in sample, split 1 block 1. Candidates A and B are identical in
+    # block 0 (tied in sample in split 0); out of sample (block 1) A loses and B wins: A is selected.
+    rng = np.random.default_rng(12)
+    shared = rng.normal(0.01, 0.01, 30)
+    a = np.r_[shared, rng.normal(-0.01, 0.01, 30)]
+    b = np.r_[shared, rng.normal(0.01, 0.01, 30)]
+    noise = rng.normal(-0.005, 0.01, 60)
+    columns = np.column_stack([a, b, noise])[:, order]
+    result = pbo(columns, blocks=2)
+    assert result["selected"][0] == order.index(0)
+    assert result["oos_sharpe"][0] == pytest.approx(a[30:].mean() / a[30:].std(ddof=1))
+    assert result["logits"][0] == pytest.approx(math.log(0.25 / 0.75))  # A is the worst of 3 in block 1
+
+
+def test_split_halves_follow_combinations():
+    halves = split_halves(6)
+    assert halves.shape == (20, 6) and halves.sum(axis=1).tolist() == [3] * 20
+    assert [tuple(np.flatnonzero(row)) for row in halves] == list(combinations(range(6), 3))
+    with pytest.raises(ValueError, match="blocks"):
+        split_halves(22)
 
 
 @settings(max_examples=25, deadline=None)
