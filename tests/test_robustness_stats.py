@@ -302,6 +302,8 @@ def test_pbo_from_blocks_counts_shapes_and_errors():
         pbo_from_blocks(bad, squares, counts)
     with pytest.raises(ValueError, match="block_counts"):
         pbo_from_blocks(sums, squares, counts[:3])
+    with pytest.raises(ValueError, match="block_counts"):
+        pbo_from_blocks(sums, squares, counts * 0)
 
 
 def test_pbo_with_per_candidate_windows_matches_the_block_formula():

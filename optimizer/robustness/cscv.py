@@ -164,6 +164,8 @@ def _validated(
     if not np.issubdtype(counts.dtype, np.integer) and not (counts == np.round(counts)).all():
         raise ValueError("block_counts: bar counts must be whole numbers")
     counts = counts.astype(np.float64)
+    if (counts < 1).any():
+        raise ValueError("block_counts: every block needs at least 1 bar")
     if counts.ndim == 2 and (counts == counts[:, :1]).all():
         counts = counts[:, 0]  # one window for every candidate: one count per half
     if (np.sort(counts, axis=0)[: blocks // 2].sum(axis=0) < 2).any():
