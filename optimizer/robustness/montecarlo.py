@@ -31,6 +31,7 @@ import numpy as np
 FAN_POINTS = 100
 PERCENTILES = (5.0, 50.0, 95.0)
 _CHUNK_ELEMENTS = 1 << 20
+_RUIN_ROUNDING = 1e-12  # a drawdown this close below the level reaches it (1 - 0.8 is 0.19999999999999996)
 
 
 def compound_paths(trade_returns: np.ndarray) -> np.ndarray:
@@ -106,7 +107,7 @@ def monte_carlo(
     return {
         "mc_return_pct": _percentiles(boot_final - 1.0),
         "mc_drawdown_pct": _percentiles(drawdowns),
-        "ruin_probability": float(np.count_nonzero(drawdowns >= ruin_drawdown) / resamples),
+        "ruin_probability": float(np.count_nonzero(drawdowns >= ruin_drawdown - _RUIN_ROUNDING) / resamples),
         "shuffle_return_pct": _percentiles(shuffled_final - 1.0),
         "final_return_pct": (float(np.prod(1.0 + values)) - 1.0) * 100.0,
         "fan": {
