@@ -4,30 +4,69 @@
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
-import socketio
+import websocket
 
 from bench.dashboard import _config, _paced_status, _percentile
 from tests.server import Server
 
 
 class _Watcher:
-    """One Socket.IO client watching a run: the generations it got and when."""
+    """One client watching a run on a raw Engine.IO 4 websocket, read by a thread of
+    its own in arrival order (python-socketio's client runs each event's handler in
+    a thread of its own, so its order is not the server's): the generations it got
+    and each one's latency from ``completed_at``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, port: int) -> None:
         self.generations: list[int] = []
         self.latencies: dict[int, float] = {}
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("generation", self._on_generation)
-        self.client.connect(url, transports=["websocket"], wait_timeout=30)
+        self.acks: dict[int, dict] = {}
+        self.acked = threading.Condition()
+        self.ws = websocket.create_connection(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket",
+                                              timeout=120)  # fmt: skip
+        assert self.ws.recv().startswith("0")  # Engine.IO open
+        self.ws.send("40")  # Socket.IO connect
+        while not self.ws.recv().startswith("40"):
+            pass
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
-    def _on_generation(self, summary: dict) -> None:
-        self.generations.append(summary["generation"])
-        self.latencies.setdefault(summary["generation"], time.time() - summary["completed_at"])
+    def _read(self) -> None:
+        while True:
+            try:
+                packet = self.ws.recv()
+            except (websocket.WebSocketException, OSError):
+                return
+            if packet == "2":
+                self.ws.send("3")  # Engine.IO ping -> pong
+            elif packet.startswith('42["generation"'):
+                arrived = time.time()
+                summary = json.loads(packet[2:])[1]
+                self.generations.append(summary["generation"])
+                self.latencies.setdefault(summary["generation"], arrived - summary["completed_at"])
+            elif packet.startswith("43"):
+                number, _, body = packet[2:].partition("[")
+                with self.acked:
+                    self.acks[int(number)] = json.loads("[" + body)[0]
+                    self.acked.notify_all()
+
+    def subscribe(self, run_id: int, after: int, timeout: float = 120) -> dict:
+        """``subscribe`` with its acknowledgement (after the catch-up's generations)."""
+        number = len(self.acks)
+        self.ws.send(f"42{number}" + json.dumps(["subscribe", {"run_id": run_id, "after": after}]))
+        with self.acked:
+            assert self.acked.wait_for(lambda: number in self.acks, timeout), "no acknowledgement"
+        return self.acks[number]
+
+    def close(self) -> None:
+        self.ws.close()
+        self.reader.join(timeout=5)
 
 
 def watch_load(clients: int, rate: float, seconds: float, generations: int) -> dict:
@@ -42,9 +81,9 @@ def watch_load(clients: int, rate: float, seconds: float, generations: int) -> d
             run_id = server.post("/api/runs", json=_config(generations)).json()["id"]
             while server.get(f"/api/runs/{run_id}").json()["generation"] < 1:  # its pool is up
                 time.sleep(0.05)
-            watchers = [_Watcher(server.url) for _ in range(clients)]
+            watchers = [_Watcher(server.port) for _ in range(clients)]
             for watcher in watchers:  # after 0: what was published before it subscribed comes first
-                assert watcher.client.call("subscribe", {"run_id": run_id, "after": 0}, timeout=120)["ok"]  # its catch-up first
+                assert watcher.subscribe(run_id, 0)["ok"]  # its catch-up first
             subscribed_at = server.get(f"/api/runs/{run_id}").json()["generation"]
             status_times, achieved = _paced_status(server.url, run_id, rate, seconds)
             rss_after = process.memory_info().rss
@@ -52,7 +91,7 @@ def watch_load(clients: int, rate: float, seconds: float, generations: int) -> d
             final = server.wait_for(run_id, ("stopped", "completed"), timeout=120)
             time.sleep(1.0)  # the last generation's events in flight
             for watcher in watchers:
-                watcher.client.disconnect()
+                watcher.close()
         finally:
             server.stop()
     expected = list(range(1, final["generation"] + 1))
