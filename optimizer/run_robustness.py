@@ -111,7 +111,8 @@ class RunRobustness:
             stats = self.ledger.stats[ind.id]
             member = {
                 "dsr": _number(deflated_sharpe_ratio(stats.sharpe_per_bar, stats.bars, stats.returns_skewness,
-                                                     stats.returns_kurtosis, run["trials"], run["trials_variance"])),
+                                                     stats.returns_kurtosis, run["trials"], run["trials_variance"]))
+                       if run["trials"] else None,  # no evaluation succeeded: nothing to deflate against
                 "psr": _number(probabilistic_sharpe_ratio(stats.sharpe_per_bar, stats.bars, stats.returns_skewness,
                                                           stats.returns_kurtosis)),
                 "min_track_record": _number(min_track_record_length(stats.sharpe_per_bar, stats.returns_skewness,
