@@ -5,13 +5,13 @@ client that leaves mid-flood leaves no traceback in the server's log."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 
 import pytest
 import websocket
 
+from tests.raw_socketio import RawSocketIO
 from tests.server import Server, module_server
 from tests.test_api import PLUGIN_ENV, run_config
 from tests.test_events import Client
@@ -31,44 +31,29 @@ def finished(server):
     return run_id
 
 
-class RawSocket:
-    """A raw Engine.IO 4 websocket speaking Socket.IO by hand, as an attacker would:
-    it sends without waiting for anything, and records the acknowledgements."""
+class RawSocket(RawSocketIO):
+    """A raw connection flooding ``subscribe``; it counts the generations it receives."""
 
     def __init__(self, server: Server) -> None:
-        self.ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket",
-                                              timeout=30)  # fmt: skip
-        assert self.ws.recv().startswith("0")  # Engine.IO open
-        self.ws.send("40")  # Socket.IO connect
-        while not self.ws.recv().startswith("40"):
-            pass
-        self.acks: dict[int, dict] = {}
+        super().__init__(server.port)
         self.generations = 0
 
     def flood(self, run_id: int, count: int) -> None:
-        for number in range(count):
-            self.ws.send(f"42{number}" + json.dumps(["subscribe", {"run_id": run_id, "after": 0}]))
+        for _ in range(count):
+            self.emit("subscribe", {"run_id": run_id, "after": 0})
 
-    def read(self, until: float) -> None:
+    def read_until(self, until: float) -> None:
         """Record acknowledgements and count generations until ``until`` (monotonic)."""
         self.ws.settimeout(0.5)
         while time.monotonic() < until:
             try:
-                packet = self.ws.recv()
+                packet = self.read()
             except websocket.WebSocketTimeoutException:
                 continue
-            except websocket.WebSocketConnectionClosedException:
+            except (websocket.WebSocketConnectionClosedException, OSError):
                 return
-            if packet == "2":
-                self.ws.send("3")  # Engine.IO ping -> pong
-            elif packet.startswith("43"):
-                number, _, body = packet[2:].partition("[")
-                self.acks[int(number)] = json.loads("[" + body)[0]
-            elif packet.startswith('42["generation"'):
+            if packet is not None and packet.startswith('42["generation"'):
                 self.generations += 1
-
-    def close(self) -> None:
-        self.ws.close()
 
 
 def _timed(call) -> tuple[float, object]:
@@ -79,7 +64,7 @@ def _timed(call) -> tuple[float, object]:
 
 def test_a_subscribe_flood_delays_nobody_and_its_extra_subscribes_are_refused(server, finished):
     raw = RawSocket(server)
-    reader = threading.Thread(target=raw.read, args=(time.monotonic() + 60,), daemon=True)
+    reader = threading.Thread(target=raw.read_until, args=(time.monotonic() + 60,), daemon=True)
     try:
         raw.flood(finished, FLOOD)
         reader.start()
