@@ -108,19 +108,33 @@ async function apply(summary) {
 }
 
 let catching = null;
+// Read what was stored after the last generation shown. The first time, every read
+// starts at once (from the run's status: its last generation and whether it has its
+// robustness): the summaries, that generation's population, the elite and the
+// robustness panel's arrays, so the page waits for the slowest read, not their sum.
 function catchUp() {
   catching = catching || (async () => {
-    const missed = await getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration}&fields=summary`);
+    const first = lastGeneration === 0;
+    const status = first ? await getJSON(`/api/runs/${RUN_ID}?fields=summary`) : null;
+    const summariesRead = getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration}&fields=summary`);
+    const populationOf = (g) => getJSON(`/api/runs/${RUN_ID}/generations?after=${g - 1}&fields=population`);
+    const populationRead = status && status.generation > 0 ? populationOf(status.generation) : null;
+    const eliteRead = status && status.generation > 0 ? getJSON(`/api/runs/${RUN_ID}/elite?fields=summary`) : null;
+    if (status) setStatus(status);
+    if (status && status.robustness) showRobustness(status);
+    const missed = await summariesRead;
     if (!missed.length) return;
     for (const summary of missed) summaries.push(summary);
     lastGeneration = missed[missed.length - 1].generation;
     showProgress(missed[missed.length - 1]);
     // The last population, whole, for the population-vs-elite histograms: one generation.
-    const [last] = await getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration - 1}`);
+    const [last] = await (populationRead && status.generation === lastGeneration ? populationRead : populationOf(lastGeneration));
     if (last) population = last.population_params || {};
+    if (eliteRead) for (const member of await eliteRead) members.set(member.id, member);
     document.body.dataset.generations = String(lastGeneration);
     await updateElite(missed[missed.length - 1].elite);
     await showRobustness(missed[missed.length - 1]);
+    await ready;
     scheduleDraw();
   })().finally(() => { catching = null; });
   return catching;
@@ -131,7 +145,7 @@ async function updateElite(ids) {
   if (!ids) return;
   const missing = ids.filter((id) => !members.has(id));
   if (missing.length) {
-    const found = missing.length > 200  // a first read of a large elite: one request
+    const found = missing.length > 200  // a large change: the whole elite in one request
       ? await getJSON(`/api/runs/${RUN_ID}/elite?fields=summary`)
       : (await getJSON(`/api/runs/${RUN_ID}/individuals?ids=${missing.join(",")}`)).individuals;
     for (const member of found) members.set(member.id, member);
@@ -148,7 +162,8 @@ const DRAW_SHARE = 20;
 let drawCost = 0;
 function scheduleDraw() {
   if (drawTimer !== null) return;
-  const wait = Math.max(0, lastDraw + Math.max(DRAW_INTERVAL_MS, drawCost * DRAW_SHARE) - performance.now());
+  const wait = lastDraw === 0 ? 0  // the first draw at once
+    : Math.max(0, lastDraw + Math.max(DRAW_INTERVAL_MS, drawCost * DRAW_SHARE) - performance.now());
   drawTimer = setTimeout(() => {
     drawTimer = null;
     if (document.hidden) { document.addEventListener("visibilitychange", scheduleDraw, { once: true }); return; }
@@ -174,7 +189,10 @@ function drawAll() {
   document.body.dataset.ready = "true";
 }
 
-const SMALL = { margin: { l: 55, r: 15, t: 36, b: 40 }, height: 230 };
+const SMALL = { margin: { l: 60, r: 15, t: 36, b: 40 }, height: 230 };
+// The run page's charts have fixed margins: Plotly's automargin draws a chart again
+// whenever its labels move a margin, which doubled the page's first draw.
+const FIXED = { automargin: false };
 const GOAL = { max: "higher is better", min: "lower is better" };
 
 // One small chart per objective: best and mean lines over the population's min–max band.
@@ -193,7 +211,7 @@ function drawObjectives() {
       { x, y: column("mean"), mode: "lines", name: "mean", line: { color: "#57606a", dash: "dot" } },
       { x, y: column("best"), mode: "lines+markers", name: "best", marker: { size: 4 }, line: { color: "#0969da" } },
     ], { ...SMALL, title: { text: `${objective.metric} (${GOAL[objective.goal] || objective.goal})`, font: { size: 13 } },
-         xaxis: generationAxis(x[0], x[x.length - 1]), yaxis: { automargin: true },
+         xaxis: generationAxis(x[0], x[x.length - 1], FIXED),
          legend: { orientation: "h", y: -0.35, font: { size: 10 } }, height: 260 }, PLOT_CONFIG);
   });
 }
@@ -217,14 +235,14 @@ function drawPareto(elite) {
                    hovertemplate: "%{text}<extra></extra>" };
   if (metrics.length < 2) {
     Plotly.react(div, [{ ...common, x: elite.map((e) => `#${e.id}`), y: elite.map((e) => e.fitness[0]), type: "bar" }],
-      { ...PLOT_LAYOUT, title: { text: `Elite by ${metrics[0]} (click to open)` },
-        xaxis: { title: { text: "individual" }, type: "category", automargin: true },
-        yaxis: { title: { text: metrics[0] }, automargin: true } }, PLOT_CONFIG);
+      { ...PLOT_LAYOUT, title: { text: `Elite by ${metrics[0]} (click to open)` }, margin: { l: 65, r: 20, t: 40, b: 90 },
+        xaxis: { title: { text: "individual" }, type: "category", tickangle: -90 },
+        yaxis: { title: { text: metrics[0] } } }, PLOT_CONFIG);
   } else {
     Plotly.react(div, [{ ...common, x: elite.map((e) => e.fitness[0]), y: elite.map((e) => e.fitness[1]),
       mode: "markers", type: "scatter", marker: { size: 9, color: "#0969da" } }],
       { ...PLOT_LAYOUT, title: { text: "Pareto front (click a point to open it)" }, hovermode: "closest",
-        xaxis: { title: { text: metrics[0] }, automargin: true }, yaxis: { title: { text: metrics[1] }, automargin: true } },
+        margin: { l: 65, r: 20, t: 40, b: 55 }, xaxis: { title: { text: metrics[0] } }, yaxis: { title: { text: metrics[1] } } },
       PLOT_CONFIG);
   }
   if (!div.dataset.clickable) {
@@ -301,8 +319,8 @@ function drawEvolution() {
     legend: { orientation: "h", y: 1.0, yanchor: "bottom", x: 1, xanchor: "right", font: { size: 10 } },
     margin: { l: 70, r: 20, t: 60, b: 40 } };
   names.forEach((gene, k) => {
-    layout[axisName("yaxis", k)] = { title: { text: label(gene), font: { size: 11 } }, automargin: true };
-    const axis = generationAxis(x[0], x[x.length - 1]);  // whole generations on every row, titled on the last
+    layout[axisName("yaxis", k)] = { title: { text: label(gene), font: { size: 11 } } };
+    const axis = generationAxis(x[0], x[x.length - 1], FIXED);  // whole generations on every row, titled on the last
     layout[axisName("xaxis", k)] = k === names.length - 1 ? axis : { ...axis, title: undefined };
   });
   Plotly.react("evolution", traces, layout, PLOT_CONFIG);
@@ -347,9 +365,9 @@ function drawParallelSvg(dimensions, color, metric) {
     return { x: xs, y: ys, mode: "lines", showlegend: false, hoverinfo: "skip", connectgaps: false, opacity: 0.6,
              line: { width: 1.5, color: `hsl(${220 - (160 * (b + 0.5)) / BANDS}, 70%, 45%)` } };
   }).filter((t) => t.x.length);
-  Plotly.react("parallel", traces, { ...PLOT_LAYOUT, height: 360, margin: { ...PLOT_LAYOUT.margin, t: 60 },
+  Plotly.react("parallel", traces, { ...PLOT_LAYOUT, height: 360, margin: { l: 40, r: 60, t: 60, b: 40 },
     title: { text: `Elite genes, each axis its gene's configured range<br>colour: ${metric}`, font: { size: 14 } },
-    xaxis: { type: "category", automargin: true }, yaxis: { range: [-0.08, 1.08], showticklabels: false, zeroline: false },
+    xaxis: { type: "category" }, yaxis: { range: [-0.08, 1.08], showticklabels: false, zeroline: false },
     annotations: scaled.flatMap((d) => [
       { x: d.label, y: 1.04, yref: "y", text: d.range ? String(d.high) : fmt(d.high, 4), showarrow: false, font: { size: 10 } },
       { x: d.label, y: -0.04, yref: "y", text: d.range ? String(d.low) : fmt(d.low, 4), showarrow: false, font: { size: 10 } }]) },
@@ -389,8 +407,8 @@ function drawHistograms(elite) {
                   marker: { color: "#0969da" }, showlegend: k === 0, legendgroup: "population", ...axes },
                 { type: "bar", x: centers, y: counts[1], width, name: "elite", opacity: 0.8,
                   marker: { color: "#cf222e" }, showlegend: k === 0, legendgroup: "elite", ...axes });
-    layout[axisName("xaxis", k)] = { title: { text: label(gene), font: { size: 11 } }, automargin: true };
-    layout[axisName("yaxis", k)] = countAxis(Math.max(0, ...counts[0], ...counts[1]), k % columns === 0 ? "members" : "");
+    layout[axisName("xaxis", k)] = { title: { text: label(gene), font: { size: 11 } } };
+    layout[axisName("yaxis", k)] = { ...countAxis(Math.max(0, ...counts[0], ...counts[1]), k % columns === 0 ? "members" : ""), ...FIXED };
   });
   Plotly.react("histograms", traces, layout, PLOT_CONFIG);
 }
@@ -404,11 +422,13 @@ function alertError(error) { const e = document.getElementById("error"); e.hidde
 makeSortable(document.getElementById("elite"));
 const ready = Promise.all([getJSON(`/api/runs/${RUN_ID}/labels`), getJSON(`/api/runs/${RUN_ID}/config`)])
   .then(([answer, config]) => { genes = answer.genes; labels = answer.labels; ranges = geneRanges(config, genes); });
+const firstRead = catchUp().catch(alertError);  // at once, not after the socket's handshake
 const socket = io({ transports: ["websocket"] });
 socket.on("connect", async () => {
   const answer = await socket.emitWithAck("subscribe", { run_id: RUN_ID });
   if (answer.error) { alertError(new Error(answer.error)); return; }
   setStatus(answer.run);
+  await firstRead;
   await ready;
   await catchUp();
   if (!summaries.length) document.body.dataset.ready = "true";  // nothing to draw yet

@@ -75,6 +75,20 @@ def test_light_generations_carry_quartiles_instead_of_the_population(server, run
             assert (low, high) == (ordered[0], ordered[-1]) and low <= q1 <= median <= q3 <= high
 
 
+def test_generations_with_their_population_leave_only_ids_front_and_arrays_out(server, run_id):
+    full = server.get(f"/api/runs/{run_id}/generations?after=2").json()
+    [last] = server.get(f"/api/runs/{run_id}/generations?after=2&fields=population").json()
+    assert last["population_params"] == full[0]["population_params"] and "population_quantiles" not in last
+    assert "population" not in last and "pareto_front" not in last and last["elite"] == full[0]["elite"]
+    arrays = ("logits", "is_sharpe", "oos_sharpe")  # the run's per-split arrays: /robustness serves them
+    expected = {k: v for k, v in full[0].items() if k not in ("population", "pareto_front")}
+    if expected.get("robustness"):
+        expected["robustness"] = {k: v for k, v in expected["robustness"].items() if k not in arrays}
+    assert last == expected
+    refused = server.get(f"/api/runs/{run_id}/generations?fields=everything")
+    assert refused.status_code == 400 and refused.json()["details"][0].startswith("fields:")
+
+
 def test_labels_are_served_with_the_run(server, run_id):
     answer = server.get(f"/api/runs/{run_id}/labels").json()
     assert answer["genes"][-1] == "strategy.stop_loss" and answer["labels"]["strategy.stop_loss"] == "stop_loss"

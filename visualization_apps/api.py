@@ -40,6 +40,7 @@ from visualization_apps.openapi import array, openapi_document, operation, ref
 from visualization_apps.queries import (
     AFTER_ID,
     FIELDS,
+    GENERATION_FIELDS,
     IDS,
     INDIVIDUALS_PAGE,
     LIMIT,
@@ -47,6 +48,7 @@ from visualization_apps.queries import (
     MAX_PAGE,
     QueryError,
     fields,
+    generation_fields,
     ids_query,
     int_query,
 )
@@ -228,14 +230,15 @@ def delete_run(run_id: int) -> Response:
     "Generation summaries after generation N, in order",
     ok=(200, "summaries", array(ref("GenerationSummary"))),
     errors=(400, 404),
-    query=(AFTER, FIELDS),
+    query=(AFTER, GENERATION_FIELDS),
 )
 def generations(run_id: int) -> Response:
     _run_or_404(run_id)
     after = cursor("after")
-    if fields() == "summary":
-        return jsonify(_ctx().store.generation_summaries_after(run_id, after))
-    return jsonify(_ctx().store.generations_after(run_id, after))
+    kind = generation_fields()
+    if kind == "full":
+        return jsonify(_ctx().store.generations_after(run_id, after))
+    return jsonify(_ctx().store.generation_summaries_after(run_id, after, params=kind == "population"))
 
 
 @api.get("/runs/<int:run_id>/elite")

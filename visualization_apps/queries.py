@@ -17,6 +17,11 @@ MAX_PAGE = 1000  # individuals per page or id list
 
 FIELDS = {"name": "fields", "in": "query", "required": False,
           "schema": {"type": "string", "enum": ["full", "summary"], "default": "full"}}  # fmt: skip
+GENERATION_FIELDS = {"name": "fields", "in": "query", "required": False, "description": (
+    "full: every key; summary: without the population's ids, parameters and first front (their quartiles "
+    "instead) and without the robustness' per-split arrays; population: as summary, with the population's "
+    "parameters instead of their quartiles"),
+    "schema": {"type": "string", "enum": ["full", "summary", "population"], "default": "full"}}  # fmt: skip
 AFTER_ID = {"name": "after", "in": "query", "required": False, "description": "the ids above this one (absent: from the first)",
             "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}  # fmt: skip
 LIMIT = {"name": "limit", "in": "query", "required": False,
@@ -39,6 +44,15 @@ def fields() -> str:
     value = request.args.get("fields", "full")
     if value not in FIELDS["schema"]["enum"]:
         raise QueryError(f"fields: {value[:40]!r} is not one of full, summary")
+    return value
+
+
+def generation_fields() -> str:
+    """``?fields=`` of the generation reads: ``full``, ``summary`` or ``population``
+    (see `GENERATION_FIELDS`)."""
+    value = request.args.get("fields", "full")
+    if value not in GENERATION_FIELDS["schema"]["enum"]:
+        raise QueryError(f"fields: {value[:40]!r} is not one of full, summary, population")
     return value
 
 

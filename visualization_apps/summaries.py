@@ -65,12 +65,13 @@ class SummaryReads:
             ).fetchall()
         return [json.loads(row["stats"]) for row in rows]
 
-    def generation_summaries_after(self, run_id: int, after: int) -> list[dict[str, Any]]:
+    def generation_summaries_after(self, run_id: int, after: int, params: bool = False) -> list[dict[str, Any]]:
         """As `generations_after`, light: without the population's ids, first front
         and parameters (`GENERATION_HEAVY_KEYS`) and without the per-split arrays of
         the run's ``robustness`` (`RUN_ROBUSTNESS_ARRAYS`; its figures stay);
         ``population_quantiles`` (gene -> `quantiles` of the population's values)
-        stands for the parameters. SQLite cuts the large arrays out before Python
+        stands for the parameters, or with ``params`` the parameters themselves
+        (``population_params``) stay. SQLite cuts the large arrays out before Python
         parses the rest."""
         with self._connect() as db:
             rows = db.execute(
@@ -78,12 +79,11 @@ class SummaryReads:
                 "ORDER BY generation",
                 (run_id, after),
             ).fetchall()
-        out = []
-        for row in rows:
-            light = json.loads(row["summary"])
-            params = light.pop("population_params", None) or {}
-            light["population_quantiles"] = {gene: quantiles(values) for gene, values in params.items()}
-            out.append(light)
+        out = [json.loads(row["summary"]) for row in rows]
+        if not params:
+            for light in out:
+                values = light.pop("population_params", None) or {}
+                light["population_quantiles"] = {gene: quantiles(v) for gene, v in values.items()}
         return out
 
     def run_robustness(self, run_id: int, light: bool = False) -> dict[str, Any] | None:
