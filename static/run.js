@@ -62,10 +62,14 @@ function quantiles(values) {
   });
 }
 
+// A live event as the light REST summaries: its stored quartiles (computed here only
+// for a generation stored without them) instead of the population.
 function light(summary) {
-  if (summary.population_quantiles) return summary;
-  const out = { ...summary, population_quantiles: {} };
-  for (const [gene, values] of Object.entries(summary.population_params || {})) out.population_quantiles[gene] = quantiles(values);
+  const out = { ...summary };
+  if (!out.population_quantiles) {
+    out.population_quantiles = {};
+    for (const [gene, values] of Object.entries(summary.population_params || {})) out.population_quantiles[gene] = quantiles(values);
+  }
   delete out.population_params; delete out.population; delete out.pareto_front;
   return lightRobustness(out);
 }

@@ -75,13 +75,26 @@ def test_light_generations_carry_quartiles_instead_of_the_population(server, run
             assert (low, high) == (ordered[0], ordered[-1]) and low <= q1 <= median <= q3 <= high
 
 
+def test_generations_stored_without_quartiles_get_them_computed_on_read(server, run_id, tmp_path):
+    """A database written before the quartiles were stored with each generation."""
+    import sqlite3
+
+    from visualization_apps.storage import Store
+
+    with sqlite3.connect(server.data_dir / "dashboard.sqlite") as live, sqlite3.connect(tmp_path / "older.sqlite") as db:
+        live.backup(db)  # with what the server's write-ahead log holds
+        db.execute("UPDATE generations SET summary = json_remove(summary, '$.population_quantiles')")
+    assert Store(tmp_path / "older.sqlite").generation_summaries_after(run_id, 0) == server.get(
+        f"/api/runs/{run_id}/generations?fields=summary").json()  # fmt: skip
+
+
 def test_generations_with_their_population_leave_only_ids_front_and_arrays_out(server, run_id):
     full = server.get(f"/api/runs/{run_id}/generations?after=2").json()
     [last] = server.get(f"/api/runs/{run_id}/generations?after=2&fields=population").json()
     assert last["population_params"] == full[0]["population_params"] and "population_quantiles" not in last
     assert "population" not in last and "pareto_front" not in last and last["elite"] == full[0]["elite"]
     arrays = ("logits", "is_sharpe", "oos_sharpe")  # the run's per-split arrays: /robustness serves them
-    expected = {k: v for k, v in full[0].items() if k not in ("population", "pareto_front")}
+    expected = {k: v for k, v in full[0].items() if k not in ("population", "pareto_front", "population_quantiles")}
     if expected.get("robustness"):
         expected["robustness"] = {k: v for k, v in expected["robustness"].items() if k not in arrays}
     assert last == expected

@@ -180,7 +180,7 @@ def run_robustness(run_id: int) -> Response:
     Robustness): the run page's "Is it real?" panel reads it once, so that the light
     generation summaries leave its per-split arrays out."""
     _run_or_404(run_id)
-    return jsonify(_ctx().store.run_robustness(run_id))
+    return Response(_ctx().store.run_robustness_json(run_id) or "null", mimetype="application/json")
 
 
 @api.get("/runs/<int:run_id>/config")

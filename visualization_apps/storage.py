@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from visualization_apps.run_states import FINAL, RunState, check_transition
-from visualization_apps.summaries import SummaryReads
+from visualization_apps.summaries import SummaryReads, population_quantiles
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS datasets (
@@ -239,6 +239,7 @@ class Store(SummaryReads):
         by_id = {individual["id"]: individual["params"] for individual in event["individuals"]}
         genes = sorted(next(iter(by_id.values()), {}))
         summary["population_params"] = {g: [by_id[i][g] for i in event["population"] if i in by_id] for g in genes}
+        summary["population_quantiles"] = population_quantiles(summary["population_params"])  # once, not per read
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO generations (run_id, generation, summary) VALUES (?, ?, ?)",

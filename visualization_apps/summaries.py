@@ -69,27 +69,41 @@ class SummaryReads:
         """As `generations_after`, light: without the population's ids, first front
         and parameters (`GENERATION_HEAVY_KEYS`) and without the per-split arrays of
         the run's ``robustness`` (`RUN_ROBUSTNESS_ARRAYS`; its figures stay);
-        ``population_quantiles`` (gene -> `quantiles` of the population's values)
-        stands for the parameters, or with ``params`` the parameters themselves
-        (``population_params``) stay. SQLite cuts the large arrays out before Python
-        parses the rest."""
+        ``population_quantiles`` (gene -> `quantiles` of the population's values,
+        stored with the generation) stands for the parameters, or with ``params``
+        the parameters themselves (``population_params``) stay. SQLite cuts the large
+        arrays out before Python parses the rest. A generation stored before its
+        quartiles were (an older database) has them computed here."""
+        source = _LIGHT_GENERATION if params else f"json_remove({_LIGHT_GENERATION}, '$.population_params')"
         with self._connect() as db:
             rows = db.execute(
-                f"SELECT {_LIGHT_GENERATION} AS summary FROM generations WHERE run_id = ? AND generation > ? "
-                "ORDER BY generation",
+                f"SELECT {source} AS summary, summary -> '$.population_quantiles' IS NULL AS older "
+                "FROM generations WHERE run_id = ? AND generation > ? ORDER BY generation",
                 (run_id, after),
             ).fetchall()
-        out = [json.loads(row["summary"]) for row in rows]
-        if not params:
-            for light in out:
-                values = light.pop("population_params", None) or {}
-                light["population_quantiles"] = {gene: quantiles(v) for gene, v in values.items()}
+            out = []
+            for row in rows:
+                light = json.loads(row["summary"])
+                if params:
+                    light.pop("population_quantiles", None)
+                elif row["older"]:
+                    light["population_quantiles"] = population_quantiles(json.loads(db.execute(
+                        "SELECT summary -> '$.population_params' FROM generations WHERE run_id = ? AND generation = ?",
+                        (run_id, light["generation"]),
+                    ).fetchone()[0] or "{}"))  # fmt: skip
+                out.append(light)
         return out
 
     def run_robustness(self, run_id: int, light: bool = False) -> dict[str, Any] | None:
         """The run's ``robustness`` as its last generation stored it (None before the
         run's end, or with robustness off), read without the rest of that summary;
         ``light``: without its per-split arrays (`RUN_ROBUSTNESS_ARRAYS`)."""
+        text = self.run_robustness_json(run_id, light)
+        return None if text is None else json.loads(text)
+
+    def run_robustness_json(self, run_id: int, light: bool = False) -> str | None:
+        """`run_robustness` as the JSON text SQLite holds (None for none): served as
+        it is, the 0.8 MB of per-split arrays are neither parsed nor encoded again."""
         source = _LIGHT_GENERATION if light else "summary"
         with self._connect() as db:
             row = db.execute(
@@ -97,9 +111,14 @@ class SummaryReads:
                 "ORDER BY generation DESC LIMIT 1",
                 (run_id,),
             ).fetchone()
-        return None if row is None or row["robustness"] is None else json.loads(row["robustness"])
+        return None if row is None else row["robustness"]
 
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def population_quantiles(params: dict[str, list[float]]) -> dict[str, list[float] | None]:
+    """Gene -> `quantiles` of the population's values (``population_params``)."""
+    return {gene: quantiles(values) for gene, values in params.items()}
 
 
 def quantiles(values: list[float]) -> list[float] | None:
