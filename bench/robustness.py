@@ -17,10 +17,18 @@ What is timed (median of R runs after a warm-up that compiles the numba kernel):
 The candidates are random long-or-flat position series over real EURUSD hourly
 returns (`bench.common.tiled_candles`): in a position for stretches of random
 length, flat (zero returns) between them, as a search's evaluations are; their
-trades are the compounded returns of those stretches. Neighbourhood stability
-and the cost stress are evaluations through the run's executor (`bench.optimizer`
-measures those); the whole analysis against a default run's wall time is
-measured with the run (issue 15's 15 % budget), not here.
+trades are the compounded returns of those stretches.
+
+* the whole analysis in a run (``--whole``, issue 15's 15 % budget): the bundled
+  example (`examples/eurusd-sma.json`: EURUSD 1h, population 64 x 30 generations,
+  2 workers) on its first objective with an elite of 20, 1,000 Monte Carlo
+  resamplings and 30 neighbours each, run as ``python -m optimizer run`` does
+  (in this process) with the robustness statistics and without
+  (``robustness.enabled`` false), alternately, ``--repeat`` times each: the
+  median wall time of each, the analysis' own time as the run logs it (its
+  neighbours and cost stress are evaluations through the run's pool) and its
+  share of the run's wall time; the difference of the wall times too (noisier:
+  it includes the pool's start).
 """
 
 from __future__ import annotations
@@ -71,8 +79,56 @@ def trades_of(market: np.ndarray, position: np.ndarray) -> np.ndarray:
     return growth[edges[1::2]] / growth[edges[0::2]] - 1.0
 
 
+def whole_run(repeat: int, neighbours: int = 30, elite: int = 20) -> dict[str, float]:
+    """The example run with its robustness analysis and without (see the module
+    docstring, ``--whole``), in this process (`optimizer.cli.main`): median wall
+    seconds of each, the analysis' own seconds as the run logs them, its elite size."""
+    import json
+    import statistics
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from bench.common import ROOT
+    from optimizer.cli import main as cli
+
+    example = json.loads((ROOT / "examples" / "eurusd-sma.json").read_text())
+    example["data"] = {"path": str(ROOT / "data" / "EURUSD-1h.csv")}
+    example["objectives"] = example["objectives"][:1]  # one objective: a hall of fame of `elite` distinct values
+    example["ga"] = {**example["ga"], "elite_size": elite}
+    analysis: list[float] = []
+    members: list[int] = []
+
+    class Seconds(logging.Handler):  # "robustness of %d elite members in %.2f s"
+        def emit(self, record: logging.LogRecord) -> None:
+            members.append(record.args[0])
+            analysis.append(record.args[1])
+
+    watcher = logging.getLogger("optimizer.run_robustness")
+    watcher.addHandler(Seconds(level=logging.INFO))
+    watcher.setLevel(logging.INFO)
+    times: dict[bool, list[float]] = {True: [], False: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for enabled in (True, False):
+            config = {**example, "robustness": {"enabled": enabled, "neighbours": neighbours, "monte_carlo": 1000}}
+            (Path(tmp) / f"{enabled}.json").write_text(json.dumps(config))
+        for _ in range(repeat):
+            for enabled in (True, False):
+                sys.argv = ["optimizer", "run", str(Path(tmp) / f"{enabled}.json"), "--json", str(Path(tmp) / "out.json")]
+                start = time.perf_counter()
+                try:
+                    cli()
+                except SystemExit as exit:
+                    if exit.code not in (0, None):
+                        raise
+                times[enabled].append(time.perf_counter() - start)
+    return {"with": statistics.median(times[True]), "without": statistics.median(times[False]),
+            "analysis": statistics.median(analysis), "elite": members[-1]}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--whole", action="store_true", help="the whole analysis in a run of the example instead")
     parser.add_argument("--candidates", type=int, default=10_000)
     parser.add_argument("--blocks", type=int, default=16)
     parser.add_argument("--bars", type=int, default=4_000)
@@ -81,6 +137,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.whole:
+        r = whole_run(args.repeat)
+        log.info("example run (EURUSD 1h, 64 x 30, 2 workers; elite %d, 1,000 resamplings, 30 neighbours): %.2f s "
+                 "with the robustness analysis, %.2f s without; the analysis as the run logs it: %.2f s, %.1f %% of "
+                 "the run's wall time (target <= 15 %%); the difference of the wall times: %.1f %%", r["elite"],
+                 r["with"], r["without"], r["analysis"], r["analysis"] / r["with"] * 100,
+                 (r["with"] - r["without"]) / r["with"] * 100)  # fmt: skip
+        return
 
     candles = tiled_candles(args.bars + 1)
     market = np.diff(candles.close) / candles.close[:-1]
