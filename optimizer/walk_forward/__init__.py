@@ -9,11 +9,11 @@ follows its training window, the test windows stitched into one out-of-sample cu
 * `optimizer.walk_forward.command`: ``python -m optimizer run`` of a walk-forward.
 """
 
-from optimizer.walk_forward.loop import FoldEvent, WalkForward, fold_config, fold_seed
+from optimizer.walk_forward.loop import FoldEvent, WalkForward, fold_config, fold_seed, has_fold_checkpoint
 from optimizer.walk_forward.prepare import PreparedWalkForward, fold_spec, prepare_walk_forward, windows_of
 from optimizer.walk_forward.windows import FoldWindow, fold_windows
 
 __all__ = [
     "FoldEvent", "FoldWindow", "PreparedWalkForward", "WalkForward", "fold_config", "fold_seed", "fold_spec",
-    "fold_windows", "prepare_walk_forward", "windows_of",
+    "fold_windows", "has_fold_checkpoint", "prepare_walk_forward", "windows_of",
 ]  # fmt: skip

@@ -47,6 +47,11 @@ def fold_seed(seed: int, fold: int) -> int:
     return (seed + (fold - 1) * SEED_STEP) % 2**32
 
 
+def has_fold_checkpoint(folder: str | Path) -> bool:
+    """Whether a walk-forward's checkpoint folder holds a fold's checkpoint."""
+    return any(has_checkpoint(path) for path in Path(folder).glob("fold-*"))
+
+
 def fold_config(config: RunConfig, fold: int) -> RunConfig:
     """The configuration of one fold's search: the run's, without its
     ``walk_forward`` section, with the fold's seed."""
@@ -131,9 +136,15 @@ class WalkForward:
         """Whether every fold is done."""
         return len(self.results) == len(self.windows)
 
-    def run(self, should_stop: Callable[[], bool] | None = None) -> Iterator[FoldEvent]:
+    def run(
+        self,
+        should_stop: Callable[[], bool] | None = None,
+        on_fold: Callable[[wf.FoldResult], None] | None = None,
+    ) -> Iterator[FoldEvent]:
         """Run the remaining folds, yielding a `FoldEvent` per generation. ``should_stop``
-        is asked after each generation; True ends the loop, resumable."""
+        is asked after each generation; True ends the loop, resumable. ``on_fold`` is
+        called with each fold's result as the fold ends (finished folds read back
+        on a resume included), before the next fold starts."""
         while not self.finished:
             window = self.windows[len(self.results)]
             optimizer = self.optimizer = self._optimizer(window)
@@ -143,6 +154,8 @@ class WalkForward:
                 return
             self.generations.extend({"fold": window.fold, **optimizer.summary(row)} for row in optimizer.logbook)
             self.results.append(self._fold_result(window, optimizer))
+            if on_fold is not None:
+                on_fold(self.results[-1])
 
     def _fold_folder(self, fold: int) -> Path:
         assert self.folder is not None

@@ -161,7 +161,8 @@ def profit_share(profits: Sequence[float]) -> float | None:
 
 def drift(folds: Sequence[FoldResult], genes: Sequence[Gene]) -> dict[str, dict[str, Any]]:
     """Each gene's selected value fold by fold, with its mean, standard deviation,
-    and that deviation as a fraction of the gene's range (``relative_std``)."""
+    that deviation as a fraction of the gene's range (``relative_std``), and the
+    range (``low``, ``high``)."""
     out = {}
     for gene in genes:
         values = [None if f.params is None else _plain(f.params.get(gene.name)) for f in folds]
@@ -175,6 +176,8 @@ def drift(folds: Sequence[FoldResult], genes: Sequence[Gene]) -> dict[str, dict[
             "min": float(known.min()) if len(known) else None,
             "max": float(known.max()) if len(known) else None,
             "relative_std": None if std is None or width <= 0 else std / width,
+            "low": gene.low,
+            "high": gene.high,
         }
     return out
 
