@@ -26,9 +26,9 @@ function drawTimeline(windows) {
       name: "test", legendgroup: "test", showlegend: k === 0, line: { color: TEST_COLOR, width: 8 },
       hovertemplate: `fold ${w.fold} test<br>${w.test_start} – ${w.test_end}<extra></extra>` });
   });
-  Plotly.react("timeline", traces, { ...PLOT_LAYOUT, height: 420, title: "Training and test windows of each fold",
-    yaxis: { title: "price", domain: [0.38, 1] },
-    yaxis2: { title: "fold", domain: [0, 0.3], dtick: 1, range: [0.5, windows.length + 0.5], autorange: false },
+  Plotly.react("timeline", traces, { ...PLOT_LAYOUT, height: 420, title: { text: "Training and test windows of each fold" },
+    yaxis: { title: { text: "price" }, domain: [0.38, 1] },
+    yaxis2: { title: { text: "fold" }, domain: [0, 0.3], dtick: 1, range: [0.5, windows.length + 0.5], autorange: false },
     shapes: foldShapes(windows, "test", TEST_COLOR), legend: { orientation: "h" } }, PLOT_CONFIG);
 }
 
@@ -46,7 +46,7 @@ function drawStitched(summary, windows) {
     { type: "scatter", mode: "lines", name: "walk-forward (out of sample)", x: equity.time, y: equity.value,
       line: { color: "#1a7f37", width: 2 } },
     ...(hold ? [hold] : []),
-  ], { ...PLOT_LAYOUT, height: 360, title: "Stitched out-of-sample equity (1 = start) against buy and hold",
+  ], { ...PLOT_LAYOUT, height: 360, title: { text: "Stitched out-of-sample equity (1 = start) against buy and hold" },
     shapes: boundaries, legend: { orientation: "h" } }, PLOT_CONFIG);
 }
 
@@ -80,8 +80,8 @@ function drawDrift(folds) {
       y: folds.map((f) => (f.params && range && range.high > range.low ? (f.params[g] - range.low) / (range.high - range.low) : null)),
       hovertemplate: `${g}: %{customdata}<extra>fold %{x}</extra>`, customdata: folds.map((f) => (f.params ? f.params[g] : null)) };
   });
-  Plotly.react("drift", traces, { ...PLOT_LAYOUT, title: "Parameter drift (position in each range)",
-    xaxis: { title: "fold", dtick: 1 }, yaxis: { title: "low → high", range: [-0.05, 1.05] } }, PLOT_CONFIG);
+  Plotly.react("drift", traces, { ...PLOT_LAYOUT, title: { text: "Parameter drift (position in each range)" },
+    xaxis: { title: { text: "fold" }, dtick: 1 }, yaxis: { title: { text: "low → high" }, range: [-0.05, 1.05] } }, PLOT_CONFIG);
 }
 
 async function drawFoldGenerations(fold) {
@@ -91,8 +91,8 @@ async function drawFoldGenerations(fold) {
   const pick = (key) => generations.map((g) => g.objectives[0][key]);
   const x = generations.map((g) => g.fold_generation);
   Plotly.react("fold-generations", ["best", "mean", "worst"].map((key) => ({ type: "scatter", mode: "lines+markers",
-    name: key, x, y: pick(key) })), { ...PLOT_LAYOUT, title: `Fold ${fold}: ${objective} per generation`,
-    xaxis: generationAxis(1, Math.max(1, x.length), { title: "generation of the fold" }) }, PLOT_CONFIG);
+    name: key, x, y: pick(key) })), { ...PLOT_LAYOUT, title: { text: `Fold ${fold}: ${objective} per generation` },
+    xaxis: generationAxis(1, Math.max(1, x.length), { title: { text: "generation of the fold" } }) }, PLOT_CONFIG);
   document.getElementById("fold-generations").dataset.fold = String(fold);
 }
 
@@ -130,10 +130,9 @@ function showStatus(run) {
 }
 
 async function refresh() {
-  const [run, wf] = await Promise.all([getJSON(`/api/runs/${RUN_ID}`), getJSON(`/api/runs/${RUN_ID}/walk-forward`)
-    .catch(() => null)]);
+  const [run, wf] = await Promise.all([getJSON(`/api/runs/${RUN_ID}`), getJSON(`/api/runs/${RUN_ID}/walk-forward`)]);
   showStatus(run);
-  if (wf) {
+  if (wf && wf.windows.length) {
     const windows = wf.windows;
     document.getElementById("folds").textContent = windows.length;
     document.getElementById("fold").textContent = Math.min(windows.length, wf.folds.length + (RUN_STATES.final.includes(run.state) ? 0 : 1));
@@ -149,7 +148,7 @@ async function refresh() {
       const fold = Math.max(1, Math.min(windows.length, wf.folds.length + 1));
       if (WF.fold === null || WF.fold < fold) {
         document.getElementById("fold-select").value = String(Math.min(fold, windows.length));
-        await drawFoldGenerations(Math.min(fold, windows.length)).catch(() => null);
+        await drawFoldGenerations(Math.min(fold, windows.length)).catch(showError);
       }
     }
     if (wf.summary && !WF.summaryShown) {
@@ -158,7 +157,7 @@ async function refresh() {
       drawStitched(wf.summary, windows);
     }
   }
-  if (!RUN_STATES.final.includes(run.state) || (wf && !wf.summary && run.state === "completed")) {
+  if (!RUN_STATES.final.includes(run.state) || (!wf.summary && run.state === "completed")) {
     setTimeout(() => refresh().catch(showError), 1000);
   } else {
     document.body.dataset.ready = "true";

@@ -1,10 +1,10 @@
 """The REST routes of walk-forward runs (on the `api` blueprint of
 `visualization_apps.api`, whose error answers they share), and its page.
 
-* ``GET /api/runs/<id>/walk-forward``: the fold windows, the folds finished so far
-  (each with its selected member's training and test statistics) and, once the run
-  has finished, the summary (OUT.json's ``walk_forward``); 404 for a run that is
-  no walk-forward.
+* ``GET /api/runs/<id>/walk-forward``: the fold windows (empty until the run
+  process has placed them), the folds finished so far (each with its selected
+  member's training and test statistics) and, once the run has finished, the
+  summary (OUT.json's ``walk_forward``); 404 for a run that is no walk-forward.
 * ``GET /api/runs/<id>/walk-forward/folds/<k>/generations``: fold k's generations.
 * ``GET /api/runs/<id>/walk-forward/folds.csv``: the fold table.
 * ``GET /api/runs/<id>/walk-forward/trades.csv``: the stitched out-of-sample trades.
@@ -39,9 +39,11 @@ TRADE_COLUMNS = ("entry_time", "exit_time", "side", "entry_price", "exit_price",
 def _walk_forward_or_404(run_id: int) -> dict[str, Any]:
     _run_or_404(run_id)
     found = wf_store.walk_forward(_ctx().store, run_id)
-    if found is None:
-        raise ApiError(404, f"run {run_id} is no walk-forward (or has not started)")
-    return found
+    if found is not None:
+        return found
+    if "walk_forward" not in (_ctx().store.run_config(run_id) or {}):
+        raise ApiError(404, f"run {run_id} is no walk-forward")
+    return {"windows": [], "folds": [], "summary": None}  # its process has not placed the folds yet
 
 
 @api.get("/runs/<int:run_id>/walk-forward")
