@@ -184,3 +184,30 @@ def test_same_seed_same_walk_forward_sequential_pool_and_dask(reference):
     assert dask.summary() == summary
     other, _ = _walk(_doc(seed=4))
     assert other.summary() != summary
+
+
+def test_select_picks_the_elite_member_best_on_its_metric():
+    walk, _ = _walk(_doc(2, select="sharpe_per_bar"))
+    summary = walk.summary()
+    assert summary["select"] == {"metric": "sharpe_per_bar", "goal": "max"}
+    ledger = walk.optimizer.ledger  # the last fold's search
+    valid = [ledger.stats[ind.id] for ind in walk.optimizer.elite.members() if ledger.is_valid(ind.id)]
+    best = max(valid, key=lambda stats: stats.sharpe_per_bar)
+    assert summary["folds"][-1]["params"] == best.params
+    assert summary["folds"][-1]["train"]["sharpe_per_bar"] == best.sharpe_per_bar
+    lowest, _ = _walk(_doc(2, select="max_drawdown_pct", select_goal="min"))
+    ledger = lowest.optimizer.ledger
+    drawdowns = [ledger.stats[ind.id].max_drawdown_pct for ind in lowest.optimizer.elite.members()
+                 if ledger.is_valid(ind.id)]  # fmt: skip
+    assert lowest.summary()["folds"][-1]["train"]["max_drawdown_pct"] == min(drawdowns)
+
+
+def test_a_fold_without_a_valid_member_is_flat_and_fails():
+    doc = _doc(2)
+    doc["ga"]["min_trades"] = 10**6  # no individual trades that often: every one ranks worst
+    walk, _ = _walk(doc)
+    summary = walk.summary()
+    assert [f["params"] for f in summary["folds"]] == [None, None]
+    assert summary["stitched"]["total_return_pct"] == 0.0 and summary["stitched"]["total_trades"] == 0
+    assert summary["stitched"]["bars"] == 800
+    assert summary["efficiency"] is None and summary["max_fold_profit_share"] is None and not summary["passed"]

@@ -10,6 +10,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -19,7 +20,7 @@ from visualization_apps.walk_forward_store import ID_STRIDE
 
 pytestmark = pytest.mark.slow  # a real server process and real runs
 
-server = module_server("walk-forward")
+server = module_server("walk-forward", env={"OPTIMIZER_PLUGINS": "tests.plugins.faulty", "FAULTY_SLEEP": "0.02"})
 
 
 def wf_config(folds=3, generations=3) -> dict:
@@ -118,3 +119,28 @@ def test_a_plain_run_is_no_walk_forward_and_bad_sections_are_400(server, finishe
     assert response.status_code == 400 and response.json()["details"] == ["walk_forward.folds: 0 must be at least 1"]
     estimate = server.post("/api/runs/estimate", json=wf_config()).json()
     assert estimate["evaluations"] == 10 * 3 * 3  # population x generations x folds
+
+
+def test_stopped_in_fold_2_and_resumed_ends_with_the_uninterrupted_result(server):
+    doc = wf_config(generations=4)
+    doc["strategy"]["signals"]["pause"] = {"kind": "slow", "params": {"period": {"min": 1, "max": 10**6,
+                                                                                 "type": "int"}}}  # fmt: skip
+    doc["strategy"]["entry"]["weights"]["pause"] = 0.0
+    reference = server.post("/api/runs", json=doc).json()["id"]
+    server.wait_for(reference, ("completed",), timeout=240)
+    run_id = server.post("/api/runs", json=doc).json()["id"]
+    server.wait_for(run_id, ("running",))
+    while server.get(f"/api/runs/{run_id}").json()["generation"] < 5:  # fold 2's first generation
+        time.sleep(0.01)
+    assert server.post(f"/api/runs/{run_id}/stop").status_code == 202
+    status = server.wait_for(run_id, ("stopped",))
+    assert 5 <= status["generation"] < 12
+    assert server.get(f"/api/runs/{run_id}/walk-forward").json()["summary"] is None
+    assert server.post(f"/api/runs/{run_id}/resume").status_code == 202
+    server.wait_for(run_id, ("completed",), timeout=240)
+    generations = server.get(f"/api/runs/{run_id}/generations").json()
+    assert [g["generation"] for g in generations] == list(range(1, 13))
+    assert [g["fold"] for g in generations] == [1] * 4 + [2] * 4 + [3] * 4
+    resumed = server.get(f"/api/runs/{run_id}/walk-forward").json()
+    assert resumed == server.get(f"/api/runs/{reference}/walk-forward").json()
+    assert server.get(f"/api/runs/{run_id}/elite").json() == server.get(f"/api/runs/{reference}/elite").json()

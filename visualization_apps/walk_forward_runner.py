@@ -3,7 +3,8 @@ to it when the configuration has a ``walk_forward`` section).
 
 As for a run: each generation of each fold is committed to SQLite first
 (`walk_forward_store.add_fold_generation`, numbered over all folds), then told
-to the server. The fold windows are stored when it starts, each fold's result as
+to the server. A resume replays each fold's last checkpointed generation: those
+already stored are skipped (the live pages would get old generations again). The fold windows are stored when it starts, each fold's result as
 the fold ends, the summary when the last one has.
 """
 
@@ -40,6 +41,8 @@ def drive_walk_forward(
         wf_store.add_fold(store, run_id, result.to_dict(times))
 
     for step in walk.run(should_stop, fold_ended):
+        if step.event.replay and wf_store.has_generation(store, run_id, step.done):
+            continue  # a resume reads each fold back: what is stored already is not told again
         before = (sum(r.evaluations for r in walk.results), sum(r.failed_evaluations for r in walk.results))
         document = wf_store.tag_fold(
             step.event.to_json(), step.fold, step.folds, step.done - step.event.generation, total=step.total,

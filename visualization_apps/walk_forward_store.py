@@ -115,6 +115,13 @@ def walk_forward(store: Store, run_id: int) -> dict[str, Any] | None:
             "summary": None if row["summary"] is None else json.loads(row["summary"])}  # fmt: skip
 
 
+def has_generation(store: Store, run_id: int, generation: int) -> bool:
+    """Whether generation ``generation`` (numbered over all folds) of the run is stored."""
+    with store._connect() as db:
+        row = db.execute("SELECT 1 FROM generations WHERE run_id = ? AND generation = ?", (run_id, generation)).fetchone()
+    return row is not None
+
+
 def fold_generations(store: Store, run_id: int, fold: int) -> list[dict[str, Any]]:
     """The stored generation summaries of one fold, in order."""
     migrate(store)
