@@ -211,3 +211,23 @@ def test_a_fold_without_a_valid_member_is_flat_and_fails():
     assert summary["stitched"]["total_return_pct"] == 0.0 and summary["stitched"]["total_trades"] == 0
     assert summary["stitched"]["bars"] == 800
     assert summary["efficiency"] is None and summary["max_fold_profit_share"] is None and not summary["passed"]
+
+
+def test_failed_evaluations_are_counted_per_fold(monkeypatch):
+    monkeypatch.setenv("OPTIMIZER_PLUGINS", "tests.plugins.faulty")
+    monkeypatch.setenv("FAULTY_PERIOD", "2")
+    from optimizer.plugins import load_plugins
+
+    load_plugins()
+    doc = _doc(population=16)
+    doc["strategy"]["signals"]["trap"] = {"kind": "raises", "params": {"period": {"min": 1, "max": 3, "type": "int"}}}
+    doc["strategy"]["entry"]["weights"]["trap"] = 0.0
+    walk, _ = _walk(doc)
+    summary = walk.summary()
+    failed = [f["failed_evaluations"] for f in summary["folds"]]
+    assert all(n > 0 for n in failed) and summary["failed_evaluations"] == sum(failed)
+    assert all(f["evaluations"] > n for f, n in zip(summary["folds"], failed, strict=True))
+    assert all(f["params"]["strategy.signals.trap.params.period"] != 2 for f in summary["folds"])  # never selected
+    for fold in summary["folds"]:  # each generation's failures add up to its fold's
+        assert sum(g["failed_evaluations"] for g in walk.generations if g["fold"] == fold["fold"]) == \
+            fold["failed_evaluations"]  # fmt: skip
