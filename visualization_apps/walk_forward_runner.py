@@ -33,7 +33,8 @@ def drive_walk_forward(
     has gone)."""
     walk = prepared.walk_forward
     times = walk.market.candles.time
-    wf_store.start(store, run_id, [window.to_dict(times) for window in walk.windows])
+    per_fold = walk.config.ga.generations if walk.config.genes else 1
+    wf_store.start(store, run_id, [window.to_dict(times) for window in walk.windows], per_fold * len(walk.windows))
     fingerprint = walk.market.fingerprint()
 
     def fold_ended(result: FoldResult) -> None:

@@ -78,12 +78,14 @@ def add_fold_generation(store: Store, run_id: int, document: dict[str, Any], dat
                    (document["fold"], run_id, document["generation"]))  # fmt: skip
 
 
-def start(store: Store, run_id: int, windows: list[dict[str, Any]]) -> None:
-    """Record a walk-forward's fold windows as its run starts (kept on a resume)."""
+def start(store: Store, run_id: int, windows: list[dict[str, Any]], generations_total: int) -> None:
+    """Record a walk-forward's fold windows as its run starts (kept on a resume), and
+    its generations over all folds as the run's total until its first generation says."""
     migrate(store)
     with store.transaction() as db:
         db.execute("INSERT INTO walk_forward (run_id, windows) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET "
                    "windows = excluded.windows", (run_id, json.dumps(windows)))  # fmt: skip
+        db.execute("UPDATE runs SET generations_total = ? WHERE id = ? AND generation = 0", (generations_total, run_id))
 
 
 def add_fold(store: Store, run_id: int, fold: dict[str, Any]) -> None:
