@@ -35,6 +35,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from optimizer.config_fields import Section, gene, setting
+from optimizer.config_walk_forward import WalkForward
 from optimizer.data.timeframes import parse_timeframe
 from optimizer.signals import SIGNAL_KINDS, SignalKind
 from optimizer.stats import SCALAR_FIELDS
@@ -371,7 +372,25 @@ class RunSettings(Section):
     split: Split | None = Field(None, description="a held-out test period; null: none")
     robustness: Robustness = Field(default_factory=Robustness, description="overfitting statistics computed "
                                    "in the run: is the elite real?")  # fmt: skip
+    walk_forward: WalkForward | None = Field(None, description="walk-forward optimization: the search re-run "
+                                             "fold by fold; null: one search", json_schema_extra=_optional)  # fmt: skip
 
+    @field_validator("walk_forward")
+    @classmethod
+    def _not_with_split(cls, walk_forward: WalkForward | None, info: ValidationInfo) -> WalkForward | None:
+        if walk_forward is not None and info.data.get("split") is not None:
+            raise PydanticCustomError("walk_forward_split", "cannot be combined with split: each fold has its "
+                                      "own test window")  # fmt: skip
+        return walk_forward
+
+    @model_serializer(mode="wrap")
+    def _without_walk_forward(self, handler: Any) -> dict[str, Any]:
+        """The JSON leaves ``walk_forward`` out when there is none (older
+        configurations keep their JSON, and their checkpoints' fingerprints)."""
+        out = handler(self)
+        if out.get("walk_forward", 0) is None:
+            del out["walk_forward"]
+        return out
 
     @field_validator("name")
     @classmethod

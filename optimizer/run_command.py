@@ -33,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
     """Run (or resume) an optimization and write its JSON result."""
     config = _with_overrides(load_config(args.config), args)
     folder = Path(args.resume or args.checkpoint or f"{Path(args.out).with_suffix('')}.checkpoint")
+    if config.settings.walk_forward is not None:
+        from optimizer.walk_forward.command import run_walk_forward
+
+        return run_walk_forward(config, args, folder, data_path(config, args.config, args.data))
     try:
         with prepare_run(
             config, data_path(config, args.config, args.data), checkpoint_dir=folder, resume=bool(args.resume),

@@ -236,6 +236,7 @@ function fill(config) {
   document.getElementById("search").replaceChildren(...rows,
     ...SEARCH.filter(([path]) => inSchema(path))
       .map(([path, label, integer]) => numberField(path, label, get(config, path) ?? null, !!integer, false)));
+  fillWalkForward(config);  // walk_forward_form.js
   document.getElementById("config").value = JSON.stringify(config, null, 2);
 }
 
@@ -277,6 +278,7 @@ function read() {
   config.objectives = [...document.querySelectorAll(".objective")]
     .map((row) => ({ metric: row.querySelector(".metric").value, goal: row.querySelector(".goal").value }))
     .filter((o) => o.metric);
+  readWalkForward(config);  // walk_forward_form.js
   return config;
 }
 

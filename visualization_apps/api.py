@@ -451,5 +451,5 @@ def upload_dataset() -> tuple[Response, int]:
     return jsonify(body), 201 if upload.created else 200
 
 
-# The routes that manage and compare runs and datasets, on this blueprint.
-from visualization_apps import manage_api  # noqa: E402, F401
+# The routes that manage and compare runs and datasets, and the walk-forward's, on this blueprint.
+from visualization_apps import manage_api, walk_forward_api  # noqa: E402, F401

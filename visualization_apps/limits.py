@@ -49,9 +49,16 @@ class Limits:
 def planned_evaluations(config: RunConfig) -> int:
     """Evaluations the run asks for at most: population x generations (1 without genes:
     a single backtest). Cached repeats make the real count lower."""
+    folds = _folds(config)
     if not config.genes:
-        return 1
-    return config.ga.population * config.ga.generations
+        return folds
+    return config.ga.population * config.ga.generations * folds
+
+
+def _folds(config: RunConfig) -> int:
+    """A walk-forward's folds (each a whole search); 1 for a plain run."""
+    section = config.settings.walk_forward
+    return 1 if section is None else section.folds
 
 
 def check_submission(config: RunConfig, dataset: dict[str, Any], limits: Limits) -> dict[str, Any]:
@@ -63,7 +70,8 @@ def check_submission(config: RunConfig, dataset: dict[str, Any], limits: Limits)
                       "its administrator sets --max-workers); 0 uses one per core")  # fmt: skip
     evaluations = planned_evaluations(config)
     if evaluations > limits.max_evaluations:
-        errors.append(f"ga: population {config.ga.population} x generations {config.ga.generations} = "
+        folds = f" x walk_forward.folds {_folds(config)}" if config.settings.walk_forward is not None else ""
+        errors.append(f"ga: population {config.ga.population} x generations {config.ga.generations}{folds} = "
                       f"{evaluations:,} evaluations is more than this server allows per run "
                       f"({limits.max_evaluations:,}; its administrator sets --max-evaluations)")  # fmt: skip
     market = None
@@ -101,6 +109,10 @@ def _dataset_errors(config: RunConfig, market: MarketData) -> list[str]:
                              f"from {first.isoformat()} to {last.isoformat()}"]  # fmt: skip
     try:
         holdout_start(config, market)
+        if config.settings.walk_forward is not None:
+            from optimizer.walk_forward import windows_of
+
+            windows_of(config, market)
     except ConfigError as exc:
         errors += exc.details
     return errors
@@ -112,7 +124,7 @@ def estimate(config: RunConfig, bars: int, limits: Limits) -> dict[str, Any]:
     evaluations = planned_evaluations(config)
     workers = min(config.workers or limits.cores, limits.cores) if config.genes else 1
     per_evaluation = SECONDS_PER_EVALUATION + bars * SECONDS_PER_BAR * max(1, len(config.strategy.signals))
-    generations = config.ga.generations if config.genes else 1
+    generations = (config.ga.generations if config.genes else 1) * _folds(config)
     seconds = SECONDS_TO_START + evaluations * per_evaluation / workers + generations * SECONDS_PER_GENERATION
     return {"evaluations": evaluations, "workers": workers, "seconds": round(seconds, 1)}
 

@@ -37,10 +37,12 @@ from optimizer.evaluation import WorkerStartError
 from optimizer.evaluation.lifetime import parent_alive, watch_parent
 from optimizer.plugins import load_plugins
 from optimizer.prepare import PreparedRun, prepare_run
+from optimizer.walk_forward import PreparedWalkForward, has_fold_checkpoint, prepare_walk_forward
 from visualization_apps import run_lock
 from visualization_apps.faults import Backoff, describe, is_storage_fault
 from visualization_apps.outcome import every_evaluation_failed
 from visualization_apps.storage import Store
+from visualization_apps.walk_forward_runner import drive_walk_forward
 
 log = logging.getLogger(__name__)
 RUN_NICENESS = 10
@@ -88,24 +90,31 @@ def run_main(
     # responsive while every core evaluates.
     os.nice(RUN_NICENESS)
     store = Store(db_path)
-    prepared: PreparedRun | None = None
+    prepared: PreparedRun | PreparedWalkForward | None = None
     error: str | None = None
     finished = False
     try:
         load_plugins()
         config = parse_config(store.run_config(run_id))
-        resume = resume and has_checkpoint(folder)
-        prepared = prepare_run(config, data_path, checkpoint_dir=folder, resume=resume)
-        optimizer = prepared.optimizer
-        if not should_stop():  # asked to stop while it started: not even a first generation
-            for event in optimizer.generations(should_stop=should_stop):
-                document = event.to_json()
-                document["completed_at"] = time.time()  # wall clock: the start of generation-to-browser latency
-                if not parent_alive(server_pid):  # nothing is written for a server that went away
-                    _end_group()
-                store.add_generation(run_id, document, optimizer.data_fingerprint)
-                _send(pipe, ("generation", run_id, event.generation))
-        finished = optimizer.finished
+        resume = resume and (has_checkpoint(folder) or has_fold_checkpoint(folder))
+        if config.settings.walk_forward is not None:  # a walk-forward: its own loop, the same guarantees
+            prepared = prepare_walk_forward(config, data_path, checkpoint_dir=folder, resume=resume)
+            finished = not should_stop() and drive_walk_forward(
+                prepared, store, run_id, should_stop, lambda n: _send(pipe, ("generation", run_id, n)),
+                lambda: None if parent_alive(server_pid) else _end_group(),
+            )  # fmt: skip
+        else:
+            prepared = prepare_run(config, data_path, checkpoint_dir=folder, resume=resume)
+            optimizer = prepared.optimizer
+            if not should_stop():  # asked to stop while it started: not even a first generation
+                for event in optimizer.generations(should_stop=should_stop):
+                    document = event.to_json()
+                    document["completed_at"] = time.time()  # wall clock: the start of generation-to-browser latency
+                    if not parent_alive(server_pid):  # nothing is written for a server that went away
+                        _end_group()
+                    store.add_generation(run_id, document, optimizer.data_fingerprint)
+                    _send(pipe, ("generation", run_id, event.generation))
+            finished = optimizer.finished
         if finished:  # a run none of whose evaluations succeeded has failed
             error = every_evaluation_failed(store, run_id)
     except (InputError, WorkerStartError) as exc:

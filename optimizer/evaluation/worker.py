@@ -45,11 +45,20 @@ class RunSpec:
     """What a worker needs to build its engines, besides the data: small, picklable.
 
     ``config`` is the run configuration (JSON object); ``split`` the first test bar
-    (None: no test period).
+    (None: no test period). ``folds``: a walk-forward's windows, each
+    ``(train_start, test_start, test_stop)`` bar indices; fold k (from 1) is
+    evaluated with the phases ``fold_phase(TRAIN, k)``, ``fold_phase(TEST, k)``
+    and ``fold_phase(STRESS, k)``.
     """
 
     config: dict[str, Any]
     split: int | None
+    folds: tuple[tuple[int, int, int], ...] = ()
+
+
+def fold_phase(phase: str, fold: int) -> str:
+    """The phase of walk-forward fold ``fold`` (from 1) that ``phase`` stands for: ``train@2``."""
+    return f"{phase}@{fold}"
 
 
 def failure(config: RunConfig, genes: Sequence[float], error: str) -> IndividualStats:
@@ -77,6 +86,14 @@ class Worker:
         stressed = stressed_config(self.config)
         if stressed is not None:
             self.engines[STRESS] = Engine(stressed, market, stop=stop, cache=cache)
+        for fold, (train_start, test_start, test_stop) in enumerate(spec.folds, start=1):
+            self.engines[fold_phase(TRAIN, fold)] = Engine(self.config, market, start=train_start, stop=test_start,
+                                                           cache=cache)  # fmt: skip
+            self.engines[fold_phase(TEST, fold)] = Engine(self.config, market, start=test_start, stop=test_stop,
+                                                          cache=cache)  # fmt: skip
+            if stressed is not None:
+                self.engines[fold_phase(STRESS, fold)] = Engine(stressed, market, start=train_start,
+                                                                stop=test_start, cache=cache)  # fmt: skip
 
     def warm_up(self) -> None:
         """Load the compiled kernels (numba's cache) on a few synthetic bars, so that

@@ -1,0 +1,133 @@
+"""SQLite storage of walk-forward runs, beside `visualization_apps.storage` (additive).
+
+A walk-forward's generations go to the run's ``generations`` table like any
+run's, numbered over all folds (fold 2's first generation follows fold 1's last),
+so the run page, the live stream and the exports show them as they show a run's;
+each summary says its ``fold``, ``folds`` and ``fold_generation``, and the
+``fold`` column (added by `migrate`) lets a fold's generations be read alone.
+Individual ids are those of the fold's search plus ``(fold - 1) * ID_STRIDE``,
+so that the folds' ids never meet.
+
+The ``walk_forward`` table holds, per run, the fold windows (known when the run
+starts), each finished fold's result as it ends, and the final summary
+(OUT.json's ``walk_forward``).
+
+Migration: `migrate` adds what is missing (the ``fold`` column, the
+``walk_forward`` table) to a database of any earlier version, idempotently.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from visualization_apps.storage import Store
+
+ID_STRIDE = 10**9
+"""Ids of fold k's individuals start at (k - 1) * ID_STRIDE (a search makes far fewer evaluations)."""
+
+TABLE = """
+CREATE TABLE IF NOT EXISTS walk_forward (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    windows TEXT NOT NULL,
+    folds TEXT NOT NULL DEFAULT '[]',
+    summary TEXT
+);
+"""
+_migrated: set[str] = set()
+
+
+def migrate(store: Store) -> None:
+    """Add the ``generations.fold`` column and the ``walk_forward`` table where missing."""
+    if store.path in _migrated:
+        return
+    with store.transaction() as db:
+        columns = {row["name"] for row in db.execute("PRAGMA table_info(generations)")}
+        if "fold" not in columns:
+            db.execute("ALTER TABLE generations ADD COLUMN fold INTEGER")
+        db.execute(TABLE)
+    _migrated.add(store.path)
+
+
+def tag_fold(document: dict[str, Any], fold: int, folds: int, offset: int, *, total: int,
+             eta_seconds: float | None, evaluations: tuple[int, int]) -> dict[str, Any]:  # fmt: skip
+    """A fold's generation event (`GenerationEvent.to_json`) as the run's: numbered
+    ``offset`` + its generation of ``total`` over all folds, ids moved by the fold's
+    stride, ``eta_seconds`` over all folds, and totals of evaluations made before
+    the fold (``evaluations``: made, failed) added."""
+    shift = (fold - 1) * ID_STRIDE
+    out = dict(document)
+    out["fold"], out["folds"], out["fold_generation"] = fold, folds, document["generation"]
+    out["fold_generations_total"] = document["generations_total"]
+    out["generation"] = offset + document["generation"]
+    out["generations_total"] = total
+    out["eta_seconds"] = eta_seconds
+    out["total_evaluations"] = evaluations[0] + document["total_evaluations"]
+    out["total_failed_evaluations"] = evaluations[1] + document["total_failed_evaluations"]
+    for name in ("population", "elite", "pareto_front"):
+        out[name] = [i + shift for i in document[name]]
+    out["individuals"] = [{**ind, "id": ind["id"] + shift} for ind in document["individuals"]]
+    return out
+
+
+def add_fold_generation(store: Store, run_id: int, document: dict[str, Any], data_fingerprint: str) -> None:
+    """Store a tagged generation (`tag_fold`) as `Store.add_generation` does, and its fold."""
+    store.add_generation(run_id, document, data_fingerprint)
+    with store.transaction() as db:
+        db.execute("UPDATE generations SET fold = ? WHERE run_id = ? AND generation = ?",
+                   (document["fold"], run_id, document["generation"]))  # fmt: skip
+
+
+def start(store: Store, run_id: int, windows: list[dict[str, Any]], generations_total: int) -> None:
+    """Record a walk-forward's fold windows as its run starts (kept on a resume), and
+    its generations over all folds as the run's total until its first generation says."""
+    migrate(store)
+    with store.transaction() as db:
+        db.execute("INSERT INTO walk_forward (run_id, windows) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET "
+                   "windows = excluded.windows", (run_id, json.dumps(windows)))  # fmt: skip
+        db.execute("UPDATE runs SET generations_total = ? WHERE id = ? AND generation = 0", (generations_total, run_id))
+
+
+def add_fold(store: Store, run_id: int, fold: dict[str, Any]) -> None:
+    """Record a finished fold's result (its JSON object; replaced if it is there)."""
+    with store.transaction() as db:
+        row = db.execute("SELECT folds FROM walk_forward WHERE run_id = ?", (run_id,)).fetchone()
+        folds = [f for f in json.loads(row["folds"]) if f["fold"] != fold["fold"]] if row else []
+        folds = sorted([*folds, fold], key=lambda f: f["fold"])
+        db.execute("UPDATE walk_forward SET folds = ? WHERE run_id = ?", (json.dumps(folds, allow_nan=False), run_id))
+
+
+def finish(store: Store, run_id: int, summary: dict[str, Any]) -> None:
+    """Record the walk-forward's summary (OUT.json's ``walk_forward``)."""
+    with store.transaction() as db:
+        db.execute("UPDATE walk_forward SET summary = ?, folds = ? WHERE run_id = ?",
+                   (json.dumps(summary, allow_nan=False), json.dumps(summary["folds"], allow_nan=False),
+                    run_id))  # fmt: skip
+
+
+def walk_forward(store: Store, run_id: int) -> dict[str, Any] | None:
+    """A run's walk-forward as stored: ``windows``, ``folds`` (those finished) and
+    ``summary`` (None until it has finished); None for a run that is none."""
+    migrate(store)
+    with store._connect() as db:
+        row = db.execute("SELECT windows, folds, summary FROM walk_forward WHERE run_id = ?", (run_id,)).fetchone()
+    if row is None:
+        return None
+    return {"windows": json.loads(row["windows"]), "folds": json.loads(row["folds"]),
+            "summary": None if row["summary"] is None else json.loads(row["summary"])}  # fmt: skip
+
+
+def has_generation(store: Store, run_id: int, generation: int) -> bool:
+    """Whether generation ``generation`` (numbered over all folds) of the run is stored."""
+    with store._connect() as db:
+        row = db.execute("SELECT 1 FROM generations WHERE run_id = ? AND generation = ?", (run_id, generation)).fetchone()
+    return row is not None
+
+
+def fold_generations(store: Store, run_id: int, fold: int) -> list[dict[str, Any]]:
+    """The stored generation summaries of one fold, in order."""
+    migrate(store)
+    with store._connect() as db:
+        rows = db.execute("SELECT summary FROM generations WHERE run_id = ? AND fold = ? ORDER BY generation",
+                          (run_id, fold)).fetchall()  # fmt: skip
+    return [json.loads(row["summary"]) for row in rows]
