@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing
 import select
 import statistics
@@ -24,6 +25,7 @@ from bench.dashboard import _config, _paced_status, _percentile
 from tests.raw_socketio import RawSocketIO
 from tests.server import Server
 
+log = logging.getLogger("bench.dashboard")
 DRAIN_SECONDS = 60.0  # at most, after the run ended, for the last generations to arrive
 
 
@@ -105,6 +107,9 @@ def watch_load(clients: int, rate: float, seconds: float, generations: int, proc
             for worker, conn in groups:
                 results.append(conn.recv())
                 worker.join()
+        except BaseException:
+            log.error("the load test failed; the server's log ends with:\n%s", server.log.read_text()[-4000:])
+            raise
         finally:
             for worker, _ in groups:
                 if worker.is_alive():

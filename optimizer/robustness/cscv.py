@@ -44,6 +44,7 @@ it: no sort.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from itertools import combinations
 from typing import Any
 
@@ -81,6 +82,22 @@ def _subset_sums(values: np.ndarray) -> np.ndarray:
         low = m & -m
         out[m] = out[m ^ low] + values[low.bit_length() - 1]
     return out
+
+
+@lru_cache(maxsize=8)
+def _split_positions(blocks: int) -> np.ndarray:
+    """(2^h x 2^h) table, h = S/2: the index in `split_halves` order of the split
+    whose in-sample blocks are those of bit mask a in the first half and of b in the
+    second (-1 where a and b do not make S/2 blocks). The same for every run of S
+    blocks: built once per process (read only)."""
+    h = blocks // 2
+    position = np.full((1 << h, 1 << h), -1, dtype=np.int64)
+    for index, chosen in enumerate(combinations(range(blocks), h)):
+        a = sum(1 << i for i in chosen if i < h)
+        b = sum(1 << (i - h) for i in chosen if i >= h)
+        position[a, b] = index
+    position.flags.writeable = False
+    return position
 
 
 def _popcount_order(h: int) -> list[np.ndarray]:
@@ -203,11 +220,7 @@ def pbo_from_blocks(block_sums: np.ndarray, block_squares: np.ndarray, block_cou
     by_bits = np.concatenate(_popcount_order(h))
     offsets = np.cumsum([0] + [math.comb(h, p) for p in range(h + 1)])
     second = [_subset_sums(part[h:])[by_bits] for part in (sums, squares, counts_2d)]
-    position = np.full((1 << h, 1 << h), -1, dtype=np.int64)
-    for index, chosen in enumerate(combinations(range(blocks), h)):
-        a = sum(1 << i for i in chosen if i < h)
-        b = sum(1 << (i - h) for i in chosen if i >= h)
-        position[a, b] = index
+    position = _split_positions(blocks)
     splits = math.comb(blocks, h)
     out = {name: np.empty(splits) for name in ("logits", "is_sharpe", "oos_sharpe")}
     selected = np.empty(splits, dtype=np.int64)
