@@ -63,13 +63,11 @@ def cluster_page() -> str:
 @cluster.before_app_request
 def _cluster_there() -> tuple[Response, int] | None:
     """503 for a submission or a resume while the Dask scheduler does not answer
-    (asked again, a few seconds at most, when the last reading was not good)."""
+    (asked now: a round trip when it is there, a few seconds at most when not)."""
     watcher = monitor(current_app)
     if watcher is None or request.endpoint not in GUARDED or request.method != "POST":
         return None
-    shot = watcher.snapshot()
-    if shot["state"] != "connected":
-        shot = watcher.fresh()
+    shot = watcher.fresh()
     if shot["state"] == "connected":
         return None
     error = f"the Dask scheduler at {watcher.address} cannot be reached: {shot['error'] or 'no answer yet'}"

@@ -1,7 +1,7 @@
 """The process that runs one optimization for the dashboard.
 
 It sets the run up like the command line does (`prepare_run`), evaluates
-generations on its own worker pool, and for each generation first commits it to
+generations on its own worker pool (or on the server's Dask cluster, ``--dask``), and for each generation first commits it to
 SQLite, then tells the server (a message on its pipe) so that the server can
 publish it. It stops after the current generation when asked (the checkpoint
 makes it resumable) and writes the run's final state (`Store.end_run`):
@@ -42,6 +42,7 @@ from visualization_apps import run_lock
 from visualization_apps.faults import Backoff, describe, is_storage_fault
 from visualization_apps.outcome import every_evaluation_failed
 from visualization_apps.provenance import describe_executor, record_start
+from visualization_apps.run_states import RunState
 from visualization_apps.storage import Store
 
 log = logging.getLogger(__name__)
@@ -147,8 +148,9 @@ def _record_end(store: Store, run_id: int, finished: bool, error: str | None, in
     backoff = Backoff(first=0.2)
     for attempt in range(FINAL_WRITE_ATTEMPTS):
         try:
-            if interrupted is not None:
-                state = "interrupted" if store.settle(run_id, interrupted) else None
+            record = store.run(run_id) if interrupted is not None else None
+            if record is not None and record["state"] == RunState.RUNNING:  # a stopping run ends stopped, as asked
+                state = RunState.INTERRUPTED if store.settle(run_id, interrupted) else None
             else:
                 state = store.end_run(run_id, finished=finished, error=error)
             log.info("run %s ended %s", run_id, state or "(settled by the server already)")
