@@ -28,7 +28,7 @@ function whereText(info) {
     return `Evaluates on the Dask cluster at ${info.scheduler}: ${plural(info.worker_count, "worker")}, ${plural(info.cores, "core")} (the run's “workers” is not used).`;
   }
   if (info.state === "connecting") return `Evaluates on the Dask cluster at ${info.scheduler} (connecting…).`;
-  return `Evaluates on the Dask cluster at ${info.scheduler}, which is unreachable now: ${info.error}. A run submitted now is refused.`;
+  return `Evaluates on the Dask cluster at ${info.scheduler}, which is unreachable now: ${info.error}. A run submitted now fails to start (resume it once the scheduler is back).`;
 }
 
 function drawPanel(info) {

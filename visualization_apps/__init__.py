@@ -99,7 +99,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(pages)
     register_security(app)
-    app.register_blueprint(cluster)  # after the security checks: its submission guard runs after them
+    app.register_blueprint(cluster)
     register_events(socketio, store)
     return app
 

@@ -7,26 +7,24 @@
   scheduler: it answers the last reading.
 * ``/cluster``: the cluster panel (``templates/cluster_panel.html``,
   ``static/cluster.js``), refreshed every 2 s while the page is open.
-* With ``--dask``, a submission (``POST /api/runs``) or a resume while the
-  scheduler cannot be reached answers 503 with the address and the reason, and
-  stores or changes nothing. A scheduler that goes away after that fails the run
-  at its start (resumable), or interrupts it mid-run (resumable): see
-  `optimizer.evaluation.dask_cluster`.
+
+A run submitted (or resumed) while the scheduler cannot be reached is stored as
+any other; its process fails to start it, with the address and the reason
+(``failed``, resumable once the scheduler is back). A scheduler lost mid-run
+interrupts the run (resumable). See `optimizer.evaluation.dask_cluster`.
 """
 
 from __future__ import annotations
 
 import os
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template
 from flask.blueprints import BlueprintSetupState
 
 from visualization_apps.cluster_monitor import ClusterMonitor
 from visualization_apps.openapi import operation
 
 cluster = Blueprint("cluster", __name__)
-GUARDED = ("api.create_run", "api.resume_run")
-"""What needs the cluster there to be accepted."""
 
 
 @cluster.record_once
@@ -58,18 +56,3 @@ def cluster_status() -> Response:
 @cluster.get("/cluster")
 def cluster_page() -> str:
     return render_template("cluster.html")
-
-
-@cluster.before_app_request
-def _cluster_there() -> tuple[Response, int] | None:
-    """503 for a submission or a resume while the Dask scheduler does not answer
-    (asked now: a round trip when it is there, a few seconds at most when not)."""
-    watcher = monitor(current_app)
-    if watcher is None or request.endpoint not in GUARDED or request.method != "POST":
-        return None
-    shot = watcher.fresh()
-    if shot["state"] == "connected":
-        return None
-    error = f"the Dask scheduler at {watcher.address} cannot be reached: {shot['error'] or 'no answer yet'}"
-    hint = "nothing was stored or changed; start the scheduler (docs/DEPLOY.md) and try again"
-    return jsonify({"error": error, "details": [error, hint]}), 503

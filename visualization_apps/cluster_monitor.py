@@ -6,8 +6,7 @@ processing every `REFRESH_SECONDS` while someone looks (a read in the last
 `WATCHED_SECONDS`), and not at all otherwise. A request only ever reads the last
 snapshot (`ClusterMonitor.snapshot`), so a slow or dead scheduler never holds a
 page or an API answer: the snapshot says ``unreachable`` with the reason, or how
-long the scheduler has not answered (``age_seconds``). `ClusterMonitor.fresh`
-waits for a new reading, at most a few seconds (a submission's check).
+long the scheduler has not answered (``age_seconds``).
 """
 
 from __future__ import annotations
@@ -38,8 +37,6 @@ class ClusterMonitor:
         self._snapshot: dict[str, Any] = {"state": "connecting", "error": None, "workers": [], "checked": None}
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._read = threading.Condition(self._lock)
-        self._readings = 0
         self._watched_until = 0.0
         self._closed = False
         self._thread: threading.Thread | None = None
@@ -64,22 +61,10 @@ class ClusterMonitor:
             shot["state"], shot["error"] = "unreachable", f"the scheduler has not answered for {shot['age_seconds']:.0f} s"
         return {"scheduler": self.address, **shot}
 
-    def fresh(self, timeout: float = CONNECT_SECONDS + 2.0) -> dict[str, Any]:
-        """A reading made after this call, waiting at most ``timeout`` seconds for it
-        (the last one if none came by then)."""
-        self._start()
-        with self._lock:
-            target = self._readings + 1
-            self._watched_until = time.monotonic() + WATCHED_SECONDS
-            self._wake.set()
-            self._read.wait_for(lambda: self._readings >= target or self._closed, timeout)
-        return self.snapshot()
-
     def close(self) -> None:
         """Stop reading and close the client (in the background: never waits on it)."""
         with self._lock:
             self._closed = True
-            self._read.notify_all()
         self._wake.set()
 
     # ------------------------------------------------------------- internals
@@ -95,8 +80,6 @@ class ClusterMonitor:
                 reading = self._reading()
                 with self._lock:
                     self._snapshot = reading
-                    self._readings += 1
-                    self._read.notify_all()
                 self._wake.wait(self.refresh)
             else:
                 self._wake.wait()  # nobody looks: read nothing until someone does
