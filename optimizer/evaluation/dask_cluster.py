@@ -4,7 +4,8 @@ dashboard's ``--dask tcp://HOST:PORT``).
 The candles are scattered once to every worker (``broadcast``); each task names
 that data by its future, so only gene tuples travel with tasks, in batches (a few
 per worker and map). A Dask worker builds its engines on its first task of a run
-and keeps them in a process-global slot for the run's next tasks.
+and keeps them in a process-global slot for the run's next tasks (the engines of
+`ENGINES_PER_WORKER` runs at most).
 
 Faults, each a `ClusterError` with a one-line message naming the scheduler (or the
 worker) and the reason:
@@ -24,6 +25,7 @@ and the results are the same (an evaluation depends only on its genes).
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import logging
 import time
 import uuid
@@ -48,6 +50,9 @@ NO_WORKERS_SECONDS = 120.0
 POLL_SECONDS = 1.0
 PROJECT_MODULE = "optimizer.evaluation.dask_cluster"
 """What a worker must import to evaluate (it imports the whole engine)."""
+ENGINES_PER_WORKER = 2
+"""Runs whose engines a Dask worker process keeps (two runs sharing a cluster, as with
+``--max-running 2``, do not rebuild them at every task)."""
 _engines: dict[str, Worker] = {}
 
 
@@ -73,11 +78,13 @@ def _evaluate_on_worker(
     run_key: str, spec: RunSpec, arrays: dict, bar_ns: int, batch: list[Task], keep: SeriesFilter | None
 ) -> list:
     """A Dask task: evaluate a batch with this worker's engines for ``run_key``."""
-    worker = _engines.get(run_key)
+    worker = _engines.pop(run_key, None)
     if worker is None:
-        _engines.clear()  # one run's engines at a time per worker process
+        while len(_engines) >= ENGINES_PER_WORKER:  # the run used longest ago goes (dict order: oldest first)
+            del _engines[next(iter(_engines))]
         worker = Worker(spec, Candles.from_arrays(arrays, bar_ns))
-        _engines[run_key] = worker
+        gc.freeze()  # as in a pool worker: the engines stay, out of the cyclic collector's sweeps
+    _engines[run_key] = worker  # the newest last
     return worker.evaluate_batch(batch, keep)
 
 
@@ -190,7 +197,7 @@ class DaskExecutor:
         for each result as it is collected; see `Worker.evaluate_batch` for ``keep``.
         A batch whose task fails on the cluster (its workers died too often) comes
         back as failed evaluations; a lost scheduler raises `ClusterLost`."""
-        self._alive()
+        self._scheduler_there()
         self.workers = max(1, len(self._check_new_workers()))
         n = len(tasks)
         size = max(1, -(-n // (self.workers * BATCHES_PER_WORKER)))
@@ -231,13 +238,17 @@ class DaskExecutor:
                 error = f"Dask task failed: {type(exc).__name__}: {exc}"
                 return [failure(self.config, genes, error) for _, genes in batch]
 
-    def _alive(self) -> None:
-        """`ClusterLost` if the scheduler is gone, or no worker was left for
-        `NO_WORKERS_SECONDS`."""
+    def _scheduler_there(self) -> None:
+        """`ClusterLost` if the client has lost the scheduler (no round trip)."""
         status = self.client.status
         if status != "running":
             raise ClusterLost(f"lost the Dask scheduler at {self.address} mid-run (client {status}); the last "
                               "finished generation is checkpointed: resume once the scheduler is back")  # fmt: skip
+
+    def _alive(self) -> None:
+        """`ClusterLost` if the scheduler is gone, or no worker was left for
+        `NO_WORKERS_SECONDS`."""
+        self._scheduler_there()
         if self.client.scheduler_info(n_workers=-1).get("workers"):
             self._without_workers = None
             return
