@@ -20,6 +20,7 @@ import sys
 import time
 
 import pytest
+import requests
 
 from tests.conftest import ROOT
 from tests.dask_processes import DaskCluster
@@ -88,6 +89,26 @@ def test_a_run_on_the_cluster_is_the_run_on_the_local_pool(reference, cluster, d
     assert (where["executor"], where["scheduler"], where["workers"], where["cores"]) == ("dask", cluster.address, 2, 2)
     shown = panel(dashboard)
     assert (shown["mode"], shown["scheduler"], shown["worker_count"]) == ("dask", cluster.address, 2), shown
+
+
+def test_a_stopped_scheduler_never_holds_the_panel_or_a_page(cluster, dashboard):
+    assert panel(dashboard)["state"] == "connected"
+    cluster.scheduler.send_signal(signal.SIGSTOP)  # alive, listening, answering nothing
+    try:
+        deadline = time.monotonic() + 60
+        while (shown := requests.get(dashboard.url + "/api/cluster", timeout=15).json())["state"] == "connected":
+            assert requests.get(dashboard.url + "/", timeout=15).ok  # the pages answer meanwhile
+            assert time.monotonic() < deadline, shown
+            time.sleep(0.5)
+        assert shown["state"] == "unreachable" and shown["error"], shown
+        assert requests.get(dashboard.url + "/cluster", timeout=15).ok
+    finally:
+        cluster.scheduler.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + 60
+    while (shown := dashboard.get("/api/cluster").json())["state"] != "connected":  # back once it answers again
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.5)
+    assert shown["worker_count"] == 2
 
 
 def test_a_worker_killed_mid_run_leaves_the_result_identical(reference, cluster, dashboard):

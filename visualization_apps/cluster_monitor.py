@@ -94,11 +94,11 @@ class ClusterMonitor:
             client = self._connected()
             # The scheduler's own answers (the client's scheduler_info() would answer
             # its last copy when the scheduler is gone): an error when it does not answer.
-            info = client.sync(client.scheduler.identity, n_workers=-1)
-            processing = client.sync(client.scheduler.processing, workers=None)
-        except Exception as exc:
+            info = client.sync(client.scheduler.identity, n_workers=-1, callback_timeout=self.connect)
+            processing = client.sync(client.scheduler.processing, workers=None, callback_timeout=self.connect)
+        except Exception as exc:  # unreachable, or no answer within ``connect`` seconds (a stopped scheduler)
             self._drop_client()
-            reason = str(exc) or type(exc).__name__
+            reason = str(exc) or f"{type(exc).__name__}: no answer within {self.connect:.0f} s"
             return {"state": "unreachable", "error": reason, "workers": [], "checked": now}
         workers = [_worker(address, w, len(processing.get(address, ()))) for address, w in info.get("workers", {}).items()]
         workers.sort(key=lambda w: w["address"])
