@@ -51,9 +51,12 @@ class ClusterMonitor:
         ``age_seconds`` (since that reading)."""
         self._start()
         with self._lock:
-            self._watched_until = time.monotonic() + WATCHED_SECONDS
+            now = time.monotonic()
+            idle = now >= self._watched_until
+            self._watched_until = now + WATCHED_SECONDS
             shot = dict(self._snapshot)
-        self._wake.set()
+        if idle:  # the monitor sleeps until someone looks: wake it (a watched one reads on its own clock)
+            self._wake.set()
         checked = shot.pop("checked")
         shot["age_seconds"] = None if checked is None else round(time.time() - checked, 1)
         shot["checked_at"] = None if checked is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(checked))
