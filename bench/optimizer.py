@@ -28,6 +28,13 @@ EURUSD hourly bars (5,000 bars), fast 5..50, slow 20..200, a stop-loss of
   and elite bars, recorded from one run) sent again through the pool with 2 and
   with 1 worker, with no GA work between them; what separates it from the GA's
   ratio is the coordinating process's work (selection, variation, bookkeeping).
+* Dask (``--dask-only`` for this part alone): the same GA on 2 Dask workers
+  (``dask scheduler`` and ``dask worker --nworkers 2 --nthreads 1``: separate
+  processes on this machine, `bench.dask_cluster`) next to the 2-worker pool, at
+  5,000 bars (the EURUSD file) and 1,000,000 (its bars repeated). Both executors
+  are started, and one untimed run made on each (the workers' engines and caches
+  built), before the clock; then the runs alternate, the median of the repeats.
+  The data is scattered to the workers once; tasks carry gene batches.
 * memory: ``python -m optimizer run`` on 10,000,000 bars with 2 workers; the peak
   of the summed proportional set size (PSS: shared pages counted once in all) of
   the run's process tree, plus what ``/dev/shm`` holds that no process maps (the
@@ -374,6 +381,51 @@ def peak_memory(bars: int) -> tuple[float, float]:
         return peak / 2**30, time.perf_counter() - start
 
 
+def dask_versus_pool(bars: int, population: int, generations: int, repeats: int) -> tuple[float, float, int]:
+    """Evaluations per second of the GA on 2 Dask workers (separate processes) and on
+    the 2-worker pool, at ``bars`` bars (median of ``repeats`` alternating runs each),
+    and the evaluations of one run."""
+    from bench.dask_cluster import LocalDaskProcesses
+    from optimizer.evaluation.dask_cluster import DaskExecutor
+
+    config = parse_config(_config(population, generations))
+    candles = load_candles(DATA / "EURUSD-1h.csv") if bars == 5000 else tiled_candles(bars)
+    market = MarketData(candles)
+    spec = RunSpec(config.raw, None)
+    rates: dict[str, list[float]] = {"dask": [], "pool": []}
+    evaluations = 0
+    with (
+        LocalDaskProcesses(2) as cluster,
+        DaskExecutor.connect(f"dask://{cluster.address}", spec, market.candles) as dask,
+        ProcessExecutor(spec, market.candles, 2) as pool,
+    ):
+        pool.wait_ready()
+        executors = {"dask": dask, "pool": pool}
+        for executor in executors.values():  # untimed: engines built, indicator caches filled
+            for _ in Optimizer(config, market, executor).generations():
+                pass
+        for repeat in range(repeats):
+            for name in ("dask", "pool") if repeat % 2 else ("pool", "dask"):
+                optimizer = Optimizer(config, market, executors[name])
+                start = time.perf_counter()
+                for _ in optimizer.generations():
+                    pass
+                rates[name].append(optimizer.evaluations / (time.perf_counter() - start))
+                evaluations = optimizer.evaluations
+    return statistics.median(rates["dask"]), statistics.median(rates["pool"]), evaluations
+
+
+def print_dask(args: argparse.Namespace) -> None:
+    """The Dask lines: 2 Dask workers against the 2-worker pool at each ``--dask-bars``."""
+    for bars in args.dask_bars:
+        population, generations = (args.population, args.generations) if bars <= 100_000 else (128, 4)
+        dask, pool, evaluations = dask_versus_pool(bars, population, generations, args.dask_repeats)
+        print(f"GA on 2 Dask workers vs the 2-worker pool, {bars:,} bars ({evaluations} evaluations per run):")
+        print(f"  Dask, 2 worker processes : {dask:10.1f} evaluations/s")
+        print(f"  pool, 2 workers          : {pool:10.1f} evaluations/s")
+        print(f"  Dask / pool              : {dask / pool:10.2f}  (target >= 0.8 at 1,000,000 bars)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--population", type=int, default=512)
@@ -382,8 +434,16 @@ def main() -> None:
     parser.add_argument("--bt-tries", type=int, default=200)
     parser.add_argument("--memory-bars", type=int, default=10_000_000)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--dask-bars", type=lambda t: [int(b) for b in t.split(",")], default=[5000, 1_000_000],
+                        help="bar counts of the Dask-vs-pool lines (comma-separated)")  # fmt: skip
+    parser.add_argument("--dask-repeats", type=int, default=5, help="runs per executor of the Dask lines (median)")
+    parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--dask-only", action="store_true", help="only the Dask-vs-pool lines")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.dask_only:
+        print_dask(args)
+        return
 
     runs = ours(args.population, args.generations, args.repeats)
     (two, n_two, startup), (one, n_one, _), (saved, _, _) = runs["two"], runs["one"], runs["two_checkpoint"]
@@ -412,6 +472,8 @@ def main() -> None:
     walk = walk_forward_rates(args.population, args.generations, max(1, args.repeats // 3))
     print(f"walk-forward, 5 folds, 2 workers:      {walk['walk_forward']:10.1f}  evaluations/s; a plain run with a "
           f"training window as long {walk['plain']:.1f}/s: ratio {walk['ratio']:.3f} (target >= 0.9)")  # fmt: skip
+    if not args.skip_dask:
+        print_dask(args)
     if not args.skip_memory:
         peak, seconds = peak_memory(args.memory_bars)
         print(f"peak memory, {args.memory_bars:,} bars, 2 workers: {peak:.2f} GiB in all "

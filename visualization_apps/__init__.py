@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "BIND_HOST": None,  # the address served: accepted as a Host header
     "ALLOWED_HOSTS": (),  # more Host names accepted (--allowed-host)
     "TOKEN": None,  # the access token every request must carry; None: none asked
+    "DASK_SCHEDULER": None,  # tcp://HOST:PORT: every run evaluates on that Dask cluster; None: local pools
 }
 MAX_ID = 2**63 - 1
 """The largest id a route takes: SQLite's integers are signed 64-bit."""
@@ -70,8 +71,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The dashboard app. ``config`` keys: ``DATA_DIR`` (SQLite database,
     uploads, checkpoints), ``MAX_RUNNING`` (runs at once, at least 1),
     ``MAX_UPLOAD_BYTES``, ``MAX_JSON_BYTES``, the submission limits ``MAX_WORKERS``
-    and ``MAX_EVALUATIONS``, and who may connect: ``BIND_HOST``, ``ALLOWED_HOSTS``,
-    ``TOKEN`` (see `visualization_apps.security`). ValueError for a bad setting."""
+    and ``MAX_EVALUATIONS``, ``DASK_SCHEDULER`` (``tcp://HOST:PORT``: runs evaluate
+    on that Dask cluster, see `visualization_apps.cluster`), and who may connect:
+    ``BIND_HOST``, ``ALLOWED_HOSTS``, ``TOKEN`` (see `visualization_apps.security`). ValueError for a bad setting."""
     settings = {**DEFAULTS, **(config or {})}
     _check_settings(settings)
     load_plugins()  # custom signal kinds validate here as in the run processes
@@ -85,16 +87,19 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     store = Store(data_dir / "dashboard.sqlite")
     register_bundled(store)
     socketio = SocketIO(app, async_mode="threading")  # same-origin only (Flask-SocketIO's default)
-    manager = RunManager(store, data_dir, publisher(socketio), max_running=int(settings["MAX_RUNNING"]))
+    manager = RunManager(store, data_dir, publisher(socketio), max_running=int(settings["MAX_RUNNING"]),
+                         dask=settings["DASK_SCHEDULER"])  # fmt: skip
     app.extensions["dashboard"] = Dashboard(store, manager, uploads, _versions())
     app.extensions["socketio"] = socketio
 
     from visualization_apps.api import api
+    from visualization_apps.cluster import cluster
     from visualization_apps.pages import pages
 
     app.register_blueprint(api)
     app.register_blueprint(pages)
     register_security(app)
+    app.register_blueprint(cluster)
     register_events(socketio, store)
     return app
 
@@ -105,6 +110,15 @@ def _check_settings(settings: dict[str, Any]) -> None:
         raise ValueError(f"MAX_RUNNING: {settings['MAX_RUNNING']} must be at least 1 (no run could ever start)")
     if settings["MAX_WORKERS"] is None:
         settings["MAX_WORKERS"] = os.cpu_count() or 1
+    if settings["DASK_SCHEDULER"]:
+        from optimizer.evaluation.dask_cluster import scheduler_address
+
+        try:
+            settings["DASK_SCHEDULER"] = scheduler_address(str(settings["DASK_SCHEDULER"]))
+        except ValueError as exc:
+            raise ValueError(f"DASK_SCHEDULER: {exc}") from None
+    else:
+        settings["DASK_SCHEDULER"] = None
     for name in ("MAX_WORKERS", "MAX_EVALUATIONS", "MAX_JSON_BYTES"):
         if int(settings[name]) < 1:
             raise ValueError(f"{name}: {settings[name]} must be at least 1")

@@ -57,8 +57,13 @@ class RunError(Exception):
 class RunManager:
     """The runs of one dashboard (see the module docstring)."""
 
-    def __init__(self, store: Store, data_dir: Path, publish: Publish, *, max_running: int = 1) -> None:
+    def __init__(
+        self, store: Store, data_dir: Path, publish: Publish, *, max_running: int = 1, dask: str | None = None
+    ) -> None:
+        """``dask``: the Dask scheduler (``tcp://HOST:PORT``) every run evaluates on;
+        None: each run on its own local pool."""
         self.store = store
+        self.executor = f"dask://{dask}" if dask else None
         self.runs_dir = data_dir / "runs"
         self.publish = publish
         self.max_running = max_running
@@ -282,7 +287,8 @@ class RunManager:
         self.store.set_state(run_id, RunState.RUNNING, started_at=time.time(), error=None, finished_at=None)
         self._resume.discard(run_id)
         try:
-            active = RunProcess.spawn(self._ctx, self.store.path, run_id, dataset["path"], str(folder), resume)
+            active = RunProcess.spawn(self._ctx, self.store.path, run_id, dataset["path"], str(folder), resume,
+                                      executor=self.executor)  # fmt: skip
         except BaseException as exc:
             self._unsettled[run_id] = f"the run process could not start: {exc}"
             raise

@@ -29,13 +29,17 @@ class RunProcess:
         self.deleted = False
 
     @classmethod
-    def spawn(cls, ctx: Any, db_path: str, run_id: int, data_path: str, folder: str, resume: bool) -> RunProcess:
-        """Start the process of run ``run_id`` (``ctx``: a spawn context)."""
+    def spawn(
+        cls, ctx: Any, db_path: str, run_id: int, data_path: str, folder: str, resume: bool, executor: str | None = None
+    ) -> RunProcess:
+        """Start the process of run ``run_id`` (``ctx``: a spawn context); ``executor``:
+        where it evaluates (``dask://HOST:PORT``; None: its local pool)."""
         stop = ctx.Event()
         reader, writer = ctx.Pipe(duplex=False)
         process = ctx.Process(
             target=run_main,
             args=(db_path, run_id, data_path, folder, resume, stop, writer, os.getpid()),
+            kwargs={"executor": executor},
             name=f"run-{run_id}",
             daemon=False,
         )

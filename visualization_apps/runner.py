@@ -1,7 +1,7 @@
 """The process that runs one optimization for the dashboard.
 
 It sets the run up like the command line does (`prepare_run`), evaluates
-generations on its own worker pool, and for each generation first commits it to
+generations on its own worker pool (or on the server's Dask cluster, ``--dask``), and for each generation first commits it to
 SQLite, then tells the server (a message on its pipe) so that the server can
 publish it. It stops after the current generation when asked (the checkpoint
 makes it resumable) and writes the run's final state (`Store.end_run`):
@@ -34,6 +34,7 @@ from optimizer.checkpoint import has_checkpoint
 from optimizer.config import parse_config
 from optimizer.errors import InputError
 from optimizer.evaluation import WorkerStartError
+from optimizer.evaluation.dask_cluster import ClusterLost
 from optimizer.evaluation.lifetime import parent_alive, watch_parent
 from optimizer.plugins import load_plugins
 from optimizer.prepare import PreparedRun, prepare_run
@@ -41,6 +42,8 @@ from optimizer.walk_forward import PreparedWalkForward, has_fold_checkpoint, pre
 from visualization_apps import run_lock
 from visualization_apps.faults import Backoff, describe, is_storage_fault
 from visualization_apps.outcome import every_evaluation_failed
+from visualization_apps.provenance import describe_executor, record_start
+from visualization_apps.run_states import RunState
 from visualization_apps.storage import Store
 from visualization_apps.walk_forward_runner import drive_walk_forward
 
@@ -67,11 +70,15 @@ def run_main(
     stop: Event,
     pipe: Connection,
     server_pid: int,
+    executor: str | None = None,
 ) -> None:
     """Entry point of a run process (see the module docstring). ``stop`` asks it to
     stop after the current generation; ``pipe`` carries its messages to the server
     ``server_pid``: ``("generation", run_id, n)`` once generation ``n`` is
-    committed, and ``("status", run_id)`` once its final state is."""
+    committed, and ``("status", run_id)`` once its final state is. ``executor``:
+    where it evaluates (``dask://HOST:PORT``, the server's ``--dask``; None: the
+    local pool, as the configuration's ``workers`` says). A cluster lost mid-run
+    (`ClusterLost`) ends it interrupted with the reason, resumable."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when a run stops
     os.setpgrp()  # before any worker starts: they all join this group
     watch_parent(server_pid, _end_group)
@@ -92,19 +99,22 @@ def run_main(
     store = Store(db_path)
     prepared: PreparedRun | PreparedWalkForward | None = None
     error: str | None = None
+    interrupted: str | None = None
     finished = False
     try:
         load_plugins()
         config = parse_config(store.run_config(run_id))
         resume = resume and (has_checkpoint(folder) or has_fold_checkpoint(folder))
         if config.settings.walk_forward is not None:  # a walk-forward: its own loop, the same guarantees
-            prepared = prepare_walk_forward(config, data_path, checkpoint_dir=folder, resume=resume)
+            prepared = prepare_walk_forward(config, data_path, checkpoint_dir=folder, resume=resume, executor=executor)
+            record_start(store, run_id, describe_executor(prepared.executor))
             finished = not should_stop() and drive_walk_forward(
                 prepared, store, run_id, should_stop, lambda n: _send(pipe, ("generation", run_id, n)),
                 lambda: None if parent_alive(server_pid) else _end_group(),
             )  # fmt: skip
         else:
-            prepared = prepare_run(config, data_path, checkpoint_dir=folder, resume=resume)
+            prepared = prepare_run(config, data_path, checkpoint_dir=folder, resume=resume, executor=executor)
+            record_start(store, run_id, describe_executor(prepared.executor))
             optimizer = prepared.optimizer
             if not should_stop():  # asked to stop while it started: not even a first generation
                 for event in optimizer.generations(should_stop=should_stop):
@@ -117,6 +127,9 @@ def run_main(
             finished = optimizer.finished
         if finished:  # a run none of whose evaluations succeeded has failed
             error = every_evaluation_failed(store, run_id)
+    except ClusterLost as exc:  # resumable once the cluster is back: not a failure
+        log.error("run %s: %s", run_id, exc)
+        interrupted = str(exc)
     except (InputError, WorkerStartError) as exc:
         error = str(exc)
     except Exception as exc:
@@ -126,7 +139,7 @@ def run_main(
         else:  # a bug: record it for the user, with the details in the log
             log.error("run %s failed:\n%s", run_id, traceback.format_exc())
             error = f"{type(exc).__name__}: {exc}"
-    recorded = _record_end(store, run_id, finished, error)
+    recorded = _record_end(store, run_id, finished, error, interrupted)
     # Nothing more is written for the run (not the database, not its folder): a
     # resume may start the next process on it while this one's workers shut down.
     os.close(lock)
@@ -138,13 +151,18 @@ def run_main(
         os._exit(UNRECORDED_EXIT)  # the server records the run as interrupted when it can
 
 
-def _record_end(store: Store, run_id: int, finished: bool, error: str | None) -> bool:
-    """Write the run's final state (`Store.end_run`), retrying a storage fault a few
-    times; False if it could not be written."""
+def _record_end(store: Store, run_id: int, finished: bool, error: str | None, interrupted: str | None = None) -> bool:
+    """Write the run's final state (`Store.end_run`; ``interrupted``: that state with
+    this reason, `Store.settle`), retrying a storage fault a few times; False if it
+    could not be written."""
     backoff = Backoff(first=0.2)
     for attempt in range(FINAL_WRITE_ATTEMPTS):
         try:
-            state = store.end_run(run_id, finished=finished, error=error)
+            record = store.run(run_id) if interrupted is not None else None
+            if record is not None and record["state"] == RunState.RUNNING:  # a stopping run ends stopped, as asked
+                state = RunState.INTERRUPTED if store.settle(run_id, interrupted) else None
+            else:
+                state = store.end_run(run_id, finished=finished, error=error)
             log.info("run %s ended %s", run_id, state or "(settled by the server already)")
             return True
         except Exception as exc:

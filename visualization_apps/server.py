@@ -1,6 +1,7 @@
 """The dashboard's own server: ``python app.py`` / ``strategy-optimizer-dashboard``
 ``[--host 127.0.0.1] [--port 5000] [--data-dir DIR] [--max-running N]
-[--allowed-host NAME]... [--token TOKEN] [--max-workers N] [--max-evaluations N]``.
+[--allowed-host NAME]... [--token TOKEN] [--max-workers N] [--max-evaluations N]
+[--dask tcp://HOST:PORT]``.
 
 Serves the dashboard with Flask-SocketIO in threading mode (on Werkzeug), on
 127.0.0.1 unless told otherwise, never in debug mode. DIR holds the SQLite
@@ -41,6 +42,16 @@ def _at_least_one(text: str) -> int:
     return value
 
 
+def _scheduler(text: str) -> str:
+    """An argparse type: a Dask scheduler's address (``tcp://HOST:PORT``)."""
+    from optimizer.evaluation.dask_cluster import scheduler_address
+
+    try:
+        return scheduler_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="strategy-optimizer-dashboard", description="Strategy optimizer dashboard")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -56,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="most worker processes one run may ask for (default: this machine's cores)")
     parser.add_argument("--max-evaluations", type=_at_least_one, default=None,
                         help="most evaluations (population x generations) of one run (default 2,000,000)")
+    parser.add_argument("--dask", type=_scheduler, default=None, metavar="tcp://HOST:PORT",
+                        help="evaluate every run on the Dask cluster of this scheduler (default: a local pool per "
+                        "run; docs/DEPLOY.md)")  # fmt: skip
     return parser
 
 
@@ -72,6 +86,8 @@ def app_config(args: argparse.Namespace) -> dict:
         config["MAX_WORKERS"] = args.max_workers
     if args.max_evaluations is not None:
         config["MAX_EVALUATIONS"] = args.max_evaluations
+    if args.dask is not None:
+        config["DASK_SCHEDULER"] = args.dask
     return config
 
 
@@ -135,3 +151,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         pass
     finally:
         manager.close()
+        if app.extensions.get("cluster") is not None:
+            app.extensions["cluster"].close()

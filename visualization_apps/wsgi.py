@@ -15,7 +15,8 @@ Settings come from the environment: ``DASHBOARD_DATA_DIR`` (default ``instance``
 and ``DASHBOARD_MAX_RUNNING`` (default 1); who may connect: ``DASHBOARD_ALLOWED_HOSTS``
 (comma-separated Host names besides localhost and 127.0.0.1) and
 ``DASHBOARD_TOKEN`` (the access token, none if unset); limits:
-``DASHBOARD_MAX_WORKERS``, ``DASHBOARD_MAX_EVALUATIONS``. The run manager is closed when the
+``DASHBOARD_MAX_WORKERS``, ``DASHBOARD_MAX_EVALUATIONS``; a Dask cluster to evaluate on:
+``DASHBOARD_DASK`` (``tcp://HOST:PORT``, as ``--dask``). The run manager is closed when the
 worker exits (gunicorn's SIGTERM: each run stops after its current generation,
 ``interrupted`` and resumable, within gunicorn's graceful timeout of 30 s; a
 killed worker's runs notice and end by themselves, see docs/RUNS.md).
@@ -40,6 +41,7 @@ app = create_app(
         "TOKEN": os.environ.get("DASHBOARD_TOKEN") or None,
         **{key: int(os.environ[f"DASHBOARD_{key}"]) for key in ("MAX_WORKERS", "MAX_EVALUATIONS")
            if os.environ.get(f"DASHBOARD_{key}")},
+        "DASK_SCHEDULER": os.environ.get("DASHBOARD_DASK") or None,
     }
 )
 try:

@@ -1,0 +1,157 @@
+"""What the dashboard knows of its Dask cluster: a snapshot read in the background.
+
+A `ClusterMonitor` holds a Dask ``Client`` of the scheduler in a thread of its own,
+which reads the scheduler's workers (address, cores, memory) and the tasks each is
+processing every `REFRESH_SECONDS` while someone looks (a read in the last
+`WATCHED_SECONDS`), and not at all otherwise. A request only ever reads the last
+snapshot (`ClusterMonitor.snapshot`), so a slow or dead scheduler never holds a
+page or an API answer: the snapshot says ``unreachable`` with the reason, or how
+long the scheduler has not answered (``age_seconds``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+REFRESH_SECONDS = 2.0
+WATCHED_SECONDS = 30.0
+CONNECT_SECONDS = 3.0
+STALE_SECONDS = 10.0
+"""A snapshot older than this means the scheduler does not answer (seconds)."""
+
+
+class ClusterMonitor:
+    """The cluster at ``address`` as last seen (see the module docstring)."""
+
+    def __init__(self, address: str, *, refresh: float = REFRESH_SECONDS, connect: float = CONNECT_SECONDS) -> None:
+        self.address = address
+        self.refresh = refresh
+        self.connect = connect
+        self._client: Any = None
+        self._snapshot: dict[str, Any] = {"state": "connecting", "error": None, "workers": [], "checked": None}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._watched_until = 0.0
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The last reading, at once (the first read starts the monitor): ``scheduler``,
+        ``state`` (``connecting``, ``connected``, ``unreachable``), ``error``,
+        ``workers`` (each ``address``, ``name``, ``cores``, ``memory_limit_bytes``,
+        ``memory_bytes``, ``tasks_in_flight``), their totals ``worker_count``,
+        ``cores``, ``memory_limit_bytes``, ``tasks_in_flight``, ``dashboard_url``
+        (Dask's own dashboard, or None), ``checked_at`` (ISO 8601 UTC) and
+        ``age_seconds`` (since that reading)."""
+        self._start()
+        with self._lock:
+            now = time.monotonic()
+            idle = now >= self._watched_until
+            self._watched_until = now + WATCHED_SECONDS
+            shot = dict(self._snapshot)
+        if idle:  # the monitor sleeps until someone looks: wake it (a watched one reads on its own clock)
+            self._wake.set()
+        checked = shot.pop("checked")
+        shot["age_seconds"] = None if checked is None else round(time.time() - checked, 1)
+        shot["checked_at"] = None if checked is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(checked))
+        if shot["state"] == "connected" and checked is not None and time.time() - checked > STALE_SECONDS:
+            shot["state"], shot["error"] = "unreachable", f"the scheduler has not answered for {shot['age_seconds']:.0f} s"
+        return {"scheduler": self.address, **shot}
+
+    def close(self) -> None:
+        """Stop reading and close the client (in the background: never waits on it)."""
+        with self._lock:
+            self._closed = True
+        self._wake.set()
+
+    # ------------------------------------------------------------- internals
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._loop, name="dask-cluster-monitor", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._closed:
+            if time.monotonic() < self._watched_until:
+                reading = self._reading()
+                with self._lock:
+                    self._snapshot = reading
+                self._wake.wait(self.refresh)
+            else:
+                self._wake.wait()  # nobody looks: read nothing until someone does
+            self._wake.clear()
+        self._drop_client()
+
+    def _reading(self) -> dict[str, Any]:
+        """One reading of the scheduler (in the monitor's thread; may take up to
+        ``connect`` seconds when it does not answer)."""
+        now = time.time()
+        try:
+            client = self._connected()
+            # The scheduler's own answers (the client's scheduler_info() would answer
+            # its last copy when the scheduler is gone): an error when it does not answer.
+            info = client.sync(client.scheduler.identity, n_workers=-1, callback_timeout=self.connect)
+            processing = client.sync(client.scheduler.processing, workers=None, callback_timeout=self.connect)
+        except Exception as exc:  # unreachable, or no answer within ``connect`` seconds (a stopped scheduler)
+            self._drop_client()
+            reason = str(exc) or f"{type(exc).__name__}: no answer within {self.connect:.0f} s"
+            return {"state": "unreachable", "error": reason, "workers": [], "checked": now}
+        workers = [_worker(address, w, len(processing.get(address, ()))) for address, w in info.get("workers", {}).items()]
+        workers.sort(key=lambda w: w["address"])
+        return {
+            "state": "connected", "error": None, "workers": workers, "checked": now,
+            "worker_count": len(workers), "cores": sum(w["cores"] for w in workers),
+            "memory_limit_bytes": sum(w["memory_limit_bytes"] or 0 for w in workers),
+            "tasks_in_flight": sum(w["tasks_in_flight"] for w in workers), "dashboard_url": _dashboard(self.address, info),
+        }  # fmt: skip
+
+    def _connected(self) -> Any:
+        if self._client is not None and self._client.status == "running":
+            return self._client
+        self._drop_client()
+        from distributed import Client
+
+        self._client = Client(self.address, timeout=self.connect, set_as_default=False)
+        return self._client
+
+    def _drop_client(self) -> None:
+        """Close the client without waiting for it (a client of a dead scheduler may
+        take its reconnection timeout to close)."""
+        client, self._client = self._client, None
+        if client is not None:
+            threading.Thread(target=_close_quietly, args=(client,), name="dask-client-close", daemon=True).start()
+
+
+def _close_quietly(client: Any) -> None:
+    with contextlib.suppress(Exception):
+        client.close(timeout=CONNECT_SECONDS)
+
+
+def _worker(address: str, info: dict[str, Any], in_flight: int) -> dict[str, Any]:
+    metrics = info.get("metrics", {})
+    return {
+        "address": address, "name": str(info.get("name", address)), "cores": int(info.get("nthreads", 0)),
+        "memory_limit_bytes": info.get("memory_limit"), "memory_bytes": metrics.get("memory"),
+        "tasks_in_flight": in_flight,
+    }  # fmt: skip
+
+
+def _dashboard(address: str, info: dict[str, Any]) -> str | None:
+    """Dask's own dashboard of the scheduler (as Dask's ``distributed.dashboard.link``
+    template writes it), if it serves one."""
+    port = info.get("services", {}).get("dashboard")
+    if port is None:
+        return None
+    from distributed.utils import format_dashboard_link
+
+    try:
+        return format_dashboard_link(address.split("://", 1)[-1].rsplit(":", 1)[0], port)
+    except (KeyError, ValueError):  # a link template naming a variable that is not set
+        return None
