@@ -19,7 +19,8 @@ from optimizer.data.market import MarketData
 from optimizer.data.timeframes import format_timeframe, parse_timeframe
 from optimizer.errors import ConfigError
 from optimizer.periods import trading_days_for
-from optimizer.reference_eval import reference_evaluate, simulate_strategy
+from optimizer.plan import EvaluationPlan, warm_up_pass
+from optimizer.reference_eval import simulate_strategy
 from optimizer.stats import IndividualStats, buy_and_hold_pct, compute_stats
 from optimizer.strategy import Strategy, StrategyBuilder
 
@@ -60,6 +61,12 @@ class Engine:
         self._objectives = config.objectives
         robustness = config.robustness
         self.blocks = robustness.blocks if robustness.enabled else 0  # the per-block sums PBO needs
+        self._plan = EvaluationPlan(self)
+
+    @property
+    def strategy_builder(self) -> StrategyBuilder:
+        """The configuration's strategy template (`StrategyBuilder`)."""
+        return self._builder
 
     def strategy(self, params: Mapping[str, Any]) -> Strategy:
         """The concrete strategy for ``params`` (gene name -> value)."""
@@ -75,7 +82,7 @@ class Engine:
 
     def evaluate(self, params: Mapping[str, Any]) -> IndividualStats:
         """Full statistics of ``params``, with fitness in the configuration's objective order."""
-        return reference_evaluate(self, params)
+        return self._plan.evaluate(params)
 
 
 def check_compatible(config: RunConfig, market: MarketData) -> None:
@@ -113,3 +120,4 @@ def warm_up_kernels() -> None:
     result = simulate(close, close + 1, close - 1, close, never, up, down, never, never, stop_loss=0.01)
     time = np.arange(64, dtype=np.int64) * 3_600_000_000_000
     compute_stats(result, time, bar_ns=3_600_000_000_000, market_return_pct=0.0)
+    warm_up_pass(close, up, time)

@@ -192,7 +192,7 @@ def differences(new: IndividualStats, old: IndividualStats) -> list[str]:
             else:
                 same = bool(np.array_equal(a, b))
         if not same:
-            problems.append(f"{f.name}: {a!r} != {b!r}")
+            problems.append(f"{f.name}: {str(a)[:300]} != {str(b)[:300]}")
     return problems
 
 
@@ -209,7 +209,8 @@ def _compare(case: tuple, count: int, seed: int) -> int:
         params = decode(engine.config, row)
         new, old = _outcome(engine.evaluate, params), _outcome(lambda p: reference_evaluate(reference, p), params)
         if isinstance(new, str) or isinstance(old, str):
-            assert new == old, f"{name} {params}: {new!r} vs {old!r}"
+            short = [v if isinstance(v, str) else "statistics" for v in (new, old)]
+            assert new == old, f"{name} {params}: {short[0]} (new) vs {short[1]} (reference)"
             continue
         problems = differences(new, old)
         assert not problems, f"{name} {params}:\n" + "\n".join(problems[:10])
