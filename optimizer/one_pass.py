@@ -54,6 +54,28 @@ LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT = range(4)
 
 
 @njit(cache=True)
+def period_ends(time, start, n, bar_ns, every_day):  # pragma: no cover - compiled
+    """Which of the bars ``start:start + n`` (open times ``time``, int64 ns) is the
+    last of its return period, and how many periods the window has:
+    `optimizer.periods.period_returns`' walk, made once per engine. With
+    ``every_day`` and bars of a day or less every calendar day counts."""
+    last = np.zeros(n, np.bool_)
+    count = 0
+    period, end = _period_of(time[start], bar_ns, every_day)
+    first = period
+    for i in range(n):
+        if i + 1 < n and time[start + i + 1] < end:
+            continue
+        last[i] = True
+        count += 1
+        if i + 1 < n:
+            period, end = _period_of(time[start + i + 1], bar_ns, every_day)
+    if every_day and bar_ns <= 86_400 * 10**9:
+        count = period - first + 1
+    return last, count
+
+
+@njit(cache=True)
 def _put(blob, offset, values):  # pragma: no cover - compiled
     raw = values.view(np.uint8)
     blob[offset : offset + len(raw)] = raw
@@ -73,7 +95,7 @@ def _histogram(values):  # pragma: no cover - compiled
 def run_pass(
     o, h, lo, c, day_end, time, start, n, signals, sig, w, count, thr,
     fill_close, commission, slippage, fraction, sl, tp, trail, trail_act, max_bars, eod,
-    bar_ns, every_day, points, blocks, returns, ti, tf,
+    period_end, p_count, points, blocks, returns, ti, tf,
 ):  # pragma: no cover - compiled  # fmt: skip
     """Evaluate one strategy on market bars ``start:start + n``.
 
@@ -81,7 +103,9 @@ def run_pass(
     float64 arrays) cover the whole market. Rule r (`LONG_ENTRY` ...) scores
     signals ``sig[r, :count[r]]`` with weights ``w[r]`` against ``thr[r]``
     (``count[r]`` 0: never fires). NaN ``sl`` / ``tp`` / ``trail`` disable them,
-    ``max_bars`` 0 means none. ``returns`` (n floats) and ``ti`` / ``tf``
+    ``max_bars`` 0 means none. ``period_end`` marks the window's bars that end a
+    return period and ``p_count`` counts the periods (`period_ends`). ``returns``
+    (n floats) and ``ti`` / ``tf``
     (2n + 1 rows of 4) are scratch. Returns (figures as `OUT`, the packed
     arrays' lengths, the packed arrays).
     """
@@ -112,10 +136,7 @@ def run_pass(
     p_total = 0.0
     p_sq = 0.0
     p_down = 0.0
-    p_count = 0
     p_start = 1.0
-    period, p_end = _period_of(time[start], bar_ns, every_day)
-    first_period = period
     every = n <= points
     buckets = max(1, (points - 2) // 2)
     eq_t = np.empty(n if every else 2 * buckets + 2, np.int64)
@@ -125,7 +146,8 @@ def run_pass(
     b_start = 1
     b_stop = 1 + (n - 2) // buckets
     lo_i = hi_i = 0
-    lo_v = hi_v = 0.0
+    lo_v, hi_v = np.inf, -np.inf
+    next_event = 0  # the next bar to emit points at: bar 0, a bucket's last bar, the last bar
     value = 1.0
 
     for i in range(n):
@@ -225,44 +247,49 @@ def run_pass(
             value = cash + max(units * (2.0 * entry - c[g]), 0.0)
         else:
             value = cash
-        dd = 1.0 - min(low_mark, value) / peak
-        if dd > max_dd:
-            max_dd = dd
+        worst = min(low_mark, value)
+        if worst <= peak * (1.0 - max_dd + 1e-9):  # it may be a deeper drawdown (the margin dwarfs rounding)
+            dd = 1.0 - worst / peak
+            if dd > max_dd:
+                max_dd = dd
         if value > peak:
             peak = value
-        ret = value / previous - 1.0 if previous > 0 else 0.0
+        ret = 0.0  # an unchanged equity returns 0 (x / x - 1 is exactly 0): no division
+        if value != previous and previous > 0:
+            ret = value / previous - 1.0
         total_r += ret
         total_sq += ret * ret
         returns[i] = ret
         if abs(ret) > abs_max:
             abs_max = abs(ret)
         previous = value
-        if not (i + 1 < n and time[g + 1] < p_end):  # the last bar of its period
+        if period_end[i]:  # the last bar of its period
             pr = value / p_start - 1.0 if p_start > 0 else 0.0
             p_total += pr
             p_sq += pr * pr
             if pr < 0:
                 p_down += pr * pr
-            p_count += 1
             p_start = value
-            if i + 1 < n:
-                period, p_end = _period_of(time[g + 1], bar_ns, every_day)
-        if every or i == 0 or i == n - 1:
+        if every:
             eq_t[m] = time[g]
             eq_v[m] = value
             m += 1
-        else:
-            if i == b_start:
-                lo_i = hi_i = i
-                lo_v = hi_v = value
+            continue
+        # Downsampling (`optimizer.stats.downsample_indices`): bar 0, each bucket's
+        # first minimum and first maximum in bar order, the last bar. A bucket starts
+        # with both at +-inf, so its first bar sets both, as the reference's start does.
+        if value < lo_v:
+            lo_i = i
+            lo_v = value
+        if value > hi_v:
+            hi_i = i
+            hi_v = value
+        if i == next_event:
+            if i == 0 or i == n - 1:
+                eq_t[m] = time[g]
+                eq_v[m] = value
+                m += 1
             else:
-                if value < lo_v:
-                    lo_i = i
-                    lo_v = value
-                if value > hi_v:
-                    hi_i = i
-                    hi_v = value
-            if i == b_stop - 1:
                 first_i, first_v, second_i, second_v = lo_i, lo_v, hi_i, hi_v
                 if hi_i < lo_i:
                     first_i, first_v, second_i, second_v = hi_i, hi_v, lo_i, lo_v
@@ -279,14 +306,15 @@ def run_pass(
                 while b < buckets and b_stop <= b_start:  # an empty bucket (not with n > points)
                     b += 1
                     b_stop = 1 + (n - 2) * (b + 1) // buckets
+            lo_v, hi_v = np.inf, -np.inf
+            lo_i = hi_i = i + 1
+            next_event = b_stop - 1 if b < buckets else n - 1
 
     out = np.full(len(OUT), np.nan)
     out[0] = max_dd
     mean = total_r / n
     out[1] = mean
     out[2] = np.sqrt(max((total_sq - n * mean * mean) / (n - 1), 0.0))
-    if every_day and bar_ns <= 86_400 * 10**9:
-        p_count = period - first_period + 1
     out[3] = p_count
     if p_count >= 2:
         p_mean = p_total / p_count

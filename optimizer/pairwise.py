@@ -100,9 +100,9 @@ def _pairwise(a, lo, n, mode, mean):  # pragma: no cover - compiled
     the sum of the rest. Three sums (see `_leaf`)."""
     if n <= BLOCK:
         return _leaf(a, lo, n, mode, mean)
-    los = np.empty(64, np.int64)
-    ns = np.empty(64, np.int64)
-    state = np.zeros(64, np.int64)
+    stack = np.empty((3, 64), np.int64)  # a tree over 2^64 values is as deep as it gets
+    los, ns, state = stack[0], stack[1], stack[2]
+    state[0] = 0
     values = np.empty((64, 3))
     sp = 0
     vp = 0

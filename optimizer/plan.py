@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optimizer.objectives import fitness_of
-from optimizer.one_pass import LONG_ENTRY, LONG_EXIT, OUT, SHORT_ENTRY, SHORT_EXIT, run_pass
+from optimizer.one_pass import LONG_ENTRY, LONG_EXIT, OUT, SHORT_ENTRY, SHORT_EXIT, period_ends, run_pass
 from optimizer.periods import EVERY_DAY, NS_PER_DAY, YEAR_DAYS, periods_per_year
 from optimizer.robustness.moments import FLAT_TOLERANCE
 from optimizer.signals import compute_signal
@@ -101,7 +101,8 @@ class EvaluationPlan:
         time = candles.time[engine.start : engine.stop]
         self._span_days = (int(time[-1]) + market.bar_ns - int(time[0])) / NS_PER_DAY
         self._per_year = periods_per_year(market.bar_ns, engine.trading_days)
-        self._every_day = engine.trading_days == EVERY_DAY
+        self._periods = period_ends(candles.time, engine.start, self._n, market.bar_ns,
+                                    engine.trading_days == EVERY_DAY)  # fmt: skip
         self._blocks = engine.blocks
         self._objectives = engine.config.objectives
         self._scratch: list[tuple[np.ndarray, ...]] = []
@@ -144,7 +145,7 @@ class EvaluationPlan:
                 math.nan if sl is None else float(sl), math.nan if tp is None else float(tp),
                 math.nan if trail is None else float(trail), float(s["trailing_activation"]),
                 0 if max_bars is None else int(max_bars), bool(s["end_of_day"]),
-                market.bar_ns, self._every_day, EQUITY_POINTS, self._blocks, returns, ti, tf_,
+                *self._periods, EQUITY_POINTS, self._blocks, returns, ti, tf_,
             )  # fmt: skip
         finally:
             self._scratch.append(scratch)
@@ -227,5 +228,5 @@ def warm_up_pass(close: np.ndarray, signal: np.ndarray, time: np.ndarray) -> Non
     never = np.zeros(n, np.bool_)
     sig, count, w, thr = np.zeros((4, 1), np.int64), np.array([1, 1, 0, 0], np.int64), np.ones((4, 1)), np.ones(4)
     run_pass(close, close + 1, close - 1, close, never, time, 0, n, (np.asarray(signal, np.float64),), sig, w, count,
-             thr, False, 0.0, 0.0, 1.0, 0.01, math.nan, math.nan, 0.0, 0, False, int(time[1] - time[0]), True,
-             EQUITY_POINTS, 4, np.empty(n), np.empty((2 * n + 1, 4), np.int64), np.empty((2 * n + 1, 4)))  # fmt: skip
+             thr, False, 0.0, 0.0, 1.0, 0.01, math.nan, math.nan, 0.0, 0, False,
+             *period_ends(time, 0, n, int(time[1] - time[0]), True), EQUITY_POINTS, 4, np.empty(n), np.empty((2 * n + 1, 4), np.int64), np.empty((2 * n + 1, 4)))  # fmt: skip

@@ -11,7 +11,8 @@ The configurations are the example file and ones that reach every branch the
 kernel has: both directions and shorts, stops of every kind, ``max_bars``,
 ``fill: "close"`` with ``end_of_day``, slippage, partial positions, higher
 timeframes and Heiken-Ashi, daily bars in sessions, a test window (history
-before it) and a training window (bars after it), with and without block sums.
+before it) and a training window (bars after it), one shorter than the equity's
+points, with and without block sums.
 """
 
 from __future__ import annotations
@@ -134,6 +135,7 @@ def _cases() -> list[tuple[str, dict, Path, tuple[float, float] | None]]:
     cases += [
         ("both", BOTH, EURUSD, None),
         ("both-test-window", BOTH, EURUSD, (0.6, 1.0)),
+        ("both-400-bars", BOTH, EURUSD, (0.5, 0.58)),  # fewer bars than equity points: every bar is a point
         ("intraday-short", INTRADAY_SHORT, BTC, None),
         ("intraday-train-window", INTRADAY_SHORT, BTC, (0.0, 0.7)),
         ("daily-sessions", DAILY_SESSIONS, GOOG, None),
