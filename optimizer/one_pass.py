@@ -40,7 +40,7 @@ from optimizer.backtest import (
     _record,
     _value,
 )
-from optimizer.pairwise import deviation_sums, pairwise_sum, pairwise_sums_and_squares
+from optimizer.pairwise import DEVIATIONS, SQUARES, SUM, pairwise_in, workspace
 from optimizer.periods import _period_of
 from optimizer.stats import MAX_BINS, _histogram_counts, _trade_summary
 
@@ -355,7 +355,8 @@ def run_pass(
 
     # The moments and block sums of the per-bar returns, in numpy's order.
     out[21] = -1.0
-    total_returns = pairwise_sum(returns, 0, n)
+    stack, partial = workspace()
+    total_returns = pairwise_in(returns, 0, n, SUM, 0.0, stack, partial)[0]
     if not np.isfinite(total_returns):  # the first return that is not finite: refused, as returns_moments does
         for i in range(n):
             if not np.isfinite(returns[i]):
@@ -364,7 +365,7 @@ def run_pass(
                 break
     mean_returns = total_returns / n
     out[16] = mean_returns
-    out[17], out[18], out[19] = deviation_sums(returns, 0, n, mean_returns)
+    out[17], out[18], out[19] = pairwise_in(returns, 0, n, DEVIATIONS, mean_returns, stack, partial)
     out[20] = abs_max
     s = blocks if blocks > 0 and n >= blocks else 0
     block_sums = np.empty(s)
@@ -373,7 +374,8 @@ def run_pass(
     for q in range(s):
         b_lo = q * n // s
         b_hi = (q + 1) * n // s
-        rest, rest_squares = pairwise_sums_and_squares(returns, b_lo + 1, b_hi - b_lo - 1)  # np.add.reduceat's order
+        # np.add.reduceat's order: the first value, plus the pairwise sum of the rest
+        rest_squares, rest, _ = pairwise_in(returns, b_lo + 1, b_hi - b_lo - 1, SQUARES, 0.0, stack, partial)
         block_sums[q] = returns[b_lo] + rest
         block_squares[q] = returns[b_lo] * returns[b_lo] + rest_squares
         block_counts[q] = b_hi - b_lo

@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 BLOCK = 128  # numpy's PW_BLOCKSIZE
-SUM, SQUARES, DEVIATIONS = range(3)  # what `_pairwise` sums
+SUM, SQUARES, DEVIATIONS = range(3)  # what `pairwise_in` sums
 
 
 @njit(cache=True)
@@ -93,17 +93,22 @@ def _leaf(a, lo, n, mode, mean):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _pairwise(a, lo, n, mode, mean):  # pragma: no cover - compiled
+def workspace() -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """The stacks `pairwise_in` walks with (reusable from one call to the next)."""
+    return np.empty((3, 64), np.int64), np.empty((64, 3))  # a tree over 2^64 values is as deep as it gets
+
+
+@njit(cache=True)
+def pairwise_in(a, lo, n, mode, mean, stack, values):  # pragma: no cover - compiled
     """numpy's pairwise recursion, walked with explicit stacks (numba's cache cannot
     load a recursive function called from another cached one): above `BLOCK`
     values, the sum of the first n2 = n/2 rounded down to a multiple of 8 and
-    the sum of the rest. Three sums (see `_leaf`)."""
+    the sum of the rest. Three sums (see `_leaf`) of ``mode``; ``stack`` and
+    ``values`` from `workspace`."""
     if n <= BLOCK:
         return _leaf(a, lo, n, mode, mean)
-    stack = np.empty((3, 64), np.int64)  # a tree over 2^64 values is as deep as it gets
     los, ns, state = stack[0], stack[1], stack[2]
     state[0] = 0
-    values = np.empty((64, 3))
     sp = 0
     vp = 0
     los[0] = lo
@@ -136,19 +141,22 @@ def _pairwise(a, lo, n, mode, mean):  # pragma: no cover - compiled
 @njit(cache=True)
 def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:  # pragma: no cover - compiled
     """``a[lo:lo + n].sum()`` as numpy computes it (float64)."""
-    return _pairwise(a, lo, n, SUM, 0.0)[0]
+    stack, values = workspace()
+    return pairwise_in(a, lo, n, SUM, 0.0, stack, values)[0]
 
 
 @njit(cache=True)
 def pairwise_sum_squares(a: np.ndarray, lo: int, n: int) -> float:  # pragma: no cover - compiled
     """``(a * a)[lo:lo + n].sum()`` as numpy computes it."""
-    return _pairwise(a, lo, n, SQUARES, 0.0)[0]
+    stack, values = workspace()
+    return pairwise_in(a, lo, n, SQUARES, 0.0, stack, values)[0]
 
 
 @njit(cache=True)
 def pairwise_sums_and_squares(a: np.ndarray, lo: int, n: int) -> tuple[float, float]:  # pragma: no cover
     """(``a[lo:lo + n].sum()``, ``(a * a)[lo:lo + n].sum()``) as numpy computes them, in one pass."""
-    squares, sums, _ = _pairwise(a, lo, n, SQUARES, 0.0)
+    stack, values = workspace()
+    squares, sums, _ = pairwise_in(a, lo, n, SQUARES, 0.0, stack, values)
     return sums, squares
 
 
@@ -157,4 +165,5 @@ def deviation_sums(a: np.ndarray, lo: int, n: int, mean: float) -> tuple[float, 
     """The sums of d², d²·d and d²·d² over d = ``a[lo:lo + n] - mean``, each as
     numpy sums ``squares``, ``squares * deviations`` and ``squares * squares``
     (`optimizer.robustness.returns_moments`), in one pass."""
-    return _pairwise(a, lo, n, DEVIATIONS, mean)
+    stack, values = workspace()
+    return pairwise_in(a, lo, n, DEVIATIONS, mean, stack, values)
