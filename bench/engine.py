@@ -23,7 +23,7 @@ Printed in one run: the N-bar evaluation against the fused loop (target <= 2x) a
 against vectorbt (target >= 100x); the 5,000-bar evaluation (the bundled EURUSD
 itself) against the fused loop on the same bars (target <= 5x); evaluations per
 second per process at 5k, 100k and N bars, and the fixed cost per evaluation and
-the cost per bar fitted through them (t = fixed + bars x per bar, least squares).
+the cost per bar through the smallest and largest (t = fixed + bars x per bar).
 
 The long series are real EURUSD hourly bars repeated into a continuous series
 (`bench.common.tiled_candles`). Final equities are printed to show the runs do the
@@ -137,9 +137,11 @@ def _timed(candles, repeat: int) -> dict[str, float]:
 
 
 def _fit(sizes: list[int], seconds: list[float]) -> tuple[float, float]:
-    """(fixed seconds, seconds per bar) of t = fixed + bars x per bar, least squares."""
-    per_bar, fixed = np.polyfit(np.asarray(sizes, float), np.asarray(seconds, float), 1)
-    return float(fixed), float(per_bar)
+    """(fixed seconds, seconds per bar) of t = fixed + bars x per bar through the
+    smallest and the largest size (a least-squares fit is led by the large sizes'
+    noise to a negative fixed cost)."""
+    per_bar = (seconds[-1] - seconds[0]) / (sizes[-1] - sizes[0])
+    return seconds[0] - sizes[0] * per_bar, per_bar
 
 
 def main() -> None:
