@@ -24,8 +24,6 @@ arrays packed in that form (one uint8 array): `optimizer.plan` builds the
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import math
 from pathlib import Path
 
@@ -44,42 +42,12 @@ from optimizer.backtest import (
     _record,
     _value,
 )
+from optimizer.compiled_cache import drop_stale_cache
 from optimizer.pairwise import DEVIATIONS, SQUARES, SUM, pairwise_in, workspace
 from optimizer.periods import _period_of
 from optimizer.stats import MAX_BINS, _histogram_counts, _trade_summary
 
-log = logging.getLogger(__name__)
-
-
-def drop_stale_cache(cache_dir: Path | None = None) -> bool:
-    """Delete this module's compiled code from numba's cache (``__pycache__`` beside
-    it) when a module whose compiled helpers it calls has changed since it was
-    cached: numba keys a cached function on its own file only, and a stale caller
-    runs the helpers' old code (or crashes when their types changed). Returns
-    whether it deleted anything. Called once, when this module is imported."""
-    here = Path(__file__)
-    cache_dir = cache_dir or here.parent / "__pycache__"
-    digest = hashlib.sha256()
-    for module in (backtest, pairwise, periods, stats):
-        digest.update(Path(module.__file__).read_bytes())
-    stamp = cache_dir / f"{here.stem}.helpers-sha256"
-    try:
-        if stamp.read_text() == digest.hexdigest():
-            return False
-    except OSError:
-        pass
-    stale = [*cache_dir.glob(f"{here.stem}.*.nbi"), *cache_dir.glob(f"{here.stem}.*.nbc")]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    try:
-        cache_dir.mkdir(exist_ok=True)
-        stamp.write_text(digest.hexdigest())
-    except OSError:  # a read-only installation: numba caches elsewhere or not at all
-        log.debug("cannot write %s", stamp)
-    return bool(stale)
-
-
-drop_stale_cache()
+drop_stale_cache(Path(__file__), (backtest, pairwise, periods, stats))
 
 # Positions in the figures array `run_pass` returns.
 OUT = (
