@@ -18,11 +18,11 @@ from optimizer.config import RunConfig
 from optimizer.data.market import MarketData
 from optimizer.data.timeframes import format_timeframe, parse_timeframe
 from optimizer.errors import ConfigError
-from optimizer.objectives import fitness_of
 from optimizer.periods import trading_days_for
-from optimizer.signals import compute_signal
+from optimizer.plan import EvaluationPlan, warm_up_pass
+from optimizer.reference_eval import simulate_strategy
 from optimizer.stats import IndividualStats, buy_and_hold_pct, compute_stats
-from optimizer.strategy import Rule, Strategy, StrategyBuilder
+from optimizer.strategy import Strategy, StrategyBuilder
 
 
 class Engine:
@@ -57,11 +57,16 @@ class Engine:
         close = market.candles.close
         self._first_last_close = float(close[start]), float(close[stop - 1])
         self.trading_days = trading_days_for(config.execution.trading_days, market.candles.time)
-        self._never = np.zeros(stop - start, np.bool_)
         self._builder = StrategyBuilder(config)
         self._objectives = config.objectives
         robustness = config.robustness
         self.blocks = robustness.blocks if robustness.enabled else 0  # the per-block sums PBO needs
+        self._plan = EvaluationPlan(self)
+
+    @property
+    def strategy_builder(self) -> StrategyBuilder:
+        """The configuration's strategy template (`StrategyBuilder`)."""
+        return self._builder
 
     def strategy(self, params: Mapping[str, Any]) -> Strategy:
         """The concrete strategy for ``params`` (gene name -> value)."""
@@ -69,60 +74,15 @@ class Engine:
 
     def backtest(self, params: Mapping[str, Any]) -> BacktestResult:
         """Simulate the strategy of ``params``: trades and equity per bar."""
-        return self._simulate(self.strategy(params))
+        return simulate_strategy(self, self.strategy(params))
 
     def market_return_pct(self, commission: float = 0.0, slippage: float = 0.0) -> float:
         """Buy and hold over the window's bars, in percent, at these costs (`buy_and_hold_pct`)."""
         return buy_and_hold_pct(*self._first_last_close, commission, slippage)
 
-    def _simulate(self, strategy: Strategy) -> BacktestResult:
-        market = self.market
-        values = {
-            spec.name: compute_signal(market, spec.kind, dict(spec.params), spec.tf_ns, spec.candles, self.cache)
-            for spec in strategy.signals
-        }
-        window = slice(self.start, self.stop)
-        if self.start or self.stop < len(market):
-            values = {name: array[window] for name, array in values.items()}
-        c = market.candles.slice(self.start, self.stop)
-        return simulate(
-            c.open, c.high, c.low, c.close, market.day_end[window],
-            self._fires(strategy.long_entry, values), self._fires(strategy.long_exit, values),
-            self._fires(strategy.short_entry, values), self._fires(strategy.short_exit, values),
-            fill_close=strategy.fill == "close",
-            commission=strategy.commission,
-            slippage=strategy.slippage,
-            position_fraction=strategy.position_fraction,
-            stop_loss=strategy.stop_loss,
-            take_profit=strategy.take_profit,
-            trailing_stop=strategy.trailing_stop,
-            trailing_activation=strategy.trailing_activation,
-            max_bars=strategy.max_bars,
-            end_of_day=strategy.end_of_day,
-        )  # fmt: skip
-
     def evaluate(self, params: Mapping[str, Any]) -> IndividualStats:
         """Full statistics of ``params``, with fitness in the configuration's objective order."""
-        strategy = self.strategy(params)
-        result = self._simulate(strategy)
-        stats = compute_stats(
-            result,
-            self.market.candles.time[self.start : self.stop],
-            bar_ns=self.market.bar_ns,
-            market_return_pct=self.market_return_pct(strategy.commission, strategy.slippage),
-            params=dict(params),
-            trading_days=self.trading_days,
-            blocks=self.blocks,
-        )
-        stats.fitness = fitness_of(stats, self._objectives)
-        return stats
-
-    def _fires(self, rule: Rule | None, values: dict[str, np.ndarray]) -> np.ndarray:
-        if rule is None:
-            return self._never
-        signals = tuple(values[name] for name, _ in rule.weights)
-        weights = np.array([weight for _, weight in rule.weights], dtype=np.float64)
-        return rule_fires(signals, weights, float(rule.threshold))
+        return self._plan.evaluate(params)
 
 
 def check_compatible(config: RunConfig, market: MarketData) -> None:
@@ -160,3 +120,4 @@ def warm_up_kernels() -> None:
     result = simulate(close, close + 1, close - 1, close, never, up, down, never, never, stop_loss=0.01)
     time = np.arange(64, dtype=np.int64) * 3_600_000_000_000
     compute_stats(result, time, bar_ns=3_600_000_000_000, market_return_pct=0.0)
+    warm_up_pass(close, up, time)

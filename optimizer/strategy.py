@@ -155,6 +155,14 @@ class StrategyBuilder:
         self._scalars.update({key: _leaf(getattr(e, key), f"execution.{key}")
                               for key in ("fill", "commission", "slippage", "position_fraction")})  # fmt: skip
 
+    def template(self) -> tuple[list, dict, str, dict]:
+        """The walked configuration (`optimizer.plan` resolves it once per run):
+        signals as (name, kind, timeframe ns or None, candle type, ((key, leaf), ...))
+        sorted by name; rules by configuration key as ((signal, leaf) ..., threshold
+        leaf) or None; the direction; the scalars by name. A leaf is a fixed value or
+        a gene's reference (`_Ref`, its ``name``)."""
+        return self._signals, self._rules, self._direction, self._scalars
+
     def build(self, params: Mapping[str, float]) -> Strategy:
         """The strategy with every gene set from ``params`` (gene name -> value)."""
 

@@ -1,0 +1,411 @@
+"""One evaluation in one compiled call: rules, simulation and every per-bar statistic.
+
+`run_pass` is `optimizer.backtest`'s kernel (the same fills, costs, stops and
+marks, through the same helpers) with what `optimizer.stats` computed in later
+walks over the equity folded into its loop: the drawdown against the running
+peak, the per-bar returns' sums for ``sharpe_per_bar``, the daily (period)
+returns for Sharpe and Sortino, and the downsampled equity's points (each
+bucket's first minimum and maximum). Rules are scored on the bars where the
+simulation reads them (an exit rule only while a position is open, entries only
+where one can be taken), from the signal arrays of the whole market and the
+window's offset, so no boolean array per rule and no window copy is made.
+
+The per-bar return moments and block sums (issue 15) are defined as numpy's
+two-pass computations (the mean, then the deviations' powers); the loop keeps
+each bar's return in a scratch array and `optimizer.pairwise` sums it in
+numpy's order, so they are numpy's floats exactly. The per-trade work (the
+trade summary, the histograms, the P&L history) follows on the trades only.
+
+The result is compact: a float64 array of the accumulated figures (`OUT`), the
+lengths of every array of `optimizer.stats_codec`'s packed form, and those
+arrays packed in that form (one uint8 array): `optimizer.plan` builds the
+`IndividualStats` from them without a numpy array per field.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from optimizer import backtest, pairwise, periods, stats
+from optimizer.backtest import (
+    END_OF_DATA,
+    END_OF_DAY,
+    MAX_BARS,
+    SIGNAL_EXIT,
+    TAKE_PROFIT,
+    _check_stops,
+    _open_position,
+    _record,
+    _value,
+)
+from optimizer.compiled_cache import drop_stale_cache
+from optimizer.pairwise import DEVIATIONS, SQUARES, SUM, pairwise_in, workspace
+from optimizer.periods import _period_of
+from optimizer.stats import MAX_BINS, _histogram_counts, _trade_summary
+
+drop_stale_cache(Path(__file__), (backtest, pairwise, periods, stats))
+
+# Positions in the figures array `run_pass` returns.
+OUT = (
+    "max_dd", "mean_r", "std_r", "periods", "mean_p", "std_p", "down_p", "final",
+    "n_win", "n_loss", "sum_win", "sum_loss", "best", "worst", "total_pct", "held",
+    "r_mean", "m2", "m3", "m4", "abs_max", "bad_bar", "bad_value",
+)  # fmt: skip
+LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT = range(4)
+
+
+@njit(cache=True)
+def period_ends(time, start, n, bar_ns, every_day):  # pragma: no cover - compiled
+    """Which of the bars ``start:start + n`` (open times ``time``, int64 ns) is the
+    last of its return period, and how many periods the window has:
+    `optimizer.periods.period_returns`' walk, made once per engine. With
+    ``every_day`` and bars of a day or less every calendar day counts."""
+    last = np.zeros(n, np.bool_)
+    count = 0
+    period, end = _period_of(time[start], bar_ns, every_day)
+    first = period
+    for i in range(n):
+        if i + 1 < n and time[start + i + 1] < end:
+            continue
+        last[i] = True
+        count += 1
+        if i + 1 < n:
+            period, end = _period_of(time[start + i + 1], bar_ns, every_day)
+    if every_day and bar_ns <= 86_400 * 10**9:
+        count = period - first + 1
+    return last, count
+
+
+@njit(cache=True)
+def _put(blob, offset, values):  # pragma: no cover - compiled
+    raw = values.view(np.uint8)
+    blob[offset : offset + len(raw)] = raw
+    return offset + len(raw)
+
+
+@njit(cache=True)
+def _histogram(values):  # pragma: no cover - compiled
+    """`optimizer.stats._histogram`: ceil(sqrt(n)) bins, at most `MAX_BINS`."""
+    if len(values) == 0:
+        return np.zeros(0), np.zeros(0, np.int64)
+    bins = min(MAX_BINS, max(1, math.ceil(math.sqrt(len(values)))))
+    return _histogram_counts(values, bins)
+
+
+@njit(cache=True)
+def run_pass(
+    o, h, lo, c, day_end, time, start, n, signals, sig, w, count, thr,
+    fill_close, commission, slippage, fraction, sl, tp, trail, trail_act, max_bars, eod,
+    period_end, p_count, points, blocks, returns, ti, tf,
+):  # pragma: no cover - compiled  # fmt: skip
+    """Evaluate one strategy on market bars ``start:start + n``.
+
+    Prices, ``day_end``, ``time`` (int64 ns) and the ``signals`` (a tuple of
+    float64 arrays) cover the whole market. Rule r (`LONG_ENTRY` ...) scores
+    signals ``sig[r, :count[r]]`` with weights ``w[r]`` against ``thr[r]``
+    (``count[r]`` 0: never fires). NaN ``sl`` / ``tp`` / ``trail`` disable them,
+    ``max_bars`` 0 means none. ``period_end`` marks the window's bars that end a
+    return period and ``p_count`` counts the periods (`period_ends`). ``returns``
+    (n floats) and ``ti`` / ``tf``
+    (2n + 1 rows of 4) are scratch. Returns (figures as `OUT`, the packed
+    arrays' lengths, the packed arrays).
+    """
+    totals = np.zeros(4)
+    for r in range(4):
+        total = 0.0
+        for k in range(count[r]):
+            total += w[r, k]
+        totals[r] = total
+
+    k = 0
+    cash = 1.0
+    pos = 0
+    units = 0.0
+    entry = 0.0
+    committed = 0.0
+    entry_i = 0
+    best = 0.0
+    pending_exit = -1
+    pending_entry = 0
+    # statistics of the equity: drawdown, per-bar returns, period returns, downsampling
+    peak = 1.0
+    max_dd = 0.0
+    previous = 1.0
+    total_r = 0.0
+    total_sq = 0.0
+    abs_max = 0.0
+    p_total = 0.0
+    p_sq = 0.0
+    p_down = 0.0
+    p_start = 1.0
+    every = n <= points
+    buckets = max(1, (points - 2) // 2)
+    eq_t = np.empty(n if every else 2 * buckets + 2, np.int64)
+    eq_v = np.empty(len(eq_t))
+    m = 0
+    b = 0
+    b_start = 1
+    b_stop = 1 + (n - 2) // buckets
+    lo_i = hi_i = 0
+    lo_v, hi_v = np.inf, -np.inf
+    next_event = 0  # the next bar to emit points at: bar 0, a bucket's last bar, the last bar
+    value = 1.0
+
+    for i in range(n):
+        g = start + i
+        # 1. Orders at the open: an exit, then an entry (a reversal does both).
+        if pending_exit >= 0:
+            cash += _record(ti, tf, k, entry_i, i, pos, entry, o[g], units, committed, commission, slippage,
+                            pending_exit)  # fmt: skip
+            k += 1
+            pos = 0
+            pending_exit = -1
+        if pending_entry != 0 and cash > 0.0:
+            pos = pending_entry
+            entry, committed, cash, units = _open_position(pos, o[g], cash, fraction, commission, slippage)
+            entry_i = i
+            best = entry
+        pending_entry = 0
+
+        # 2. Stops during the bar; the worst point of the bar while in the market.
+        low_mark = cash
+        if pos != 0:
+            price, reason, best = _check_stops(pos, entry, best, o[g], h[g], lo[g], sl, tp, trail, trail_act)
+            seen = lo[g] if pos > 0 else h[g]
+            if reason >= 0 and (reason != TAKE_PROFIT or price == o[g]):
+                seen = price
+            low_mark = cash + _value(pos, units, entry, seen)
+            if reason >= 0:
+                cash += _record(ti, tf, k, entry_i, i, pos, entry, price, units, committed, commission, slippage,
+                                reason)  # fmt: skip
+                k += 1
+                pos = 0
+
+        # 3. Decisions at the close.
+        closing = 0
+        if pos != 0:
+            reason = -1
+            if i == n - 1:
+                reason = END_OF_DATA
+            elif eod and day_end[g]:
+                reason = END_OF_DAY
+            else:
+                wants = -1
+                r = LONG_EXIT if pos > 0 else SHORT_EXIT
+                exit_fires = False
+                if count[r] > 0 and totals[r] > 0.0:  # the rule's score (rule_fires), written out: a call per bar costs
+                    score = 0.0
+                    for q in range(count[r]):
+                        score += w[r, q] * signals[sig[r, q]][g]
+                    exit_fires = score / totals[r] >= thr[r]
+                if exit_fires:
+                    wants = SIGNAL_EXIT
+                elif max_bars > 0 and (i - entry_i + (0 if fill_close else 1)) >= max_bars:
+                    wants = MAX_BARS
+                if wants >= 0:
+                    closing = pos
+                    if fill_close:
+                        reason = wants
+                    else:
+                        pending_exit = wants
+            if reason >= 0:
+                cash += _record(ti, tf, k, entry_i, i, pos, entry, c[g], units, committed, commission, slippage,
+                                reason)  # fmt: skip
+                k += 1
+                pos = 0
+
+        # 4. Entries: when flat at this close, or reversing a position closed here.
+        if (pos == 0 or closing != 0) and i < n - 1 and not (fill_close and eod and day_end[g]):
+            le = se = False
+            for r in (LONG_ENTRY, SHORT_ENTRY):
+                if count[r] > 0 and totals[r] > 0.0:
+                    score = 0.0
+                    for q in range(count[r]):
+                        score += w[r, q] * signals[sig[r, q]][g]
+                    if score / totals[r] >= thr[r]:
+                        if r == LONG_ENTRY:
+                            le = True
+                        else:
+                            se = True
+            side = 0
+            if le and not se:
+                side = 1
+            elif se and not le:
+                side = -1
+            if side != 0 and side != closing:
+                if not fill_close:
+                    pending_entry = side
+                elif cash > 0.0:
+                    pos = side
+                    entry, committed, cash, units = _open_position(pos, c[g], cash, fraction, commission, slippage)
+                    entry_i = i
+                    best = entry
+
+        # 5. Mark to market, and the statistics of this bar's equity.
+        if pos > 0:
+            value = cash + units * c[g]
+        elif pos < 0:
+            value = cash + max(units * (2.0 * entry - c[g]), 0.0)
+        else:
+            value = cash
+        worst = min(low_mark, value)
+        if worst <= peak * (1.0 - max_dd + 1e-9):  # it may be a deeper drawdown (the margin dwarfs rounding)
+            dd = 1.0 - worst / peak
+            if dd > max_dd:
+                max_dd = dd
+        if value > peak:
+            peak = value
+        ret = 0.0  # an unchanged equity returns 0 (x / x - 1 is exactly 0): no division
+        if value != previous and previous > 0:
+            ret = value / previous - 1.0
+        total_r += ret
+        total_sq += ret * ret
+        returns[i] = ret
+        if abs(ret) > abs_max:
+            abs_max = abs(ret)
+        previous = value
+        if period_end[i]:  # the last bar of its period
+            pr = value / p_start - 1.0 if p_start > 0 else 0.0
+            p_total += pr
+            p_sq += pr * pr
+            if pr < 0:
+                p_down += pr * pr
+            p_start = value
+        if every:
+            eq_t[m] = time[g]
+            eq_v[m] = value
+            m += 1
+            continue
+        # Downsampling (`optimizer.stats.downsample_indices`): bar 0, each bucket's
+        # first minimum and first maximum in bar order, the last bar. A bucket starts
+        # with both at +-inf, so its first bar sets both, as the reference's start does.
+        if value < lo_v:
+            lo_i = i
+            lo_v = value
+        if value > hi_v:
+            hi_i = i
+            hi_v = value
+        if i == next_event:
+            if i == 0 or i == n - 1:
+                eq_t[m] = time[g]
+                eq_v[m] = value
+                m += 1
+            else:
+                first_i, first_v, second_i, second_v = lo_i, lo_v, hi_i, hi_v
+                if hi_i < lo_i:
+                    first_i, first_v, second_i, second_v = hi_i, hi_v, lo_i, lo_v
+                eq_t[m] = time[start + first_i]
+                eq_v[m] = first_v
+                m += 1
+                if second_i != first_i:
+                    eq_t[m] = time[start + second_i]
+                    eq_v[m] = second_v
+                    m += 1
+                b += 1
+                b_start = b_stop
+                b_stop = 1 + (n - 2) * (b + 1) // buckets
+                while b < buckets and b_stop <= b_start:  # an empty bucket (not with n > points)
+                    b += 1
+                    b_stop = 1 + (n - 2) * (b + 1) // buckets
+            lo_v, hi_v = np.inf, -np.inf
+            lo_i = hi_i = i + 1
+            next_event = b_stop - 1 if b < buckets else n - 1
+
+    out = np.full(len(OUT), np.nan)
+    out[0] = max_dd
+    mean = total_r / n
+    out[1] = mean
+    out[2] = np.sqrt(max((total_sq - n * mean * mean) / (n - 1), 0.0))
+    out[3] = p_count
+    if p_count >= 2:
+        p_mean = p_total / p_count
+        out[4] = p_mean
+        out[5] = np.sqrt(max((p_sq - p_count * p_mean * p_mean) / (p_count - 1), 0.0))
+        out[6] = np.sqrt(p_down / p_count)
+    out[7] = value
+
+    # The trades.
+    entry_time = np.empty(k, np.int64)
+    exit_time = np.empty(k, np.int64)
+    side8 = np.empty(k, np.int8)
+    reason8 = np.empty(k, np.int8)
+    held = np.empty(k, np.int64)
+    entry_price = np.empty(k)
+    exit_price = np.empty(k)
+    pct = np.empty(k)
+    history = np.empty(k)
+    held_sum = 0
+    cumulative = 0.0
+    for j in range(k):
+        entry_time[j] = time[start + ti[j, 0]]
+        exit_time[j] = time[start + ti[j, 1]]
+        side8[j] = ti[j, 2]
+        reason8[j] = ti[j, 3]
+        held[j] = max(ti[j, 1] - ti[j, 0], 1)
+        held_sum += held[j]
+        entry_price[j] = tf[j, 0]
+        exit_price[j] = tf[j, 1]
+        pct[j] = tf[j, 2] * 100.0
+        cumulative = tf[j, 3] if j == 0 else cumulative + tf[j, 3]
+        history[j] = cumulative * 100.0
+    n_win, n_loss, sum_win, sum_loss, best_pct, worst_pct, total_pct = _trade_summary(pct)
+    out[8], out[9], out[10], out[11] = n_win, n_loss, sum_win, sum_loss
+    out[12], out[13], out[14], out[15] = best_pct, worst_pct, total_pct, held_sum
+    win_edges, win_counts = _histogram(pct[pct > 0])
+    loss_edges, loss_counts = _histogram(pct[pct < 0])
+
+    # The moments and block sums of the per-bar returns, in numpy's order.
+    out[21] = -1.0
+    stack, partial = workspace()
+    total_returns = pairwise_in(returns, 0, n, SUM, 0.0, stack, partial)[0]
+    if not np.isfinite(total_returns):  # the first return that is not finite: refused, as returns_moments does
+        for i in range(n):
+            if not np.isfinite(returns[i]):
+                out[21] = i
+                out[22] = returns[i]
+                break
+    mean_returns = total_returns / n
+    out[16] = mean_returns
+    out[17], out[18], out[19] = pairwise_in(returns, 0, n, DEVIATIONS, mean_returns, stack, partial)
+    out[20] = abs_max
+    s = blocks if blocks > 0 and n >= blocks else 0
+    block_sums = np.empty(s)
+    block_squares = np.empty(s)
+    block_counts = np.empty(s, np.int64)
+    for q in range(s):
+        b_lo = q * n // s
+        b_hi = (q + 1) * n // s
+        # np.add.reduceat's order: the first value, plus the pairwise sum of the rest
+        rest_squares, rest, _ = pairwise_in(returns, b_lo + 1, b_hi - b_lo - 1, SQUARES, 0.0, stack, partial)
+        block_sums[q] = returns[b_lo] + rest
+        block_squares[q] = returns[b_lo] * returns[b_lo] + rest_squares
+        block_counts[q] = b_hi - b_lo
+
+    # Packed as `optimizer.stats_codec` packs them: the series, then the distributions.
+    lengths = np.array([k, k, k, k, k, k, k, k, k, m, m, len(win_edges), len(win_counts), len(loss_edges),
+                        len(loss_counts), s, s, s], np.int64)  # fmt: skip
+    size = 8 * (7 * k + 2 * m + len(win_edges) + len(win_counts) + len(loss_edges) + len(loss_counts) + 3 * s) + 2 * k
+    blob = np.empty(size, np.uint8)
+    at = _put(blob, 0, entry_time)
+    at = _put(blob, at, exit_time)
+    at = _put(blob, at, side8)
+    at = _put(blob, at, entry_price)
+    at = _put(blob, at, exit_price)
+    at = _put(blob, at, pct)
+    at = _put(blob, at, reason8)
+    at = _put(blob, at, held)
+    at = _put(blob, at, history)
+    at = _put(blob, at, eq_t[:m].copy())
+    at = _put(blob, at, eq_v[:m].copy())
+    at = _put(blob, at, win_edges)
+    at = _put(blob, at, win_counts)
+    at = _put(blob, at, loss_edges)
+    at = _put(blob, at, loss_counts)
+    at = _put(blob, at, block_sums)
+    at = _put(blob, at, block_squares)
+    at = _put(blob, at, block_counts)
+    return out, lengths, blob
