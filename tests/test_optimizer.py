@@ -447,3 +447,43 @@ def test_the_warm_up_generation_leaves_the_rate_once_another_is_done():
     assert rates(None, [], 10) == (None, None)
     assert rates((100, 20.0), [], 10) == (5.0, 200.0)  # nothing else yet: the warm-up is all there is
     assert rates((100, 20.0), [(100, 1.0), (50, 1.0)], 10) == (75.0, 10.0)
+
+
+def _mirrored(candles):
+    """The candles' prices mirrored (2.4 - p): another market of the same length and times."""
+    import dataclasses
+
+    return dataclasses.replace(candles, open=2.4 - candles.open, high=2.4 - candles.low, low=2.4 - candles.high,
+                               close=2.4 - candles.close)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_runs_sharing_a_cluster_keep_their_own_data_and_lost_data_is_sent_again(dask_client):
+    """Two runs on one cluster at once, on different markets of the same shape: each
+    evaluates on its own candles (their scatters once shared the keys ``open``,
+    ``close``...: the second replaced the first's). Then one run's candles are lost
+    on the cluster (released under it): its next batches are sent again with them
+    scattered again, and give the same statistics, not failed evaluations."""
+    config = parse(_config(split=False))
+    spec = RunSpec(config.raw, None)
+    rng = random.Random(3)
+    tasks = [("train", [rng.random() for _ in range(5)]) for _ in range(24)]
+    markets = {"eurusd": candles_of(EURUSD), "mirrored": _mirrored(candles_of(EURUSD))}
+    expected = {}
+    for name, candles in markets.items():
+        sequential = SequentialExecutor(spec, candles)
+        expected[name] = [s.to_dict() for s in sequential.map(tasks)]
+        sequential.close()
+    assert expected["eurusd"] != expected["mirrored"] and not any(s["failed"] for s in expected["eurusd"])
+    executors = {name: DaskExecutor(dask_client, spec, candles) for name, candles in markets.items()}
+    try:
+        for name, executor in executors.items():  # both scattered before either evaluates
+            assert [s.to_dict() for s in executor.map(tasks)] == expected[name], name
+        lost = executors["eurusd"]
+        dask_client.cancel(list(lost.data.values()))  # as a worker's death loses them
+        again = [s.to_dict() for s in lost.map(tasks)]
+        assert again == expected["eurusd"] and not any(s["failed"] for s in again)
+        assert [s.to_dict() for s in executors["mirrored"].map(tasks)] == expected["mirrored"]
+    finally:
+        for executor in executors.values():
+            executor.close()

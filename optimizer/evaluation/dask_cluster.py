@@ -69,6 +69,10 @@ class WorkerCannotImport(ClusterError):
     """A Dask worker lacks this project (or one of its dependencies)."""
 
 
+BATCH_RETRIES = 3
+"""Times a batch that failed for the cluster's sake is sent again before the run is interrupted."""
+
+
 class ClusterLost(ClusterError):
     """The scheduler went away mid-run, or every worker did: the run can resume from
     its last checkpoint once the cluster is back."""
@@ -139,15 +143,33 @@ class DaskExecutor:
         self._own_client = own_client
         self._checked: set[str] = set()
         self.data: dict[str, Any] = {}
+        self._arrays: dict[str, Any] = {}
+        self._scatters = 0
         self._without_workers: float | None = None
         try:
             self._wait_for_workers()
             self._check_new_workers()
-            self.data = client.scatter(candles.to_arrays(), broadcast=True, hash=False)
+            self._arrays = candles.to_arrays()
+            self._scatter()
         except BaseException:
             self.close()
             raise
         self.workers = max(1, len(self._worker_addresses()))
+
+    def _scatter(self) -> None:
+        """Send the candles to every worker, under keys of this run's own (column names
+        alone would be the same keys for every run on the cluster: a second run's
+        scatter replaced the first's candles) and of this scatter (one lost with a
+        worker is sent again under new keys)."""
+        if self.data:  # the previous scatter's futures, some lost: released
+            self.client.cancel(list(self.data.values()))
+        self._scatters += 1
+        keys = {name: f"candles-{self.run_key}-{self._scatters}-{name}" for name in self._arrays}
+        scattered = self.client.scatter({keys[n]: a for n, a in self._arrays.items()}, broadcast=True, hash=False)
+        self.data = {name: scattered[key] for name, key in keys.items()}
+
+    def _data_lost(self) -> bool:
+        return any(future.status != "finished" for future in self.data.values())
 
     @classmethod
     def connect(
@@ -210,8 +232,8 @@ class DaskExecutor:
         ]
         results: list[IndividualStats] = []
         try:
-            for batch, future in zip(batches, futures, strict=True):
-                for value in self._collect(future, batch):
+            for k, (batch, future) in enumerate(zip(batches, futures, strict=True)):
+                for value in self._collect(future, batch, keep, futures, k):
                     if on_result is not None:
                         on_result(len(results), value)
                     results.append(value)
@@ -221,8 +243,18 @@ class DaskExecutor:
             raise
         return results
 
-    def _collect(self, future: Any, batch: list[Task]) -> list[IndividualStats]:
-        """A batch's statistics, waiting for them while the cluster is there."""
+    def _collect(
+        self, future: Any, batch: list[Task], keep: SeriesFilter | None, futures: list[Any], k: int
+    ) -> list[IndividualStats]:
+        """A batch's statistics, waiting for them while the cluster is there. A batch
+        whose task kept killing its workers (Dask's ``KilledWorker``) comes back as
+        failed evaluations; one that failed for the cluster's sake (its data lost with
+        a worker, cancelled) is sent again, with the data scattered again if it was
+        lost, up to `BATCH_RETRIES` times, then `ClusterLost`: a cluster's fault is
+        never counted as failed evaluations. ``futures[k]`` follows the retries."""
+        from distributed import KilledWorker
+
+        retries = 0
         while True:
             try:
                 return future.result(timeout=POLL_SECONDS)
@@ -232,11 +264,25 @@ class DaskExecutor:
                 failures = import_failures(self.client) if self.client.status == "running" else {}
                 raise cannot_import(failures) if failures else ClusterError(
                     f"a Dask worker of {self.address} cannot import the optimizer: {exc}") from exc  # fmt: skip
-            except Exception as exc:
-                self._alive()  # a cancelled future: the scheduler is gone
+            except KilledWorker as exc:
                 log.warning("a Dask batch of %d individuals failed: %s", len(batch), exc)
                 error = f"Dask task failed: {type(exc).__name__}: {exc}"
                 return [failure(self.config, genes, error) for _, genes in batch]
+            except Exception as exc:
+                self._alive()  # a cancelled future: the scheduler is gone
+                retries += 1
+                if retries > BATCH_RETRIES:
+                    raise ClusterLost(f"a batch of {len(batch)} evaluations failed {retries} times on the Dask "
+                                      f"cluster at {self.address} ({type(exc).__name__}: {exc}); the last finished "
+                                      "generation is checkpointed: resume once the cluster is healthy") from exc  # fmt: skip
+                lost = self._data_lost()
+                log.warning("a Dask batch of %d individuals failed (%s: %s); sending it again%s", len(batch),
+                            type(exc).__name__, exc, " with the candles scattered again" if lost else "")  # fmt: skip
+                if lost:
+                    self._scatter()
+                future = futures[k] = self.client.submit(
+                    _evaluate_on_worker, self.run_key, self.spec, self.data, self.bar_ns, batch, keep, pure=False
+                )
 
     def _scheduler_there(self) -> None:
         """`ClusterLost` if the client has lost the scheduler (no round trip)."""
