@@ -1,7 +1,8 @@
 """A walk-forward's checkpoint folder and its start checks, on real BTC-1m folds
 through ``python -m optimizer run`` (real processes): a resume after the
-``walk_forward`` section changed is refused, ``--resume`` of nothing is an error
-and Ctrl-C before the first generation says nothing was checkpointed."""
+``walk_forward`` section changed is refused, ``--resume`` of nothing is an error,
+Ctrl-C before the first generation says nothing was checkpointed, and
+``walk_forward.select`` is checked as the objectives are."""
 
 from __future__ import annotations
 
@@ -86,3 +87,13 @@ def test_ctrl_c_before_the_first_generation_says_nothing_was_checkpointed(tmp_pa
     assert code == 130, err
     assert "nothing was checkpointed" in err and "Resume with" not in err, err
     assert not list(folder.glob("fold-*/checkpoint.json"))
+
+
+@pytest.mark.parametrize("metric", ["sharpe", "sortino"])
+def test_a_select_metric_undefined_in_the_training_windows_is_refused_at_start(tmp_path, metric):
+    code, err = _finish(_start(write_json(tmp_path / "c.json", _doc(select=metric)), "--workers", "1", "--json",
+                               tmp_path / "out.json", env=_env("0")))  # fmt: skip
+    assert code == 2, err
+    assert err.startswith(f"error: walk_forward.select: {metric} needs 30 daily returns and the training window "
+                          "has "), err  # fmt: skip
+    assert "(fold 1's training window)" in err and not (tmp_path / "out.json").exists()
