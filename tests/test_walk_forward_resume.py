@@ -68,15 +68,16 @@ def test_resume_of_a_folder_without_a_checkpoint_is_the_plain_runs_error(tmp_pat
     assert not missing.exists() and not (tmp_path / "out.json").exists()
 
 
+@pytest.mark.slow  # the interrupted evaluations end before the run does
 def test_ctrl_c_before_the_first_generation_says_nothing_was_checkpointed(tmp_path):
     doc = _doc()
-    # A weight-0 signal that sleeps 5 s on each evaluation: the first generation takes a while.
+    # A weight-0 signal that sleeps 1 s on each evaluation: the first generation takes a while.
     doc["strategy"]["signals"]["pause"] = {"kind": "slow", "params": {"period": {"min": 1, "max": 10**6,
                                                                                  "type": "int"}}}  # fmt: skip
     doc["strategy"]["entry"]["weights"]["pause"] = 0.0
     folder = tmp_path / "ckpt"
     process = _start(write_json(tmp_path / "c.json", doc), "--workers", "1", "--checkpoint", folder, "--json",
-                     tmp_path / "out.json", env=_env("5"))  # fmt: skip
+                     tmp_path / "out.json", env=_env("1"))  # fmt: skip
     deadline = time.monotonic() + 120
     while not (folder / "walk_forward.json").exists():  # the walk-forward is set up; fold 1 is evaluating
         assert process.poll() is None, process.communicate()[1]
