@@ -21,7 +21,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from optimizer.config import RunConfig
 from optimizer.files import write_json
-from optimizer.walk_forward.loop import WalkForward
+from optimizer.walk_forward.loop import WalkForward, has_fold_checkpoint
 from optimizer.walk_forward.prepare import prepare_walk_forward
 
 log = logging.getLogger("optimizer")
@@ -37,6 +37,10 @@ def run_walk_forward(config: RunConfig, args: argparse.Namespace, folder: Path, 
                                   executor=args.executor) as prepared:  # fmt: skip
             return _drive(prepared.walk_forward, config, args)
     except KeyboardInterrupt:
+        if not has_fold_checkpoint(folder):
+            log.warning("stopped before the first generation finished: nothing was checkpointed (in %s); run "
+                        "again without --resume to start over", folder)  # fmt: skip
+            return INTERRUPTED
         log.warning(
             "stopped; each fold's last finished generation is checkpointed in %s. Resume with: "
             "python -m optimizer run %s --resume %s --json %s", folder, args.config, folder, args.out,

@@ -19,6 +19,8 @@ generation, so the result is that of an uninterrupted run.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,10 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from optimizer.cache import DEFAULT_CACHE_BYTES, ArrayCache
-from optimizer.checkpoint import has_checkpoint
+from optimizer.checkpoint import has_checkpoint, run_fingerprint
 from optimizer.config import RunConfig, parse_config
 from optimizer.data import MarketData
 from optimizer.engine import Engine
+from optimizer.errors import ConfigError
 from optimizer.evaluation import Executor, OnResult, SeriesFilter, Task
 from optimizer.evaluation.worker import fold_phase
 from optimizer.events import GenerationEvent
@@ -40,6 +43,18 @@ from optimizer.walk_forward import results as wf
 from optimizer.walk_forward.windows import FoldWindow
 
 SEED_STEP = 7919  # fold k's seed: the run's + (k - 1) * SEED_STEP, modulo 2**32
+STAMP = "walk_forward.json"  # the checkpoint folder's identity: which configuration, data and folds it is of
+
+
+def walk_fingerprint(config: RunConfig, data_fingerprint: str, windows: Sequence[FoldWindow]) -> str:
+    """SHA-256 of the whole configuration (its ``walk_forward`` section included),
+    the data and the fold windows' bars: a walk-forward checkpoint's identity. Each
+    fold's own checkpoint is fingerprinted without the section (`fold_config`), so
+    this one is what tells a changed ``walk_forward`` (folds, train, test, mode,
+    select ...) from the one the folds were checkpointed for."""
+    digest = hashlib.sha256(run_fingerprint(config, data_fingerprint).encode())
+    digest.update(json.dumps([[w.fold, w.train_start, w.test_start, w.test_stop] for w in windows]).encode())
+    return digest.hexdigest()
 
 
 def fold_seed(seed: int, fold: int) -> int:
@@ -127,9 +142,29 @@ class WalkForward:
         self.trading_days = trading_days_for(config.execution.trading_days, market.candles.time)
         self._cache = ArrayCache(DEFAULT_CACHE_BYTES)  # the coordinator's own test backtests
         self._select, self._goal = _selection(config)
-        if self.folder is not None and not resume:
-            for window in self.windows:  # a fresh run: no fold of an earlier one is taken for this one's
-                shutil.rmtree(self._fold_folder(window.fold), ignore_errors=True)
+        self.fingerprint = walk_fingerprint(config, market.fingerprint(), self.windows)
+        if self.folder is not None:
+            if resume:
+                self._check_stamp()
+            else:
+                for old in self.folder.glob("fold-*"):  # a fresh run: no fold of an earlier one is taken for its
+                    shutil.rmtree(old, ignore_errors=True)
+                self.folder.mkdir(parents=True, exist_ok=True)
+                (self.folder / STAMP).write_text(json.dumps({"fingerprint": self.fingerprint}), encoding="utf-8")
+
+    def _check_stamp(self) -> None:
+        """Refuse to resume from a folder without a fold's checkpoint, or whose folds
+        belong to another configuration (``walk_forward`` section included), data or folds."""
+        assert self.folder is not None
+        if not has_fold_checkpoint(self.folder):
+            raise ConfigError(f"resume: no checkpoint in {self.folder}")
+        path = self.folder / STAMP
+        try:
+            stamp = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stamp = None
+        if not isinstance(stamp, dict) or stamp.get("fingerprint") != self.fingerprint:
+            raise ConfigError(f"resume: {path} belongs to another configuration or dataset")
 
     @property
     def finished(self) -> bool:

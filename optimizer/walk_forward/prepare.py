@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 
 from optimizer.config import RunConfig
 from optimizer.data import MarketData
@@ -50,15 +50,21 @@ def fold_spec(config: RunConfig, windows: list[FoldWindow]) -> RunSpec:
 
 def windows_of(config: RunConfig, market: MarketData) -> list[FoldWindow]:
     """The folds of ``config``'s walk-forward on ``market``, once each fold's training
-    window can have its objectives (`undefined_objectives`); `ConfigError` otherwise."""
+    window can have its objectives and its ``walk_forward.select`` metric
+    (`undefined_objectives`); `ConfigError` otherwise."""
     section = config.settings.walk_forward
     if section is None:
         raise ConfigError("walk_forward: the configuration has none")
     windows = fold_windows(section, market.candles.time, market.bar_ns)
     days = trading_days_for(config.execution.trading_days, market.candles.time)
     shortest = min(windows, key=lambda w: w.test_start - w.train_start)
-    problems = undefined_objectives(config.objectives, market.candles.time[shortest.train_start:shortest.test_start],
-                                    market.bar_ns, days)  # fmt: skip
+    train_time = market.candles.time[shortest.train_start:shortest.test_start]  # fmt: skip
+    problems = undefined_objectives(config.objectives, train_time, market.bar_ns, days)
+    if section.select is not None:  # the member carried forward is picked on it: undefined, every fold is flat
+        selected = undefined_objectives([SimpleNamespace(metric=section.select)], train_time, market.bar_ns, days)  # type: ignore[list-item]
+        problems += [line.replace("objectives.0.metric", "walk_forward.select", 1)
+                     .replace("every individual would be undefined", "no fold could select a member", 1)
+                     for line in selected]  # fmt: skip
     if problems:
         raise ConfigError([f"{line} (fold {shortest.fold}'s training window)" for line in problems])
     return windows

@@ -7,8 +7,10 @@ curve, and the figures that judge it (docs/OPTIMIZER.md, "Walk-forward").
   evaluation) is flat, with no trades. So the stitched return is
   ``prod(1 + fold test return) - 1`` exactly.
 * Efficiency: the stitched curve's annualized return over the mean annualized
-  training return of the selected members (each ``(1 + r) ** (365.25 / days) - 1``
-  over its own window); None where the in-sample return is not positive.
+  training return of the selected members, each annualized simply over its own
+  window (``r * 365.25 / days``, not compounded: compounding a 3-day return to a
+  year makes ~1e25 of it, Pardo's walk-forward efficiency is the simple rate);
+  None where the in-sample return is not positive.
 * t-statistic of the stitched per-bar returns (``mean / (std / sqrt(n))``, sample
   deviation); None when they do not vary.
 * ``profitable_folds_pct``: percent of folds whose test return is above 0;
@@ -120,11 +122,11 @@ def stitched_stats(
 
 
 def annualized(total_return_pct: float, span_days: float) -> float | None:
-    """A return in percent over ``span_days`` as a yearly rate (fraction); None without a span."""
+    """A return in percent over ``span_days`` days as a simple (not compounded)
+    yearly rate, a fraction: ``r / 100 * 365.25 / span_days``; None without a span."""
     if span_days <= 0:
         return None
-    growth = 1.0 + total_return_pct / 100.0
-    return -1.0 if growth <= 0 else growth ** (YEAR_DAYS / span_days) - 1.0
+    return total_return_pct / 100.0 * (YEAR_DAYS / span_days)
 
 
 def efficiency(stitched: IndividualStats, folds: Sequence[FoldResult]) -> float | None:
