@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from optimizer.evaluation import SequentialExecutor
-from optimizer.walk_forward import WalkForward, fold_spec, fold_windows
-from tests.conftest import EURUSD, market_of, parse
+from tests.conftest import EURUSD
+from tests.test_walk_forward import _walk
 
 
 @pytest.fixture
@@ -34,17 +33,7 @@ def _doc(signals: dict, entry: dict, exit_: dict, **execution) -> dict:
 
 
 def _summary(doc: dict) -> dict:
-    config = parse(doc)
-    market = market_of(EURUSD)
-    windows = fold_windows(config.settings.walk_forward, market.candles.time, market.bar_ns)
-    executor = SequentialExecutor(fold_spec(config, windows), market.candles)
-    try:
-        walk = WalkForward(config, market, executor, windows)
-        for _ in walk.run():
-            pass
-        return walk.summary()
-    finally:
-        executor.close()
+    return _walk(doc)[0].summary()
 
 
 def _verdicts(summary: dict) -> dict[str, bool]:

@@ -10,11 +10,10 @@ import math
 
 import pytest
 
-from optimizer.evaluation import SequentialExecutor
 from optimizer.periods import YEAR_DAYS
-from optimizer.walk_forward import WalkForward, fold_spec, fold_windows
 from optimizer.walk_forward.results import annualized, efficiency
-from tests.conftest import BTC, market_of, parse, sma_cross_config
+from tests.conftest import BTC, market_of, sma_cross_config
+from tests.test_walk_forward import _walk
 
 
 @pytest.fixture(scope="module")
@@ -23,17 +22,8 @@ def btc_walk():
     doc["ga"] = {"population": 8, "generations": 2, "seed": 4, "min_trades": 1}
     doc["robustness"] = {"enabled": False}
     doc["walk_forward"] = {"folds": 4, "train": 1500, "test": 500}
-    config = parse(doc)
-    market = market_of(BTC)
-    windows = fold_windows(config.settings.walk_forward, market.candles.time, market.bar_ns)
-    executor = SequentialExecutor(fold_spec(config, windows), market.candles)
-    try:
-        walk = WalkForward(config, market, executor, windows)
-        for _ in walk.run():
-            pass
-        return walk, walk.summary()
-    finally:
-        executor.close()
+    walk, _ = _walk(doc, market=market_of(BTC))
+    return walk, walk.summary()
 
 
 def test_the_efficiency_of_intraday_folds_is_the_ratio_of_simple_yearly_rates(btc_walk):
