@@ -29,8 +29,8 @@ EURUSD hourly bars (5,000 bars), fast 5..50, slow 20..200, a stop-loss of
   with 1 worker, with no GA work between them; what separates it from the GA's
   ratio is the coordinating process's work (selection, variation, bookkeeping).
 * Dask (``--dask-only`` for this part alone): the same GA on 2 Dask workers
-  (``dask scheduler`` and ``dask worker --nworkers 2 --nthreads 1``: separate
-  processes on this machine, `bench.dask_cluster`) next to the 2-worker pool, at
+  (``dask scheduler`` and two ``dask worker --nworkers 1 --nthreads 1``: separate
+  processes on this machine, `tests.dask_processes`) next to the 2-worker pool, at
   5,000 bars (the EURUSD file) and 1,000,000 (its bars repeated). Both executors
   are started, and one untimed run made on each (the workers' engines and caches
   built), before the clock; then the runs alternate, the median of the repeats.
@@ -57,7 +57,9 @@ import tempfile
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -381,11 +383,25 @@ def peak_memory(bars: int) -> tuple[float, float]:
         return peak / 2**30, time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def _dask_cluster(workers: int) -> Iterator[Any]:
+    """``workers`` single-threaded ``dask worker`` processes and their scheduler on
+    loopback, started with Dask's command lines and killed by their pids afterwards
+    (the tests' `tests.dask_processes.DaskCluster`)."""
+    from tests.dask_processes import DaskCluster
+
+    with tempfile.TemporaryDirectory(prefix="bench-dask-") as folder:
+        cluster = DaskCluster(Path(folder))
+        try:
+            yield cluster.start(workers)
+        finally:
+            cluster.stop()
+
+
 def dask_versus_pool(bars: int, population: int, generations: int, repeats: int) -> tuple[float, float, int]:
     """Evaluations per second of the GA on 2 Dask workers (separate processes) and on
     the 2-worker pool, at ``bars`` bars (median of ``repeats`` alternating runs each),
     and the evaluations of one run."""
-    from bench.dask_cluster import LocalDaskProcesses
     from optimizer.evaluation.dask_cluster import DaskExecutor
 
     config = parse_config(_config(population, generations))
@@ -395,7 +411,7 @@ def dask_versus_pool(bars: int, population: int, generations: int, repeats: int)
     rates: dict[str, list[float]] = {"dask": [], "pool": []}
     evaluations = 0
     with (
-        LocalDaskProcesses(2) as cluster,
+        _dask_cluster(2) as cluster,
         DaskExecutor.connect(f"dask://{cluster.address}", spec, market.candles) as dask,
         ProcessExecutor(spec, market.candles, 2) as pool,
     ):
