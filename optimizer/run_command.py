@@ -44,11 +44,16 @@ def run(args: argparse.Namespace) -> int:
         ) as prepared:  # fmt: skip
             return _drive(prepared.optimizer, config, args)
     except KeyboardInterrupt:
-        log.warning(
-            "stopped; the last finished generation is checkpointed in %s. Resume with: "
-            "python -m optimizer run %s --resume %s --json %s", folder, args.config, folder, args.out,
-        )  # fmt: skip
-        return INTERRUPTED
+        return stopped(args, folder, "the last finished generation is")
+
+
+def stopped(args: argparse.Namespace, folder: Path, what: str) -> int:
+    """Say, after Ctrl-C, where ``what`` (what is checkpointed) is and how to resume; the exit code."""
+    log.warning(
+        "stopped; %s checkpointed in %s. Resume with: python -m optimizer run %s --resume %s --json %s",
+        what, folder, args.config, folder, args.out,
+    )  # fmt: skip
+    return INTERRUPTED
 
 
 def _drive(optimizer: Optimizer, config: RunConfig, args: argparse.Namespace) -> int:

@@ -25,12 +25,11 @@ from optimizer.walk_forward.loop import WalkForward, has_fold_checkpoint
 from optimizer.walk_forward.prepare import prepare_walk_forward
 
 log = logging.getLogger("optimizer")
-BAR = "{l_bar}{bar}| {n_fmt}/{total_fmt} gen [{elapsed}{postfix}]"
 
 
 def run_walk_forward(config: RunConfig, args: argparse.Namespace, folder: Path, data: Path) -> int:
     """Run (or resume) the walk-forward of ``config`` and write its JSON result."""
-    from optimizer.run_command import INTERRUPTED
+    from optimizer.run_command import INTERRUPTED, stopped
 
     try:
         with prepare_walk_forward(config, data, checkpoint_dir=folder, resume=bool(args.resume),
@@ -41,15 +40,11 @@ def run_walk_forward(config: RunConfig, args: argparse.Namespace, folder: Path, 
             log.warning("stopped before the first generation finished: nothing was checkpointed (in %s); run "
                         "again without --resume to start over", folder)  # fmt: skip
             return INTERRUPTED
-        log.warning(
-            "stopped; each fold's last finished generation is checkpointed in %s. Resume with: "
-            "python -m optimizer run %s --resume %s --json %s", folder, args.config, folder, args.out,
-        )  # fmt: skip
-        return INTERRUPTED
+        return stopped(args, folder, "each fold's last finished generation is")
 
 
 def _drive(walk: WalkForward, config: RunConfig, args: argparse.Namespace) -> int:
-    from optimizer.run_command import _fmt, _width, duration
+    from optimizer.run_command import BAR, _fmt, _width, duration
 
     metric = config.objectives[0].metric
     total = len(walk.windows) * (1 if not config.genes else config.ga.generations)
