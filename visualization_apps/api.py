@@ -168,9 +168,8 @@ def run_status(run_id: int) -> Response:
     # stored (the per-split arrays are 0.8 MB; parsing and encoding them again made a
     # finished run's status cost 50 ms).
     robustness = _ctx().store.run_robustness_json(run_id, light=light) or "null"
-    encoded = current_app.json.dumps({k: v for k, v in record.items() if k != "robustness"})
-    return Response(f'{encoded[:-1]}, "robustness": {robustness}}}' if len(encoded) > 2 else
-                    f'{{"robustness": {robustness}}}', mimetype="application/json")  # fmt: skip
+    encoded = current_app.json.dumps({k: v for k, v in record.items() if k != "robustness"})  # never empty: id, state...
+    return Response(f'{encoded[:-1]}, "robustness": {robustness}}}', mimetype="application/json")
 
 
 @api.get("/runs/<int:run_id>/robustness")
