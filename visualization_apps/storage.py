@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
+from visualization_apps.connections import ConnectionPool
 from visualization_apps.run_states import FINAL, RunState, check_transition
 from visualization_apps.summaries import SummaryReads, population_quantiles
 
@@ -75,18 +75,13 @@ RUN_FIELDS = (
 )  # fmt: skip
 
 
-IDLE_CONNECTIONS = 8
-"""Connections a `Store` keeps open between calls."""
-
-
 class Store(SummaryReads):
     """The database of one dashboard instance (thread-safe: a connection per call,
-    from a few kept open)."""
+    from a `ConnectionPool`)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._idle: list[sqlite3.Connection] = []
-        self._idle_lock = threading.Lock()
+        self._pool = ConnectionPool(self.path)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
@@ -97,29 +92,9 @@ class Store(SummaryReads):
         self._keeper = sqlite3.connect(self.path, check_same_thread=False)
         self._keeper.execute("SELECT count(*) FROM runs").fetchone()  # it opens the WAL files on its first read
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection for one call, reused after it: up to `IDLE_CONNECTIONS` wait
-        idle (opening one and setting its pragmas cost more than a status read). One
-        that saw an error, or is left inside a transaction, is closed, not reused."""
-        with self._idle_lock:
-            db = self._idle.pop() if self._idle else None
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("PRAGMA synchronous=NORMAL")
-        reusable = False
-        try:
-            yield db
-            reusable = not db.in_transaction
-        finally:
-            with self._idle_lock:
-                if reusable and len(self._idle) < IDLE_CONNECTIONS:
-                    self._idle.append(db)
-                    db = None
-            if db is not None:
-                db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A connection for one call, from the store's pool (`ConnectionPool.connect`)."""
+        return self._pool.connect()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
