@@ -12,9 +12,10 @@ from __future__ import annotations
 import pytest
 
 from optimizer.evaluation import SequentialExecutor
+from optimizer.evaluation.dask_cluster import DaskExecutor
 from optimizer.run_robustness import neighbour_genes
 from tests.conftest import EURUSD, parse
-from tests.test_optimizer import _config, _pool, _run
+from tests.test_optimizer import _config, _pool, _run, dask_client  # noqa: F401 - the real-cluster fixture
 
 ROBUST_MEMBER_KEYS = {"dsr", "psr", "min_track_record", "plateau_ratio", "neighbours", "mc_return_pct",
                       "mc_drawdown_pct", "ruin_probability", "stress_return_pct"}  # fmt: skip
@@ -109,12 +110,15 @@ def test_neighbours_are_seeded_within_their_ranges_and_integer_steps_are_one():
 
 
 @pytest.mark.slow
-def test_same_seed_same_robustness_on_the_pool_and_after_a_resume_past_the_end(tmp_path):
+def test_same_seed_same_robustness_on_the_pool_on_dask_and_after_a_resume_past_the_end(tmp_path, dask_client):  # noqa: F811
     doc = _config(generations=3)
     doc["robustness"] = {"neighbours": 6, "monte_carlo": 200}
     reference, elite, _, _ = _run(doc, SequentialExecutor)
+    assert reference[-1]["robustness"]["pbo"] is not None and all(m["robustness"]["neighbours"] for m in elite)
     pooled, pooled_elite, _, _ = _run(doc, _pool(2))
     assert pooled[-1]["robustness"] == reference[-1]["robustness"] and pooled_elite == elite
+    on_dask, dask_elite, _, _ = _run(doc, lambda spec, candles: DaskExecutor(dask_client, spec, candles))
+    assert on_dask[-1]["robustness"] == reference[-1]["robustness"] and dask_elite == elite
     _first, _, _, _ = _run(doc, SequentialExecutor, checkpoint=tmp_path, stop_after=2)
     rest, resumed_elite, _, _ = _run(doc, SequentialExecutor, checkpoint=tmp_path, resume=True)
     assert rest[-1] == reference[-1] and resumed_elite == elite
