@@ -30,15 +30,13 @@ Rules:
   backtest's equity gives, would have an unbounded Sharpe ratio of its sign:
   its spread is floored at 1e-150.)
 
-Vectorised: a half is a subset of the first S/2 blocks joined with a subset of
+Compiled: a half is a subset of the first S/2 blocks joined with a subset of
 the last S/2, so the sums of all 2^(S/2) subsets of each side are computed once
-and every half's sums are one addition of two rows (the second side's subsets
-ordered by size, so the rows a split needs are a contiguous slice), taken
-`CHUNK_ELEMENTS` split x candidate cells at a time to bound memory (the
-subset sums hold 4 x 2^(S/2) x candidates floats: 82 MB for 10,000 candidates
-at S = 16). The
-selected candidate's rank is a count of the candidates below it and tied with
-it: no sort.
+(4 x 2^(S/2) x candidates floats: 82 MB for 10,000 candidates at S = 16) and
+each half's sums are one addition per candidate. One compiled pass per split
+computes both halves' Sharpe ratios, the selection and its rank (a count of the
+candidates below it and tied with it: no sort); the splits run in parallel
+threads, each independent of the others (the same result on any thread count).
 """
 
 from __future__ import annotations
@@ -49,13 +47,12 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from optimizer.robustness.moments import block_sums
 
 MAX_BLOCKS = 20  # C(20, 10) = 184,756 splits (14 times S = 16's); subset sums 4 x 2^10 x candidates floats
 TIE_TOLERANCE = 1e-9
-CHUNK_ELEMENTS = 1 << 19
 _TINY = 1e-300
 
 
@@ -85,73 +82,85 @@ def _subset_sums(values: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _split_positions(blocks: int) -> np.ndarray:
-    """(2^h x 2^h) table, h = S/2: the index in `split_halves` order of the split
-    whose in-sample blocks are those of bit mask a in the first half and of b in the
-    second (-1 where a and b do not make S/2 blocks). The same for every run of S
-    blocks: built once per process (read only)."""
+def _split_masks(blocks: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each split in `split_halves` order, the bit masks of its in-sample blocks among the
+    first S/2 blocks and among the last S/2 (block h + i is bit i of the second mask). The same
+    for every run of S blocks: built once per process (read only)."""
     h = blocks // 2
-    position = np.full((1 << h, 1 << h), -1, dtype=np.int64)
-    for index, chosen in enumerate(combinations(range(blocks), h)):
-        a = sum(1 << i for i in chosen if i < h)
-        b = sum(1 << (i - h) for i in chosen if i >= h)
-        position[a, b] = index
-    position.flags.writeable = False
-    return position
+    chosen = list(combinations(range(blocks), h))
+    first = np.array([sum(1 << i for i in c if i < h) for c in chosen], dtype=np.int64)
+    second = np.array([sum(1 << (i - h) for i in c if i >= h) for c in chosen], dtype=np.int64)
+    first.flags.writeable = second.flags.writeable = False
+    return first, second
 
 
-def _popcount_order(h: int) -> list[np.ndarray]:
-    """For each popcount p, the subsets of h bits with p bits set, ascending."""
-    masks = np.arange(1 << h)
-    bits = np.array([bin(m).count("1") for m in masks])
-    return [masks[bits == p] for p in range(h + 1)]
+@njit(cache=True, inline="always")
+def _half_sharpe(a, b, first_s, first_q, first_c, second_s, second_q, second_c, out):  # pragma: no cover
+    """Per-bar Sharpe ratios (ddof 1) into ``out`` (one per candidate) of the half made of first-side
+    subset ``a`` and second-side subset ``b``: mean / sd = s·sqrt((n - 1) / n) / sqrt(n·q - s²). The
+    spread is floored at 1e-150, so a half of zero returns (s = 0) has Sharpe ratio 0. The counts
+    have one column (a window shared by every candidate) or one per candidate."""
+    if first_c.shape[1] == 1:
+        n = first_c[a, 0] + second_c[b, 0]
+        factor = np.sqrt((n - 1.0) / n)
+        for j in range(len(out)):
+            total = first_s[a, j] + second_s[b, j]
+            spread = (first_q[a, j] + second_q[b, j]) * n - total * total
+            out[j] = total * factor / np.sqrt(max(spread, _TINY))
+    else:
+        for j in range(len(out)):
+            n = first_c[a, j] + second_c[b, j]
+            total = first_s[a, j] + second_s[b, j]
+            spread = (first_q[a, j] + second_q[b, j]) * n - total * total
+            out[j] = total * np.sqrt((n - 1.0) / n) / np.sqrt(max(spread, _TINY))
 
 
-@njit(cache=True)
-def _half_sharpe(left_s, left_q, right_s, right_q, counts, factor):  # pragma: no cover - compiled
-    """Per-bar Sharpe ratios (ddof 1) of halves made of a first-side subset (``left_*``, one row per
-    candidate) and second-side subsets (``right_*``, rows x candidates): mean / sd =
-    s·sqrt((n - 1) / n) / sqrt(n·q - s²), ``factor`` = sqrt((n - 1) / n). The spread is floored at
-    1e-150, so a half of zero returns (s = 0) has Sharpe ratio 0."""
-    rows, candidates = right_s.shape
-    out = np.empty((rows, candidates))
-    for i in range(rows):
+@njit(cache=True, parallel=True)
+def _cscv(first_s, first_q, first_c, second_s, second_q, second_c, masks_a, masks_b, tolerance):  # pragma: no cover
+    """ω (the relative rank whose logit is λ), the selection's IS and OOS per-bar Sharpe ratios and its column for every split (see the
+    module docstring's rules), from the subset sums of each side (2^h rows x candidates; the
+    counts' columns 1 or candidates). Splits are independent: run in parallel, the same result."""
+    splits = len(masks_a)
+    candidates = first_s.shape[1]
+    full = first_s.shape[0] - 1
+    omegas = np.empty(splits)
+    chosen_in = np.empty(splits)
+    chosen_out = np.empty(splits)
+    selected = np.empty(splits, dtype=np.int64)
+    for split in prange(splits):
+        a, b = masks_a[split], masks_b[split]
+        inside = np.empty(candidates)
+        outside = np.empty(candidates)
+        _half_sharpe(a, b, first_s, first_q, first_c, second_s, second_q, second_c, inside)
+        _half_sharpe(full - a, full - b, first_s, first_q, first_c, second_s, second_q, second_c, outside)
+        best = inside[0]
+        choice = 0
+        for j in range(1, candidates):
+            if inside[j] > best:
+                best, choice = inside[j], j
+        level = best - tolerance * max(abs(best), _TINY)
+        lowest = np.inf
+        tied = 0
+        pick = choice
         for j in range(candidates):
-            total = left_s[j] + right_s[i, j]
-            spread = (left_q[j] + right_q[i, j]) * counts[i, j] - total * total
-            out[i, j] = total * factor[i, j] / np.sqrt(max(spread, _TINY))
-    return out
-
-
-def _sharpe_rows(first: list[np.ndarray], second: list[np.ndarray], a: int, rows: slice, candidates: int) -> np.ndarray:
-    """Sharpe ratios (rows x candidates) of the halves joining first-side subset ``a`` with the
-    second-side subsets ``rows`` (``first``, ``second``: [sums, squares, counts] of each subset)."""
-    counts = first[2][a] + second[2][rows]
-    factor = np.sqrt((counts - 1.0) / counts)
-    shape = (len(second[0][rows]), candidates)
-    return _half_sharpe(
-        first[0][a], first[1][a], second[0][rows], second[1][rows],
-        np.broadcast_to(counts, shape), np.broadcast_to(factor, shape),
-    )  # fmt: skip
-
-
-def _split_stats(inside: np.ndarray, outside: np.ndarray, candidates: int) -> tuple[np.ndarray, ...]:
-    """λ, the selection's IS and OOS per-bar Sharpe ratios and its column, for rows of splits
-    (``inside``, ``outside``: rows x candidates Sharpe ratios of their halves)."""
-    rows = np.arange(len(inside))
-    best = inside.max(axis=1)
-    level = best - TIE_TOLERANCE * np.maximum(np.abs(best), _TINY)
-    choice = inside.argmax(axis=1)
-    tied = np.count_nonzero(inside >= level[:, None], axis=1) > 1
-    if tied.any():
-        tied_oos = np.where(inside[tied] >= level[tied, None], outside[tied], np.inf)
-        choice[tied] = tied_oos.argmin(axis=1)
-    value = outside[rows, choice]
-    margin = TIE_TOLERANCE * np.maximum(np.abs(value), _TINY)
-    below = np.count_nonzero(outside < (value - margin)[:, None], axis=1)
-    at_most = np.count_nonzero(outside <= (value + margin)[:, None], axis=1)
-    omega = (below + (at_most - below + 1) / 2.0) / (candidates + 1.0)
-    return np.log(omega / (1.0 - omega)), inside[rows, choice], value, choice
+            if inside[j] >= level:
+                tied += 1
+                if outside[j] < lowest:
+                    lowest, pick = outside[j], j
+        if tied > 1:
+            choice = pick
+        value = outside[choice]
+        margin = tolerance * max(abs(value), _TINY)
+        below = 0
+        at_most = 0
+        for j in range(candidates):
+            below += outside[j] < value - margin
+            at_most += outside[j] <= value + margin
+        omegas[split] = (below + (at_most - below + 1) / 2.0) / (candidates + 1.0)
+        chosen_in[split] = inside[choice]
+        chosen_out[split] = value
+        selected[split] = choice
+    return omegas, chosen_in, chosen_out, selected
 
 
 def _validated(
@@ -211,35 +220,13 @@ def pbo_from_blocks(block_sums: np.ndarray, block_squares: np.ndarray, block_cou
     sums, squares, counts = _validated(block_sums, block_squares, block_counts)
     blocks, candidates = sums.shape
     h = blocks // 2
-    full = (1 << h) - 1
     # Bar counts as (blocks x 1) when every candidate shares the window, else (blocks x candidates).
     counts_2d = counts[:, None] if counts.ndim == 1 else counts
     first = [_subset_sums(part[:h]) for part in (sums, squares, counts_2d)]
-    # The second halves' subset sums ordered by popcount, ascending within one: the subsets with p
-    # blocks are a contiguous slice, and their complements (h - p blocks) the same slice reversed.
-    by_bits = np.concatenate(_popcount_order(h))
-    offsets = np.cumsum([0] + [math.comb(h, p) for p in range(h + 1)])
-    second = [_subset_sums(part[h:])[by_bits] for part in (sums, squares, counts_2d)]
-    position = _split_positions(blocks)
-    splits = math.comb(blocks, h)
-    out = {name: np.empty(splits) for name in ("logits", "is_sharpe", "oos_sharpe")}
-    selected = np.empty(splits, dtype=np.int64)
-    step = max(1, CHUNK_ELEMENTS // candidates)
-    for a in range(1 << h):
-        need = h - a.bit_count()  # the second-half blocks completing a's blocks to S/2
-        lo, count = int(offsets[need]), math.comb(h, need)
-        mirror = int(offsets[h - need]) + count - 1  # the complement of row lo + j is row mirror - j
-        for start in range(0, count, step):
-            stop = min(start + step, count)
-            part_in = slice(lo + start, lo + stop)
-            part_out = slice(mirror - start, (mirror - stop) if mirror - stop >= 0 else None, -1)
-            inside = _sharpe_rows(first, second, a, part_in, candidates)
-            outside = _sharpe_rows(first, second, full - a, part_out, candidates)
-            target = position[a, by_bits[part_in]]
-            logits, chosen_in, chosen_out, choice = _split_stats(inside, outside, candidates)
-            out["logits"][target], out["is_sharpe"][target], out["oos_sharpe"][target] = logits, chosen_in, chosen_out
-            selected[target] = choice
-    logits, is_sharpe, oos_sharpe = out["logits"], out["is_sharpe"], out["oos_sharpe"]
+    second = [_subset_sums(part[h:]) for part in (sums, squares, counts_2d)]
+    omega, is_sharpe, oos_sharpe, selected = _cscv(*first, *second, *_split_masks(blocks), TIE_TOLERANCE)
+    logits = np.log(omega / (1.0 - omega))
+    splits = len(logits)
     slope, intercept = _degradation(is_sharpe, oos_sharpe)
     return {
         "pbo": float(np.count_nonzero(logits <= 0.0) / splits),
