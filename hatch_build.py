@@ -1,9 +1,11 @@
 """Build hooks of the package (hatchling): the dependencies from requirements.txt,
-and the Socket.IO browser client from node_modules (``npm ci``) into the wheel.
+and the browser files from node_modules (``npm ci``) into the wheel: the Socket.IO
+client and Plotly.js's cartesian bundle.
 
-The client is never copied into the repository: it is taken from node_modules when
-the wheel is built, and a dashboard installed without it answers
-``/vendor/socket.io.min.js`` with a 404 that says to run ``npm ci``.
+They are never copied into the repository: they are taken from node_modules when
+the wheel is built. A dashboard installed without the client answers
+``/vendor/socket.io.min.js`` with a 404 that says to run ``npm ci``; without the
+cartesian bundle its pages load the full Plotly.js of the plotly package instead.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from hatchling.metadata.plugin.interface import MetadataHookInterface
 
-SOCKET_IO = Path("node_modules") / "socket.io-client" / "dist" / "socket.io.min.js"
+NPM_FILES = {
+    Path("node_modules") / "socket.io-client" / "dist" / "socket.io.min.js": "the dashboard will lack its live updates",
+    Path("node_modules") / "plotly.js-cartesian-dist-min" / "plotly-cartesian.min.js": "its pages load the full Plotly.js",
+}
 
 
 class CustomMetadataHook(MetadataHookInterface):
@@ -25,8 +30,11 @@ class CustomMetadataHook(MetadataHookInterface):
 
 class CustomBuildHook(BuildHookInterface):
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        client = Path(self.root) / SOCKET_IO
-        if self.target_name == "wheel" and client.is_file():
-            build_data["force_include"][str(client)] = "visualization_apps/vendor/socket.io.min.js"
-        elif self.target_name == "wheel":
-            self.app.display_warning(f"{SOCKET_IO} is missing (run `npm ci`): the dashboard will lack its live updates")
+        if self.target_name != "wheel":
+            return
+        for name, without in NPM_FILES.items():
+            found = Path(self.root) / name
+            if found.is_file():
+                build_data["force_include"][str(found)] = f"visualization_apps/vendor/{name.name}"
+            else:
+                self.app.display_warning(f"{name} is missing (run `npm ci`): {without}")

@@ -11,13 +11,14 @@ one optimization (EURUSD hourly, population 64, 2 workers). Measured meanwhile:
 * the status endpoint under load: ``GET /api/runs/<id>`` at ``--rate`` requests per
   second (paced, from a pool of client threads) for ``--seconds``; p50 / p99 / max.
 
-    python -m bench.dashboard pages [--population P] [--generations G] [--workers W]
+    python -m bench.dashboard pages [--population P] [--generations G] [--workers W] [--repeat R]
 
 The pages at real scale (issue 14; `bench.dashboard_pages`): a BTC-1m run of P x G
-(300 x 60 is the issue's size), run twice on one server, once unwatched and once
-with its run page open in a real browser (Playwright, Debian's Chromium) from
-submission to the end: the throughput of each (evaluations per wall second, from
-the submission to ``completed`` as polled; after a warm-up run). Then, with all G generations stored, the
+(300 x 60 is the issue's size), run on one server unwatched and with its run page
+open in a real browser (Playwright, Debian's Chromium) from submission to the end,
+alternately ``--repeat`` times each (3): the throughput of each (evaluations per
+wall second, from the submission to ``completed`` as polled; medians; after a
+warm-up run), and the browser's CPU seconds while it watched (all its processes). Then, with all G generations stored, the
 run page's load time in a fresh browser (navigation to the page's first complete
 draw, ``data-ready``) and the bytes it transferred (API data, and everything with
 the static assets). Last, the same run by the command line with a checkpoint: the

@@ -4,9 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import statistics
 import tempfile
 import time
 from pathlib import Path
+
+import psutil
 
 from bench.common import sma_cross_config
 from tests.server import Server
@@ -26,10 +30,31 @@ def _btc_config(population: int, generations: int, workers: int) -> dict:
     }
 
 
-def _timed_run(server: Server, config: dict, watch: str | None = None) -> tuple[int, float, int]:
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    """User + system CPU seconds of ``processes`` so far (those that exited: 0)."""
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _chromium_processes() -> list[psutil.Process]:
+    """This process's Chromium descendants (Playwright's browser and its renderers)."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "chrom" in child.name() or "headless" in child.name():
+                found.append(child)
+    return found
+
+
+def _timed_run(server: Server, config: dict, watch: str | None = None) -> tuple[int, float, int, float]:
     """Submit ``config`` and wait for it: (run id, wall seconds from submission to
-    completion, evaluations). ``watch``: a Chromium path; the run page is opened in it
-    right after the submission (the browser started before) and kept open."""
+    completion, evaluations, the browser's CPU seconds meanwhile). ``watch``: a Chromium
+    path; the run page is opened in it right after the submission (the browser started
+    before) and kept open."""
     playwright = browser = None
     if watch:
         from playwright.sync_api import sync_playwright
@@ -37,6 +62,7 @@ def _timed_run(server: Server, config: dict, watch: str | None = None) -> tuple[
         playwright = sync_playwright().start()
         browser = playwright.chromium.launch(executable_path=watch, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1300, "height": 900})
+    before = _cpu_seconds(_chromium_processes())
     start = time.perf_counter()
     run_id = server.post("/api/runs", json=config).json()["id"]
     if browser is not None:
@@ -44,11 +70,12 @@ def _timed_run(server: Server, config: dict, watch: str | None = None) -> tuple[
     while (status := server.get(f"/api/runs/{run_id}").json())["state"] not in FINAL:
         time.sleep(0.05)
     wall = time.perf_counter() - start
+    browser_cpu = _cpu_seconds(_chromium_processes()) - before  # renderers started meanwhile count whole
     if browser is not None:
         browser.close()
         playwright.stop()
     assert status["state"] == "completed", status
-    return run_id, wall, status["evaluations"]
+    return run_id, wall, status["evaluations"], browser_cpu
 
 
 FINAL = ("completed", "failed", "stopped", "interrupted")
@@ -91,7 +118,7 @@ def _cli_sizes(config: dict, folder: Path) -> tuple[int, int]:
     return out.stat().st_size, sum(f.stat().st_size for f in checkpoint.rglob("*") if f.is_file())
 
 
-def pages(population: int, generations: int, workers: int) -> None:
+def pages(population: int, generations: int, workers: int, repeat: int = 3) -> None:
     """Print the issue-14 figures of the pages (`bench.dashboard` docstring, "pages")."""
     import shutil
 
@@ -103,8 +130,15 @@ def pages(population: int, generations: int, workers: int) -> None:
         server = Server(Path(tmp) / "server").start()
         try:
             _timed_run(server, {**config, "ga": {**config["ga"], "generations": 1}})  # warm-up: compile, caches
-            run_id, alone, evaluations = _timed_run(server, config)
-            _, watched, watched_evaluations = _timed_run(server, config, watch=chromium)
+            alone_runs, watched_runs = [], []
+            for _ in range(repeat):  # alternately: a drift of the machine's load hits both alike
+                alone_runs.append(_timed_run(server, config))
+                watched_runs.append(_timed_run(server, config, watch=chromium))
+            run_id, evaluations = alone_runs[0][0], alone_runs[0][2]
+            watched_evaluations = watched_runs[0][2]
+            alone = statistics.median(r[1] for r in alone_runs)
+            watched = statistics.median(r[1] for r in watched_runs)
+            browser_cpu = statistics.median(r[3] for r in watched_runs)
             cold, warm, api_bytes, all_bytes = _page_load(server, run_id, chromium)
             elite = len(server.get(f"/api/runs/{run_id}/elite?fields=summary").json())
         finally:
@@ -113,7 +147,10 @@ def pages(population: int, generations: int, workers: int) -> None:
     print(f"BTC-1m {population} x {generations}, {workers} workers: {evaluations} evaluations, elite {elite}")
     print(f"throughput: {evaluations / alone:.0f} evals/s unwatched ({alone:.1f} s), "
           f"{watched_evaluations / watched:.0f} evals/s with the run page open ({watched:.1f} s): "
-          f"{(watched / alone - 1) * 100:+.1f} % time  (target within 10 %)")  # fmt: skip
+          f"{(watched / alone - 1) * 100:+.1f} % time  (target within 10 %); medians of {repeat} alternate runs "
+          f"(unwatched {', '.join(f'{r[1]:.1f}' for r in alone_runs)} s, watched "
+          f"{', '.join(f'{r[1]:.1f}' for r in watched_runs)} s); the browser's CPU while watching: "
+          f"{browser_cpu:.1f} s")  # fmt: skip
     print(f"run page with {generations} generations stored: {warm:.2f} s to its first draw ({cold:.2f} s with "
           f"a cold cache), {api_bytes / mb:.2f} MB of API data, {all_bytes / mb:.2f} MB with the static assets  "
           f"(target < 1 s and < 2 MB)")  # fmt: skip
@@ -125,5 +162,6 @@ def pages_main(argv: list[str]) -> None:
     parser.add_argument("--population", type=int, default=300)
     parser.add_argument("--generations", type=int, default=60)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="unwatched and watched runs, alternately (medians)")
     args = parser.parse_args(argv)
-    pages(args.population, args.generations, args.workers)
+    pages(args.population, args.generations, args.workers, args.repeat)

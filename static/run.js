@@ -18,6 +18,7 @@ let lastGeneration = 0;
 let population = {};         // the last generation's population: gene -> values
 let eliteIds = [];           // best first
 const members = new Map();   // id -> summary statistics
+let membersVersion = 0;      // bumped whenever members' summaries are stored
 let genes = [];              // gene names, in the run's order
 let labels = {};             // gene name -> label (optimizer/labels.py's rule)
 let ranges = {};             // gene name -> [min, max]: its range in the run's configuration
@@ -135,6 +136,7 @@ function catchUp() {
     const [last] = await (populationRead && status.generation === lastGeneration ? populationRead : populationOf(lastGeneration));
     if (last) population = last.population_params || {};
     if (eliteRead) for (const member of await eliteRead) members.set(member.id, member);
+    membersVersion += 1;
     document.body.dataset.generations = String(lastGeneration);
     await updateElite(missed[missed.length - 1].elite);
     await showRobustness(missed[missed.length - 1]);
@@ -153,6 +155,7 @@ async function updateElite(ids) {
       ? await getJSON(`/api/runs/${RUN_ID}/elite?fields=summary`)
       : (await getJSON(`/api/runs/${RUN_ID}/individuals?ids=${missing.join(",")}`)).individuals;
     for (const member of found) members.set(member.id, member);
+    membersVersion += 1;
   }
   const keep = new Set(ids);
   for (const id of [...members.keys()]) if (!keep.has(id)) members.delete(id);
@@ -181,14 +184,29 @@ function draw() {
   try { drawAll(); } finally { drawCost = performance.now() - lastDraw; }
 }
 
+// A chart is drawn again only when what it shows changed: the elite's table and charts
+// when the elite, a member's statistics or the run's robustness did (late in a run the
+// elite rarely changes), the per-generation charts when a generation arrived.
+const drawnKeys = {};
+function changed(name, key) {
+  if (drawnKeys[name] === key) return false;
+  drawnKeys[name] = key;
+  return true;
+}
+
 function drawAll() {
   const elite = eliteIds.map((id) => members.get(id));
-  drawObjectives();
-  drawEvolution();
-  drawElite(elite);
-  drawPareto(elite);
-  drawParallel(elite);
-  drawHistograms(elite);
+  const eliteKey = `${eliteIds.join(",")}|${membersVersion}|${robustness ? robustness.trials : ""}`;
+  if (changed("generations", lastGeneration)) {
+    drawObjectives();
+    drawEvolution();
+  }
+  if (changed("elite", eliteKey)) {
+    drawElite(elite);
+    drawPareto(elite);
+    drawParallel(elite);
+  }
+  if (changed("histograms", `${lastGeneration}|${eliteKey}`)) drawHistograms(elite);
   document.body.dataset.drawn = String(lastGeneration);
   document.body.dataset.ready = "true";
 }

@@ -19,6 +19,7 @@ from tests.server import free_port
 
 pytestmark = pytest.mark.slow
 SOCKET_IO = ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+CARTESIAN = ROOT / "node_modules" / "plotly.js-cartesian-dist-min" / "plotly-cartesian.min.js"
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +90,12 @@ def test_the_installed_dashboard_serves_its_pages_scripts_and_datasets(venv, tmp
             assert client.status_code == 200 and client.content == SOCKET_IO.read_bytes()
         else:
             assert client.status_code == 404 and "npm ci" in " ".join(client.json()["details"])
+        cartesian = requests.get(url + "/vendor/plotly-cartesian.min.js", timeout=30)  # the run page's Plotly
+        assert cartesian.status_code == 200
+        if CARTESIAN.is_file():  # carried by the wheel, else the full bundle stands in
+            assert cartesian.content == CARTESIAN.read_bytes()
+        else:
+            assert cartesian.content == requests.get(url + "/vendor/plotly.min.js", timeout=30).content
         datasets = {d["id"]: d for d in requests.get(url + "/api/datasets", timeout=30).json()}
         assert {"EURUSD-1h", "GOOG-1d", "BTC-1m"} <= set(datasets)
         assert datasets["EURUSD-1h"]["rows"] > 1000

@@ -68,7 +68,7 @@ def favicon() -> tuple[str, int]:
 
 @pages.get("/vendor/<name>")
 def vendor(name: str) -> Response | tuple[Response, int]:
-    """A browser library (``plotly.min.js``, ``socket.io.min.js``)."""
+    """A browser library (``plotly.min.js``, ``plotly-cartesian.min.js``, ``socket.io.min.js``)."""
     path = VENDOR.get(name)
     if path is None:
         return jsonify({"error": "not found", "details": [f"/vendor/{name}"]}), 404
