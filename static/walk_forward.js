@@ -45,10 +45,12 @@ function drawTimeline(windows) {
   document.getElementById("timeline").dataset.folds = String(n);
 }
 
-// An axis of fold numbers 1..n: whole ticks, every 1, 2 or 5 times a power of ten (about ten labels).
+// An axis of fold numbers 1..n: fold 1, then every 1, 2 or 5 times a power of ten (about ten labels).
 function foldAxis(n) {
   const step = n <= 12 ? 1 : countStep(n / 2);
-  return { tickmode: "linear", tick0: step === 1 ? 1 : 0, dtick: step, tickformat: "d", tickangle: 0, automargin: true };
+  const ticks = [1];
+  for (let k = step; k <= n; k += step) if (k > 1 && k - 1 >= step / 2) ticks.push(k);
+  return { tickmode: "array", tickvals: ticks, ticktext: ticks.map(String), tickangle: 0, automargin: true };
 }
 
 function drawStitched(summary, windows) {
@@ -109,14 +111,16 @@ function drawFoldTable(folds, windows) {
 }
 
 function drawDrift(folds) {
+  const labels = geneLabels(WF.genes);  // told apart among all the genes (two "fast" otherwise)
   const traces = WF.genes.map((g) => {
     const range = WF.ranges[g];
-    return { type: "scatter", mode: "lines+markers", name: geneLabels([g])[g] || g, x: folds.map((f) => f.fold),
+    return { type: "scatter", mode: "lines+markers", name: labels[g] || g, x: folds.map((f) => f.fold),
       y: folds.map((f) => (f.params && range && range.high > range.low ? (f.params[g] - range.low) / (range.high - range.low) : null)),
       hovertemplate: `${g}: %{customdata}<extra>fold %{x}</extra>`, customdata: folds.map((f) => (f.params ? f.params[g] : null)) };
   });
   Plotly.react("drift", traces, { ...PLOT_LAYOUT, title: { text: "Parameter drift (position in each range)" },
-    xaxis: { title: { text: "fold" }, ...foldAxis(WF.windowsCount || folds.length) }, yaxis: { title: { text: "low → high" }, range: [-0.05, 1.05] } }, PLOT_CONFIG);
+    xaxis: { title: { text: "fold" }, ...foldAxis(WF.windowsCount || folds.length),
+      range: [0.5, (WF.windowsCount || folds.length) + 0.5], autorange: false }, yaxis: { title: { text: "low → high" }, range: [-0.05, 1.05] } }, PLOT_CONFIG);
 }
 
 async function drawFoldGenerations(fold) {
