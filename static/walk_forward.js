@@ -131,7 +131,8 @@ async function drawFoldGenerations(fold) {
   const pick = (key) => generations.map((g) => g.objectives[0][key]);
   const x = generations.map((g) => g.fold_generation);
   Plotly.react("fold-generations", ["best", "mean", "worst"].map((key) => ({ type: "scatter", mode: "lines+markers",
-    name: key, x, y: pick(key) })), { ...PLOT_LAYOUT, title: { text: `Fold ${fold}: ${objective} per generation` },
+    name: key, x, y: pick(key) })), { ...PLOT_LAYOUT, title: { text: pick("best").every((v) => v === null) && x.length
+      ? `Fold ${fold}: no valid member in any generation (nothing to plot)` : `Fold ${fold}: ${objective} per generation (valid members)` },
     xaxis: generationAxis(1, Math.max(1, x.length), { title: { text: "generation of the fold" } }) }, PLOT_CONFIG);
   const chart = document.getElementById("fold-generations");
   chart.dataset.fold = String(fold);
@@ -153,7 +154,7 @@ function drawSummary(summary) {
   const share = shareWords(summary);
   const why = { "largest fold's profit share": share, "t-statistic": summary.t_stat === null ? "t-statistic undefined: the stitched per-bar returns do not vary" : "",
     efficiency: summary.efficiency === null ? "efficiency undefined: the selected members' mean annualized training return is not positive" : "" };
-  why["stitched Sharpe"] = sharpeWhy(summary.stitched, WF.limits);
+  why["stitched Sharpe"] = sharpeWhy(summary.stitched, WF.limits).replace("the window", "the stitched out-of-sample curve");
   figures.splice(3, 0, ["stitched Sharpe", summary.stitched.sharpe]);
   document.getElementById("wf-figures").replaceChildren(...figures.flatMap(([name, value]) =>
     [el("dt", { text: name }), el("dd", { text: fmt(value), ...(why[name] ? { title: why[name], "data-why": why[name] } : {}) })]));

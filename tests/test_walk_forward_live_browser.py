@@ -31,6 +31,7 @@ def _wf_config(**walk_forward) -> dict:
     doc["name"] = "walk-forward followed live"
     doc["data"] = {"dataset": "EURUSD-1h"}
     doc["ga"]["generations"] = GENERATIONS
+    doc["robustness"] = {"enabled": True, "monte_carlo": 50}  # the run page's "Is it real?" panel
     doc["walk_forward"] = {"folds": FOLDS, "mode": "rolling", "train": 900, "test": "20d", **walk_forward}
     return doc
 
@@ -149,6 +150,10 @@ def test_the_run_page_labels_the_walk_forward_verdict(server, page, followed):
     verdict = f"walk-forward, {FOLDS} folds: {'passed' if summary['passed'] else 'failed'}"
     page.wait_for_function("(v) => document.getElementById('walk-forward-link').textContent.toLowerCase()"
                            ".startsWith(v)", arg=verdict)  # fmt: skip
+    page.wait_for_selector("#robustness:not([hidden])")
     note = page.locator("#wf-robustness")
-    assert note.locator("a").inner_text() == verdict
-    assert "last fold's search only" in note.inner_text()
+    assert note.is_visible() and note.locator("a").inner_text() == verdict
+    assert note.locator("a").get_attribute("href") == f"/runs/{run_id}/walk-forward"
+    text = note.inner_text()
+    assert "last fold's search only" in text and "out of sample (every fold's test window, stitched)" in text, text
+    page.locator("#robustness").screenshot(path=ARTIFACTS / "is-it-real-walk-forward.png")
