@@ -149,3 +149,20 @@ def test_a_plain_runs_exports_are_unchanged(server):
     assert "fold" not in header
     assert server.get(f"/api/walk-forward?runs={run_id}").json() == []
     assert server.get("/api/walk-forward?runs=x").status_code == 400
+
+
+@pytest.mark.parametrize("state", ["interrupted", "failed", "stopped"])
+def test_a_run_that_is_not_running_says_where_it_stopped_and_has_no_eta(server, page, forty, state):
+    """The page's words for a run left in fold 3 (2 folds done, 1 generation of the third), from the stored folds."""
+    _open(page, server, forty)
+    seen = page.evaluate("""async (state) => {
+        const wf = await getJSON(`/api/runs/${RUN_ID}/walk-forward`);
+        const partial = { ...wf, folds: wf.folds.slice(0, 2), summary: null };
+        const run = { ...(await getJSON(`/api/runs/${RUN_ID}`)), state, generation: 5, eta_seconds: 12 };
+        const progress = foldProgress(run, partial, 2);
+        showStatus(run, progress);
+        return { words: foldStateWords(run, progress), states: progress.states.slice(0, 4),
+                 eta: !document.getElementById('eta-box').hidden, fold: document.getElementById('fold').textContent };
+    }""", state)  # fmt: skip
+    assert seen == {"words": f"{state} in fold 3 of 40, after its generation 1 of 2", "eta": False, "fold": "3",
+                    "states": ["done", "done", state, "pending"]}  # fmt: skip
