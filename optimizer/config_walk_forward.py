@@ -9,8 +9,10 @@ fall on the bars is `optimizer.walk_forward.windows`'s.
 A window length (``train``, ``test``) is one of:
 
 * an int: a number of bars (at least 2);
-* a duration string, ``"90d"`` (``s``, ``m``, ``h``, ``d`` or ``w``): the bars
-  opening within that much time;
+* a duration string ``<number><unit>``: a positive number (decimals allowed:
+  ``"90d"``, ``"1.5d"``) and one of the `DURATION_UNITS` (``s``, ``m``, ``h``,
+  ``d``, ``w``); spaces around the number or the unit are ignored (``"60 d"`` is
+  ``"60d"``, the form stored). The bars opening within that much time;
 * a float in (0, 1): that fraction of the data's bars.
 """
 
@@ -28,8 +30,23 @@ from optimizer.stats import SCALAR_FIELDS
 MODES = ("rolling", "anchored")
 MIN_WINDOW_BARS = 2
 MAX_FOLDS = 1000
-DURATION = r"^\s*0*[1-9][0-9]*\s*[smhdw]\s*$"
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+"""The units of a duration string and their length in seconds."""
+DURATION = r"^\s*(?=[0-9.]*[1-9])([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([smhdw])\s*$"
 _DURATION = re.compile(DURATION)
+_UNITS_TEXT = "s (seconds), m (minutes), h (hours), d (days) or w (weeks)"
+DURATION_HELP = f"<number><unit>, decimals allowed, the unit one of {_UNITS_TEXT}: \"90d\", \"1.5d\", \"36h\""
+"""The duration grammar in words (the form's help text and the schema's description)."""
+
+
+def duration_ns(text: str) -> int:
+    """A duration string (`DURATION`: ``"90d"``, ``"1.5d"``) in nanoseconds,
+    rounded to the nearest nanosecond; ValueError for anything else or for zero."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if match is None or float(match.group(1)) <= 0:
+        raise ValueError(f"{text!r} is no duration: a positive number and a unit, {_UNITS_TEXT} (\"90d\", \"1.5d\")")
+    seconds = float(match.group(1)) * DURATION_UNITS[match.group(2)]
+    return round(seconds * 1e9)
 
 
 def _window(value: Any) -> int | float | str:
@@ -47,10 +64,13 @@ def _window(value: Any) -> int | float | str:
             raise PydanticCustomError("window_fraction", "{value} is no fraction in (0, 1) (a bar count is an "
                                       "integer)", {"value": value})  # fmt: skip
         return value
-    if not _DURATION.match(value):
-        raise PydanticCustomError("window_duration", "{value} is no duration (a number and one of s, m, h, d, w: "
-                                  "\"90d\")", {"value": repr(value)})  # fmt: skip
-    return value.strip().replace(" ", "")
+    try:
+        duration_ns(value)
+    except ValueError:
+        raise PydanticCustomError("window_duration", "{value} is no duration: a positive number (decimals allowed) "
+                                  "and a unit, {units}, as in \"90d\" or \"1.5d\"",
+                                  {"value": repr(value), "units": _UNITS_TEXT}) from None  # fmt: skip
+    return "".join(value.split())
 
 
 _WINDOW_SCHEMA = {"oneOf": [
@@ -90,10 +110,10 @@ class WalkForward(Section):
     mode: Literal[MODES] = Field("rolling", description="rolling: each training window is the `train` bars "
                                  "before its test window; anchored: every training window starts where the "
                                  "first one does and grows fold by fold")  # fmt: skip
-    train: Window = Field(description="the (first) training window: a bar count, a duration such as \"365d\", "
-                          "or a fraction of the data's bars in (0, 1)")  # fmt: skip
-    test: Window = Field(description="each fold's test window: a bar count, a duration such as \"90d\", or a "
-                         "fraction of the data's bars in (0, 1)")  # fmt: skip
+    train: Window = Field(description="the (first) training window: a bar count (an integer, at least 2), a "
+                          f"fraction of the data's bars in (0, 1), or a duration {DURATION_HELP}")  # fmt: skip
+    test: Window = Field(description="each fold's test window: a bar count (an integer, at least 2), a fraction "
+                         f"of the data's bars in (0, 1), or a duration {DURATION_HELP}")  # fmt: skip
     select: Literal[SCALAR_FIELDS] | None = Field(None, description="the statistic that picks the member carried "
                                                   "forward from each fold's elite; null: the first objective")  # fmt: skip
     select_goal: Literal["max", "min"] | None = Field(None, description="max or min for `select`; null: the "

@@ -19,6 +19,7 @@ from typing import Any
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from optimizer.checkpoint import has_checkpoint
 from optimizer.config import RunConfig, load_config, parse_config
 from optimizer.errors import ConfigError
 from optimizer.files import data_path, write_json
@@ -44,7 +45,20 @@ def run(args: argparse.Namespace) -> int:
         ) as prepared:  # fmt: skip
             return _drive(prepared.optimizer, config, args)
     except KeyboardInterrupt:
+        if not has_checkpoint(folder):
+            return not_checkpointed(args, folder)
         return stopped(args, folder, "the last finished generation is")
+
+
+def not_checkpointed(args: argparse.Namespace, folder: Path) -> int:
+    """Say, after Ctrl-C before any generation was checkpointed, that nothing was
+    (and where it would have been); the exit code."""
+    log.warning(
+        "stopped before the first generation finished: nothing was checkpointed yet (the checkpoint would be in %s). "
+        "Start again with: python -m optimizer run %s --json %s",
+        folder, args.config, args.out,
+    )  # fmt: skip
+    return INTERRUPTED
 
 
 def stopped(args: argparse.Namespace, folder: Path, what: str) -> int:

@@ -8,6 +8,8 @@ const TABLE_METRICS = ["total_return_pct", "max_drawdown_pct", "sharpe", "sortin
   "profit_factor", "win_rate_pct", "total_trades", "expectancy_pct", "exposure_pct", "market_return_pct"];
 
 function label(entry) { return `#${entry.run.id} ${entry.run.name}`; }
+// A chart's name of a run: a walk-forward's elite and generations are its last fold's search.
+function chartLabel(entry) { return entry.walk_forward ? `${label(entry)} (walk-forward: last fold's elite)` : label(entry); }
 
 // The axes of the overlaid fronts: the first run's two objectives (with one
 // objective: it against the max drawdown, or the net profit for a drawdown).
@@ -20,7 +22,7 @@ function frontAxes(runs) {
 function drawPareto(runs) {
   const [x, y] = frontAxes(runs);
   const traces = runs.map((entry, k) => ({
-    type: "scatter", mode: "markers", name: label(entry), marker: { color: COLORS[k], size: 8 },
+    type: "scatter", mode: "markers", name: chartLabel(entry), marker: { color: COLORS[k], size: 8 },
     x: entry.elite.map((e) => e[x]), y: entry.elite.map((e) => e[y]),
     customdata: entry.elite.map((e) => [entry.run.id, e.id]),
     text: entry.elite.map((e) => `#${e.id}`),
@@ -52,7 +54,7 @@ function drawEvolution(runs) {
     const traces = runs.map((entry, k) => {
       const index = entry.objectives.findIndex((o) => o.metric === metric);
       if (index < 0) return null;
-      return { type: "scatter", mode: "lines+markers", name: label(entry), line: { color: COLORS[k] }, cliponaxis: false,
+      return { type: "scatter", mode: "lines+markers", name: entry.walk_forward ? `${label(entry)} (walk-forward: every fold's search)` : label(entry), line: { color: COLORS[k] }, cliponaxis: false,
         x: entry.history.map((g) => g.generation), y: entry.history.map((g) => g.objectives[index].best) };
     }).filter(Boolean);
     const goal = runs.flatMap((e) => e.objectives).find((o) => o.metric === metric).goal;
@@ -62,11 +64,28 @@ function drawEvolution(runs) {
   }
 }
 
+// A walk-forward's columns: its verdict, linked to its page, over its stitched
+// out-of-sample statistics (one cell per row: it has no single training period).
+function walkForwardHead(entry, head, sub) {
+  const wf = entry.walk_forward;
+  head.append(el("th", { colspan: "2", class: "walk-forward" }, el("a", { href: `/runs/${entry.run.id}/walk-forward`,
+    text: `${label(entry)} · ${wf.label}`, "data-passed": wf.passed === null ? "" : String(wf.passed) })));
+  sub.append(el("th", { colspan: "2", class: "stitched",
+    text: wf.finished ? "stitched out of sample (every fold's test window)" : "out of sample: once every fold has run" }));
+}
+
+function walkForwardCell(entry, metric) {
+  const stitched = entry.walk_forward.stitched;
+  return el("td", { colspan: "2", class: "test stitched", text: stitched ? fmt(stitched[metric]) : "–",
+    title: stitched ? "stitched out-of-sample statistic of the walk-forward" : "the walk-forward has not finished" });
+}
+
 function drawBest(runs) {
   const table = document.getElementById("best");
   const head = el("tr", {}, el("th", { text: "statistic" }));
   const sub = el("tr", {}, el("th", { text: "" }));
   for (const entry of runs) {
+    if (entry.walk_forward) { walkForwardHead(entry, head, sub); continue; }
     const best = entry.elite[0];
     const title = best ? el("a", { href: `/runs/${entry.run.id}/individuals/${best.id}`, text: `${label(entry)} · #${best.id}` }) : label(entry);
     head.append(el("th", { colspan: "2" }, title));
@@ -77,6 +96,7 @@ function drawBest(runs) {
     const unit = (METRIC_LABELS[metric] || [null, ""])[1].trim();
     const tr = el("tr", { "data-metric": metric }, el("th", { text: unit ? `${metricLabel(metric)} (${unit})` : metricLabel(metric) }));
     for (const entry of runs) {
+      if (entry.walk_forward) { tr.append(walkForwardCell(entry, metric)); continue; }
       const best = entry.elite[0];
       tr.append(el("td", { class: "train", text: best ? fmt(best[metric]) : "–" }),
         el("td", { class: "test", text: best && best.test ? fmt(best.test[metric]) : "–" }));

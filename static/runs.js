@@ -5,6 +5,7 @@
 const tbody = document.querySelector("#runs tbody");
 const selected = new Set();     // run ids ticked for comparison
 const bestById = new Map();     // run id -> best_member (from GET /api/runs)
+const walkForwardById = new Map();  // run id -> its walk-forward verdict (GET /api/walk-forward)
 const latest = new Map();       // run id -> last status seen
 const MAX_COMPARED = 4;
 
@@ -18,13 +19,30 @@ function bestText(best) {
   return `${train}${test}`;
 }
 
+// A walk-forward run's cell: its verdict, labelled, linked to its page, and its
+// stitched out-of-sample figures (never the last fold's best member as the run's).
+function walkForwardCell(run, verdict) {
+  const link = el("a", { href: `/runs/${run.id}/walk-forward`, class: "walk-forward", text: verdict.label,
+    "data-passed": verdict.passed === null ? "" : String(verdict.passed) });
+  const title = "the walk-forward's stitched out-of-sample statistics: every fold's test window, compounded fold after fold";
+  if (!verdict.finished) {
+    return el("td", { class: "best walk-forward", title }, link,
+      `: out-of-sample figures once all ${verdict.folds} folds have run`);
+  }
+  const s = verdict.stitched;
+  const figures = [metricText("total_return_pct", s.total_return_pct), metricText("max_drawdown_pct", s.max_drawdown_pct),
+    metricText("sharpe", s.sharpe)].join(", ");
+  return el("td", { class: "best walk-forward", title }, link, `: out of sample ${figures}`);
+}
+
 function row(run) {
   const progress = `${run.generation} / ${run.generations_total}`;
   const tick = el("input", { type: "checkbox", class: "select", "aria-label": `compare run ${run.id}` });
   tick.checked = selected.has(run.id);
   tick.addEventListener("change", () => { if (tick.checked) selected.add(run.id); else selected.delete(run.id); updateCompare(); });
   const best = bestById.get(run.id);
-  const bestCell = best
+  const verdict = walkForwardById.get(run.id);
+  const bestCell = verdict ? walkForwardCell(run, verdict) : best
     ? el("td", { class: "best" }, el("a", { href: `/runs/${run.id}/individuals/${best.id}`, text: `#${best.id}` }), `: ${bestText(best)}`)
     : el("td", { class: "best", text: "–" });
   const name = el("td", { class: "name" }, el("a", { href: `/runs/${run.id}`, text: run.name }));
@@ -121,9 +139,11 @@ function refreshBestSoon() {
 }
 
 async function load() {
-  const runs = await getJSON("/api/runs");
+  const [runs, verdicts] = await Promise.all([getJSON("/api/runs"), getJSON("/api/walk-forward")]);
   bestById.clear();
   for (const run of runs) if (run.best_member) bestById.set(run.id, run.best_member);
+  walkForwardById.clear();
+  for (const verdict of verdicts) walkForwardById.set(verdict.run_id, verdict);
   const editing = new Map([...tbody.querySelectorAll("tr[data-editing]")].map((tr) => [Number(tr.dataset.id), tr]));
   tbody.replaceChildren(...runs.map((run) => { latest.set(run.id, run); return editing.get(run.id) || row(run); }));
   for (const id of [...selected]) if (!latest.has(id) || !runs.some((r) => r.id === id)) selected.delete(id);

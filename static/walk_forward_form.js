@@ -5,7 +5,10 @@
 
 const WF_DEFAULT = { folds: 5, mode: "rolling", train: 0.5, test: 0.1 };
 
-// A window as typed: an integer is a bar count, a decimal a fraction, "90d" a duration.
+// A window as typed: an integer is a bar count, a decimal a fraction, "90d" or "1.5d" a
+// duration (<number><unit>, decimals allowed; the server checks it and names the units).
+const WF_WINDOW_HELP = "a bar count (an integer, at least 2), a fraction of the bars in (0, 1), or a duration "
+  + "<number><unit>, decimals allowed, the unit one of s, m, h, d, w: 90d, 1.5d, 36h";
 function windowValue(text) {
   const value = text.trim();
   if (/^\d+$/.test(value)) return Number(value);
@@ -30,6 +33,10 @@ function fillWalkForward(config) {
   for (const id of ["wf-folds", "wf-mode", "wf-train", "wf-test", "wf-select"]) {
     const path = document.getElementById(id).dataset.path;
     if (typeof help === "function") document.getElementById(id).parentNode.title = help(path);
+  }
+  for (const id of ["wf-train", "wf-test"]) {  // the grammar in words, visible once under each window
+    const label = document.getElementById(id).parentNode;
+    if (!label.querySelector(".wf-window-help")) label.append(el("small", { class: "help wf-window-help", text: WF_WINDOW_HELP }));
   }
 }
 

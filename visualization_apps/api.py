@@ -53,6 +53,7 @@ from visualization_apps.queries import (
     int_query,
 )
 from visualization_apps.run_manager import RunError
+from visualization_apps.walk_forward_exports import export_walk_forward, fold_of, is_walk_forward
 
 api = Blueprint("api", __name__, url_prefix="/api")
 RUN_BODY = {"required": True, "content": {"application/json": {"schema": ref("RunConfiguration")}}}
@@ -341,6 +342,9 @@ def export_json(run_id: int) -> Response:
         "elite": [] if last is None else store.individuals(run_id, last["elite"]),
         "robustness": store.run_robustness(run_id),
     }
+    walk_forward = export_walk_forward(store, run_id)  # a walk-forward's folds and summary, as OUT.json's
+    if walk_forward is not None:
+        document["walk_forward"] = walk_forward
     return _attachment(json.dumps(document, allow_nan=False), f"run-{run_id}.json", "application/json")
 
 
@@ -363,10 +367,11 @@ def export_csv(run_id: int) -> Response:
                *(f"test_{f}" for f in SCALAR_FIELDS), "ties", "tie_ranges", *robustness_columns(metrics)]  # fmt: skip
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    folds = is_walk_forward(_ctx().store, run_id)  # a walk-forward's rows say their fold, after the id
+    writer.writerow([columns[0], "fold", *columns[1:]] if folds else columns)
     for ind in individuals:
         test = ind.get("test") or {}
-        writer.writerow([ind["id"], ind.get("valid"), ind["failed"], ind["error"],
+        writer.writerow([ind["id"], *([fold_of(ind["id"])] if folds else []), ind.get("valid"), ind["failed"], ind["error"],
                          *(ind["params"].get(g) for g in genes), *(ind[f] for f in SCALAR_FIELDS),
                          *(test.get(f) for f in SCALAR_FIELDS), ind.get("ties"),
                          None if ind.get("tie_ranges") is None else json.dumps(ind["tie_ranges"]),

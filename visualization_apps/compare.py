@@ -3,13 +3,17 @@
 Per run: its status, objectives, the population's best and mean of each objective
 per generation, and the last elite without series (best first: its first member is
 the run's best by the first objective, with training and test statistics). Across
-the runs: the configuration keys (dotted) whose values differ.
+the runs: the configuration keys (dotted) whose values differ. A walk-forward run
+also has ``walk_forward``: its verdict (`walk_forward_store.verdicts`: the stitched
+out-of-sample statistics, ``passed``, ``label``), which the page shows instead of
+its last fold's best member; None for a plain run.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from visualization_apps import walk_forward_store as wf_store
 from visualization_apps.storage import Store
 
 MIN_RUNS, MAX_RUNS = 2, 4
@@ -55,6 +59,7 @@ def comparison(store: Store, run_ids: list[int]) -> dict[str, Any]:
     """What the compare page shows of these runs (which must exist)."""
     runs = []
     configs = []
+    verdicts = wf_store.verdicts(store, run_ids)
     for run_id in run_ids:
         config = store.run_config(run_id) or {}
         configs.append(config)
@@ -63,5 +68,6 @@ def comparison(store: Store, run_ids: list[int]) -> dict[str, Any]:
             "objectives": config.get("objectives", []),
             "history": store.objective_history(run_id),
             "elite": store.elite_summaries(run_id),
+            "walk_forward": verdicts.get(run_id),
         })  # fmt: skip
     return {"runs": runs, "config_diff": config_diff(configs)}

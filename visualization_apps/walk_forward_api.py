@@ -8,6 +8,11 @@
 * ``GET /api/runs/<id>/walk-forward/folds/<k>/generations``: fold k's generations.
 * ``GET /api/runs/<id>/walk-forward/folds.csv``: the fold table.
 * ``GET /api/runs/<id>/walk-forward/trades.csv``: the stitched out-of-sample trades.
+* ``GET /api/walk-forward[?runs=1,2]``: every walk-forward run's verdict (or those
+  of ``runs``), without series: ``run_id``, ``folds``, ``folds_done``, ``finished``,
+  ``passed``, ``label`` ("walk-forward, 5 folds: passed"), the stitched scalar
+  statistics (the runs list, the compare page and the run page's "Is it real?"
+  panel show these instead of the last fold's best member).
 * ``/runs/<id>/walk-forward``: the page (`templates/walk_forward.html`).
 
 Everything is read as the run process stored it; nothing is computed here.
@@ -19,10 +24,11 @@ import csv
 import io
 from typing import Any
 
-from flask import Response, jsonify, render_template
+from flask import Response, jsonify, render_template, request
 
 from optimizer.config import parse_config
 from optimizer.labels import gene_labels
+from optimizer.stats import MIN_RETURN_PERIODS
 from visualization_apps import walk_forward_store as wf_store
 from visualization_apps.api import ApiError, _attachment, _ctx, _run_or_404, api
 from visualization_apps.openapi import array, operation
@@ -30,7 +36,18 @@ from visualization_apps.pages import _not_found, pages
 
 WALK_FORWARD = {"type": "object", "required": ["windows", "folds", "summary"], "properties": {
     "windows": array({"type": "object"}), "folds": array({"type": "object"}),
-    "summary": {"type": ["object", "null"]}}}  # fmt: skip
+    "summary": {"type": ["object", "null"]},
+    "limits": {"type": "object", "description": "min_trades (ga.min_trades) and min_return_periods (the daily "
+               "returns a Sharpe ratio needs): what the page says when a figure is undefined"}}}  # fmt: skip
+MAX_VERDICTS = 1000
+VERDICT_RUNS = {"name": "runs", "in": "query", "required": False, "description": "run ids, comma-separated "
+                f"(at most {MAX_VERDICTS}); without it, every walk-forward run",
+                "schema": {"type": "string", "pattern": r"^\d+(,\d+)*$"}}  # fmt: skip
+VERDICT = {"type": "object", "required": ["run_id", "folds", "folds_done", "finished", "passed", "label", "stitched"],
+           "properties": {"run_id": {"type": "integer"}, "folds": {"type": "integer"},
+                          "folds_done": {"type": "integer"}, "finished": {"type": "boolean"},
+                          "passed": {"type": ["boolean", "null"]}, "label": {"type": "string"},
+                          "stitched": {"type": ["object", "null"]}}}  # fmt: skip
 FOLD_COLUMNS = ("total_return_pct", "market_return_pct", "sharpe", "max_drawdown_pct", "total_trades",
                 "win_rate_pct", "profit_factor")  # fmt: skip
 TRADE_COLUMNS = ("entry_time", "exit_time", "side", "entry_price", "exit_price", "pnl_pct", "reason", "bars_held")
@@ -49,8 +66,32 @@ def _walk_forward_or_404(run_id: int) -> dict[str, Any]:
 @api.get("/runs/<int:run_id>/walk-forward")
 @operation("A walk-forward run's folds and summary", ok=(200, "the walk-forward", WALK_FORWARD), errors=(404,))
 def walk_forward(run_id: int) -> Response:
-    """The fold windows, the finished folds and (once finished) the summary."""
-    return jsonify(_walk_forward_or_404(run_id))
+    """The fold windows, the finished folds and (once finished) the summary, and
+    the limits under which a figure is undefined (``limits``)."""
+    found = _walk_forward_or_404(run_id)
+    config = _ctx().store.run_config(run_id) or {}
+    limits = {"min_trades": (config.get("ga") or {}).get("min_trades"), "min_return_periods": MIN_RETURN_PERIODS}
+    return jsonify({**found, "limits": limits})
+
+
+@api.get("/walk-forward")
+@operation("Every walk-forward run's verdict (light: no series)", ok=(200, "verdicts", array(VERDICT)),
+           errors=(400,), query=(VERDICT_RUNS,))  # fmt: skip
+def verdicts() -> Response:
+    """The verdicts of all walk-forward runs, or of ``?runs=1,2`` (ids that are no
+    walk-forward are left out), in run order."""
+    text = request.args.get("runs")
+    ids = None
+    if text is not None:
+        try:
+            ids = [int(part) for part in text.split(",")]
+        except ValueError:
+            ids = []
+        if not 0 < len(ids) <= MAX_VERDICTS or not all(0 < i < 2**63 for i in ids):
+            raise ApiError(400, "invalid query", [f"runs: {text[:40]!r} is not a comma-separated list of 1 to "
+                                                  f"{MAX_VERDICTS} run ids (1,2,3)"])  # fmt: skip
+    found = wf_store.verdicts(_ctx().store, ids)
+    return jsonify([found[k] for k in sorted(found)])
 
 
 @api.get("/runs/<int:run_id>/walk-forward/folds/<int:fold>/generations")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from optimizer.stats import SCALAR_FIELDS
 from visualization_apps.storage import Store
 
 ID_STRIDE = 10**9
@@ -131,3 +132,45 @@ def fold_generations(store: Store, run_id: int, fold: int) -> list[dict[str, Any
         rows = db.execute("SELECT summary FROM generations WHERE run_id = ? AND fold = ? ORDER BY generation",
                           (run_id, fold)).fetchall()  # fmt: skip
     return [json.loads(row["summary"]) for row in rows]
+
+
+VERDICT_FIGURES = ("efficiency", "t_stat", "profitable_folds_pct", "max_fold_profit_share")
+"""The summary's figures a verdict carries (beside ``passed`` and the stitched statistics)."""
+
+
+def verdicts(store: Store, run_ids: list[int] | None = None) -> dict[int, dict[str, Any]]:
+    """Per walk-forward run (of ``run_ids``, or all), what the runs list and the
+    compare page show of it, read without its series: ``folds`` (windows),
+    ``folds_done``, ``finished``, ``passed`` (None until finished), the
+    `VERDICT_FIGURES`, ``stitched`` (its scalar statistics, `SCALAR_FIELDS`; None
+    until finished) and ``label`` ("walk-forward, 5 folds: passed")."""
+    migrate(store)
+    stitched = ", ".join(f"summary -> '$.stitched.{name}'" for name in SCALAR_FIELDS)
+    figures = ", ".join(f"summary -> '$.{name}'" for name in VERDICT_FIGURES)
+    query = (f"SELECT run_id, json_array_length(windows) AS folds, json_array_length(folds) AS done, "
+             f"summary IS NOT NULL AS finished, summary -> '$.passed' AS passed, json_array({figures}) AS figures, "
+             f"json_array({stitched}) AS stitched FROM walk_forward")  # fmt: skip
+    args: list[int] = []
+    if run_ids is not None:
+        query += f" WHERE run_id IN ({','.join('?' * len(run_ids))})"
+        args = list(run_ids)
+    with store._connect() as db:
+        rows = db.execute(query, args).fetchall() if run_ids != [] else []
+    out = {}
+    for row in rows:
+        finished = bool(row["finished"])
+        passed = json.loads(row["passed"]) if finished else None
+        out[row["run_id"]] = {
+            "run_id": row["run_id"], "folds": row["folds"], "folds_done": row["done"], "finished": finished,
+            "passed": passed, **dict(zip(VERDICT_FIGURES, json.loads(row["figures"]), strict=True)),
+            "stitched": dict(zip(SCALAR_FIELDS, json.loads(row["stitched"]), strict=True)) if finished else None,
+            "label": verdict_label(row["folds"], row["done"], passed),
+        }  # fmt: skip
+    return out
+
+
+def verdict_label(folds: int, done: int, passed: bool | None) -> str:
+    """"walk-forward, 5 folds: passed" (or failed); "walk-forward, 2 of 5 folds run" before the end."""
+    if passed is None:
+        return f"walk-forward, {done} of {folds} folds run"
+    return f"walk-forward, {folds} fold{'s' if folds != 1 else ''}: {'passed' if passed else 'failed'}"

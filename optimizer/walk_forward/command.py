@@ -29,7 +29,7 @@ log = logging.getLogger("optimizer")
 
 def run_walk_forward(config: RunConfig, args: argparse.Namespace, folder: Path, data: Path) -> int:
     """Run (or resume) the walk-forward of ``config`` and write its JSON result."""
-    from optimizer.run_command import INTERRUPTED, stopped
+    from optimizer.run_command import not_checkpointed, stopped
 
     try:
         with prepare_walk_forward(config, data, checkpoint_dir=folder, resume=bool(args.resume),
@@ -37,9 +37,7 @@ def run_walk_forward(config: RunConfig, args: argparse.Namespace, folder: Path, 
             return _drive(prepared.walk_forward, config, args)
     except KeyboardInterrupt:
         if not has_fold_checkpoint(folder):
-            log.warning("stopped before the first generation finished: nothing was checkpointed (in %s); run "
-                        "again without --resume to start over", folder)  # fmt: skip
-            return INTERRUPTED
+            return not_checkpointed(args, folder)
         return stopped(args, folder, "each fold's last finished generation is")
 
 

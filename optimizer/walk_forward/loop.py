@@ -231,10 +231,13 @@ class WalkForward:
                             cache=self._cache)  # fmt: skip
             test = ledger.test.get(chosen) or engine.evaluate(params)
             backtest = engine.backtest(params)
+        note = None if scored else wf.empty_fold_note(window.fold, list(ledger.stats.values()),
+                                                       sum(1 for i in ledger.stats if ledger.is_valid(i)),
+                                                       optimizer.config.ga.min_trades, self._select)  # fmt: skip
         return wf.FoldResult(window, optimizer.config.ga.seed, params, train, test, backtest, optimizer.evaluations,
                              optimizer.failed_evaluations, optimizer.generation,
                              optimizer.generation < optimizer.generations_total,
-                             optimizer.test_evaluations)  # fmt: skip
+                             optimizer.test_evaluations, note)  # fmt: skip
 
     # --------------------------------------------------------------- results
     def summary(self) -> dict[str, Any]:

@@ -53,6 +53,8 @@ class FoldResult:
     generations: int
     stopped_early: bool
     test_evaluations: int = 0
+    note: str | None = None
+    """Why the fold has no selected member (None when it has one), in words."""
 
     def to_dict(self, time: np.ndarray) -> dict[str, Any]:
         """The fold's JSON object (the issue's contract: ``fold``, the four times,
@@ -68,7 +70,29 @@ class FoldResult:
             "generations": self.generations,
             "stopped_early": self.stopped_early,
             "test_evaluations": self.test_evaluations,
+            **({} if self.note is None else {"note": self.note}),
         }
+
+
+def empty_fold_note(fold: int, stats: Sequence[IndividualStats], valid: int, min_trades: int, select: str) -> str:
+    """Why fold ``fold`` has no selected member, from its search's evaluations
+    (``stats``; ``valid`` of them valid): below the minimum of trades, failed, or
+    with ``select`` undefined."""
+    total = len(stats)
+    failed = sum(1 for s in stats if s.failed)
+    few = sum(1 for s in stats if not s.failed and (s.total_trades or 0) < min_trades)
+    if valid:
+        return (f"no valid member of fold {fold} has a defined {select} on its training window (the statistic that "
+                f"selects the member carried forward): the fold trades nothing")  # fmt: skip
+    if total and few == total:
+        return (f"no member of fold {fold} met the minimum of {min_trades} trades (ga.min_trades) on its training "
+                f"window: the fold trades nothing")  # fmt: skip
+    parts = [f"{few} of {total} made fewer than the minimum of {min_trades} trades"] if few else []
+    parts += [f"{failed} failed"] if failed else []
+    other = total - few - failed
+    parts += [f"{other} had an undefined objective"] if other > 0 else []
+    return f"no member of fold {fold} was valid on its training window ({', '.join(parts) or 'none evaluated'}): " \
+           "the fold trades nothing"
 
 
 def stitch(folds: Sequence[FoldResult]) -> tuple[BacktestResult, list[float]]:

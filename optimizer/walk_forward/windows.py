@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.config_walk_forward import MIN_WINDOW_BARS, WalkForward
-from optimizer.data.timeframes import parse_timeframe
+from optimizer.config_walk_forward import MIN_WINDOW_BARS, WalkForward, duration_ns
 from optimizer.errors import ConfigError
 from optimizer.stats import iso_times
 
@@ -101,7 +100,7 @@ def _back(length: int | float | str, end: int, time: np.ndarray, bar_ns: int) ->
         if end == 0:
             return None
         close = int(time[end - 1]) + bar_ns  # the window's end: its last bar's close
-        opening = close - parse_timeframe(length)
+        opening = close - duration_ns(length)
         if opening < int(time[0]):
             return None
         return int(np.searchsorted(time, opening, side="left"))
