@@ -6,9 +6,7 @@ route here calls the engine: statistics are read as stored.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import sqlite3
 from pathlib import Path
@@ -23,7 +21,6 @@ from optimizer.errors import DataError
 from optimizer.labels import gene_labels
 from optimizer.schema import config_schema
 from optimizer.stats import SCALAR_FIELDS, iso_times
-from optimizer.strategy import fixed_config
 from visualization_apps.api_inputs import (
     ApiError,
     checked_submission,
@@ -32,7 +29,6 @@ from visualization_apps.api_inputs import (
     no_content,
 )
 from visualization_apps.bounded_json import MAX_INTEGER
-from visualization_apps.csv_robustness import robustness_columns, robustness_row
 from visualization_apps.datasets import store_upload
 from visualization_apps.faults import is_disk_full, storage_fault
 from visualization_apps.limits import Limits
@@ -44,7 +40,6 @@ from visualization_apps.queries import (
     IDS,
     INDIVIDUALS_PAGE,
     LIMIT,
-    MAX_ID,
     MAX_PAGE,
     QueryError,
     fields,
@@ -53,7 +48,6 @@ from visualization_apps.queries import (
     int_query,
 )
 from visualization_apps.run_manager import RunError
-from visualization_apps.walk_forward_exports import export_walk_forward, fold_of, is_walk_forward
 
 api = Blueprint("api", __name__, url_prefix="/api")
 RUN_BODY = {"required": True, "content": {"application/json": {"schema": ref("RunConfiguration")}}}
@@ -324,76 +318,6 @@ def _attachment(body: str, filename: str, mimetype: str) -> Response:
     return response
 
 
-@api.get("/runs/<int:run_id>/export.json")
-@operation(
-    "The run, its configuration, generations and elite as one file (an attachment)",
-    ok=(200, "the export", {"type": "object"}),
-    errors=(404,),
-)
-def export_json(run_id: int) -> Response:
-    """The run's status, configuration, every generation and the elite, as one file."""
-    record = _run_or_404(run_id)
-    store = _ctx().store
-    last = store.last_generation(run_id)
-    document = {
-        "run": record,
-        "config": store.run_config(run_id),
-        "generations": store.generations_after(run_id, 0),
-        "elite": [] if last is None else store.individuals(run_id, last["elite"]),
-        "robustness": store.run_robustness(run_id),
-    }
-    walk_forward = export_walk_forward(store, run_id)  # a walk-forward's folds and summary, as OUT.json's
-    if walk_forward is not None:
-        document["walk_forward"] = walk_forward
-    return _attachment(json.dumps(document, allow_nan=False), f"run-{run_id}.json", "application/json")
-
-
-@api.get("/runs/<int:run_id>/export.csv")
-@operation(
-    "One CSV row per evaluated individual (an attachment)",
-    ok=(200, "the export", {"type": "string"}, "text/csv"),
-    errors=(404,),
-)
-def export_csv(run_id: int) -> Response:
-    """One row per evaluated individual: id, parameters, every statistic, the
-    test period's statistics (``test_`` columns) where there are some, and the
-    elite members' robustness figures (`robustness_columns`; empty for the others)."""
-    _run_or_404(run_id)
-    individuals = _ctx().store.individuals_page(run_id, -1, MAX_ID)  # summaries: no series parsed
-    genes = [gene.name for gene in parse_config(_ctx().store.run_config(run_id)).genes]
-    label = gene_labels(genes)  # the headers a trader reads (optimizer.labels)
-    metrics = [o["metric"] for o in _ctx().store.run_config(run_id).get("objectives", [])]
-    columns = ["id", "valid", "failed", "error", *(label[g] for g in genes), *SCALAR_FIELDS,
-               *(f"test_{f}" for f in SCALAR_FIELDS), "ties", "tie_ranges", *robustness_columns(metrics)]  # fmt: skip
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    folds = is_walk_forward(_ctx().store, run_id)  # a walk-forward's rows say their fold, after the id
-    writer.writerow([columns[0], "fold", *columns[1:]] if folds else columns)
-    for ind in individuals:
-        test = ind.get("test") or {}
-        writer.writerow([ind["id"], *([fold_of(ind["id"])] if folds else []), ind.get("valid"), ind["failed"], ind["error"],
-                         *(ind["params"].get(g) for g in genes), *(ind[f] for f in SCALAR_FIELDS),
-                         *(test.get(f) for f in SCALAR_FIELDS), ind.get("ties"),
-                         None if ind.get("tie_ranges") is None else json.dumps(ind["tie_ranges"]),
-                         *robustness_row(ind.get("robustness"), len(metrics))])  # fmt: skip
-    return _attachment(out.getvalue(), f"run-{run_id}.csv", "text/csv")
-
-
-@api.get("/runs/<int:run_id>/individuals/<int:iid>/config")
-@operation(
-    "A configuration with this individual's values fixed (an attachment)",
-    ok=(200, "configuration", ref("RunConfiguration")),
-    errors=(404,),
-)
-def individual_config(run_id: int, iid: int) -> Response:
-    """A configuration with this individual's values fixed: it backtests exactly it."""
-    found = _individual_or_404(run_id, iid)
-    config = parse_config(_ctx().store.run_config(run_id))
-    document = fixed_config(config, found["params"])
-    document["name"] = f"{config.name} #{iid}"
-    return _attachment(json.dumps(document, indent=2), f"run-{run_id}-individual-{iid}.json", "application/json")
-
-
 @api.get("/datasets")
 @operation("Bundled and uploaded datasets", ok=(200, "datasets", array(ref("Dataset"))))
 def datasets() -> Response:
@@ -456,4 +380,4 @@ def upload_dataset() -> tuple[Response, int]:
 
 
 # The routes that manage and compare runs and datasets, and the walk-forward's, on this blueprint.
-from visualization_apps import manage_api, walk_forward_api  # noqa: E402, F401
+from visualization_apps import exports_api, manage_api, walk_forward_api  # noqa: E402, F401
