@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import test_browser
-from tests.dask_processes import DaskCluster
+from tests.dask_processes import module_cluster
 from tests.test_api import run_config
 from tests.test_browser import ARTIFACTS
 from tests.test_security import ServerWith
@@ -20,11 +20,7 @@ pytestmark = pytest.mark.slow  # a Dask cluster, a server and a headless browser
 page = test_browser.page
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    running = DaskCluster(tmp_path_factory.mktemp("dask")).start(workers=2)
-    yield running
-    running.stop()
+cluster = module_cluster(workers=2)
 
 
 @pytest.fixture(scope="module")

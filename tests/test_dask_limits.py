@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tests.dask_processes import DaskCluster
+from tests.dask_processes import DaskCluster, module_cluster
 from tests.test_api import run_config
 from tests.test_dask_dashboard import panel
 from tests.test_security import ServerWith
@@ -19,11 +19,7 @@ from tests.test_security import ServerWith
 pytestmark = pytest.mark.slow  # a real Dask cluster and a real server
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    running = DaskCluster(tmp_path_factory.mktemp("dask")).start(workers=2)
-    yield running
-    running.stop()
+cluster = module_cluster(workers=2)
 
 
 @pytest.fixture(scope="module")

@@ -39,7 +39,7 @@ def watched(tmp_path, monkeypatch):
 
 
 def test_after_a_quiet_spell_the_last_known_state_shows_refreshing(watched):
-    cluster, monitor = watched
+    _, monitor = watched
     fresh = until(monitor, lambda s: s["state"] == "connected")
     assert (fresh["worker_count"], fresh["refreshing"]) == (1, False), fresh
     time.sleep(QUIET_WATCH_SECONDS + cluster_monitor.STALE_SECONDS + 2)  # nobody looks: nothing is read
