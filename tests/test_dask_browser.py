@@ -83,6 +83,7 @@ def test_the_run_page_says_where_the_run_evaluated(page, server, cluster, tmp_pa
         page.goto(f"{local.url}/runs/{run_id}")
         expect(line).to_have_text("Evaluated on a local pool of 2 worker processes on the dashboard's machine.",
                                   timeout=30_000)  # fmt: skip
+        page.goto(server.url + "/")  # off its pages before it stops (their reads would fail)
     finally:
         local.stop()
     assert not page.problems, page.problems
@@ -108,7 +109,9 @@ def test_the_cluster_panel_shows_the_workers_then_a_dead_scheduler(page, server,
     cluster.kill_scheduler()
     page.goto(server.url + "/cluster")  # the page loads; the panel says what is wrong
     expect(page.locator("#cluster-error")).to_contain_text(f"Scheduler {cluster.address} unreachable", timeout=60_000)
+    expect(page.locator("#cluster-error")).to_contain_text("(the read failed at 20")  # when, as ISO 8601 UTC
     expect(page.locator("#cluster-workers")).to_be_hidden()
+    page.screenshot(path=str(ARTIFACTS / "cluster-unreachable.png"), full_page=True)
     page.goto(server.url + "/")  # every other page too
     expect(page.locator("h1")).to_have_text("Runs")
     assert not page.problems, page.problems
