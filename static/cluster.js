@@ -2,7 +2,9 @@
 // Where runs evaluate (GET /api/cluster): the cluster panel (/cluster) and the run
 // form's "where it evaluates" line (#where). Read again every few seconds while the
 // page is visible; the server answers its last reading at once, so a slow or dead
-// scheduler shows here as "unreachable" and never holds the page.
+// scheduler never holds the page. A reading that is merely old (nobody looked for a
+// while) is the last known state, "updated 40 s ago, refreshing"; "unreachable"
+// only when a read failed, with the reason and when.
 
 const CLUSTER_PANEL = document.getElementById("cluster-panel");
 const WHERE_LINE = document.getElementById("where");
@@ -19,16 +21,25 @@ function fmtBytes(bytes) {
 
 function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
 
+// How old the reading is: "read 2026-12-01T17:40:02Z", or "updated 40 s ago, refreshing".
+function readingAge(info) {
+  if (info.refreshing) return `updated ${Math.round(info.age_seconds)} s ago, refreshing`;
+  return info.checked_at ? `read ${info.checked_at}` : "not read yet";
+}
+
 // One line: where a run submitted now evaluates.
 function whereText(info) {
   if (info.mode === "local") {
     return `Evaluates on this machine: a local pool of worker processes (the run's “workers”; at most ${info.max_workers}, ${plural(info.cores, "core")} here).`;
   }
   if (info.state === "connected") {
-    return `Evaluates on the Dask cluster at ${info.scheduler}: ${plural(info.worker_count, "worker")}, ${plural(info.cores, "core")} (the run's “workers” is not used).`;
+    const age = info.refreshing ? ` (${readingAge(info)})` : "";
+    return `Evaluates on the Dask cluster at ${info.scheduler}: ${plural(info.worker_count, "worker")}, ${plural(info.cores, "core")}${age}; the configuration's “workers” is not used on the cluster.`;
   }
-  if (info.state === "connecting") return `Evaluates on the Dask cluster at ${info.scheduler} (connecting…).`;
-  return `Evaluates on the Dask cluster at ${info.scheduler}, which is unreachable now: ${info.error}. A run submitted now fails to start (resume it once the scheduler is back).`;
+  if (info.state === "connecting") {
+    return `Evaluates on the Dask cluster at ${info.scheduler} (connecting…); the configuration's “workers” is not used on the cluster.`;
+  }
+  return `Evaluates on the Dask cluster at ${info.scheduler}, which was unreachable at ${info.failed_at}: ${info.error}. A run submitted now fails to start (resume it once the scheduler is back).`;
 }
 
 function drawPanel(info) {
@@ -38,8 +49,8 @@ function drawPanel(info) {
   const totals = document.getElementById("cluster-totals");
   const link = document.getElementById("cluster-dashboard");
   error.hidden = !(info.mode === "dask" && info.state === "unreachable");
-  error.textContent = error.hidden ? "" : `Scheduler ${info.scheduler} unreachable: ${info.error}` +
-    (info.checked_at ? ` (last read ${info.checked_at})` : "");
+  error.textContent = error.hidden ? "" : `Scheduler ${info.scheduler} unreachable: ${info.error} ` +
+    `(the read failed at ${info.failed_at}${info.refreshing ? "; refreshing" : ""})`;
   const connected = info.mode === "dask" && info.state === "connected";
   table.hidden = !connected;
   const body = table.tBodies[0];
@@ -54,7 +65,7 @@ function drawPanel(info) {
     }
     totals.textContent = `${plural(info.worker_count, "worker")}, ${plural(info.cores, "core")}, ` +
       `${fmtBytes(info.memory_limit_bytes)} of memory; ${plural(info.tasks_in_flight, "task")} in flight ` +
-      `(read ${info.checked_at})`;
+      `(${readingAge(info)})`;
   } else {
     totals.textContent = info.mode === "local" ? "Start the dashboard with --dask tcp://HOST:PORT to evaluate on a Dask cluster (docs/DEPLOY.md)." : "";
   }
@@ -62,12 +73,24 @@ function drawPanel(info) {
   if (!link.hidden) link.href = info.dashboard_url;
 }
 
+// The form's estimate counts the cluster's workers: ask it again when their count
+// (or whether it is known) changes (scheduleEstimate: new_run.js).
+let estimatedWith = null;
+function reestimate(info) {
+  const workers = info.mode === "dask" && info.state === "connected" ? info.worker_count : null;
+  if (info.mode === "dask" && workers !== estimatedWith && typeof scheduleEstimate === "function") scheduleEstimate();
+  estimatedWith = workers;
+}
+
 async function refreshCluster() {
   if (document.visibilityState === "visible") {
     try {
       const info = await getJSON("/api/cluster");
       if (CLUSTER_PANEL) drawPanel(info);
-      if (WHERE_LINE) WHERE_LINE.textContent = whereText(info);
+      if (WHERE_LINE) {
+        WHERE_LINE.textContent = whereText(info);
+        reestimate(info);
+      }
     } catch (failure) {
       const text = `Cannot read where runs evaluate: ${failure.message}`;
       if (CLUSTER_PANEL) document.getElementById("cluster-where").textContent = text;

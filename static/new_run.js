@@ -298,9 +298,10 @@ function scheduleEstimate() {
 async function showEstimate() {
   const line = document.getElementById("estimate");
   try {
-    const { evaluations, workers, seconds } = await postJSON("/api/runs/estimate", read());
+    const { evaluations, workers, seconds, mode, note } = await postJSON("/api/runs/estimate", read());
     line.textContent = `${evaluations.toLocaleString()} evaluation${evaluations === 1 ? "" : "s"} on ${workers} ` +
-      `worker${workers === 1 ? "" : "s"}: about ${fmtDuration(seconds)} (a rough estimate)`;
+      `worker${workers === 1 ? "" : "s"}${mode === "dask" ? " of the Dask cluster" : ""}: ` +
+      `about ${fmtDuration(seconds)} (a rough estimate${note ? `; ${note}` : ""})`;
     line.dataset.state = "ok";
   } catch (error) {
     line.textContent = `No estimate yet: ${error.details && error.details.length ? error.details.length + " problem(s) to fix" : error.message}`;

@@ -132,3 +132,17 @@ class DaskCluster:
                         child.kill()
                 process.wait(timeout=30)
                 psutil.wait_procs(children, timeout=30)
+
+
+def module_cluster(workers: int = 2):
+    """A module-scoped pytest fixture: a `DaskCluster` of ``workers`` workers (each
+    one process of one thread) in a fresh folder, stopped after the module."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def cluster(tmp_path_factory):
+        running = DaskCluster(tmp_path_factory.mktemp("dask")).start(workers=workers)
+        yield running
+        running.stop()
+
+    return cluster

@@ -98,6 +98,7 @@ def test_the_estimate_is_answered_before_and_at_submission(server):
     assert dry.status_code == 200, dry.text
     estimate = dry.json()
     assert estimate["evaluations"] == 16 and estimate["workers"] == 1 and estimate["seconds"] > 0
+    assert estimate["mode"] == "local" and "scheduler" not in estimate and "note" not in estimate, estimate
     assert server.get("/api/runs").json() == before  # a dry run stores nothing
     created = server.post("/api/runs", json=doc)
     assert created.status_code == 201 and created.json()["estimate"] == estimate

@@ -29,6 +29,7 @@ from visualization_apps.api_inputs import (
     no_content,
 )
 from visualization_apps.bounded_json import MAX_INTEGER
+from visualization_apps.cluster import on_cluster
 from visualization_apps.datasets import store_upload
 from visualization_apps.faults import is_disk_full, storage_fault
 from visualization_apps.limits import Limits
@@ -101,7 +102,7 @@ def _run_or_404(run_id: int) -> dict[str, Any]:
 def _submission() -> tuple[dict[str, Any], str, dict[str, Any]]:
     """POST /api/runs's body, checked (see `checked_submission`)."""
     config = current_app.config
-    limits = Limits(int(config["MAX_WORKERS"]), int(config["MAX_EVALUATIONS"]))
+    limits = Limits(int(config["MAX_WORKERS"]), int(config["MAX_EVALUATIONS"]), cluster=on_cluster(current_app))
     return checked_submission(_ctx().store, limits, int(config["MAX_JSON_BYTES"]))
 
 

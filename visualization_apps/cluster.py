@@ -5,6 +5,8 @@
   snapshot (`ClusterMonitor.snapshot`: the scheduler, its workers with their cores,
   memory and tasks in flight, Dask's own dashboard link). Never waits on the
   scheduler: it answers the last reading.
+* `on_cluster`: what a submission's limits and estimate know of the cluster
+  (`visualization_apps.limits`: a cluster run's ``workers`` is not used).
 * ``/cluster``: the cluster panel (``templates/cluster_panel.html``,
   ``static/cluster.js``), refreshed every 2 s while the page is open.
 
@@ -22,6 +24,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, render_templ
 from flask.blueprints import BlueprintSetupState
 
 from visualization_apps.cluster_monitor import ClusterMonitor
+from visualization_apps.limits import OnCluster
 from visualization_apps.openapi import operation
 
 cluster = Blueprint("cluster", __name__)
@@ -45,6 +48,21 @@ def where(app: Flask) -> dict:
     if watcher is None:
         return {"mode": "local", "max_workers": int(app.config["MAX_WORKERS"]), "cores": os.cpu_count() or 1}
     return {"mode": "dask", **watcher.snapshot()}
+
+
+def on_cluster(app: Flask) -> OnCluster | None:
+    """What a submission's limits and estimate know of the cluster (None: local pools):
+    its worker count as last read, at once (an old reading counts; one that failed
+    or none yet leaves it unknown, saying why)."""
+    watcher = monitor(app)
+    if watcher is None:
+        return None
+    shot = watcher.snapshot()
+    if shot["state"] == "connected":
+        return OnCluster(watcher.address, int(shot["worker_count"]))
+    if shot["state"] == "connecting":
+        return OnCluster(watcher.address, None, "not read yet")
+    return OnCluster(watcher.address, None, f"unreachable at {shot['failed_at']}: {shot['error']}")
 
 
 @cluster.get("/api/cluster")

@@ -5,8 +5,12 @@ which reads the scheduler's workers (address, cores, memory) and the tasks each 
 processing every `REFRESH_SECONDS` while someone looks (a read in the last
 `WATCHED_SECONDS`), and not at all otherwise. A request only ever reads the last
 snapshot (`ClusterMonitor.snapshot`), so a slow or dead scheduler never holds a
-page or an API answer: the snapshot says ``unreachable`` with the reason, or how
-long the scheduler has not answered (``age_seconds``).
+page or an API answer.
+
+A snapshot that is merely old (nobody looked for a while, so nothing was read) is
+the last known state, marked ``refreshing`` while the read it asked for goes on;
+it says ``unreachable`` only when a read failed (its reason, and when), or when a
+read has had no answer for `STALE_SECONDS`.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ REFRESH_SECONDS = 2.0
 WATCHED_SECONDS = 30.0
 CONNECT_SECONDS = 3.0
 STALE_SECONDS = 10.0
-"""A snapshot older than this means the scheduler does not answer (seconds)."""
+"""A read without an answer for this long counts as failed: the scheduler does not answer (seconds)."""
 
 
 class ClusterMonitor:
@@ -38,6 +42,7 @@ class ClusterMonitor:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._watched_until = 0.0
+        self._reading_since: float | None = None  # time.time() of the read under way, if one is
         self._closed = False
         self._thread: threading.Thread | None = None
 
@@ -48,20 +53,30 @@ class ClusterMonitor:
         ``memory_bytes``, ``tasks_in_flight``), their totals ``worker_count``,
         ``cores``, ``memory_limit_bytes``, ``tasks_in_flight``, ``dashboard_url``
         (Dask's own dashboard, or None), ``checked_at`` (ISO 8601 UTC) and
-        ``age_seconds`` (since that reading)."""
+        ``age_seconds`` (since that reading), ``refreshing`` (the reading is older
+        than the monitor's cadence and a new one is under way: shown as the last
+        known state, not as a fault) and, when ``unreachable``, ``failed_at`` (ISO
+        8601 UTC: when the read failed)."""
         self._start()
         with self._lock:
             now = time.monotonic()
             idle = now >= self._watched_until
             self._watched_until = now + WATCHED_SECONDS
             shot = dict(self._snapshot)
+            since = self._reading_since
         if idle:  # the monitor sleeps until someone looks: wake it (a watched one reads on its own clock)
             self._wake.set()
+        wall = time.time()
         checked = shot.pop("checked")
-        shot["age_seconds"] = None if checked is None else round(time.time() - checked, 1)
-        shot["checked_at"] = None if checked is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(checked))
-        if shot["state"] == "connected" and checked is not None and time.time() - checked > STALE_SECONDS:
-            shot["state"], shot["error"] = "unreachable", f"the scheduler has not answered for {shot['age_seconds']:.0f} s"
+        age = None if checked is None else wall - checked
+        shot["age_seconds"] = None if age is None else round(age, 1)
+        shot["checked_at"] = _iso(checked)
+        shot["refreshing"] = age is not None and age > self.refresh + self.connect
+        if since is not None and wall - since > STALE_SECONDS:  # a read under way for too long: it failed
+            shot.update(state="unreachable", workers=[], failed_at=_iso(wall), refreshing=True,
+                        error=f"the scheduler has not answered a read for {wall - since:.0f} s")  # fmt: skip
+        elif shot["state"] == "unreachable":
+            shot["failed_at"] = shot["checked_at"]
         return {"scheduler": self.address, **shot}
 
     def close(self) -> None:
@@ -80,9 +95,11 @@ class ClusterMonitor:
     def _loop(self) -> None:
         while not self._closed:
             if time.monotonic() < self._watched_until:
+                with self._lock:
+                    self._reading_since = time.time()
                 reading = self._reading()
                 with self._lock:
-                    self._snapshot = reading
+                    self._snapshot, self._reading_since = reading, None
                 self._wake.wait(self.refresh)
             else:
                 self._wake.wait()  # nobody looks: read nothing until someone does
@@ -102,7 +119,7 @@ class ClusterMonitor:
         except Exception as exc:  # unreachable, or no answer within ``connect`` seconds (a stopped scheduler)
             self._drop_client()
             reason = str(exc) or f"{type(exc).__name__}: no answer within {self.connect:.0f} s"
-            return {"state": "unreachable", "error": reason, "workers": [], "checked": now}
+            return {"state": "unreachable", "error": reason, "workers": [], "checked": time.time()}
         workers = [_worker(address, w, len(processing.get(address, ()))) for address, w in info.get("workers", {}).items()]
         workers.sort(key=lambda w: w["address"])
         return {
@@ -127,6 +144,11 @@ class ClusterMonitor:
         client, self._client = self._client, None
         if client is not None:
             threading.Thread(target=_close_quietly, args=(client,), name="dask-client-close", daemon=True).start()
+
+
+def _iso(stamp: float | None) -> str | None:
+    """A ``time.time()`` as ISO 8601 UTC to the second (None stays None)."""
+    return None if stamp is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 
 
 def _close_quietly(client: Any) -> None:

@@ -7,6 +7,11 @@ size, the split against its dates and bars) to a parsed configuration, so that a
 run that cannot work is refused with 400 at submission instead of failing when
 it starts; it answers the run's `estimate`. The dataset checks are the very
 functions the run process starts with (`check_compatible`, `holdout_start`).
+
+On a Dask cluster (`Limits.cluster`) a run ignores its configuration's ``workers``:
+it is neither refused against ``--max-workers`` nor counted against this machine's
+cores, and the estimate uses the cluster's worker count as last read (or says that
+it is unknown).
 """
 
 from __future__ import annotations
@@ -38,12 +43,24 @@ SECONDS_TO_START = 10.0
 
 
 @dataclass(frozen=True)
+class OnCluster:
+    """Runs evaluate on the Dask cluster at ``scheduler``; ``workers`` is its worker
+    count as last read, None when unknown (``unknown_because`` says why)."""
+
+    scheduler: str
+    workers: int | None
+    unknown_because: str | None = None
+
+
+@dataclass(frozen=True)
 class Limits:
-    """A server's limits per run: worker processes and evaluations (population x generations)."""
+    """A server's limits per run: worker processes and evaluations (population x
+    generations); ``cluster`` when runs evaluate on a Dask cluster (None: local pools)."""
 
     max_workers: int
     max_evaluations: int
     cores: int = os.cpu_count() or 1
+    cluster: OnCluster | None = None
 
 
 def planned_evaluations(config: RunConfig) -> int:
@@ -65,7 +82,7 @@ def check_submission(config: RunConfig, dataset: dict[str, Any], limits: Limits)
     """The run's `estimate`, or `ConfigError` with one line per limit or dataset
     check it fails (``workers: ...``, ``ga: ...``, ``split.test_from: ...``)."""
     errors: list[str] = []
-    if config.workers > limits.max_workers:
+    if limits.cluster is None and config.workers > limits.max_workers:  # a cluster run does not use it
         errors.append(f"workers: {config.workers} is more than this server allows ({limits.max_workers}; "
                       "its administrator sets --max-workers); 0 uses one per core")  # fmt: skip
     evaluations = planned_evaluations(config)
@@ -119,14 +136,36 @@ def _dataset_errors(config: RunConfig, market: MarketData) -> list[str]:
 
 
 def estimate(config: RunConfig, bars: int, limits: Limits) -> dict[str, Any]:
-    """A rough upper bound of the run's wall time on this machine: ``evaluations``
-    (planned), ``workers`` (processes that will evaluate), ``seconds``."""
+    """A rough upper bound of the run's wall time where it will evaluate: ``evaluations``
+    (planned), ``workers`` (processes that will evaluate), ``seconds``, ``mode``
+    (``local`` or ``dask``); on a cluster also ``scheduler`` and, when the cluster's
+    worker count is unknown, ``note`` (the time is then for 1 worker)."""
     evaluations = planned_evaluations(config)
-    workers = min(config.workers or limits.cores, limits.cores) if config.genes else 1
+    where, note = _parallelism(config, limits)
+    workers = where["workers"] if config.genes else 1
     per_evaluation = SECONDS_PER_EVALUATION + bars * SECONDS_PER_BAR * max(1, len(config.strategy.signals))
     generations = (config.ga.generations if config.genes else 1) * _folds(config)
     seconds = SECONDS_TO_START + evaluations * per_evaluation / workers + generations * SECONDS_PER_GENERATION
-    return {"evaluations": evaluations, "workers": workers, "seconds": round(seconds, 1)}
+    answer = {"evaluations": evaluations, **where, "workers": workers, "seconds": round(seconds, 1)}
+    if note is not None and config.genes:
+        answer["note"] = note
+    return answer
+
+
+def _parallelism(config: RunConfig, limits: Limits) -> tuple[dict[str, Any], str | None]:
+    """Where the run evaluates (``mode``, ``workers``, ``scheduler``) and a note when
+    the worker count is a guess: the config's ``workers`` (0: one per core) up to this
+    machine's cores locally, the cluster's worker count on a cluster."""
+    cluster = limits.cluster
+    if cluster is None:
+        return {"mode": "local", "workers": min(config.workers or limits.cores, limits.cores)}, None
+    where = {"mode": "dask", "scheduler": cluster.scheduler, "workers": max(1, cluster.workers or 0)}
+    if cluster.workers is None:
+        return where, (f"the worker count of the Dask cluster at {cluster.scheduler} is unknown "
+                       f"({cluster.unknown_because}): the time is for 1 worker")  # fmt: skip
+    if cluster.workers == 0:
+        return where, f"the Dask cluster at {cluster.scheduler} has no worker now: the time is for 1 worker"
+    return where, None
 
 
 def dataset_market(path: str, timestamps: str) -> MarketData:

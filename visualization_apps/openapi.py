@@ -157,7 +157,10 @@ def _schemas() -> dict[str, Any]:
                      "description": "a rough upper bound of the run's wall time on this server", "properties": {
             "evaluations": {"type": "integer", "description": "population x generations (1: a single backtest)"},
             "workers": {"type": "integer", "description": "processes that will evaluate"},
-            "seconds": {"type": "number", "description": "wall time, seconds"}}},
+            "seconds": {"type": "number", "description": "wall time, seconds"},
+            "mode": {"enum": ["local", "dask"], "description": "where it evaluates: local pools or the Dask cluster"},
+            "scheduler": {"type": "string", "description": "the Dask scheduler's address (dask only)"},
+            "note": {"type": "string", "description": "why the worker count is a guess (a cluster not read)"}}},
         "RunRobustness": {"type": "object", "description": "See docs/OPTIMIZER.md, Robustness (CSCV over S blocks)",
                           "required": ["pbo", "logits", "degradation_slope", "prob_oos_loss", "trials", "blocks"],
                           "properties": {
