@@ -124,3 +124,21 @@ def test_the_worker_lines_join_and_the_check_names_each_worker_that_cannot_impor
     failing = re.findall(r"'(tcp://127\.0\.0\.1:\d+)': \"ModuleNotFoundError: No module named 'optimizer'\"",
                          checked.stdout)  # fmt: skip
     assert checked.stdout.startswith(f"{2 * cores} workers; {{") and len(failing) == cores, checked.stdout
+
+
+def test_a_scheduler_without_the_project_refuses_a_run_in_one_line_naming_it(doc):
+    from optimizer.config import parse_config
+    from optimizer.data import load_candles
+    from optimizer.evaluation.dask_cluster import DaskExecutor, WorkerCannotImport
+    from optimizer.evaluation.worker import RunSpec
+    from tests.conftest import EURUSD
+    from tests.test_optimizer import _config
+
+    doc.start(command("dask scheduler"), with_project=False)  # its task graphs would not unpickle
+    doc.wait_for_workers(0)
+    spec = RunSpec(parse_config(_config()).raw, None)
+    with pytest.raises(WorkerCannotImport) as refused:
+        DaskExecutor.connect(f"dask://127.0.0.1:{doc.port}", spec, load_candles(EURUSD))
+    message = str(refused.value)
+    assert f"the Dask scheduler at tcp://127.0.0.1:{doc.port} cannot import the optimizer" in message
+    assert "No module named 'optimizer'" in message and "\n" not in message

@@ -66,7 +66,7 @@ class SchedulerUnreachable(ClusterError):
 
 
 class WorkerCannotImport(ClusterError):
-    """A Dask worker lacks this project (or one of its dependencies)."""
+    """A Dask worker, or the scheduler, lacks this project (or one of its dependencies)."""
 
 
 BATCH_RETRIES = 3
@@ -118,6 +118,17 @@ def import_failures(client: Any, workers: Sequence[str] | None = None) -> dict[s
     return {w: f"{type(e).__name__}: {e}" for w, e in answers.items() if isinstance(e, BaseException)}
 
 
+def scheduler_import_failure(client: Any) -> str | None:
+    """Why the scheduler cannot import this project (``ModuleNotFoundError: ...``), or
+    None: Dask's scheduler unpickles the task graphs it is sent, so without the project a
+    run's every batch fails with a bare "Error during deserialization of the task graph"."""
+    try:
+        client.run_on_scheduler(exec, f"import {PROJECT_MODULE}", {})
+    except Exception as exc:  # raised on the scheduler, raised again here
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
 def cannot_import(failures: dict[str, str]) -> WorkerCannotImport:
     """The error for `import_failures`: the first worker, its reason, and how many more."""
     worker, reason = sorted(failures.items())[0]
@@ -147,6 +158,11 @@ class DaskExecutor:
         self._scatters = 0
         self._without_workers: float | None = None
         try:
+            reason = scheduler_import_failure(client)
+            if reason is not None:
+                raise WorkerCannotImport(f"the Dask scheduler at {self.address} cannot import the optimizer: {reason}; "
+                                         "install the project there (pip install .) and restart the scheduler "
+                                         "(docs/DEPLOY.md)")  # fmt: skip
             self._wait_for_workers()
             self._check_new_workers()
             self._arrays = candles.to_arrays()
