@@ -173,6 +173,16 @@ def _received(conn: Connection, what: str, timeout: float) -> Any:
     return message
 
 
+def cpu_waited() -> float | None:
+    """Seconds some task of this machine has waited for a core since boot (Linux's
+    pressure stall information, ``/proc/pressure/cpu``); None where unknown."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return None
+    return int(line.rsplit("total=", 1)[1]) / 1e6
+
+
 def _threads_of(pid: int) -> str:
     """Where the server's threads are now (``py-spy dump``), or why that is unknown."""
     if shutil.which("py-spy") is None:
@@ -232,11 +242,14 @@ def watch_load(
             subscribed_at = server.get(f"/api/runs/{run_id}").json()["generation"]
             mine, theirs = spawn.Pipe()
             pacer = spawn.Process(target=_status, args=(server.port, run_id, rate, seconds, theirs), daemon=True)
-            cpu_before, began = sum(process.cpu_times()[:2]), time.monotonic()
+            cpu_before, waited_before, began = sum(process.cpu_times()[:2]), cpu_waited(), time.monotonic()
             pacer.start()
             status_times, status_from_due, achieved = _received(mine, "the status pacer", seconds * 10 + 60)
             pacer.join()
-            server_cpu = (sum(process.cpu_times()[:2]) - cpu_before) / (time.monotonic() - began)
+            elapsed = time.monotonic() - began
+            server_cpu = (sum(process.cpu_times()[:2]) - cpu_before) / elapsed
+            waited_after = cpu_waited()
+            contention = None if None in (waited_before, waited_after) else (waited_after - waited_before) / elapsed
             rss_after = process.memory_info().rss
             stop_seconds = _stop(server, run_id, process.pid)
             final = server.wait_for(run_id, ("stopped", "completed"), timeout=120)
@@ -261,7 +274,8 @@ def watch_load(
             "exact_clients": sum(g == expected for g in watched), "inexact": _inexact(watched, expected),
             "latencies": live, "status": status_times, "status_from_due": status_from_due, "achieved": achieved, "seconds": seconds,
             "rss_before": rss_before, "rss_after": rss_after, "stop_seconds": stop_seconds,
-            "catch_up": catch_up, "subscribed_at": subscribed_at, "server_cpu": server_cpu}  # fmt: skip
+            "catch_up": catch_up, "subscribed_at": subscribed_at, "server_cpu": server_cpu,
+            "contention": contention}  # fmt: skip
 
 
 def _inexact(watched: list[list[int]], expected: list[int]) -> list[str]:
@@ -306,7 +320,10 @@ def load_main(argv: list[str]) -> None:
     print(f"  the same from when each was due: p50 {statistics.median(due) * ms:.2f} ms, "
           f"p99 {_percentile(due, 0.99) * ms:.2f} ms, max {max(due) * ms:.2f} ms")  # fmt: skip
     print(f"server RSS: {r['rss_before'] / mb:.0f} MB before, {r['rss_after'] / mb:.0f} MB after")
-    print(f"server CPU during the status load: {r['server_cpu']:.0%} of a core (its user + system time)")
+    contention = "" if r["contention"] is None else (
+        f"; some task of the machine waited for a core {r['contention']:.0%} of that time "
+        "(/proc/pressure/cpu)")  # fmt: skip
+    print(f"server CPU during the status load: {r['server_cpu']:.0%} of a core (its user + system time){contention}")
     cu = r["catch_up"]
     print(f"catch-ups (subscribe after 0 -> acknowledged, up to generation {r['subscribed_at']}): "
           f"p50 {statistics.median(cu) * ms:.0f} ms, max {max(cu) * ms:.0f} ms; "
