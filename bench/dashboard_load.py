@@ -122,14 +122,23 @@ def paced_status(port: int, run_id: int, rate: float, seconds: float) -> tuple[l
     from_due: list[float] = []
     local = threading.local()
 
-    def one_request(due: float) -> None:
-        connection = getattr(local, "connection", None)
+    def get(fresh: bool) -> http.client.HTTPResponse:
+        connection = None if fresh else getattr(local, "connection", None)
         if connection is None:
             connection = local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        sent = time.perf_counter()
         connection.request("GET", f"/api/runs/{run_id}")
         answer = connection.getresponse()
         answer.read()
+        return answer
+
+    def one_request(due: float) -> None:
+        sent = time.perf_counter()
+        try:
+            answer = get(fresh=False)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            # the server closed the kept-alive connection as this request went out
+            # (gunicorn's keep-alive timeout): sent again on a new one, as browsers do
+            answer = get(fresh=True)
         done = time.perf_counter()
         times.append(done - sent)
         from_due.append(done - due)
