@@ -114,3 +114,25 @@ def test_subscribing_after_during_a_run_gets_every_generation_once(server):
         assert client.generations == list(range(1, 9))
     finally:
         client.close()
+
+
+def test_caught_up_and_live_generations_carry_the_json_of_the_rest_read(server):
+    """The catch-up sends the stored text as it is, the live events go through
+    python-socketio: both decode to what GET /generations answers (DESIGN's contract)."""
+    run_id = server.post("/api/runs", json=run_config(generations=6, slow=True)).json()["id"]
+    while server.get(f"/api/runs/{run_id}").json()["generation"] < 2:
+        time.sleep(0.02)
+    summaries: list[dict] = []
+    client = socketio.Client(reconnection=False)
+    client.on("generation", summaries.append)
+    client.connect(server.url, transports=["websocket"], wait_timeout=10)
+    try:
+        assert client.call("subscribe", {"run_id": run_id, "after": 0}, timeout=10)["ok"]
+        server.wait_for(run_id, ("completed",))
+        deadline = time.monotonic() + 10
+        while len(summaries) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        client.disconnect()
+    stored = server.get(f"/api/runs/{run_id}/generations?after=0").json()
+    assert sorted(summaries, key=lambda s: s["generation"]) == stored

@@ -1,9 +1,10 @@
 """Socket.IO: the handlers clients call and the publisher the run manager calls.
 
 Rooms: ``run:<id>`` receives a run's ``generation`` and ``run_status`` events,
-``runs`` every run's ``run_status`` (the runs list). Each event is emitted once to
-its room (encoded once, whatever the number of clients); nothing is read from the
-database per client.
+``runs`` every run's ``run_status`` (the runs list). Each event is encoded once,
+whatever the number of clients it goes to, live or in a catch-up
+(`visualization_apps.event_packets`); stored generations are read from the
+database once for all the clients catching up on a run, not once per client.
 
 ``subscribe`` ``{"run_id": N, "after": G}`` joins the run's room and first sends
 this client the stored generations after G (none without ``after``), then what
@@ -27,9 +28,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from engineio.packet import Packet
 from flask import request
 from flask_socketio import SocketIO, join_room, leave_room
 
+from visualization_apps.event_packets import GenerationPackets, encoded, send
 from visualization_apps.run_manager import Publish
 from visualization_apps.storage import Store
 
@@ -49,14 +52,15 @@ class Follower:
 
     runs: set[int] = field(default_factory=set)
     replaying: int | None = None
-    pending: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    pending: list[tuple[int | None, Packet]] = field(default_factory=list)  # (its generation, if one; the event)
 
 
 class Live:
     """What the publisher and the handlers share. ``lock`` guards only this
     bookkeeping and the room emits (which queue and return): no database read
     and no per-client send happens under it, so a client catching up never
-    delays a publisher (the run manager, the REST routes' ``run_status``).
+    delays a publisher (the run manager, the REST routes' ``run_status``). It is
+    re-entrant: a room emit may disconnect a client, whose handler takes it again.
 
     A client catching up on run R is in R's room but skipped by its emits: what
     is published meanwhile waits in its ``pending`` list, sent once the stored
@@ -65,17 +69,29 @@ class Live:
 
     def __init__(self, socketio: SocketIO) -> None:
         self.socketio = socketio
-        self.lock = threading.Lock()
+        self.packets: GenerationPackets | None = None  # set by register_events (it has the store)
+        # Re-entrant: Engine.IO closes a client that missed its pong when an event
+        # is sent to it, and runs the disconnect handler (`forget`, which takes this
+        # lock) right there, in the thread sending - inside `publish`'s room emit.
+        # A plain lock wedged the publisher, then every catch-up and run action.
+        self.lock = threading.RLock()
         self.followers: dict[str, Follower] = {}
         self.replaying: dict[int, set[str]] = {}
         self.caught_up: dict[int, dict[str, int]] = {}
 
     def publish(self, event: str, payload: dict[str, Any], run_id: int) -> None:
-        """To the run's room (once), and a status to the runs list too."""
+        """To the run's room (once), and a status to the runs list too. A run
+        queued again (resumed) may write its stored generations again: the packets
+        kept of them are dropped."""
+        if event == "run_status" and payload.get("state") == "queued" and self.packets is not None:
+            self.packets.forget(run_id)
         with self.lock:
             skip = set(self.replaying.get(run_id, ()))
-            for sid in skip:
-                self.followers[sid].pending.append((event, payload))
+            if skip:
+                generation = payload.get("generation", 0) if event == "generation" else None
+                packet = encoded(event, payload)  # once for every client catching up
+                for sid in skip:
+                    self.followers[sid].pending.append((generation, packet))
             ahead = self.caught_up.get(run_id)
             if event == "generation" and ahead:
                 generation = payload.get("generation", 0)
@@ -86,7 +102,7 @@ class Live:
         if event == "run_status":
             self.socketio.emit(event, payload, to="runs")
 
-    def subscribe(self, store: Store, run_id: int, after: int | None, sid: str) -> dict[str, Any] | None:
+    def subscribe(self, run_id: int, after: int | None, sid: str) -> dict[str, Any] | None:
         """Join ``sid`` to the run's room and, with ``after``, first send it the
         stored generations after ``after`` (then what was published meanwhile):
         every generation once, in order. An error answer if refused (a catch-up
@@ -108,7 +124,7 @@ class Live:
             follower.pending = []
             self.replaying.setdefault(run_id, set()).add(sid)
         try:
-            self._catch_up(store, run_id, after, sid, follower)
+            self._catch_up(run_id, after, sid, follower)
         finally:
             with self.lock:
                 follower.replaying = None
@@ -150,20 +166,21 @@ class Live:
                 for run_id in list(table):
                     self._discard(table, run_id, sid)
 
-    def _catch_up(self, store: Store, run_id: int, after: int, sid: str, follower: Follower) -> None:
+    def _catch_up(self, run_id: int, after: int, sid: str, follower: Follower) -> None:
         """Send the stored generations after ``after``, then the events published
-        meanwhile, until none is left; then hand over to the room (under the lock)."""
+        meanwhile, until none is left; then hand over to the room (under the lock).
+        Every packet is encoded already: sending is queueing it for the client's writer."""
+        assert self.packets is not None
         last = after
-        batch: list[tuple[str, dict[str, Any]]] = [("generation", g) for g in store.generations_after(run_id, after)]
+        batch: list[tuple[int | None, Packet]] = list(self.packets.after(run_id, after))
         while True:
-            for event, payload in batch:
-                if event == "generation":
-                    if payload.get("generation", 0) <= last:
+            for generation, packet in batch:
+                if generation is not None:
+                    if generation <= last:
                         continue
-                    last = payload["generation"]
-                if not self._connected(sid):
+                    last = generation
+                if not send(self.socketio, sid, packet):
                     return
-                self.socketio.emit(event, payload, to=sid)
             with self.lock:
                 batch, follower.pending = follower.pending, []
                 if not batch:
@@ -223,6 +240,7 @@ def _count(message: dict[str, Any], key: str, required: bool) -> int | dict[str,
 def register_events(socketio: SocketIO, store: Store) -> None:
     """The handlers of ``subscribe``, ``unsubscribe``, unknown events and errors."""
     live: Live = getattr(socketio, "dashboard_live", None) or Live(socketio)
+    live.packets = GenerationPackets(store)
 
     @socketio.on("subscribe")
     def subscribe(message: Any = None) -> dict[str, Any]:
@@ -250,7 +268,7 @@ def register_events(socketio: SocketIO, store: Store) -> None:
         run = store.run(run_id)
         if run is None:
             return _error(f"no run {run_id}")
-        refused = live.subscribe(store, run_id, after, sid)
+        refused = live.subscribe(run_id, after, sid)
         return refused or {"ok": True, "run": run}
 
     @socketio.on("unsubscribe")

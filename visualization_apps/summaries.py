@@ -65,6 +65,16 @@ class SummaryReads:
             ).fetchall()
         return [json.loads(row["stats"]) for row in rows]
 
+    def generation_texts_after(self, run_id: int, after: int) -> list[tuple[int, str]]:
+        """As `generations_after`, unparsed: (generation, its summary's stored JSON
+        text), in order (the Socket.IO catch-up sends the text as it is)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT generation, summary FROM generations WHERE run_id = ? AND generation > ? ORDER BY generation",
+                (run_id, after),
+            ).fetchall()
+        return [(row["generation"], row["summary"]) for row in rows]
+
     def generation_summaries_after(self, run_id: int, after: int, params: bool = False) -> list[dict[str, Any]]:
         """As `generations_after`, light: without the population's ids, first front
         and parameters (`GENERATION_HEAVY_KEYS`) and without the per-split arrays of
