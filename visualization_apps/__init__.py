@@ -24,6 +24,7 @@ from werkzeug.routing import IntegerConverter
 
 from optimizer.plugins import load_plugins
 from visualization_apps.assets import STATIC, TEMPLATES
+from visualization_apps.bounded_json import MAX_ID
 from visualization_apps.datasets import register_bundled
 from visualization_apps.events import publisher, register_events
 from visualization_apps.run_manager import RunManager
@@ -42,8 +43,6 @@ DEFAULTS: dict[str, Any] = {
     "TOKEN": None,  # the access token every request must carry; None: none asked
     "DASK_SCHEDULER": None,  # tcp://HOST:PORT: every run evaluates on that Dask cluster; None: local pools
 }
-MAX_ID = 2**63 - 1
-"""The largest id a route takes: SQLite's integers are signed 64-bit."""
 
 
 class BoundedInt(IntegerConverter):

@@ -17,6 +17,8 @@ MAX_DEPTH = 32
 """Arrays and objects nested inside one another, at most (a run configuration needs 8)."""
 MAX_INTEGER = 2**63 - 1
 """The largest integer taken (in absolute value): SQLite's integers are 64-bit."""
+MAX_ID = MAX_INTEGER
+"""The largest id or cursor a route or a Socket.IO event takes (ids are SQLite integers)."""
 _MAX_DIGITS = len(str(MAX_INTEGER))
 
 

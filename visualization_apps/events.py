@@ -32,12 +32,12 @@ from engineio.packet import Packet
 from flask import request
 from flask_socketio import SocketIO, join_room, leave_room
 
+from visualization_apps.bounded_json import MAX_ID
 from visualization_apps.event_packets import GenerationPackets, encoded, send
 from visualization_apps.run_manager import Publish
 from visualization_apps.storage import Store
 
 log = logging.getLogger(__name__)
-MAX_ID = 2**63 - 1  # SQLite's integers
 SUBSCRIBE_KEYS = frozenset({"run_id", "after", "runs"})
 
 

@@ -15,9 +15,9 @@ from optimizer.labels import gene_labels
 from optimizer.stats import SCALAR_FIELDS
 from optimizer.strategy import fixed_config
 from visualization_apps.api import _attachment, _ctx, _individual_or_404, _run_or_404, api
+from visualization_apps.bounded_json import MAX_ID
 from visualization_apps.csv_robustness import robustness_columns, robustness_row
 from visualization_apps.openapi import operation, ref
-from visualization_apps.queries import MAX_ID
 from visualization_apps.walk_forward_exports import export_walk_forward, fold_of, is_walk_forward
 
 

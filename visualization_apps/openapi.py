@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from flask import Flask
 
 from optimizer.schema import config_schema
+from visualization_apps.bounded_json import MAX_ID
 from visualization_apps.run_states import RunState
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,7 +28,6 @@ ERROR_REASONS = {400: "invalid request", 401: "access token required", 403: "cro
                  409: "not possible in the run's state", 413: "body too large",
                  415: "body is not JSON", 507: "the disk is full"}  # fmt: skip
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
-MAX_ID = 2**63 - 1  # what `visualization_apps.BoundedInt` takes (SQLite's integers)
 _TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": MAX_ID}, "float": {"type": "number"}}
 CHANGING = ("post", "put", "patch", "delete")
 

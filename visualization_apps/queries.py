@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from flask import request
 
-from visualization_apps.bounded_json import MAX_INTEGER
+from visualization_apps.bounded_json import MAX_ID
 from visualization_apps.openapi import array, ref
 
-MAX_ID = MAX_INTEGER  # ids: SQLite's 64-bit integers
 MAX_PAGE = 1000  # individuals per page or id list
 
 FIELDS = {"name": "fields", "in": "query", "required": False,
