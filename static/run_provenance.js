@@ -1,10 +1,9 @@
 "use strict";
 // The run page's "Evaluated on" line and its provenance block, from the stored
 // provenance (GET /api/runs/<id>: `versions`, with `evaluated_on`, one entry per start
-// of the run: a first start or a resume). Read again every few seconds while the page
-// is visible, so that a queued run's start, or a resume, shows up.
-
-const PROVENANCE_EVERY_MS = 5000;
+// of the run: a first start or a resume). Read once, then drawn again from each
+// `run_status` event of the run page's socket (run.js), which carries the stored record:
+// a queued run's start, or a resume, shows up without polling the server.
 
 // One start, as a sentence: the local pool with its workers, or the Dask cluster.
 function evaluatedOnText(start) {
@@ -35,15 +34,5 @@ function drawProvenance(versions) {
   }
 }
 
-async function refreshProvenance() {
-  if (document.visibilityState === "visible") {
-    try {
-      drawProvenance((await getJSON(`/api/runs/${RUN_ID}?fields=summary`)).versions || {});
-    } catch {
-      // the server is restarting, or gone: the next read tries again
-    }
-  }
-  setTimeout(refreshProvenance, PROVENANCE_EVERY_MS);
-}
-
-refreshProvenance();
+getJSON(`/api/runs/${RUN_ID}?fields=summary`).then((run) => drawProvenance(run.versions || {}), alertError);
+socket.on("run_status", (run) => { if (run.versions) drawProvenance(run.versions); });
