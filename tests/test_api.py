@@ -94,10 +94,13 @@ def test_stop_then_resume_gives_the_uninterrupted_result(server, finished):
     status = server.wait_for(run_id, ("stopped",))
     assert 1 <= status["generation"] < 12
     assert server.post(f"/api/runs/{run_id}/stop").status_code == 409
+    before = server.get(f"/api/runs/{run_id}/generations").json()
     assert server.post(f"/api/runs/{run_id}/resume").status_code == 202
     server.wait_for(run_id, ("completed",))
     generations = server.get(f"/api/runs/{run_id}/generations").json()
     assert [g["generation"] for g in generations] == list(range(1, 13))
+    # The resume replays its checkpoint's last generation: what was stored of it stays (its timing too).
+    assert generations[: len(before)] == before and not any(g["replay"] for g in generations)
     assert server.get(f"/api/runs/{run_id}/elite").json() == server.get(f"/api/runs/{reference}/elite").json()
     assert server.post(f"/api/runs/{run_id}/resume").status_code == 409
 

@@ -228,8 +228,10 @@ class Store(SummaryReads):
     # ------------------------------------------------------------ generations
     def add_generation(self, run_id: int, event: dict[str, Any], data_fingerprint: str) -> None:
         """Store one generation's summary and its individuals, and the run's
-        progress, in one transaction. Idempotent: a replayed generation overwrites
-        itself with identical content."""
+        progress, in one transaction. Idempotent: a replayed generation (a resume
+        sends its checkpoint's last one again, with the resumed process's timing) keeps
+        what was stored of it, its original timing included; one the database never
+        got (the server died between the checkpoint and the commit) is stored."""
         summary = {k: v for k, v in event.items() if k != "individuals"}
         # The population's parameters, gene by gene, for parameter-evolution charts.
         by_id = {individual["id"]: individual["params"] for individual in event["individuals"]}
@@ -238,7 +240,8 @@ class Store(SummaryReads):
         summary["population_quantiles"] = population_quantiles(summary["population_params"])  # once, not per read
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO generations (run_id, generation, summary) VALUES (?, ?, ?)",
+                f"INSERT OR {'IGNORE' if event.get('replay') else 'REPLACE'} INTO generations "
+                "(run_id, generation, summary) VALUES (?, ?, ?)",
                 (run_id, event["generation"], json.dumps(summary, allow_nan=False)),
             )
             for individual in event["individuals"]:
