@@ -27,6 +27,7 @@ const label = (gene) => labels[gene] || gene;
 const DRAW_INTERVAL_MS = 1000;
 let drawTimer = null;
 let lastDraw = 0;
+let ended = false;           // the run ended while the page watched it: no more waiting to redraw
 
 function setStatus(run) {
   document.getElementById("title").textContent = `Run ${run.id} · ${run.name}`;
@@ -37,7 +38,12 @@ function setStatus(run) {
   const error = document.getElementById("error");
   error.hidden = !run.error;
   error.textContent = run.error || "";
+  const was = document.body.dataset.state;
   document.body.dataset.state = run.state;
+  if (was && !RUN_STATES.final.includes(was) && RUN_STATES.final.includes(run.state)) {
+    ended = true;  // the run ended while watched: its charts as they end, at once
+    drawNow();
+  }
 }
 
 // Rate and ETA as the run process reports them (wall time, moving average): never recomputed here.
@@ -164,18 +170,28 @@ async function updateElite(ids) {
 
 // The page may spend at most 1/DRAW_SHARE of the time drawing: after a redraw that
 // took d ms, the next waits max(DRAW_INTERVAL_MS, d * DRAW_SHARE), so a slow machine or
-// a large elite redraws less often instead of taking the run's CPU.
+// a large elite redraws less often instead of taking the run's CPU; but never more than
+// DRAW_MAX_WAIT_MS (charts lagging the header by more than that read as stuck), and
+// once the run has ended at once.
 const DRAW_SHARE = 20;
+const DRAW_MAX_WAIT_MS = 5000;
 let drawCost = 0;
 function scheduleDraw() {
   if (drawTimer !== null) return;
-  const wait = lastDraw === 0 ? 0  // the first draw at once
-    : Math.max(0, lastDraw + Math.max(DRAW_INTERVAL_MS, drawCost * DRAW_SHARE) - performance.now());
+  const gap = Math.min(DRAW_MAX_WAIT_MS, Math.max(DRAW_INTERVAL_MS, drawCost * DRAW_SHARE));
+  const wait = lastDraw === 0 || ended ? 0  // the first draw, and those after the run ended, at once
+    : Math.max(0, lastDraw + gap - performance.now());
   drawTimer = setTimeout(() => {
     drawTimer = null;
     if (document.hidden) { document.addEventListener("visibilitychange", scheduleDraw, { once: true }); return; }
     draw();
   }, wait);
+}
+
+// Draw now what arrived (a pending redraw is replaced): the run has ended.
+function drawNow() {
+  if (drawTimer !== null) { clearTimeout(drawTimer); drawTimer = null; }
+  ready.then(() => { if (summaries.length) draw(); });
 }
 
 function draw() {
