@@ -147,7 +147,8 @@ def verdicts(store: Store, run_ids: list[int] | None = None) -> dict[int, dict[s
     (finished folds that made no test trade: their test windows count as money held
     in cash, flat, in the stitched figures), ``no_member_folds`` (of those, the folds
     without a valid member) and ``best_fold`` (the fold of the last stored
-    generation, whose training-window search the run's ``best`` is of; None before)."""
+    generation, whose training-window search the run's ``best`` is of; None before)
+    and ``flat_note`` (`flat_note`, what the pages say next to the stitched figures)."""
     migrate(store)
     stitched = ", ".join(f"summary -> '$.stitched.{name}'" for name in SCALAR_FIELDS)
     figures = ", ".join(f"summary -> '$.{name}'" for name in VERDICT_FIGURES)
@@ -171,6 +172,7 @@ def verdicts(store: Store, run_ids: list[int] | None = None) -> dict[int, dict[s
             "stitched": dict(zip(SCALAR_FIELDS, json.loads(row["stitched"]), strict=True)) if finished else None,
             "label": verdict_label(row["folds"], row["done"], passed),
             "flat_folds": row["flat"], "no_member_folds": row["no_member"], "best_fold": row["best_fold"],
+            "flat_note": flat_note(row["flat"], row["no_member"], row["done"]),
         }  # fmt: skip
     return out
 
@@ -193,6 +195,17 @@ def with_walk_forward(record: dict[str, Any], verdict: dict[str, Any] | None) ->
     fold = verdict["best_fold"]
     scope = None if fold is None else f"fold {fold} of {verdict['folds']}, its training window"
     return {**record, "walk_forward": verdict, "best_scope": scope}
+
+
+def flat_note(flat: int, no_member: int, done: int) -> str | None:
+    """"2 of 5 folds flat (no test trade; 1 without a valid member): held in cash ..."
+    (None when every finished fold traded): what the stitched Sharpe and t-statistic
+    count those folds as."""
+    if not flat:
+        return None
+    why = f"; {no_member} without a valid member" if no_member else ""
+    return (f"{flat} of {done} fold{'s' if done != 1 else ''} flat (no test trade{why}): their test windows count "
+            f"as money held in cash (zero returns) in the stitched Sharpe and t-statistic")
 
 
 def verdict_label(folds: int, done: int, passed: bool | None) -> str:
