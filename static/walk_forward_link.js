@@ -46,8 +46,8 @@ async function showWalkForwardVerdict() {
 
 // What on the run page is one fold's search only, and what spans every fold.
 function lastFoldWords(verdict) {
-  const fold = verdict.best_fold ? `fold ${verdict.best_fold}` : "the fold under way";
-  return `The PBO below, the elite and its deflated Sharpe ratios are ${fold}'s search only (its training window); `
+  const fold = verdict.best_fold ? `fold ${verdict.best_fold}, its training window` : "its training window";
+  return `The PBO below, the elite and its deflated Sharpe ratios are the last fold's search only (${fold}); `
     + `the per-generation charts span every fold's generations (fold boundaries marked).`;
 }
 

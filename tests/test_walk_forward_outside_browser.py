@@ -48,7 +48,7 @@ def test_the_run_page_says_which_fold_its_elite_is_and_marks_the_folds(server, p
         assert marks == [[3.5, 6.5], [[1, "fold 1"], [3.5, "fold 2"], [6.5, "fold 3"]]], (chart, marks)
     assert page.locator("#objectives .annotation-text").count() == 3  # all drawn: fold 1's inside the range
     note = page.inner_text("#wf-robustness")
-    assert "fold 3's search only" in note and "span every fold's generations" in note
+    assert "the last fold's search only (fold 3, its training window)" in note and "span every fold's generations" in note
     assert "the charts below are the last fold's" not in note
     assert page.inner_text("#eta") == "\u2013"  # (an en dash) completed: no ETA (the run's last event said 0.0 s)
     page.screenshot(path=ARTIFACTS / "walk-forward-run-page.png", full_page=True)
