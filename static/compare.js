@@ -71,7 +71,8 @@ function walkForwardHead(entry, head, sub) {
   head.append(el("th", { colspan: "2", class: "walk-forward" }, el("a", { href: `/runs/${entry.run.id}/walk-forward`,
     text: `${label(entry)} · ${wf.label}`, "data-passed": wf.passed === null ? "" : String(wf.passed) })));
   sub.append(el("th", { colspan: "2", class: "stitched",
-    text: wf.finished ? "stitched out of sample (every fold's test window)" : "out of sample: once every fold has run" }));
+    text: wf.finished ? "stitched out of sample (every fold's test window)" : "out of sample: once every fold has run" },
+    ...(wf.flat_note ? [el("br"), el("span", { class: "hint flat-folds", text: wf.flat_note })] : [])));
 }
 
 function walkForwardCell(entry, metric) {

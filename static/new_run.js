@@ -303,10 +303,22 @@ async function showEstimate() {
       `worker${workers === 1 ? "" : "s"}${mode === "dask" ? " of the Dask cluster" : ""}: ` +
       `about ${fmtDuration(seconds)} (a rough estimate${note ? `; ${note}` : ""})`;
     line.dataset.state = "ok";
+    listEstimateErrors([]);
   } catch (error) {
     line.textContent = `No estimate yet: ${error.details && error.details.length ? error.details.length + " problem(s) to fix" : error.message}`;
     line.dataset.state = "invalid";
+    listEstimateErrors(error.details || []);
   }
+}
+
+// The estimate's problems listed at once (linked to their fields) as Start lists
+// its own; cleared when the estimate is valid again. A refused load's list (Start
+// held) stays until the form is edited.
+let estimateListed = false;
+function listEstimateErrors(details) {
+  if (document.getElementById("start").disabled || (!details.length && !estimateListed)) return;
+  showErrors(details.map(inPercent));
+  estimateListed = details.length > 0;
 }
 
 // The form field of an error's path: the field of the path, else of its nearest

@@ -56,7 +56,34 @@ function showProgress(report) {
   if (report.evals_per_second !== null && report.evals_per_second !== undefined) {
     document.getElementById("rate").textContent = fmt(report.evals_per_second, 4);
   }
-  document.getElementById("eta").textContent = fmtDuration(report.eta_seconds);
+  document.getElementById("eta").textContent = isOver(report) ? "–" : fmtDuration(report.eta_seconds);
+}
+
+// One rule with the runs list and the walk-forward page: no ETA once the run is
+// final (its status) or its last generation is in (a generation event).
+function isOver(report) {
+  const state = report.state || document.body.dataset.state;
+  return RUN_STATES.final.includes(state) || (report.generations_total > 0 && report.generation >= report.generations_total);
+}
+
+// A walk-forward's fold boundaries on a per-generation chart (its generations are
+// numbered over all folds): a dashed line before each fold's first generation,
+// labelled "fold k"; nothing for a plain run. `xref`: the chart's x axis.
+function foldBoundaries(xref = "x") {
+  const starts = summaries.filter((s, i) => s.fold && (i === 0 || summaries[i - 1].fold !== s.fold));
+  const shapes = starts.filter((s, i) => i > 0).map((s) => ({ type: "line", xref, yref: "paper", x0: s.generation - 0.5,
+    x1: s.generation - 0.5, y0: 0, y1: 1, line: { color: "#bf8700", width: 1, dash: "dash" } }));
+  const annotations = starts.map((s, i) => ({ xref, yref: "paper", x: s.generation - (i ? 0.5 : 0), y: 1, xanchor: "left",
+    yanchor: "top", showarrow: false, text: `fold ${s.fold}`, font: { size: 10, color: "#9a6700" } }));
+  return starts.length ? { shapes, annotations } : {};
+}
+
+// The elite table's words for a walk-forward (walk_forward_link.js sets the scope):
+// its trials are those of one fold's search. Draws the elite again if it is drawn.
+function setEliteScope(scope) {
+  document.getElementById("elite").dataset.scope = scope;
+  delete drawnKeys.elite;
+  if (summaries.length) draw();
 }
 
 // Quartiles as visualization_apps/storage.py's `quantiles` (linear interpolation).
@@ -250,7 +277,7 @@ function drawObjectives() {
       { x, y: column("best"), mode: "lines+markers", name: "best", marker: { size: 4 }, line: { color: "#0969da" } },
     ], { ...SMALL, title: { text: `${objective.metric} (${GOAL[objective.goal] || objective.goal})`, font: { size: 13 } },
          xaxis: generationAxis(x[0], x[x.length - 1], FIXED),
-         legend: { orientation: "h", y: -0.35, font: { size: 10 } }, height: 260 }, PLOT_CONFIG);
+         legend: { orientation: "h", y: -0.35, font: { size: 10 } }, height: 260, ...foldBoundaries() }, PLOT_CONFIG);
   });
 }
 
@@ -328,7 +355,7 @@ function drawElite(elite) {
       return numberCell(v, 3, { "data-column": c.key, class: c.pass && typeof v === "number" && c.pass(v) ? "robust pass" : "robust" }); }))));
   const hint = document.getElementById("elite-hint");
   hint.hidden = !robust.length;
-  hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials the run made (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";
+  hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials ${table.dataset.scope || "the run made"} (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";
   resort(table);
 }
 
@@ -355,7 +382,7 @@ function drawEvolution() {
   const layout = { ...PLOT_LAYOUT, height: 90 + 120 * rows, title: { text: "Population's genes per generation" },
     grid: { rows, columns: 1, pattern: "independent", roworder: "top to bottom", ygap: 0.45 },
     legend: { orientation: "h", y: 1.0, yanchor: "bottom", x: 1, xanchor: "right", font: { size: 10 } },
-    margin: { l: 70, r: 20, t: 60, b: 40 } };
+    margin: { l: 70, r: 20, t: 60, b: 40 }, ...foldBoundaries() };
   names.forEach((gene, k) => {
     layout[axisName("yaxis", k)] = { title: { text: label(gene), font: { size: 11 } } };
     const axis = generationAxis(x[0], x[x.length - 1], FIXED);  // whole generations on every row, titled on the last

@@ -32,7 +32,8 @@ function walkForwardCell(run, verdict) {
   const s = verdict.stitched;
   const figures = [metricText("total_return_pct", s.total_return_pct), metricText("max_drawdown_pct", s.max_drawdown_pct),
     metricText("sharpe", s.sharpe)].join(", ");
-  return el("td", { class: "best walk-forward", title }, link, `: out of sample ${figures}`);
+  return el("td", { class: "best walk-forward", title }, link, `: out of sample ${figures}`,
+    ...(verdict.flat_note ? [el("span", { class: "hint flat-folds", text: ` (${verdict.flat_note})` })] : []));
 }
 
 function row(run) {

@@ -39,6 +39,7 @@ function drawTimeline(windows) {
   });
   const split = (foldsHeight - 20) / (height - 80);
   Plotly.react("timeline", traces, { ...PLOT_LAYOUT, height, title: { text: "Training and test windows of each fold" },
+    xaxis: { anchor: "y2", automargin: true },  // the dates under the fold rows (not on fold 1's label)
     yaxis: { title: { text: "price" }, domain: [split + 0.08, 1] },
     yaxis2: { title: { text: "fold" }, domain: [0, split], ...foldAxis(n), range: [n + 0.5, 0.5], autorange: false },
     shapes: foldShapes(windows, "test", TEST_COLOR), legend: { orientation: "h" } }, PLOT_CONFIG);
@@ -68,7 +69,8 @@ function drawStitched(summary, windows) {
       line: { color: "#1a7f37", width: 2 } },
     ...(hold ? [hold] : []),
   ], { ...PLOT_LAYOUT, height: 360, title: { text: "Stitched out-of-sample equity (1 = start) against buy and hold" },
-    shapes: boundaries, legend: { orientation: "h" } }, PLOT_CONFIG);
+    shapes: boundaries, xaxis: { automargin: true }, margin: { ...PLOT_LAYOUT.margin, t: 70 },
+    legend: { orientation: "h", x: 0, y: 1.0, yanchor: "bottom" } }, PLOT_CONFIG);  // above the plot: the dates stay clear
 }
 
 const STATE_WORDS = { done: "done", running: "running", stopping: "stopping", pending: "to run", stopped: "stopped here",
@@ -139,7 +141,8 @@ async function drawFoldGenerations(fold) {
   chart.dataset.generations = String(x.length);
 }
 
-function drawSummary(summary) {
+// drawSummary's `record`: the run record's walk_forward verdict (GET /api/runs/<id>: flat_note ...).
+function drawSummary(summary, record) {
   const box = document.getElementById("wf-summary");
   box.hidden = false;
   const verdict = document.getElementById("wf-verdict");
@@ -156,15 +159,19 @@ function drawSummary(summary) {
     efficiency: summary.efficiency === null ? "efficiency undefined: the selected members' mean annualized training return is not positive" : "" };
   why["stitched Sharpe"] = sharpeWhy(summary.stitched, WF.limits).replace("the window", "the stitched out-of-sample curve");
   figures.splice(3, 0, ["stitched Sharpe", summary.stitched.sharpe]);
+  const flat = (record && record.flat_note) || "";  // flat folds count as cash in these two figures: said beside them
+  for (const name of ["stitched Sharpe", "t-statistic"]) if (flat && !why[name]) why[name] = flat;
   document.getElementById("wf-figures").replaceChildren(...figures.flatMap(([name, value]) =>
     [el("dt", { text: name }), el("dd", { text: fmt(value), ...(why[name] ? { title: why[name], "data-why": why[name] } : {}) })]));
   const words = [share, ...["efficiency", "t-statistic", "stitched Sharpe"].map((k) => (why[k] ? `${why[k][0].toUpperCase()}${why[k].slice(1)}.` : ""))];
-  document.getElementById("wf-figure-notes").replaceChildren(...words.filter(Boolean).map((text) => el("li", { text })));
+  const notes = words.filter((text) => text && text.toLowerCase() !== `${flat}.`.toLowerCase()).map((text) => el("li", { text }));
+  if (flat) notes.unshift(el("li", { "data-note": "flat-folds", text: `${flat[0].toUpperCase()}${flat.slice(1)}.` }));
+  document.getElementById("wf-figure-notes").replaceChildren(...notes);
   document.querySelector("#criteria tbody").replaceChildren(...summary.criteria.map((c) =>
     el("tr", { "data-criterion": c.name, class: c.passed ? "pass" : "fail" }, el("td", { text: c.label }),
       el("td", { text: `${c.op} ${fmt(c.threshold)}` }),
       el("td", { text: fmt(c.value), ...(c.name === "fold_profit_share" && share ? { title: share } : {}) }),
-      el("td", { class: `robust ${c.passed ? "pass" : ""}`, text: c.verdict }))));
+      el("td", { class: `robust ${c.passed ? "pass" : "fail"}`, text: c.verdict }))));
   document.getElementById("export-trades").hidden = false;
 }
 
@@ -218,7 +225,7 @@ async function refresh() {
   }
   if (wf.summary && !WF.summaryShown) {
     WF.summaryShown = true;
-    drawSummary(wf.summary);
+    drawSummary(wf.summary, run.walk_forward);
     drawStitched(wf.summary, windows);
     document.getElementById("stitched-pending").hidden = true;
   }

@@ -21,6 +21,7 @@ function fillWalkForward(config) {
   const values = { ...WF_DEFAULT, ...(section || {}) };
   document.getElementById("wf-on").checked = !!section;
   document.getElementById("wf-fields").hidden = !section;
+  syncSplitField();
   document.getElementById("wf-folds").value = values.folds;
   document.getElementById("wf-mode").value = values.mode;
   document.getElementById("wf-train").value = String(values.train);
@@ -57,6 +58,25 @@ function readWalkForward(config) {
   delete config.split;  // each fold has its own test window
 }
 
+// The split's test fraction is dropped with walk-forward on (each fold has its own
+// test window): disabled then, with the reason in one line under it.
+const SPLIT_DROPPED = "not used with walk-forward on: each fold is judged on its own test window";
+function syncSplitField() {
+  const field = document.querySelector("[data-path='split.test_fraction']");
+  if (!field) return;
+  const on = document.getElementById("wf-on").checked;
+  const label = field.closest("label") || field.parentNode;
+  label.querySelectorAll("input").forEach((input) => { input.disabled = on; });
+  let why = label.querySelector(".split-dropped");
+  if (!why) {
+    why = el("small", { class: "help split-dropped", text: SPLIT_DROPPED });
+    label.append(why);
+  }
+  why.style.display = on ? "" : "none";  // (.help sets a display: the hidden attribute alone would not hide it)
+  label.classList.toggle("disabled", on);
+}
+
 document.getElementById("wf-on").addEventListener("change", (event) => {
   document.getElementById("wf-fields").hidden = !event.target.checked;
+  syncSplitField();
 });

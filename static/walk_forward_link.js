@@ -1,12 +1,29 @@
 "use strict";
 // The run page of a walk-forward: its link to the walk-forward page says the verdict
 // ("walk-forward, 5 folds: passed"), and the "Is it real?" panel says, first, that a
-// walk-forward is judged by its stitched out-of-sample figures (linked) and that the
-// PBO below is its last fold's search only. Read again when the run's state changes.
+// walk-forward is judged by its stitched out-of-sample figures (linked) and what is
+// the last fold's search only (the PBO, the elite and its deflated Sharpe ratios;
+// the per-generation charts span every fold, their boundaries marked by run.js).
+// The Elite heading says its fold. Read again when the run's state changes.
+
+// "fold 5 of 5, its training window": the scope of the run's best and elite (the
+// fold of its last stored generation), or null before the first.
+function eliteScope(verdict) {
+  return verdict.best_fold ? `fold ${verdict.best_fold} of ${verdict.folds}, its training window` : null;
+}
+
+function showEliteScope(verdict) {
+  const scope = eliteScope(verdict);
+  if (!scope) return;
+  document.getElementById("elite-heading").textContent = `Elite (${scope})`;
+  const made = `fold ${verdict.best_fold}'s search made on its training window`;
+  if (document.getElementById("elite").dataset.scope !== made) setEliteScope(made);
+}
 
 async function showWalkForwardVerdict() {
   const [verdict] = await getJSON(`/api/walk-forward?runs=${RUN_ID}`);
   if (!verdict) return;
+  showEliteScope(verdict);
   const link = document.getElementById("walk-forward-link");
   link.textContent = `${verdict.label[0].toUpperCase()}${verdict.label.slice(1)}: folds and out-of-sample results`;
   link.dataset.passed = verdict.passed === null ? "" : String(verdict.passed);
@@ -22,9 +39,16 @@ async function showWalkForwardVerdict() {
   note.dataset.level = verdict.passed === null ? "caution" : verdict.passed ? "robust" : "overfit";
   note.replaceChildren(page, verdict.finished
     ? `: out of sample (every fold's test window, stitched) net profit ${pct(s.total_return_pct)}, `
-      + `max drawdown ${pct(s.max_drawdown_pct)}, Sharpe ${fmt(s.sharpe)}, efficiency ${fmt(verdict.efficiency)}. `
-      + `The PBO and the charts below are the last fold's search only (its training window).`
-    : `. The out-of-sample verdict comes once every fold has run; the PBO below is the last fold's search only.`);
+      + `max drawdown ${pct(s.max_drawdown_pct)}, Sharpe ${fmt(s.sharpe)}, efficiency ${fmt(verdict.efficiency)}`
+      + `${verdict.flat_note ? ` (${verdict.flat_note})` : ""}. ${lastFoldWords(verdict)}`
+    : `. The out-of-sample verdict comes once every fold has run. ${lastFoldWords(verdict)}`);
+}
+
+// What on the run page is one fold's search only, and what spans every fold.
+function lastFoldWords(verdict) {
+  const fold = verdict.best_fold ? `fold ${verdict.best_fold}, its training window` : "its training window";
+  return `The PBO below, the elite and its deflated Sharpe ratios are the last fold's search only (${fold}); `
+    + `the per-generation charts span every fold's generations (fold boundaries marked).`;
 }
 
 getJSON(`/api/runs/${RUN_ID}/config`).then((config) => {

@@ -32,6 +32,9 @@ def uninterrupted(tmp_path_factory):
     code, err = _finish(_start(_config(tmp), "--workers", "2", "--json", tmp / "out.json", env=_env("0")))
     assert code == 0, err
     assert "3 folds" in err  # (the progress bar shows only on a terminal)
+    out = json.loads((tmp / "out.json").read_text())
+    verdict = "passed" if out["walk_forward"]["passed"] else "failed"  # not "(0 failed) ...: failed"
+    assert f"; criteria: {verdict} -> " in err.splitlines()[-1]
     return json.loads((tmp / "out.json").read_text())
 
 

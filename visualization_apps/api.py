@@ -21,6 +21,7 @@ from optimizer.errors import DataError
 from optimizer.labels import gene_labels
 from optimizer.schema import config_schema
 from optimizer.stats import SCALAR_FIELDS, iso_times
+from visualization_apps import walk_forward_store as wf_store
 from visualization_apps.api_inputs import (
     ApiError,
     checked_submission,
@@ -126,7 +127,9 @@ def list_runs() -> Response:
     first generation)."""
     runs = _ctx().store.runs()
     best = _ctx().store.best_members([r["id"] for r in runs], SCALAR_FIELDS)
-    return jsonify([{**r, "best_member": best.get(r["id"])} for r in runs])
+    verdicts = wf_store.verdicts(_ctx().store, [r["id"] for r in runs])  # a walk-forward's verdict and best_scope
+    return jsonify([{**wf_store.with_walk_forward(r, verdicts.get(r["id"])), "best_member": best.get(r["id"])}
+                    for r in runs])  # fmt: skip
 
 
 @api.post("/runs")
@@ -160,6 +163,7 @@ def run_status(run_id: int) -> Response:
     record = _ctx().manager.status(run_id)
     if record is None:
         raise ApiError(404, f"no run {run_id}")
+    record = wf_store.with_walk_forward(record, wf_store.verdicts(_ctx().store, [run_id]).get(run_id))
     # The run's robustness statistics, stored with its last event: spliced in as
     # stored (the per-split arrays are 0.8 MB; parsing and encoding them again made a
     # finished run's status cost 50 ms).

@@ -14,11 +14,18 @@ from optimizer.config import parse_config
 from optimizer.labels import gene_labels
 from optimizer.stats import SCALAR_FIELDS
 from optimizer.strategy import fixed_config
+from visualization_apps import walk_forward_store as wf_store
 from visualization_apps.api import _attachment, _ctx, _individual_or_404, _run_or_404, api
 from visualization_apps.bounded_json import MAX_ID
 from visualization_apps.csv_robustness import robustness_columns, robustness_row
 from visualization_apps.openapi import operation, ref
-from visualization_apps.walk_forward_exports import export_walk_forward, fold_of, is_walk_forward
+from visualization_apps.walk_forward_exports import (
+    export_walk_forward,
+    fold_of,
+    is_walk_forward,
+    selected_ids,
+    test_windows,
+)
 
 
 @api.get("/runs/<int:run_id>/export.json")
@@ -32,14 +39,17 @@ def export_json(run_id: int) -> Response:
     record = _run_or_404(run_id)
     store = _ctx().store
     last = store.last_generation(run_id)
+    walk_forward = export_walk_forward(store, run_id)  # a walk-forward's folds and summary, as OUT.json's
+    if walk_forward is not None:  # its record says what its best is; its elite members say their fold
+        record = wf_store.with_walk_forward(record, wf_store.verdicts(store, [run_id]).get(run_id))
+    elite = [] if last is None else store.individuals(run_id, last["elite"])
     document = {
         "run": record,
         "config": store.run_config(run_id),
         "generations": store.generations_after(run_id, 0),
-        "elite": [] if last is None else store.individuals(run_id, last["elite"]),
+        "elite": elite if walk_forward is None else [{**e, "fold": fold_of(e["id"])} for e in elite],
         "robustness": store.run_robustness(run_id),
     }
-    walk_forward = export_walk_forward(store, run_id)  # a walk-forward's folds and summary, as OUT.json's
     if walk_forward is not None:
         document["walk_forward"] = walk_forward
     return _attachment(json.dumps(document, allow_nan=False), f"run-{run_id}.json", "application/json")
@@ -54,7 +64,10 @@ def export_json(run_id: int) -> Response:
 def export_csv(run_id: int) -> Response:
     """One row per evaluated individual: id, parameters, every statistic, the
     test period's statistics (``test_`` columns) where there are some, and the
-    elite members' robustness figures (`robustness_columns`; empty for the others)."""
+    elite members' robustness figures (`robustness_columns`; empty for the others).
+    A walk-forward's rows add ``fold``, ``selected`` and ``test_window``
+    (`visualization_apps.walk_forward_exports`): their ``test_`` columns are the
+    fold's own test window."""
     _run_or_404(run_id)
     individuals = _ctx().store.individuals_page(run_id, -1, MAX_ID)  # summaries: no series parsed
     genes = [gene.name for gene in parse_config(_ctx().store.run_config(run_id)).genes]
@@ -64,11 +77,14 @@ def export_csv(run_id: int) -> Response:
                *(f"test_{f}" for f in SCALAR_FIELDS), "ties", "tie_ranges", *robustness_columns(metrics)]  # fmt: skip
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    folds = is_walk_forward(_ctx().store, run_id)  # a walk-forward's rows say their fold, after the id
-    writer.writerow([columns[0], "fold", *columns[1:]] if folds else columns)
+    folds = is_walk_forward(_ctx().store, run_id)  # a walk-forward's rows say their fold, after the id,
+    selected = selected_ids(_ctx().store, run_id) if folds else set()  # whether the fold carried it forward
+    windows = test_windows(_ctx().store, run_id) if folds else {}  # and the fold's own test window
+    writer.writerow([columns[0], "fold", "selected", "test_window", *columns[1:]] if folds else columns)
     for ind in individuals:
         test = ind.get("test") or {}
-        writer.writerow([ind["id"], *([fold_of(ind["id"])] if folds else []), ind.get("valid"), ind["failed"], ind["error"],
+        fold = [fold_of(ind["id"]), ind["id"] in selected, windows.get(fold_of(ind["id"]))] if folds else []
+        writer.writerow([ind["id"], *fold, ind.get("valid"), ind["failed"], ind["error"],
                          *(ind["params"].get(g) for g in genes), *(ind[f] for f in SCALAR_FIELDS),
                          *(test.get(f) for f in SCALAR_FIELDS), ind.get("ties"),
                          None if ind.get("tie_ranges") is None else json.dumps(ind["tie_ranges"]),

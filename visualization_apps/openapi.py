@@ -141,7 +141,11 @@ def _schemas() -> dict[str, Any]:
             "best_member": {"type": ["object", "null"], "description": "the first of the elite (the best by the "
                             "first objective): id, objectives, train and test figures; in GET /api/runs"},
             "created_at": nullable_string, "started_at": nullable_string, "finished_at": nullable_string,
-            "error": nullable_string}},
+            "error": nullable_string,
+            "walk_forward": {"type": "object", "description": "a walk-forward run only: its verdict, as GET "
+                             "/api/walk-forward gives it (folds, folds_done, finished, passed, stitched ...)"},
+            "best_scope": {"type": ["string", "null"], "description": "a walk-forward run only: what its best is, "
+                           "\"fold 5 of 5, its training window\" (in sample; null before its first generation)"}}},
         "RunConfiguration": _embedded(config_schema(), "RunConfiguration"),
         "IndividualStats": {"type": "object", "description": "See docs/ENGINE.md, Statistics", "properties": {
             "id": {"type": "integer"}, "params": {"type": "object"}, "fitness": array(nullable_number)}},

@@ -135,7 +135,7 @@ class Store(SummaryReads):
                 "INSERT INTO runs (name, config, dataset_id, seed, versions, state, generations_total, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (config["name"], json.dumps(config), dataset_id, config["ga"]["seed"], json.dumps(versions), RunState.QUEUED.value,
-                 config["ga"]["generations"], time.time()),
+                 config["ga"]["generations"] * (config.get("walk_forward") or {}).get("folds", 1), time.time()),
             )  # fmt: skip
             return int(cursor.lastrowid)
 

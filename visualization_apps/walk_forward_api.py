@@ -50,6 +50,8 @@ VERDICT = {"type": "object", "required": ["run_id", "folds", "folds_done", "fini
                           "stitched": {"type": ["object", "null"]}}}  # fmt: skip
 FOLD_COLUMNS = ("total_return_pct", "market_return_pct", "sharpe", "max_drawdown_pct", "total_trades",
                 "win_rate_pct", "profit_factor")  # fmt: skip
+FOLD_COUNTS = ("train_bars", "test_bars", "seed", "evaluations")
+"""The fold table's columns after the windows: bars of each window, the fold's GA seed, its search's evaluations."""
 TRADE_COLUMNS = ("entry_time", "exit_time", "side", "entry_price", "exit_price", "pnl_pct", "reason", "bars_held")
 
 
@@ -108,21 +110,25 @@ def fold_generations(run_id: int, fold: int) -> Response:
 @operation("The fold table as CSV (an attachment)", ok=(200, "the fold table", {"type": "string"}, "text/csv"),
            errors=(404,))  # fmt: skip
 def folds_csv(run_id: int) -> Response:
-    """One row per finished fold: its windows, the selected parameters, and the
-    training (``train_``) and test (``test_``) statistics of the selected member."""
+    """One row per finished fold: its windows, `FOLD_COUNTS`, the selected
+    parameters, the training (``train_``) and test (``test_``) statistics of the
+    selected member, and ``note`` (why a fold has no selected member: its row's
+    parameters and statistics are blank)."""
     found = _walk_forward_or_404(run_id)
     genes = [gene.name for gene in parse_config(_ctx().store.run_config(run_id)).genes]
     label = gene_labels(genes)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["fold", "train_start", "train_end", "test_start", "test_end", *(label[g] for g in genes),
-                     *(f"train_{c}" for c in FOLD_COLUMNS), *(f"test_{c}" for c in FOLD_COLUMNS)])  # fmt: skip
+    writer.writerow(["fold", "train_start", "train_end", "test_start", "test_end", *FOLD_COUNTS,
+                     *(label[g] for g in genes), *(f"train_{c}" for c in FOLD_COLUMNS),
+                     *(f"test_{c}" for c in FOLD_COLUMNS), "note"])  # fmt: skip
     for fold in found["folds"]:
         params = fold["params"] or {}
         train, test = fold["train"] or {}, fold["test"] or {}
         writer.writerow([fold["fold"], fold["train_start"], fold["train_end"], fold["test_start"], fold["test_end"],
-                         *(params.get(g) for g in genes), *(train.get(c) for c in FOLD_COLUMNS),
-                         *(test.get(c) for c in FOLD_COLUMNS)])  # fmt: skip
+                         *(fold.get(c) for c in FOLD_COUNTS), *(params.get(g) for g in genes),
+                         *(train.get(c) for c in FOLD_COLUMNS), *(test.get(c) for c in FOLD_COLUMNS),
+                         fold.get("note")])  # fmt: skip
     return _attachment(out.getvalue(), f"run-{run_id}-folds.csv", "text/csv")
 
 
@@ -130,7 +136,9 @@ def folds_csv(run_id: int) -> Response:
 @operation("The stitched out-of-sample trades as CSV (an attachment)",
            ok=(200, "the trades", {"type": "string"}, "text/csv"), errors=(404, 409))  # fmt: skip
 def trades_csv(run_id: int) -> Response:
-    """The stitched out-of-sample trades, with the fold each belongs to; 409 before the run has finished."""
+    """The stitched out-of-sample trades, with the fold each belongs to; 409 before the run has finished.
+    A trade closed on the last bar of a fold's test window before the data's end says
+    ``end_of_fold`` (`optimizer.walk_forward.results.END_OF_FOLD`); ``end_of_data`` is the data's last bar."""
     found = _walk_forward_or_404(run_id)
     if found["summary"] is None:
         raise ApiError(409, f"run {run_id}'s walk-forward has not finished: its stitched trades are not there yet")

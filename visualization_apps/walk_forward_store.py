@@ -143,13 +143,19 @@ def verdicts(store: Store, run_ids: list[int] | None = None) -> dict[int, dict[s
     compare page show of it, read without its series: ``folds`` (windows),
     ``folds_done``, ``finished``, ``passed`` (None until finished), the
     `VERDICT_FIGURES`, ``stitched`` (its scalar statistics, `SCALAR_FIELDS`; None
-    until finished) and ``label`` ("walk-forward, 5 folds: passed")."""
+    until finished), ``label`` ("walk-forward, 5 folds: passed"), ``flat_folds``
+    (finished folds that made no test trade: their test windows count as money held
+    in cash, flat, in the stitched figures), ``no_member_folds`` (of those, the folds
+    without a valid member) and ``best_fold`` (the fold of the last stored
+    generation, whose training-window search the run's ``best`` is of; None before)
+    and ``flat_note`` (`flat_note`, what the pages say next to the stitched figures)."""
     migrate(store)
     stitched = ", ".join(f"summary -> '$.stitched.{name}'" for name in SCALAR_FIELDS)
     figures = ", ".join(f"summary -> '$.{name}'" for name in VERDICT_FIGURES)
     query = (f"SELECT run_id, json_array_length(windows) AS folds, json_array_length(folds) AS done, "
              f"summary IS NOT NULL AS finished, summary -> '$.passed' AS passed, json_array({figures}) AS figures, "
-             f"json_array({stitched}) AS stitched FROM walk_forward")  # fmt: skip
+             f"json_array({stitched}) AS stitched, {_FLAT} AS flat, {_NO_MEMBER} AS no_member, {_BEST_FOLD} AS best_fold "
+             f"FROM walk_forward")  # fmt: skip
     args: list[int] = []
     if run_ids is not None:
         query += f" WHERE run_id IN ({','.join('?' * len(run_ids))})"
@@ -165,8 +171,41 @@ def verdicts(store: Store, run_ids: list[int] | None = None) -> dict[int, dict[s
             "passed": passed, **dict(zip(VERDICT_FIGURES, json.loads(row["figures"]), strict=True)),
             "stitched": dict(zip(SCALAR_FIELDS, json.loads(row["stitched"]), strict=True)) if finished else None,
             "label": verdict_label(row["folds"], row["done"], passed),
+            "flat_folds": row["flat"], "no_member_folds": row["no_member"], "best_fold": row["best_fold"],
+            "flat_note": flat_note(row["flat"], row["no_member"], row["done"]),
         }  # fmt: skip
     return out
+
+
+_FLAT = ("(SELECT count(*) FROM json_each(walk_forward.folds) WHERE "
+         "coalesce(json_extract(value, '$.test.total_trades'), 0) = 0)")
+_NO_MEMBER = "(SELECT count(*) FROM json_each(walk_forward.folds) WHERE json_type(value, '$.params') IS NOT 'object')"
+_BEST_FOLD = ("(SELECT fold FROM generations WHERE generations.run_id = walk_forward.run_id "
+              "ORDER BY generation DESC LIMIT 1)")
+
+
+def with_walk_forward(record: dict[str, Any], verdict: dict[str, Any] | None) -> dict[str, Any]:
+    """A run's record (`Store.run`) with, for a walk-forward, its ``walk_forward``
+    verdict (`verdicts`) and ``best_scope``: what its ``best`` is, "fold 5 of 5,
+    its training window" (the search of the fold under way or last run; not an
+    out-of-sample figure: those are the verdict's ``stitched``). A plain run's
+    record is returned unchanged."""
+    if verdict is None:
+        return record
+    fold = verdict["best_fold"]
+    scope = None if fold is None else f"fold {fold} of {verdict['folds']}, its training window"
+    return {**record, "walk_forward": verdict, "best_scope": scope}
+
+
+def flat_note(flat: int, no_member: int, done: int) -> str | None:
+    """"2 of 5 folds flat (no test trade; 1 without a valid member): held in cash ..."
+    (None when every finished fold traded): what the stitched Sharpe and t-statistic
+    count those folds as."""
+    if not flat:
+        return None
+    why = f"; {no_member} without a valid member" if no_member else ""
+    return (f"{flat} of {done} fold{'s' if done != 1 else ''} flat (no test trade{why}): their test windows count "
+            f"as money held in cash (zero returns) in the stitched Sharpe and t-statistic")
 
 
 def verdict_label(folds: int, done: int, passed: bool | None) -> str:

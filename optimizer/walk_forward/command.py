@@ -64,7 +64,7 @@ def _drive(walk: WalkForward, config: RunConfig, args: argparse.Namespace) -> in
     write_json(args.out, result)
     summary = result["walk_forward"]
     log.info(
-        "%d folds, %d evaluations (%d failed); out of sample %s%% (efficiency %s): %s -> %s",
+        "%d folds, %d evaluations (%d failed); out of sample %s%% (efficiency %s); criteria: %s -> %s",
         len(walk.windows), result["evaluations"], result["failed_evaluations"],
         _fmt(summary["stitched"]["total_return_pct"]), _fmt(summary["efficiency"]),
         "passed" if summary["passed"] else "failed", args.out,

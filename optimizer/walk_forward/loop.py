@@ -221,7 +221,7 @@ class WalkForward:
         valid = [ind.id for ind in optimizer.elite.members() if ind.id is not None and ledger.is_valid(ind.id)]
         scored = [(i, ledger.stats[i].metric(self._select)) for i in valid]
         scored = [(i, v) for i, v in scored if v is not None]
-        params = train = test = backtest = None
+        params = train = test = backtest = chosen = None
         if scored:
             sign = -1.0 if self._goal == "min" else 1.0
             chosen = max(scored, key=lambda item: (sign * item[1], -valid.index(item[0])))[0]  # ties: elite order
@@ -237,7 +237,7 @@ class WalkForward:
         return wf.FoldResult(window, optimizer.config.ga.seed, params, train, test, backtest, optimizer.evaluations,
                              optimizer.failed_evaluations, optimizer.generation,
                              optimizer.generation < optimizer.generations_total,
-                             optimizer.test_evaluations, note)  # fmt: skip
+                             optimizer.test_evaluations, note, chosen)  # fmt: skip
 
     # --------------------------------------------------------------- results
     def summary(self) -> dict[str, Any]:
@@ -258,7 +258,7 @@ class WalkForward:
             "mode": self.section.mode,
             "select": {"metric": self._select, "goal": self._goal},
             "folds": [fold.to_dict(time) for fold in self.results],
-            "stitched": stitched.to_dict(),
+            "stitched": wf.end_of_fold(stitched.to_dict(), self.results[-1].window.to_dict(time)["test_end"]),
             "fold_profits_pct": [p * 100.0 for p in profits],
             "efficiency": eff,
             "t_stat": wf.t_stat(backtest.equity),

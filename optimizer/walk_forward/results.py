@@ -55,6 +55,8 @@ class FoldResult:
     test_evaluations: int = 0
     note: str | None = None
     """Why the fold has no selected member (None when it has one), in words."""
+    selected_id: int | None = None
+    """The selected member's id in the fold's search (None without one)."""
 
     def to_dict(self, time: np.ndarray) -> dict[str, Any]:
         """The fold's JSON object (the issue's contract: ``fold``, the four times,
@@ -64,14 +66,37 @@ class FoldResult:
             "seed": self.seed,
             "params": None if self.params is None else {k: _plain(v) for k, v in self.params.items()},
             "train": None if self.train is None else self.train.to_dict(),
-            "test": None if self.test is None else self.test.to_dict(),
+            "test": None if self.test is None else end_of_fold(self.test.to_dict(), self._boundary(time)),
             "evaluations": self.evaluations,
             "failed_evaluations": self.failed_evaluations,
             "generations": self.generations,
             "stopped_early": self.stopped_early,
             "test_evaluations": self.test_evaluations,
+            "selected_id": self.selected_id,
             **({} if self.note is None else {"note": self.note}),
         }
+
+    def _boundary(self, time: np.ndarray) -> str | None:
+        """`end_of_fold`'s ``last_exit`` for this fold's test trades: "*" before the data's end."""
+        return None if self.window.test_stop == len(time) else "*"
+
+
+END_OF_FOLD = "end_of_fold"
+"""The reason of a test-window trade closed on the window's last bar when that bar is
+not the data's last (a stitched fold boundary): ``end_of_data`` is the data's end only."""
+
+
+def end_of_fold(stats: dict[str, Any], last_exit: str | None) -> dict[str, Any]:
+    """A statistics object whose ``end_of_data`` closes are fold boundaries relabelled
+    `END_OF_FOLD`: all of them (``last_exit`` "*", a fold before the last), or those
+    not exiting at ``last_exit`` (the data's last bar, ISO 8601; the stitched curve);
+    None: unchanged. The trades are copied, the object is changed in place."""
+    if last_exit is None or not stats.get("trades"):
+        return stats
+    stats["trades"] = [{**t, "reason": END_OF_FOLD} if t.get("reason") == "end_of_data"
+                       and (last_exit == "*" or t.get("exit_time") != last_exit) else t
+                       for t in stats["trades"]]  # fmt: skip
+    return stats
 
 
 def empty_fold_note(fold: int, stats: Sequence[IndividualStats], valid: int, min_trades: int, select: str) -> str:
