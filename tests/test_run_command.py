@@ -151,7 +151,8 @@ def test_ctrl_c_inside_a_compiled_function_stops_the_run_and_fails_no_individual
     env = {**_env(), "FAULTY_PERIOD": "2"}
     code, err = _finish(_start(config, "--workers", "1", "--json", tmp_path / "out.json", env=env))
     assert code == 130, err
-    assert "--resume" in err and "Traceback" not in err
+    assert "Traceback" not in err  # stopped as for any Ctrl-C: where to resume, or that nothing was checkpointed yet
+    assert "--resume" in err or "nothing was checkpointed yet" in err, err
     assert "failed" not in err and not (tmp_path / "out.json").exists()
 
 
