@@ -11,6 +11,11 @@ A snapshot that is merely old (nobody looked for a while, so nothing was read) i
 the last known state, marked ``refreshing`` while the read it asked for goes on;
 it says ``unreachable`` only when a read failed (its reason, and when), or when a
 read has had no answer for `STALE_SECONDS`.
+
+Each read also asks every worker it has not asked yet, and the scheduler once per
+scheduler, whether it can import the project (`import_failures`,
+`scheduler_import_failure`: the answers are kept per worker): a worker that cannot
+is listed with its reason, and is not counted among the workers a run can use.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import logging
 import threading
 import time
 from typing import Any
+
+from optimizer.evaluation.dask_cluster import import_failures, one_line, scheduler_import_failure
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,9 @@ class ClusterMonitor:
         self._client: Any = None
         self._snapshot: dict[str, Any] = {"state": "connecting", "error": None, "workers": [], "checked": None}
         self._lock = threading.Lock()
+        self._read = threading.Condition(self._lock)  # notified at each new reading
+        self._import_errors: dict[str, str | None] = {}  # worker -> why it cannot import the project (None: it can)
+        self._scheduler: tuple[Any, str | None] = (None, None)  # the scheduler's id, why it cannot import the project
         self._wake = threading.Event()
         self._watched_until = 0.0
         self._reading_since: float | None = None  # time.time() of the read under way, if one is
@@ -50,8 +60,11 @@ class ClusterMonitor:
         """The last reading, at once (the first read starts the monitor): ``scheduler``,
         ``state`` (``connecting``, ``connected``, ``unreachable``), ``error``,
         ``workers`` (each ``address``, ``name``, ``cores``, ``memory_limit_bytes``,
-        ``memory_bytes``, ``tasks_in_flight``), their totals ``worker_count``,
-        ``cores``, ``memory_limit_bytes``, ``tasks_in_flight``, ``dashboard_url``
+        ``memory_bytes``, ``tasks_in_flight``, ``import_error``: why it cannot
+        import the project, or None), their totals ``worker_count``, ``cores``,
+        ``memory_limit_bytes``, ``tasks_in_flight``, ``usable_worker_count`` (the
+        workers that can import the project), ``scheduler_import_error`` (why the
+        scheduler cannot, or None), ``dashboard_url``
         (Dask's own dashboard, or None), ``checked_at`` (ISO 8601 UTC) and
         ``age_seconds`` (since that reading), ``refreshing`` (the reading is older
         than the monitor's cadence and a new one is under way: shown as the last
@@ -79,6 +92,16 @@ class ClusterMonitor:
             shot["failed_at"] = shot["checked_at"]
         return {"scheduler": self.address, **shot}
 
+    def fresh(self, timeout: float) -> dict[str, Any]:
+        """A reading taken after this call if one comes within ``timeout`` seconds
+        (the monitor woken for it), else the last one (`snapshot`)."""
+        asked = time.time()
+        self.snapshot()
+        self._wake.set()
+        with self._read:
+            self._read.wait_for(lambda: (self._snapshot.get("checked") or 0) >= asked or self._closed, timeout)
+        return self.snapshot()
+
     def close(self) -> None:
         """Stop reading and close the client (in the background: never waits on it)."""
         with self._lock:
@@ -100,6 +123,7 @@ class ClusterMonitor:
                 reading = self._reading()
                 with self._lock:
                     self._snapshot, self._reading_since = reading, None
+                    self._read.notify_all()
                 self._wake.wait(self.refresh)
             else:
                 self._wake.wait()  # nobody looks: read nothing until someone does
@@ -116,18 +140,37 @@ class ClusterMonitor:
             # its last copy when the scheduler is gone): an error when it does not answer.
             info = client.sync(client.scheduler.identity, n_workers=-1, callback_timeout=self.connect)
             processing = client.sync(client.scheduler.processing, workers=None, callback_timeout=self.connect)
+            errors = self._import_check(client, info)
         except Exception as exc:  # unreachable, or no answer within ``connect`` seconds (a stopped scheduler)
             self._drop_client()
-            reason = str(exc) or f"{type(exc).__name__}: no answer within {self.connect:.0f} s"
+            reason = one_line(exc) if str(exc) else f"{type(exc).__name__}: no answer within {self.connect:.0f} s"
             return {"state": "unreachable", "error": reason, "workers": [], "checked": time.time()}
-        workers = [_worker(address, w, len(processing.get(address, ()))) for address, w in info.get("workers", {}).items()]
+        workers = [{**_worker(address, w, len(processing.get(address, ()))), "import_error": errors.get(address)}
+                   for address, w in info.get("workers", {}).items()]  # fmt: skip
         workers.sort(key=lambda w: w["address"])
         return {
             "state": "connected", "error": None, "workers": workers, "checked": now,
             "worker_count": len(workers), "cores": sum(w["cores"] for w in workers),
+            "usable_worker_count": sum(w["import_error"] is None for w in workers),
+            "scheduler_import_error": self._scheduler[1],
             "memory_limit_bytes": sum(w["memory_limit_bytes"] or 0 for w in workers),
             "tasks_in_flight": sum(w["tasks_in_flight"] for w in workers), "dashboard_url": _dashboard(self.address, info),
         }  # fmt: skip
+
+    def _import_check(self, client: Any, info: dict[str, Any]) -> dict[str, str | None]:
+        """Why each worker of ``info`` cannot import the project (None: it can), each
+        asked once (the scheduler too, once per scheduler)."""
+        if self._scheduler[0] != info.get("id"):  # a new scheduler: its workers are new too
+            self._scheduler = (info.get("id"), scheduler_import_failure(client))
+            self._import_errors.clear()
+        present = set(info.get("workers", {}))
+        for gone in set(self._import_errors) - present:
+            del self._import_errors[gone]
+        new = sorted(present - set(self._import_errors))
+        if new:
+            failures = import_failures(client, new)
+            self._import_errors.update({worker: failures.get(worker) for worker in new})
+        return dict(self._import_errors)
 
     def _connected(self) -> Any:
         if self._client is not None and self._client.status == "running":
