@@ -41,22 +41,42 @@ def _dashboard(tmp_path, cluster: DaskCluster, wait: int | None = WAIT) -> Serve
     return ServerWith(tmp_path / "dashboard", "--dask", cluster.address, env=env).start()
 
 
-def _panel_with(server: ServerWith, workers: int, timeout: float = 60) -> dict:
-    """``GET /api/cluster`` once it lists ``workers`` workers."""
+def _panel_with(server: ServerWith, workers: int, usable: int, timeout: float = 60) -> dict:
+    """``GET /api/cluster`` once it lists ``workers`` workers, ``usable`` of them able to
+    import the project (the monitor asks a new worker just after the reading that lists it)."""
     deadline = time.monotonic() + timeout
-    while len((shown := panel(server))["workers"]) != workers:
+    while ((shown := panel(server))["state"], len(shown["workers"]), shown.get("usable_worker_count")) != (
+        "connected",
+        workers,
+        usable,
+    ):
         assert time.monotonic() < deadline, shown
         time.sleep(0.5)
     return shown
 
 
+def _lose_every_worker_mid_run(server: ServerWith, cluster: DaskCluster) -> int:
+    """A run started, and every worker of the cluster killed at its second generation: its id."""
+    run_id = server.post("/api/runs", json=fault_config()).json()["id"]
+    wait_generation(server, run_id, 2)
+    for worker in list(cluster.workers):
+        cluster.kill(worker)
+    return run_id
+
+
+def _completes_as_the_reference(server: ServerWith, run_id: int, reference: tuple) -> dict:
+    """The run's final status, once it has completed with the reference's generations and elite."""
+    status = server.wait_for(run_id, ("completed", "failed", "interrupted"), timeout=300)
+    assert status["state"] == "completed", status
+    assert outcome(server, run_id) == reference
+    assert status["failed_evaluations"] == 0
+    return status
+
+
 def test_every_worker_lost_mid_run_interrupts_it_after_the_wait_and_a_resume_completes_it(reference, tmp_path, cluster):
     server = _dashboard(tmp_path, cluster)
     try:
-        run_id = server.post("/api/runs", json=fault_config()).json()["id"]
-        wait_generation(server, run_id, 2)
-        for worker in list(cluster.workers):
-            cluster.kill(worker)
+        run_id = _lose_every_worker_mid_run(server, cluster)
         status = server.wait_for(run_id, ("completed", "failed", "interrupted"), timeout=180)
         assert status["state"] == "interrupted", status
         error = status["error"]
@@ -69,10 +89,7 @@ def test_every_worker_lost_mid_run_interrupts_it_after_the_wait_and_a_resume_com
         cluster.start_worker()
         cluster.wait_for_workers(2)
         assert server.post(f"/api/runs/{run_id}/resume").status_code == 202
-        status = server.wait_for(run_id, ("completed", "failed", "interrupted"), timeout=300)
-        assert status["state"] == "completed", status
-        assert outcome(server, run_id) == reference
-        assert status["failed_evaluations"] == 0
+        _completes_as_the_reference(server, run_id, reference)
     finally:
         server.stop()
 
@@ -80,17 +97,11 @@ def test_every_worker_lost_mid_run_interrupts_it_after_the_wait_and_a_resume_com
 def test_workers_back_within_the_wait_let_the_run_go_on_to_the_same_result(reference, tmp_path, cluster):
     server = _dashboard(tmp_path, cluster, wait=None)  # the documented 120 s
     try:
-        run_id = server.post("/api/runs", json=fault_config()).json()["id"]
-        wait_generation(server, run_id, 2)
-        for worker in list(cluster.workers):
-            cluster.kill(worker)
+        run_id = _lose_every_worker_mid_run(server, cluster)
         time.sleep(3)  # no worker for a while: the run's batches fail, its candles are lost
         cluster.start_worker()
         cluster.start_worker()
-        status = server.wait_for(run_id, ("completed", "failed", "interrupted"), timeout=300)
-        assert status["state"] == "completed", status
-        assert outcome(server, run_id) == reference
-        assert status["failed_evaluations"] == 0
+        _completes_as_the_reference(server, run_id, reference)
     finally:
         server.stop()
 
@@ -102,11 +113,8 @@ def test_a_worker_without_the_project_joining_mid_run_is_left_out_with_a_warning
         wait_generation(server, run_id, 1)
         cluster.start_worker(with_project=False)
         cluster.wait_for_workers(3)
-        status = server.wait_for(run_id, ("completed", "failed", "interrupted"), timeout=300)
-        assert status["state"] == "completed", status
-        assert outcome(server, run_id) == reference
-        assert status["failed_evaluations"] == 0
-        shown = _panel_with(server, 3)
+        _completes_as_the_reference(server, run_id, reference)
+        shown = _panel_with(server, 3, usable=2)
         (bad,) = [w for w in shown["workers"] if w["import_error"]]
         assert "No module named 'optimizer'" in bad["import_error"], shown
         assert (shown["worker_count"], shown["usable_worker_count"], shown["scheduler_import_error"]) == (3, 2, None)
@@ -126,22 +134,20 @@ def test_a_worker_without_the_project_is_left_out_and_without_a_usable_one_a_run
     cluster.wait_for_workers(3)
     server = _dashboard(tmp_path, cluster)
     try:
-        shown = _panel_with(server, 3)
+        shown = _panel_with(server, 3, usable=2)
         (bad,) = [w["address"] for w in shown["workers"] if w["import_error"]]
         assert shown["usable_worker_count"] == 2, shown
         estimate = server.post("/api/runs/estimate", json=fault_config()).json()
         assert (estimate["mode"], estimate["workers"]) == ("dask", 2), estimate
         run_id = server.post("/api/runs", json=fault_config()).json()["id"]
-        status = server.wait_for(run_id, ("completed", "failed", "interrupted"), timeout=300)
-        assert status["state"] == "completed", status
-        assert outcome(server, run_id) == reference
+        status = _completes_as_the_reference(server, run_id, reference)
         (where,) = status["versions"]["evaluated_on"]
         assert (where["workers"], list(where["left_out"])) == (2, [bad]), where
         assert "No module named 'optimizer'" in where["left_out"][bad]
 
         for worker in cluster.workers[:2]:  # only the worker without the project is left
             cluster.kill(worker)
-        shown = _panel_with(server, 1)
+        shown = _panel_with(server, 1, usable=0)
         assert shown["usable_worker_count"] == 0, shown
         run_id = server.post("/api/runs", json=fault_config()).json()["id"]
         status = server.wait_for(run_id, ("completed", "failed", "interrupted"), timeout=120)
@@ -155,10 +161,14 @@ def test_a_worker_without_the_project_is_left_out_and_without_a_usable_one_a_run
 
 
 def test_an_old_reading_is_read_again_for_the_estimate(tmp_path):
-    cluster = DaskCluster(tmp_path / "dask", env=ENV).start(workers=0)
+    cluster = DaskCluster(tmp_path / "dask", env=ENV).start_scheduler()  # no worker yet
     server = _dashboard(tmp_path, cluster)
     try:
-        assert panel(server)["worker_count"] == 0  # then nobody looks: the monitor stops reading
+        deadline = time.monotonic() + 60
+        while (shown := panel(server))["state"] != "connected":  # the scheduler up, with no worker
+            assert time.monotonic() < deadline, shown
+            time.sleep(0.5)
+        assert shown["worker_count"] == 0  # then nobody looks: the monitor stops reading
         from visualization_apps.cluster_monitor import REFRESH_SECONDS, WATCHED_SECONDS
 
         time.sleep(WATCHED_SECONDS + 2 * REFRESH_SECONDS)

@@ -120,19 +120,23 @@ class ClusterMonitor:
             if time.monotonic() < self._watched_until:
                 with self._lock:
                     self._reading_since = time.time()
-                reading = self._reading()
+                reading, info = self._reading()
                 with self._lock:
                     self._snapshot, self._reading_since = reading, None
                     self._read.notify_all()
+                if info is not None:  # then the import check of what is new (a first import takes seconds)
+                    self._check_imports(info)
                 self._wake.wait(self.refresh)
             else:
                 self._wake.wait()  # nobody looks: read nothing until someone does
             self._wake.clear()
         self._drop_client()
 
-    def _reading(self) -> dict[str, Any]:
-        """One reading of the scheduler (in the monitor's thread; may take up to
-        ``connect`` seconds when it does not answer)."""
+    def _reading(self) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """One reading of the scheduler, and the scheduler's answer (None when it did not
+        answer); in the monitor's thread, it may take up to ``connect`` seconds. The
+        workers' import errors are those known (a worker not asked yet counts as usable
+        until `_check_imports` has asked it)."""
         now = time.time()
         try:
             client = self._connected()
@@ -140,28 +144,52 @@ class ClusterMonitor:
             # its last copy when the scheduler is gone): an error when it does not answer.
             info = client.sync(client.scheduler.identity, n_workers=-1, callback_timeout=self.connect)
             processing = client.sync(client.scheduler.processing, workers=None, callback_timeout=self.connect)
-            errors = self._import_check(client, info)
         except Exception as exc:  # unreachable, or no answer within ``connect`` seconds (a stopped scheduler)
             self._drop_client()
             reason = one_line(exc) if str(exc) else f"{type(exc).__name__}: no answer within {self.connect:.0f} s"
-            return {"state": "unreachable", "error": reason, "workers": [], "checked": time.time()}
-        workers = [{**_worker(address, w, len(processing.get(address, ()))), "import_error": errors.get(address)}
-                   for address, w in info.get("workers", {}).items()]  # fmt: skip
+            return {"state": "unreachable", "error": reason, "workers": [], "checked": time.time()}, None
+        workers = [_worker(address, w, len(processing.get(address, ()))) for address, w in info.get("workers", {}).items()]
         workers.sort(key=lambda w: w["address"])
-        return {
+        reading = {
             "state": "connected", "error": None, "workers": workers, "checked": now,
             "worker_count": len(workers), "cores": sum(w["cores"] for w in workers),
-            "usable_worker_count": sum(w["import_error"] is None for w in workers),
-            "scheduler_import_error": self._scheduler[1],
             "memory_limit_bytes": sum(w["memory_limit_bytes"] or 0 for w in workers),
             "tasks_in_flight": sum(w["tasks_in_flight"] for w in workers), "dashboard_url": _dashboard(self.address, info),
         }  # fmt: skip
+        return self._with_imports(reading, info.get("id")), info
+
+    def _with_imports(self, reading: dict[str, Any], scheduler_id: Any) -> dict[str, Any]:
+        """The reading with the import errors known: each worker's ``import_error``,
+        ``usable_worker_count``, ``scheduler_import_error``."""
+        workers = [{**w, "import_error": self._import_errors.get(w["address"])} for w in reading["workers"]]
+        scheduler = self._scheduler[1] if self._scheduler[0] == scheduler_id else None
+        return {**reading, "workers": workers, "usable_worker_count": sum(w["import_error"] is None for w in workers),
+                "scheduler_import_error": scheduler}  # fmt: skip
+
+    def _check_imports(self, info: dict[str, Any]) -> None:
+        """Ask what is new (the scheduler, workers) whether it can import the project,
+        and mark the last reading with the answers; a check without an answer is tried
+        again at the next reading."""
+        known = (self._scheduler, dict(self._import_errors))
+        try:
+            self._import_check(self._client, info)
+        except Exception as exc:
+            log.debug("the import check of the Dask cluster at %s had no answer: %s", self.address, one_line(exc))
+            return
+        if known == (self._scheduler, self._import_errors):
+            return
+        with self._lock:
+            if self._snapshot.get("state") == "connected":
+                self._snapshot = self._with_imports(self._snapshot, info.get("id"))
 
     def _import_check(self, client: Any, info: dict[str, Any]) -> dict[str, str | None]:
         """Why each worker of ``info`` cannot import the project (None: it can), each
         asked once (the scheduler too, once per scheduler)."""
         if self._scheduler[0] != info.get("id"):  # a new scheduler: its workers are new too
-            self._scheduler = (info.get("id"), scheduler_import_failure(client))
+            reason = scheduler_import_failure(client)
+            if reason is not None and not reason.startswith(("ModuleNotFoundError", "ImportError")):
+                raise ConnectionError(reason)  # no answer to the check (not kept): this read failed
+            self._scheduler = (info.get("id"), reason)
             self._import_errors.clear()
         present = set(info.get("workers", {}))
         for gone in set(self._import_errors) - present:
