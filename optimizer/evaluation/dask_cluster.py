@@ -142,8 +142,11 @@ class DaskExecutor:
             self.client.cancel(list(self.data.values()))
         self._scatters += 1
         keys = {name: f"candles-{self.run_key}-{self._scatters}-{name}" for name in self._arrays}
-        scattered = self.client.scatter({keys[n]: a for n, a in self._arrays.items()}, workers=workers,
-                                        broadcast=True, hash=False)  # fmt: skip
+        try:
+            scattered = self.client.scatter({keys[n]: a for n, a in self._arrays.items()}, workers=workers,
+                                            broadcast=True, hash=False)  # fmt: skip
+        except OSError as exc:  # the scheduler went away under it (TimeoutError: no worker, waited for by the caller)
+            raise exc if isinstance(exc, TimeoutError) else self._unanswered(exc) from exc
         self.data = {name: scattered[key] for name, key in keys.items()}
 
     def _data_lost(self) -> bool:
@@ -168,7 +171,11 @@ class DaskExecutor:
         return cls(client, spec, candles, own_client=True, address=address)
 
     def _worker_addresses(self) -> list[str]:
-        return list(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        """The scheduler's workers now; `ClusterLost` when it does not answer."""
+        try:
+            return list(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        except (OSError, concurrent.futures.TimeoutError) as exc:  # its connection closed under the call
+            raise self._unanswered(exc) from exc
 
     def _wait_for_workers(self) -> None:
         if self._worker_addresses():
@@ -187,7 +194,10 @@ class DaskExecutor:
         workers = self._worker_addresses()
         new = [w for w in workers if w not in self._checked]
         if new:
-            failures = import_failures(self.client, new)
+            try:
+                failures = import_failures(self.client, new)
+            except OSError as exc:
+                raise self._unanswered(exc) from exc
             for worker in new:
                 self._checked[worker] = failures.get(worker)
             for worker, reason in sorted(failures.items()):
@@ -236,19 +246,19 @@ class DaskExecutor:
         self._allowed[future.key] = workers
         return future
 
-    def _resend(self, batch: list[Task], keep: SeriesFilter | None) -> Any:
-        """The batch sent again once a usable worker is there (waiting up to
-        `no_workers_seconds`), the candles scattered again first if they were lost."""
+    def _usable_with_data(self) -> list[str]:
+        """The usable workers once there is one (waiting up to `no_workers_seconds`),
+        the candles scattered to them again first if they were lost."""
         deadline = time.monotonic() + no_workers_seconds()
         while True:
             usable = self._await_workers(deadline)
+            if not self._data_lost():
+                return usable
+            log.warning("the candles were lost with a Dask worker; scattering them again to %d worker(s)", len(usable))
             try:
-                if self._data_lost():
-                    log.warning("the candles were lost with a Dask worker; scattering them again to %d worker(s)",
-                                len(usable))  # fmt: skip
-                    self._scatter(usable)
-                return self._submit(batch, keep, usable)
-            except (TimeoutError, concurrent.futures.TimeoutError) as exc:  # the workers left meanwhile
+                self._scatter(usable)
+                return usable
+            except (TimeoutError, KeyError) as exc:  # the workers left meanwhile (KeyError: one the scheduler lost)
                 log.warning("could not scatter the candles (%s); waiting for workers", one_line(exc))
                 time.sleep(POLL_SECONDS)
 
@@ -261,9 +271,7 @@ class DaskExecutor:
         back as failed evaluations; a lost scheduler, or no usable worker for
         `no_workers_seconds`, raises `ClusterLost`."""
         self._scheduler_there()
-        usable = self._usable() or self._await_workers(time.monotonic() + no_workers_seconds())
-        if self._data_lost():
-            self._scatter(usable)
+        usable = self._usable_with_data()
         self.workers = len(usable)
         n = len(tasks)
         size = max(1, -(-n // (self.workers * BATCHES_PER_WORKER)))
@@ -318,7 +326,7 @@ class DaskExecutor:
                                   "generation is checkpointed: resume once the cluster is healthy") from cause  # fmt: skip
             log.warning("a Dask batch of %d individuals failed (%s: %s); sending it again", len(batch),
                         type(cause).__name__, one_line(cause))  # fmt: skip
-            future = futures[k] = self._resend(batch, keep)
+            future = futures[k] = self._submit(batch, keep, self._usable_with_data())
 
     def _watch(self, future: Any, batch: list[Task], keep: SeriesFilter | None) -> Any:
         """While a batch runs: `ClusterLost` if the scheduler is gone or no usable worker
@@ -337,17 +345,22 @@ class DaskExecutor:
             log.warning("every Dask worker a batch of %d individuals could run on has left; sending it to %d "
                         "other(s)", len(batch), len(usable))  # fmt: skip
             self.client.cancel([future])
-            if self._data_lost():
-                self._scatter(usable)
-            return self._submit(batch, keep, usable)
+            return self._submit(batch, keep, self._usable_with_data())
         return future
 
     def _scheduler_there(self) -> None:
         """`ClusterLost` if the client has lost the scheduler (no round trip)."""
         if self.client.status != "running":
-            raise ClusterLost(f"lost the Dask scheduler at {self.address} mid-run (it no longer answers); the last "
-                              "finished generation is checkpointed: start the scheduler and its workers again, then "
-                              "resume the run")  # fmt: skip
+            raise self._lost("it no longer answers")
+
+    def _unanswered(self, exc: BaseException) -> ClusterLost:
+        """`ClusterLost` for a call to the scheduler that failed (the details in the log)."""
+        log.warning("the Dask scheduler at %s did not answer: %s", self.address, one_line(exc))
+        return self._lost("it no longer answers")
+
+    def _lost(self, reason: str) -> ClusterLost:
+        return ClusterLost(f"lost the Dask scheduler at {self.address} mid-run ({reason}); the last finished "
+                           "generation is checkpointed: start the scheduler and its workers again, then resume the run")  # fmt: skip
 
     def describe(self) -> dict[str, Any]:
         """Where this executor evaluates: ``executor`` ``dask``, ``scheduler``,
