@@ -161,9 +161,11 @@ def test_a_worker_without_the_project_is_left_out_and_without_a_usable_one_a_run
 
 
 def test_an_old_reading_is_read_again_for_the_estimate(tmp_path):
-    cluster = DaskCluster(tmp_path / "dask", env=ENV).start_scheduler()  # no worker yet
-    server = _dashboard(tmp_path, cluster)
+    cluster = DaskCluster(tmp_path / "dask", env=ENV)
+    server = None
     try:
+        cluster.start_scheduler()  # no worker yet
+        server = _dashboard(tmp_path, cluster)
         deadline = time.monotonic() + 60
         while (shown := panel(server))["state"] != "connected":  # the scheduler up, with no worker
             assert time.monotonic() < deadline, shown
@@ -179,5 +181,6 @@ def test_an_old_reading_is_read_again_for_the_estimate(tmp_path):
         assert (estimate["mode"], estimate["workers"]) == ("dask", 2), estimate
         assert "note" not in estimate, estimate
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
         cluster.stop()
