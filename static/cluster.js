@@ -27,6 +27,21 @@ function readingAge(info) {
   return info.checked_at ? `read ${info.checked_at}` : "not read yet";
 }
 
+// What keeps a connected cluster from evaluating: the scheduler, or workers, that
+// cannot import the project ("" when nothing does).
+function importProblems(info) {
+  if (info.scheduler_import_error) {
+    return ` The scheduler cannot import the optimizer (${info.scheduler_import_error}): no run can start; install the project there (pip install .) and restart it.`;
+  }
+  const bad = (info.workers || []).filter((w) => w.import_error);
+  if (!bad.length) return "";
+  const first = `${bad[0].address} (${bad[0].import_error})${bad.length > 1 ? ` and ${bad.length - 1} more` : ""}`;
+  if (!info.usable_worker_count) {
+    return ` No worker can import the optimizer: ${first}; a run fails to start; install the project on the workers (pip install .) and restart them.`;
+  }
+  return ` ${plural(bad.length, "worker")} cannot import the optimizer and ${bad.length === 1 ? "is" : "are"} left out of runs: ${first}.`;
+}
+
 // One line: where a run submitted now evaluates.
 function whereText(info) {
   if (info.mode === "local") {
@@ -34,12 +49,25 @@ function whereText(info) {
   }
   if (info.state === "connected") {
     const age = info.refreshing ? ` (${readingAge(info)})` : "";
-    return `Evaluates on the Dask cluster at ${info.scheduler}: ${plural(info.worker_count, "worker")}, ${plural(info.cores, "core")}${age}; the configuration's “workers” is not used on the cluster.`;
+    const usable = info.usable_worker_count ?? info.worker_count;
+    const count = usable === info.worker_count ? plural(info.worker_count, "worker") : `${usable} of ${plural(info.worker_count, "worker")} usable`;
+    return `Evaluates on the Dask cluster at ${info.scheduler}: ${count}, ${plural(info.cores, "core")}${age}; the configuration's “workers” is not used on the cluster.${importProblems(info)}`;
   }
   if (info.state === "connecting") {
     return `Evaluates on the Dask cluster at ${info.scheduler} (connecting…); the configuration's “workers” is not used on the cluster.`;
   }
-  return `Evaluates on the Dask cluster at ${info.scheduler}, which was unreachable at ${info.failed_at}: ${info.error}. A run submitted now fails to start (resume it once the scheduler is back).`;
+  return `Evaluates on the Dask cluster at ${info.scheduler}, which was unreachable at ${info.failed_at}: ${info.error}. ` +
+    "Runs under way wait for it; a run submitted now fails to start within seconds (resume it once the scheduler answers).";
+}
+
+// On a cluster the form's "workers" field (local worker processes) is not used: its help says so.
+const WORKERS_NOT_USED = "not used on the Dask cluster: a run evaluates on the cluster's workers (this field sets local worker processes)";
+function workersHelp(info) {
+  const input = document.querySelector("[data-path='workers']");
+  const help = input && input.closest("label").querySelector(".help");
+  if (info.mode !== "dask" || !help || help.textContent === WORKERS_NOT_USED) return;
+  help.textContent = WORKERS_NOT_USED;
+  help.parentNode.title = WORKERS_NOT_USED;
 }
 
 function drawPanel(info) {
@@ -57,11 +85,15 @@ function drawPanel(info) {
   body.replaceChildren();
   if (connected) {
     for (const worker of info.workers) {
-      body.append(el("tr", { "data-address": worker.address },
-        el("td", { text: worker.address }), el("td", { text: worker.name }),
+      const row = el("tr", { "data-address": worker.address },
+        el("td", { text: worker.address },
+          worker.import_error ? el("small", { class: "error cannot-import", text: ` cannot import the optimizer: ${worker.import_error}; left out of runs` }) : ""),
+        el("td", { text: worker.name }),
         numberCell(worker.cores, 3, { class: "cores" }),
         el("td", { text: fmtBytes(worker.memory_bytes) }), el("td", { text: fmtBytes(worker.memory_limit_bytes) }),
-        numberCell(worker.tasks_in_flight, 3, { class: "in-flight" })));
+        numberCell(worker.tasks_in_flight, 3, { class: "in-flight" }));
+      if (worker.import_error) row.classList.add("cannot-import");
+      body.append(row);
     }
     totals.textContent = `${plural(info.worker_count, "worker")}, ${plural(info.cores, "core")}, ` +
       `${fmtBytes(info.memory_limit_bytes)} of memory; ${plural(info.tasks_in_flight, "task")} in flight ` +
@@ -77,7 +109,7 @@ function drawPanel(info) {
 // (or whether it is known) changes (scheduleEstimate: new_run.js).
 let estimatedWith = null;
 function reestimate(info) {
-  const workers = info.mode === "dask" && info.state === "connected" ? info.worker_count : null;
+  const workers = info.mode === "dask" && info.state === "connected" ? info.usable_worker_count ?? info.worker_count : null;
   if (info.mode === "dask" && workers !== estimatedWith && typeof scheduleEstimate === "function") scheduleEstimate();
   estimatedWith = workers;
 }
@@ -89,6 +121,7 @@ async function refreshCluster() {
       if (CLUSTER_PANEL) drawPanel(info);
       if (WHERE_LINE) {
         WHERE_LINE.textContent = whereText(info);
+        workersHelp(info);
         reestimate(info);
       }
     } catch (failure) {

@@ -121,17 +121,22 @@ class DaskCluster:
         while process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
 
+    def kill(self, process: subprocess.Popen) -> None:
+        """SIGKILL a process started here (a ``dask worker`` nanny: with its worker
+        processes), by its recorded pid, and wait until they are gone."""
+        if process.poll() is None:
+            children = self.worker_processes(process)
+            process.kill()
+            for child in children:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+            process.wait(timeout=30)
+            psutil.wait_procs(children, timeout=30)
+
     def stop(self) -> None:
         """SIGKILL every process started here (and the worker processes of each nanny)."""
         for process in self._started:
-            if process.poll() is None:
-                children = self.worker_processes(process)
-                process.kill()
-                for child in children:
-                    with contextlib.suppress(psutil.NoSuchProcess):
-                        child.kill()
-                process.wait(timeout=30)
-                psutil.wait_procs(children, timeout=30)
+            self.kill(process)
 
 
 def module_cluster(workers: int = 2):

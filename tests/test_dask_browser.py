@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import test_browser
-from tests.dask_processes import module_cluster
+from tests.dask_processes import DaskCluster, module_cluster
 from tests.test_api import run_config
 from tests.test_browser import ARTIFACTS
 from tests.test_security import ServerWith
@@ -18,6 +18,7 @@ from visualization_apps.cluster_monitor import REFRESH_SECONDS, STALE_SECONDS, W
 pytestmark = pytest.mark.slow  # a Dask cluster, a server and a headless browser
 
 page = test_browser.page
+WORKERS_NOT_USED = "not used on the Dask cluster: a run evaluates on the cluster's workers (this field sets local worker processes)"
 
 
 cluster = module_cluster(workers=2)
@@ -111,8 +112,47 @@ def test_the_cluster_panel_shows_the_workers_then_a_dead_scheduler(page, server,
     expect(page.locator("#cluster-error")).to_contain_text(f"Scheduler {cluster.address} unreachable", timeout=60_000)
     expect(page.locator("#cluster-error")).to_contain_text("(the read failed at 20")  # when, as ISO 8601 UTC
     expect(page.locator("#cluster-workers")).to_be_hidden()
+    where = page.locator("#cluster-where")
+    expect(where).to_contain_text("Runs under way wait for it; a run submitted now fails to start")  # as DEPLOY.md says
+    assert ".." not in where.text_content() and ".." not in page.locator("#cluster-error").text_content()
     page.screenshot(path=str(ARTIFACTS / "cluster-unreachable.png"), full_page=True)
     page.goto(server.url + "/")  # every other page too
     expect(page.locator("h1")).to_have_text("Runs")
     assert not page.problems, page.problems
     assert not page.refused, page.refused
+
+
+def test_a_worker_without_the_project_is_flagged_on_the_panel_and_the_form(page, tmp_path):
+    other = DaskCluster(tmp_path / "dask").start(workers=1)
+    dashboard = None
+    try:
+        other.start_worker(with_project=False)
+        other.wait_for_workers(2)
+        dashboard = ServerWith(tmp_path / "dashboard", "--dask", other.address).start()
+        page.goto(dashboard.url + "/cluster")
+        rows = page.locator("#cluster-workers tbody tr")
+        expect(rows).to_have_count(2, timeout=30_000)
+        flagged = page.locator("#cluster-workers tbody tr.cannot-import")
+        expect(flagged).to_have_count(1, timeout=30_000)
+        expect(flagged).to_contain_text("cannot import the optimizer: ModuleNotFoundError: No module named 'optimizer'")
+        where = page.locator("#cluster-where")
+        expect(where).to_contain_text(f"the Dask cluster at {other.address}: 1 of 2 workers usable")
+        expect(where).to_contain_text("1 worker cannot import the optimizer and is left out of runs: tcp://127.0.0.1:")
+        page.screenshot(path=str(ARTIFACTS / "cluster-cannot-import.png"), full_page=True)
+
+        page.goto(dashboard.url + "/runs/new")
+        expect(page.locator("#where")).to_contain_text("1 of 2 workers usable", timeout=30_000)
+        expect(page.locator("#where")).to_contain_text("No module named 'optimizer'")
+        help_line = page.locator("label:has([data-path='workers']) .help")
+        expect(help_line).to_have_text(WORKERS_NOT_USED, timeout=30_000)  # not "worker processes; 0: one per CPU"
+        expect(page.locator("#estimate")).to_contain_text("on 1 worker of the Dask cluster: about", timeout=30_000)
+
+        other.kill(other.workers[0])  # only the worker without the project is left
+        expect(page.locator("#where")).to_contain_text("No worker can import the optimizer", timeout=60_000)
+        expect(page.locator("#where")).to_contain_text("a run fails to start")
+        page.goto(dashboard.url + "/")  # off its pages before it stops
+        assert not page.problems, page.problems
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
+        other.stop()

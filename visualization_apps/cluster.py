@@ -28,6 +28,10 @@ from visualization_apps.limits import OnCluster
 from visualization_apps.openapi import operation
 
 cluster = Blueprint("cluster", __name__)
+FRESH_SECONDS = 4.0
+"""How long a submission or an estimate waits for a new reading of the cluster when the last is old (seconds)."""
+OLD_SECONDS = 5.0
+"""A reading older than this is read again for a submission or an estimate (seconds)."""
 
 
 @cluster.record_once
@@ -52,14 +56,18 @@ def where(app: Flask) -> dict:
 
 def on_cluster(app: Flask) -> OnCluster | None:
     """What a submission's limits and estimate know of the cluster (None: local pools):
-    its worker count as last read, at once (an old reading counts; one that failed
-    or none yet leaves it unknown, saying why)."""
+    its usable worker count (those that can import the project), read again when the
+    last reading is old (waiting `FRESH_SECONDS` at most; a reading still old says when
+    it was taken); one that failed or none yet leaves it unknown, saying why."""
     watcher = monitor(app)
     if watcher is None:
         return None
     shot = watcher.snapshot()
+    if shot["state"] == "connecting" or shot["refreshing"] or (shot["age_seconds"] or 0) > OLD_SECONDS:
+        shot = watcher.fresh(FRESH_SECONDS)
     if shot["state"] == "connected":
-        return OnCluster(watcher.address, int(shot["worker_count"]))
+        old = shot["refreshing"] or (shot["age_seconds"] or 0) > OLD_SECONDS
+        return OnCluster(watcher.address, int(shot["usable_worker_count"]), read_at=shot["checked_at"] if old else None)
     if shot["state"] == "connecting":
         return OnCluster(watcher.address, None, "not read yet")
     return OnCluster(watcher.address, None, f"unreachable at {shot['failed_at']}: {shot['error']}")

@@ -44,12 +44,14 @@ SECONDS_TO_START = 10.0
 
 @dataclass(frozen=True)
 class OnCluster:
-    """Runs evaluate on the Dask cluster at ``scheduler``; ``workers`` is its worker
-    count as last read, None when unknown (``unknown_because`` says why)."""
+    """Runs evaluate on the Dask cluster at ``scheduler``; ``workers`` is its count of
+    workers that can import the project as last read, None when unknown
+    (``unknown_because`` says why); ``read_at`` (ISO 8601 UTC) when that reading is old."""
 
     scheduler: str
     workers: int | None
     unknown_because: str | None = None
+    read_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,8 +165,12 @@ def _parallelism(config: RunConfig, limits: Limits) -> tuple[dict[str, Any], str
     if cluster.workers is None:
         return where, (f"the worker count of the Dask cluster at {cluster.scheduler} is unknown "
                        f"({cluster.unknown_because}): the time is for 1 worker")  # fmt: skip
+    when = f"at {cluster.read_at}" if cluster.read_at else "now"
     if cluster.workers == 0:
-        return where, f"the Dask cluster at {cluster.scheduler} has no worker now: the time is for 1 worker"
+        return where, (f"the Dask cluster at {cluster.scheduler} has no worker that can import the optimizer "
+                       f"{when}: the time is for 1 worker")  # fmt: skip
+    if cluster.read_at:
+        return where, f"the worker count of the Dask cluster at {cluster.scheduler} as read at {cluster.read_at}"
     return where, None
 
 

@@ -11,12 +11,16 @@ Faults, each a `ClusterError` with a one-line message naming the scheduler (or t
 worker) and the reason:
 
 * `SchedulerUnreachable`: nothing answers at the address when the run starts;
-* `WorkerCannotImport`: a worker cannot import this project (every worker is
-  asked before the data is sent, and each worker that joins later before the
-  next map): its address and the missing module;
-* `ClusterLost`: the scheduler went away mid-run (or no worker was left for
-  `NO_WORKERS_SECONDS`); the map ends at once, nothing of it is kept, and the
-  run resumes from its last checkpoint once the cluster is back.
+* `WorkerCannotImport`: no worker can import this project (every worker is
+  asked before the data is sent, and each worker that joins later as soon as the
+  run sees it): the first one's address and the missing module. A worker that
+  cannot import it beside others that can is left out (the run's data and tasks
+  go only to the workers that passed, ``workers=`` with ``allow_other_workers=False``),
+  with a warning naming it and its reason (`DaskExecutor.warnings`);
+* `ClusterLost`: the scheduler went away mid-run, or no usable worker was left
+  for `no_workers_seconds` (the data is scattered again, and a batch sent again,
+  only once a worker is there); the map ends at once, nothing of it is kept, and
+  the run resumes from its last checkpoint once the cluster is back.
 
 A worker lost mid-run is none of these: Dask runs its tasks again on the others,
 and the results are the same (an evaluation depends only on its genes).
@@ -34,48 +38,46 @@ from typing import Any
 
 from optimizer.config import parse_config
 from optimizer.data import Candles
-from optimizer.evaluation.pool import WorkerStartError
+from optimizer.evaluation.dask_faults import (
+    NO_WORKERS_SECONDS,
+    PROJECT_MODULE,
+    WAIT_ENV,
+    ClusterError,
+    ClusterLost,
+    SchedulerUnreachable,
+    WorkerCannotImport,
+    cannot_import,
+    dask_address,
+    import_failures,
+    no_workers_seconds,
+    one_line,
+    scheduler_address,
+    scheduler_import_failure,
+)
 from optimizer.evaluation.worker import OnResult, RunSpec, SeriesFilter, Task, Worker, failure
 from optimizer.stats import IndividualStats
 
 log = logging.getLogger(__name__)
+__all__ = [  # the checks and errors of dask_faults, importable from here as before
+    "NO_WORKERS_SECONDS", "PROJECT_MODULE", "WAIT_ENV", "ClusterError", "ClusterLost", "DaskExecutor",
+    "SchedulerUnreachable", "WorkerCannotImport", "cannot_import", "dask_address", "import_failures",
+    "no_workers_seconds", "one_line", "scheduler_address", "scheduler_import_failure",
+]  # fmt: skip
 
 BATCHES_PER_WORKER = 4
 CONNECT_SECONDS = 10.0
 """How long a run tries to reach its scheduler before it fails to start (seconds)."""
 WORKERS_WAIT_SECONDS = 30.0
 """How long a run waits for a first worker on a cluster that has none (seconds)."""
-NO_WORKERS_SECONDS = 120.0
-"""How long a map waits with no worker left before the cluster counts as lost (seconds)."""
 POLL_SECONDS = 1.0
-PROJECT_MODULE = "optimizer.evaluation.dask_cluster"
-"""What a worker must import to evaluate (it imports the whole engine)."""
 ENGINES_PER_WORKER = 2
 """Runs whose engines a Dask worker process keeps (two runs sharing a cluster, as with
 ``--max-running 2``, do not rebuild them at every task)."""
 _engines: dict[str, Worker] = {}
 
 
-class ClusterError(WorkerStartError):
-    """A Dask cluster that cannot evaluate the run; ``str()`` is one line naming
-    the scheduler or the worker, and the reason."""
-
-
-class SchedulerUnreachable(ClusterError):
-    """No Dask scheduler answers at the address (the run does not start)."""
-
-
-class WorkerCannotImport(ClusterError):
-    """A Dask worker, or the scheduler, lacks this project (or one of its dependencies)."""
-
-
 BATCH_RETRIES = 3
 """Times a batch that failed for the cluster's sake is sent again before the run is interrupted."""
-
-
-class ClusterLost(ClusterError):
-    """The scheduler went away mid-run, or every worker did: the run can resume from
-    its last checkpoint once the cluster is back."""
 
 
 def _evaluate_on_worker(
@@ -92,55 +94,9 @@ def _evaluate_on_worker(
     return worker.evaluate_batch(batch, keep)
 
 
-def dask_address(executor: str) -> str:
-    """``dask://HOST:PORT`` (or ``dask://tcp://HOST:PORT``) -> ``tcp://HOST:PORT``."""
-    rest = executor.removeprefix("dask://")
-    return rest if "://" in rest else f"tcp://{rest}"
-
-
-def scheduler_address(text: str) -> str:
-    """A scheduler's address as Dask writes it: ``tcp://HOST:PORT`` from that,
-    ``HOST:PORT`` or ``dask://HOST:PORT``; ValueError naming what is wrong."""
-    address = dask_address(text.strip())
-    scheme, _, rest = address.partition("://")
-    host, _, port = rest.rpartition(":")
-    if scheme not in ("tcp", "tls") or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{text!r} is not a Dask scheduler address (tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786)")
-    return address
-
-
-def import_failures(client: Any, workers: Sequence[str] | None = None) -> dict[str, str]:
-    """Worker address -> why it cannot import this project (``ModuleNotFoundError:
-    No module named 'optimizer'``), for ``workers`` (None: all). The check is sent
-    as the builtin ``exec`` of an import, so that it deserializes on any worker."""
-    answers = client.run(exec, f"import {PROJECT_MODULE}", {}, workers=list(workers) if workers else None,
-                         on_error="return")  # fmt: skip
-    return {w: f"{type(e).__name__}: {e}" for w, e in answers.items() if isinstance(e, BaseException)}
-
-
-def scheduler_import_failure(client: Any) -> str | None:
-    """Why the scheduler cannot import this project (``ModuleNotFoundError: ...``), or
-    None: Dask's scheduler unpickles the task graphs it is sent, so without the project a
-    run's every batch fails with a bare "Error during deserialization of the task graph"."""
-    try:
-        client.run_on_scheduler(exec, f"import {PROJECT_MODULE}", {})
-    except Exception as exc:  # raised on the scheduler, raised again here
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-def cannot_import(failures: dict[str, str]) -> WorkerCannotImport:
-    """The error for `import_failures`: the first worker, its reason, and how many more."""
-    worker, reason = sorted(failures.items())[0]
-    more = f" (and {len(failures) - 1} more worker(s))" if len(failures) > 1 else ""
-    return WorkerCannotImport(
-        f"Dask worker {worker} cannot import the optimizer: {reason}{more}; install the project there "
-        "(pip install .) and restart the worker (docs/DEPLOY.md)"
-    )
-
-
 class DaskExecutor:
-    """Evaluates tasks on a Dask cluster; the data is sent to each worker once."""
+    """Evaluates tasks on a Dask cluster's usable workers (those that can import this
+    project); the data is sent to each of them once."""
 
     def __init__(
         self, client: Any, spec: RunSpec, candles: Candles, *, own_client: bool = False, address: str | None = None
@@ -152,9 +108,12 @@ class DaskExecutor:
         self.bar_ns = candles.bar_ns
         self.run_key = uuid.uuid4().hex
         self._own_client = own_client
-        self._checked: set[str] = set()
+        self._checked: dict[str, str | None] = {}  # worker -> why it cannot import the project (None: it can)
+        self.warnings: list[str] = []
+        """One line for each worker left out of the run (it cannot import the project)."""
         self.data: dict[str, Any] = {}
         self._arrays: dict[str, Any] = {}
+        self._allowed: dict[str, list[str]] = {}  # a batch's future key -> the workers it may run on
         self._scatters = 0
         self._without_workers: float | None = None
         try:
@@ -164,24 +123,30 @@ class DaskExecutor:
                                          "install the project there (pip install .) and restart the scheduler "
                                          "(docs/DEPLOY.md)")  # fmt: skip
             self._wait_for_workers()
-            self._check_new_workers()
+            usable = self._usable()
+            if not usable:
+                raise cannot_import(self._left_out())
             self._arrays = candles.to_arrays()
-            self._scatter()
+            self._scatter(usable)
         except BaseException:
             self.close()
             raise
-        self.workers = max(1, len(self._worker_addresses()))
+        self.workers = len(usable)
 
-    def _scatter(self) -> None:
-        """Send the candles to every worker, under keys of this run's own (column names
-        alone would be the same keys for every run on the cluster: a second run's
-        scatter replaced the first's candles) and of this scatter (one lost with a
-        worker is sent again under new keys)."""
+    def _scatter(self, workers: list[str]) -> None:
+        """Send the candles to ``workers`` (the usable ones), under keys of this run's
+        own (column names alone would be the same keys for every run on the cluster: a
+        second run's scatter replaced the first's candles) and of this scatter (one
+        lost with a worker is sent again under new keys)."""
         if self.data:  # the previous scatter's futures, some lost: released
             self.client.cancel(list(self.data.values()))
         self._scatters += 1
         keys = {name: f"candles-{self.run_key}-{self._scatters}-{name}" for name in self._arrays}
-        scattered = self.client.scatter({keys[n]: a for n, a in self._arrays.items()}, broadcast=True, hash=False)
+        try:
+            scattered = self.client.scatter({keys[n]: a for n, a in self._arrays.items()}, workers=workers,
+                                            broadcast=True, hash=False)  # fmt: skip
+        except OSError as exc:  # the scheduler went away under it (TimeoutError: no worker, waited for by the caller)
+            raise exc if isinstance(exc, TimeoutError) else self._unanswered(exc) from exc
         self.data = {name: scattered[key] for name, key in keys.items()}
 
     def _data_lost(self) -> bool:
@@ -192,18 +157,25 @@ class DaskExecutor:
         cls, executor: str, spec: RunSpec, candles: Candles, timeout: float = CONNECT_SECONDS
     ) -> DaskExecutor:
         """Connect to the scheduler named by ``dask://HOST:PORT``; `SchedulerUnreachable`
-        (naming the address and the reason) when nothing answers within ``timeout`` seconds."""
+        (naming the address, the reason and what to do) when nothing answers within
+        ``timeout`` seconds."""
         from distributed import Client
 
         address = dask_address(executor)
         try:
             client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, concurrent.futures.TimeoutError) as exc:
-            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+            raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address}: {one_line(exc)}; start it "
+                                       f"(dask scheduler, docs/DEPLOY.md) or fix the address, then resume the run"
+                                       ) from exc  # fmt: skip
         return cls(client, spec, candles, own_client=True, address=address)
 
     def _worker_addresses(self) -> list[str]:
-        return list(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        """The scheduler's workers now; `ClusterLost` when it does not answer."""
+        try:
+            return list(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+        except (OSError, concurrent.futures.TimeoutError) as exc:  # its connection closed under the call
+            raise self._unanswered(exc) from exc
 
     def _wait_for_workers(self) -> None:
         if self._worker_addresses():
@@ -213,20 +185,82 @@ class DaskExecutor:
         try:
             self.client.wait_for_workers(1, timeout=WORKERS_WAIT_SECONDS)
         except (TimeoutError, concurrent.futures.TimeoutError) as exc:
-            raise ClusterError(f"the Dask scheduler at {self.address} has no worker (waited "
-                               f"{WORKERS_WAIT_SECONDS:.0f} s): start one with dask worker {self.address}") from exc
+            raise ClusterError(f"the Dask cluster at {self.address} has no worker (waited {WORKERS_WAIT_SECONDS:.0f} "
+                               f"s): start workers (dask worker {self.address}), then resume the run") from exc  # fmt: skip
 
-    def _check_new_workers(self) -> list[str]:
-        """Ask each worker not asked yet whether it can import this project; the
-        workers' addresses."""
+    def _usable(self) -> list[str]:
+        """The workers there now that can import this project, each one not asked yet
+        asked now; a warning for each one left out (`warnings`, and the log)."""
         workers = self._worker_addresses()
         new = [w for w in workers if w not in self._checked]
         if new:
-            failures = import_failures(self.client, new)
-            if failures:
-                raise cannot_import(failures)
-            self._checked.update(new)
-        return workers
+            try:
+                failures = import_failures(self.client, new)
+            except OSError as exc:
+                raise self._unanswered(exc) from exc
+            for worker in new:
+                self._checked[worker] = failures.get(worker)
+            for worker, reason in sorted(failures.items()):
+                warning = (f"Dask worker {worker} cannot import the optimizer ({reason}): it is left out of this "
+                           "run; install the project there (pip install .) and restart it (docs/DEPLOY.md)")  # fmt: skip
+                log.warning("%s", warning)
+                self.warnings.append(warning)
+        return [w for w in workers if self._checked.get(w, "gone") is None]
+
+    def _left_out(self) -> dict[str, str]:
+        return {worker: reason for worker, reason in self._checked.items() if reason is not None}
+
+    def _await_workers(self, deadline: float) -> list[str]:
+        """The usable workers, waiting for one until ``deadline`` (``time.monotonic()``);
+        then `ClusterLost` (the run resumes once workers are back)."""
+        logged = False
+        while True:
+            self._scheduler_there()
+            usable = self._usable()
+            if usable:
+                self._without_workers = None
+                return usable
+            now = time.monotonic()
+            self._without_workers = self._without_workers or now
+            if now >= deadline:
+                break
+            if not logged:
+                log.warning("the Dask cluster at %s has no usable worker; waiting up to %.0f s for one",
+                            self.address, deadline - now)  # fmt: skip
+                logged = True
+            time.sleep(min(POLL_SECONDS, deadline - now))
+        waited = no_workers_seconds()
+        present = set(self._worker_addresses())
+        bad = {w: r for w, r in self._left_out().items() if w in present}
+        which = "worker"
+        if bad:
+            worker, reason = sorted(bad.items())[0]
+            which = f"worker that can import the optimizer (Dask worker {worker} cannot: {reason})"
+        raise ClusterLost(f"the Dask cluster at {self.address} has no {which} (waited {waited:.0f} s): start workers, "
+                          "then resume the run (its last finished generation is checkpointed)")  # fmt: skip
+
+    def _submit(self, batch: list[Task], keep: SeriesFilter | None, workers: list[str]) -> Any:
+        """A batch's task, restricted to ``workers`` (those that passed the import check)."""
+        future = self.client.submit(_evaluate_on_worker, self.run_key, self.spec, self.data, self.bar_ns, batch, keep,
+                                    workers=workers, allow_other_workers=False, pure=False)  # fmt: skip
+        self._allowed[future.key] = workers
+        return future
+
+    def _usable_with_data(self) -> list[str]:
+        """The usable workers once there is one (waiting up to `no_workers_seconds`),
+        the candles scattered to them again first if they were lost."""
+        deadline = time.monotonic() + no_workers_seconds()
+        while True:
+            usable = self._await_workers(deadline)
+            if not self._data_lost():
+                return usable
+            log.warning("the candles were lost with a Dask worker; scattering them again to %d worker(s)", len(usable))
+            try:
+                self._scatter(usable)
+                return usable
+            except (TimeoutError, KeyError) as exc:  # the workers left meanwhile (KeyError: one the scheduler lost)
+                log.warning("could not scatter the candles (%s); waiting for workers", one_line(exc))
+                time.sleep(POLL_SECONDS)
 
     def map(
         self, tasks: Sequence[Task], *, on_result: OnResult | None = None, keep: SeriesFilter | None = None
@@ -234,18 +268,16 @@ class DaskExecutor:
         """Statistics of each task, in order; ``on_result(index, stats)`` is called
         for each result as it is collected; see `Worker.evaluate_batch` for ``keep``.
         A batch whose task fails on the cluster (its workers died too often) comes
-        back as failed evaluations; a lost scheduler raises `ClusterLost`."""
+        back as failed evaluations; a lost scheduler, or no usable worker for
+        `no_workers_seconds`, raises `ClusterLost`."""
         self._scheduler_there()
-        self.workers = max(1, len(self._check_new_workers()))
+        usable = self._usable_with_data()
+        self.workers = len(usable)
         n = len(tasks)
         size = max(1, -(-n // (self.workers * BATCHES_PER_WORKER)))
         batches = [list(tasks[i : i + size]) for i in range(0, n, size)]
-        futures = [
-            self.client.submit(
-                _evaluate_on_worker, self.run_key, self.spec, self.data, self.bar_ns, batch, keep, pure=False
-            )
-            for batch in batches
-        ]
+        self._allowed.clear()
+        futures = [self._submit(batch, keep, usable) for batch in batches]
         results: list[IndividualStats] = []
         try:
             for k, (batch, future) in enumerate(zip(batches, futures, strict=True)):
@@ -265,9 +297,10 @@ class DaskExecutor:
         """A batch's statistics, waiting for them while the cluster is there. A batch
         whose task kept killing its workers (Dask's ``KilledWorker``) comes back as
         failed evaluations; one that failed for the cluster's sake (its data lost with
-        a worker, cancelled) is sent again, with the data scattered again if it was
-        lost, up to `BATCH_RETRIES` times, then `ClusterLost`: a cluster's fault is
-        never counted as failed evaluations. ``futures[k]`` follows the retries."""
+        a worker, cancelled, a worker without the project) is sent again once a usable
+        worker is there, with the data scattered again if it was lost, up to
+        `BATCH_RETRIES` times, then `ClusterLost`: a cluster's fault is never counted
+        as failed evaluations. ``futures[k]`` follows the retries."""
         from distributed import KilledWorker
 
         retries = 0
@@ -275,57 +308,72 @@ class DaskExecutor:
             try:
                 return future.result(timeout=POLL_SECONDS)
             except (TimeoutError, concurrent.futures.TimeoutError):
-                self._alive()
-            except ImportError as exc:  # a worker that joined without the project
-                failures = import_failures(self.client) if self.client.status == "running" else {}
-                raise cannot_import(failures) if failures else ClusterError(
-                    f"a Dask worker of {self.address} cannot import the optimizer: {exc}") from exc  # fmt: skip
+                future = futures[k] = self._watch(future, batch, keep)
+                continue
             except KilledWorker as exc:
                 log.warning("a Dask batch of %d individuals failed: %s", len(batch), exc)
                 error = f"Dask task failed: {type(exc).__name__}: {exc}"
                 return [failure(self.config, genes, error) for _, genes in batch]
-            except Exception as exc:
-                self._alive()  # a cancelled future: the scheduler is gone
-                retries += 1
-                if retries > BATCH_RETRIES:
-                    raise ClusterLost(f"a batch of {len(batch)} evaluations failed {retries} times on the Dask "
-                                      f"cluster at {self.address} ({type(exc).__name__}: {exc}); the last finished "
-                                      "generation is checkpointed: resume once the cluster is healthy") from exc  # fmt: skip
-                lost = self._data_lost()
-                log.warning("a Dask batch of %d individuals failed (%s: %s); sending it again%s", len(batch),
-                            type(exc).__name__, exc, " with the candles scattered again" if lost else "")  # fmt: skip
-                if lost:
-                    self._scatter()
-                future = futures[k] = self.client.submit(
-                    _evaluate_on_worker, self.run_key, self.spec, self.data, self.bar_ns, batch, keep, pure=False
-                )
+            except Exception as exc:  # its data lost, cancelled, a worker without the project
+                self._scheduler_there()
+                if isinstance(exc, ImportError):  # ask every worker again: the one that ran it is left out
+                    self._checked.update(import_failures(self.client))
+                cause = exc
+            retries += 1
+            if retries > BATCH_RETRIES:
+                raise ClusterLost(f"a batch of {len(batch)} evaluations failed {retries} times on the Dask cluster at "
+                                  f"{self.address} ({type(cause).__name__}: {one_line(cause)}); the last finished "
+                                  "generation is checkpointed: resume once the cluster is healthy") from cause  # fmt: skip
+            log.warning("a Dask batch of %d individuals failed (%s: %s); sending it again", len(batch),
+                        type(cause).__name__, one_line(cause))  # fmt: skip
+            future = futures[k] = self._submit(batch, keep, self._usable_with_data())
+
+    def _watch(self, future: Any, batch: list[Task], keep: SeriesFilter | None) -> Any:
+        """While a batch runs: `ClusterLost` if the scheduler is gone or no usable worker
+        was left for `no_workers_seconds`; new workers checked as they join; the batch
+        sent again (the future to follow) when every worker it may run on has left."""
+        self._scheduler_there()
+        usable = self._usable()
+        if not usable:
+            now = time.monotonic()
+            self._without_workers = self._without_workers or now
+            if now - self._without_workers > no_workers_seconds():
+                self._await_workers(now)  # raises, saying why
+            return future
+        self._without_workers = None
+        if set(self._allowed.get(future.key, usable)).isdisjoint(usable):
+            log.warning("every Dask worker a batch of %d individuals could run on has left; sending it to %d "
+                        "other(s)", len(batch), len(usable))  # fmt: skip
+            self.client.cancel([future])
+            return self._submit(batch, keep, self._usable_with_data())
+        return future
 
     def _scheduler_there(self) -> None:
         """`ClusterLost` if the client has lost the scheduler (no round trip)."""
-        status = self.client.status
-        if status != "running":
-            raise ClusterLost(f"lost the Dask scheduler at {self.address} mid-run (client {status}); the last "
-                              "finished generation is checkpointed: resume once the scheduler is back")  # fmt: skip
+        if self.client.status != "running":
+            raise self._lost("it no longer answers")
 
-    def _alive(self) -> None:
-        """`ClusterLost` if the scheduler is gone, or no worker was left for
-        `NO_WORKERS_SECONDS`."""
-        self._scheduler_there()
-        if self.client.scheduler_info(n_workers=-1).get("workers"):
-            self._without_workers = None
-            return
-        now = time.monotonic()
-        self._without_workers = self._without_workers or now
-        if now - self._without_workers > NO_WORKERS_SECONDS:
-            raise ClusterLost(f"the Dask scheduler at {self.address} has had no worker for "
-                              f"{NO_WORKERS_SECONDS:.0f} s; resume once workers are back")  # fmt: skip
+    def _unanswered(self, exc: BaseException) -> ClusterLost:
+        """`ClusterLost` for a call to the scheduler that failed (the details in the log)."""
+        log.warning("the Dask scheduler at %s did not answer: %s", self.address, one_line(exc))
+        return self._lost("it no longer answers")
+
+    def _lost(self, reason: str) -> ClusterLost:
+        return ClusterLost(f"lost the Dask scheduler at {self.address} mid-run ({reason}); the last finished "
+                           "generation is checkpointed: start the scheduler and its workers again, then resume the run")  # fmt: skip
 
     def describe(self) -> dict[str, Any]:
         """Where this executor evaluates: ``executor`` ``dask``, ``scheduler``,
-        ``workers`` (now) and ``cores`` (their threads)."""
+        ``workers`` (now, those that can import the project) and ``cores`` (their
+        threads); ``left_out`` (worker -> why it cannot import the project) when any is."""
         workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
-        cores = sum(int(w.get("nthreads", 0)) for w in workers.values())
-        return {"executor": "dask", "scheduler": self.address, "workers": len(workers), "cores": cores}
+        usable = {a: w for a, w in workers.items() if self._checked.get(a, None) is None}
+        cores = sum(int(w.get("nthreads", 0)) for w in usable.values())
+        answer: dict[str, Any] = {"executor": "dask", "scheduler": self.address, "workers": len(usable), "cores": cores}
+        left_out = {a: r for a, r in self._left_out().items() if a in workers}
+        if left_out:
+            answer["left_out"] = left_out
+        return answer
 
     def close(self) -> None:
         """Release the scattered data (and the client, if this executor made it);
