@@ -90,7 +90,7 @@ def _rendered(page, selector: str) -> bool:
 
 def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.goto(server.url + "/runs/new")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'")
     fast = "[data-path='strategy.signals.golden.params.fast']"
     page.fill(fast, "50")
     page.fill(f"label:has({fast}) .to", "5")
@@ -110,12 +110,12 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.click("#start")
 
     page.wait_for_url(re.compile(r"/runs/\d+$"))
-    page.wait_for_function("() => Number(document.body.dataset.generations || 0) >= 2", timeout=60_000)
+    page.wait_for_function("() => Number(document.body?.dataset.generations || 0) >= 2", timeout=60_000)
     seen_live = int(page.evaluate("document.body.dataset.generations"))
     assert page.evaluate("document.body.dataset.state") == "running" and seen_live < GENERATIONS
     page.screenshot(path=ARTIFACTS / "run-live.png", full_page=True)
-    page.wait_for_function("() => document.body.dataset.state === 'completed'", timeout=120_000)
-    page.wait_for_function(f"() => Number(document.body.dataset.generations) === {GENERATIONS}")
+    page.wait_for_function("() => document.body?.dataset.state === 'completed'", timeout=120_000)
+    page.wait_for_function(f"() => Number(document.body?.dataset.generations) === {GENERATIONS}")
     page.wait_for_selector("#elite tbody tr")
     for chart in ("#objectives", "#pareto", "#parallel", "#evolution", "#histograms"):
         assert _rendered(page, chart), chart
@@ -125,7 +125,7 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.screenshot(path=ARTIFACTS / "run.png", full_page=True)
 
     page.click("#elite tbody tr a")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=30_000)
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=30_000)
     for chart in ("#candles", "#equity", "#drawdown", "#wins", "#losses"):
         assert _rendered(page, chart), chart
     assert page.evaluate("document.getElementById('candles').data[0].type") == "candlestick"
@@ -133,7 +133,7 @@ def test_create_a_run_watch_it_live_and_open_an_elite(server, page):
     page.screenshot(path=ARTIFACTS / "individual.png", full_page=True)
 
     page.click("#to-form")  # the elite, loaded into the run form with every value fixed
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'")
     assert page.input_value("[data-path='strategy.stop_loss']") == str(loaded_elite_stop_loss(page, server))
     assert page.input_value("label:has([data-path='strategy.stop_loss']) .to") == ""  # fixed, not a range
 
@@ -168,7 +168,7 @@ def test_a_single_objective_run_page_draws_its_charts_and_elite(server, page):
     server.wait_for(run_id, ("completed",))
     page.problems.clear()
     page.goto(f"{server.url}/runs/{run_id}")
-    page.wait_for_function("() => Number(document.body.dataset.generations || 0) === 3", timeout=60_000)
+    page.wait_for_function("() => Number(document.body?.dataset.generations || 0) === 3", timeout=60_000)
     page.wait_for_selector("#elite tbody tr")
     for chart in ("#objectives", "#pareto"):
         assert _rendered(page, chart), chart
@@ -209,7 +209,7 @@ def split_run(server) -> int:
 def test_gene_labels_tell_two_signals_of_the_same_kind_apart(server, page, split_run):
     page.problems.clear()
     page.goto(f"{server.url}/runs/{split_run}")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=60_000)
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=60_000)
     page.wait_for_selector("#elite tbody tr")
     head = page.locator("#elite thead th").all_inner_texts()
     assert {"golden.fast", "late.fast", "stop_loss"} <= set(head), head
@@ -238,7 +238,7 @@ def test_the_individual_page_shows_training_and_test_side_by_side_with_the_split
     member = elite[0]
     page.problems.clear()
     page.goto(f"{server.url}/runs/{split_run}/individuals/{member['id']}")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=60_000)
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=60_000)
     assert page.locator("#summary thead th").all_inner_texts() == ["statistic", "training", "test"]
     row = "#summary tr[data-stat='total_return_pct']"
     shown = [float(page.inner_text(f"{row} td[data-period='{p}']")) for p in ("train", "test")]
@@ -262,10 +262,10 @@ def test_the_page_of_an_individual_outside_the_elite_says_its_series_were_not_ke
     other = next(i for i in page_of if i["id"] not in elite and i["total_trades"] and not i["failed"])
     assert server.get(f"/api/runs/{split_run}/individuals/{other['id']}").json()["trades"] == []
     page.goto(f"{server.url}/runs/{split_run}/individuals/{other['id']}")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=60_000)
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=60_000)
     assert f"{other['total_trades']} trades and its equity were not kept" in page.inner_text("#no-series")
     page.goto(f"{server.url}/runs/{split_run}/individuals/{min(elite)}")  # a member's page says nothing of it
-    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=60_000)
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=60_000)
     assert page.locator("#no-series").count() == 0
 
 
@@ -280,11 +280,11 @@ def test_the_run_page_applies_generations_as_changes(server, page):
     try:
         page.problems.clear()
         page.goto(f"{server.url}/runs/{run_id}")
-        page.wait_for_function("() => Number(document.body.dataset.generations || 0) >= 1", timeout=60_000)
+        page.wait_for_function("() => Number(document.body?.dataset.generations || 0) >= 1", timeout=60_000)
         start = int(page.evaluate("document.body.dataset.generations"))
         at_start = len(asked)
-        page.wait_for_function("() => document.body.dataset.state === 'completed'", timeout=180_000)
-        page.wait_for_function(f"() => Number(document.body.dataset.drawn) === {GENERATIONS}")
+        page.wait_for_function("() => document.body?.dataset.state === 'completed'", timeout=180_000)
+        page.wait_for_function(f"() => Number(document.body?.dataset.drawn) === {GENERATIONS}")
         later = asked[at_start:]
     finally:
         page.remove_listener("request", listener)

@@ -23,7 +23,7 @@ page = test_browser.page
 
 
 def _ready(page) -> None:
-    page.wait_for_function("() => document.body && document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body && document.body?.dataset.ready === 'true'")
 
 
 def _load_json(page, text: str) -> None:

@@ -71,7 +71,9 @@ def test_every_generation_arrives_once_in_order_across_a_disconnect(server):
         time.sleep(0.01)
     watcher.connect()
     server.wait_for(run_id, ("completed",))
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30  # the event may trail the REST read on a busy machine
+    while watcher.statuses[-1] != "completed" and time.monotonic() < deadline:
+        time.sleep(0.05)
     watcher.disconnect()
     assert watcher.seen == list(range(1, 31))
     assert watcher.statuses[-1] == "completed", watcher.statuses

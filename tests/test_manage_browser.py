@@ -18,7 +18,7 @@ page = test_browser.page
 
 
 def _ready(page) -> None:
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'")
 
 
 def _form_json(page) -> dict:

@@ -23,7 +23,7 @@ def test_parallel_axes_span_each_genes_configured_range_and_fit_their_panel(serv
     assert server.wait_for(run_id, ("completed", "failed"))["state"] == "completed"
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(f"{server.url}/runs/{run_id}")
-    page.wait_for_function("() => document.body.dataset.ready === 'true' && document.body.dataset.drawn")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true' && document.body?.dataset.drawn")
     ends = page.evaluate("() => document.getElementById('parallel').layout.annotations.map((a) => a.text)")
     # genes in order (down.fast, down.slow, stop_loss, up.fast, up.slow): high then low of each
     labels = server.get(f"/api/runs/{run_id}/labels").json()

@@ -29,7 +29,7 @@ def test_an_elite_opened_in_the_run_form_starts_and_reproduces_its_statistics(se
     page.goto(f"{server.url}/runs/{run_id}/individuals/{chosen['id']}")
     page.click("#to-form")
     page.wait_for_url(re.compile(r"/runs/new\?from="))
-    page.wait_for_function("() => document.body && document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body && document.body?.dataset.ready === 'true'")
     page.click("#start")
     page.wait_for_url(re.compile(r"/runs/\d+$"))
     again = int(page.url.rsplit("/", 1)[1])

@@ -101,7 +101,7 @@ def test_the_run_page_shows_is_it_real_from_the_stored_statistics(server, run_id
 
     page.on("request", count_reads)
     page.goto(f"{server.url}/runs/{run_id}")
-    page.wait_for_function("() => document.body.dataset.robustness === 'drawn' && document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body?.dataset.robustness === 'drawn' && document.body?.dataset.ready === 'true'")
     run = stored["run"]
     assert page.locator("#robustness").is_visible()
     verdict = page.locator("#verdict").text_content()
@@ -131,7 +131,7 @@ def test_the_run_page_shows_is_it_real_from_the_stored_statistics(server, run_id
 
 def test_the_elite_robustness_columns_show_and_sort_by_the_stored_values(server, run_id, stored, page):  # noqa: F811
     page.goto(f"{server.url}/runs/{run_id}")
-    page.wait_for_function("() => document.body.dataset.ready === 'true' && document.querySelector('#elite td.robust')")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true' && document.querySelector('#elite td.robust')")
     by_id = {m["id"]: m["robustness"] for m in stored["elite"]}
 
     def column(key: str) -> list[tuple[int, float | None]]:
@@ -166,7 +166,7 @@ def test_the_individual_page_shows_the_fan_and_the_neighbourhood_as_stored(serve
     member = stored["elite"][0]
     r = member["robustness"]
     page.goto(f"{server.url}/runs/{run_id}/individuals/{member['id']}")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'")
     assert page.locator("#member-robustness").is_visible()
     p5, p95, p50 = _traces(page, "fan")
     fan = r["mc_fan"]
@@ -190,6 +190,6 @@ def test_an_individual_outside_the_elite_has_no_robustness_section(server, run_i
     other = next(i for i in server.get(f"/api/runs/{run_id}/individuals?limit=50").json()["individuals"]
                  if i["id"] not in elite and not i["failed"])  # fmt: skip
     page.goto(f"{server.url}/runs/{run_id}/individuals/{other['id']}")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'")
     assert page.locator("#member-robustness").is_hidden()
     assert not page.problems, page.problems

@@ -71,7 +71,7 @@ def _rendered(page, selector: str) -> bool:
 
 def test_start_a_walk_forward_from_the_form_and_watch_its_folds(server, page):
     page.goto(server.url + "/runs/new")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'")
     page.select_option("#dataset", "EURUSD-1h")
     page.click("#advanced summary")
     page.fill("#config", json.dumps(_config()))
@@ -101,7 +101,7 @@ def test_start_a_walk_forward_from_the_form_and_watch_its_folds(server, page):
     assert seen[0] < FOLDS and seen[1] == "running", seen
     assert _rendered(page, "#timeline")
     page.screenshot(path=ARTIFACTS / "walk-forward-live.png", full_page=True)
-    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=180_000)
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=180_000)
 
     stored = server.get(f"/api/runs/{run_id}/walk-forward").json()
     summary = stored["summary"]

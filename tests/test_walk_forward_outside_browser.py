@@ -35,7 +35,7 @@ def flat(server):
 
 def _run_page(page, server, run_id: int) -> None:
     page.goto(f"{server.url}/runs/{run_id}")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=60_000)
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=60_000)
     page.wait_for_function("() => document.getElementById('elite-heading').textContent !== 'Elite'")
 
 
@@ -77,7 +77,7 @@ def test_flat_folds_are_said_beside_the_stitched_figures(server, page, flat, thr
     _open(page, server, flat)
     assert page.inner_text("#wf-figure-notes li[data-note='flat-folds']").startswith(words)
     page.goto(server.url + "/")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'")
     assert words in page.inner_text(f"#run-{flat} td.best")
     page.goto(f"{server.url}/compare?runs={three},{flat}")  # (2 to 4 runs)
     page.wait_for_selector("#best .flat-folds")
@@ -87,7 +87,7 @@ def test_flat_folds_are_said_beside_the_stitched_figures(server, page, flat, thr
 
 def test_the_form_lists_walk_forward_problems_at_once_and_disables_the_split(server, page):
     page.goto(server.url + "/runs/new")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'")
     split = "[data-path='split.test_fraction']"
     assert page.is_enabled(split)
     page.check("#wf-on")

@@ -47,7 +47,7 @@ def empty(server):
 
 def _open(page, server, run_id: int) -> None:
     page.goto(f"{server.url}/runs/{run_id}/walk-forward")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=60_000)
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=60_000)
 
 
 def _tick_boxes(page, selector: str) -> list[dict]:
@@ -120,7 +120,7 @@ def test_a_fold_without_a_valid_member_says_why_and_shows_no_best(server, page, 
         assert row.locator("td.why").count() >= 6 and row.locator("td.why").first.get_attribute("title") == why
     page.screenshot(path=ARTIFACTS / "walk-forward-empty-folds.png", full_page=True)
     page.goto(server.url + "/")
-    page.wait_for_function("() => document.body.dataset.ready === 'true'")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'")
     cell = page.locator(f"#run-{empty} td.best")
     assert cell.locator("a").inner_text() == "walk-forward, 2 folds: failed"
     assert "#" not in cell.inner_text()  # no member shown as the run's best

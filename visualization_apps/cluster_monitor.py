@@ -125,7 +125,13 @@ class ClusterMonitor:
                     self._snapshot, self._reading_since = reading, None
                     self._read.notify_all()
                 if info is not None:  # then the import check of what is new (a first import takes seconds)
-                    self._check_imports(info)
+                    with self._lock:  # a read too: one the scheduler never answers reads as unreachable
+                        self._reading_since = time.time()
+                    try:
+                        self._check_imports(info)
+                    finally:
+                        with self._lock:
+                            self._reading_since = None
                 self._wake.wait(self.refresh)
             else:
                 self._wake.wait()  # nobody looks: read nothing until someone does
