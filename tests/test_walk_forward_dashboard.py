@@ -23,7 +23,9 @@ pytestmark = pytest.mark.slow  # a real server process and real runs
 server = module_server("walk-forward", env={"OPTIMIZER_PLUGINS": "tests.plugins.faulty", "FAULTY_SLEEP": "0.02"})
 
 
-def wf_config(folds=3, generations=3) -> dict:
+def wf_config(folds=3, generations=3, slow=False) -> dict:
+    """A small walk-forward of the bundled EURUSD hours; ``slow``: with the test
+    plugin's pause signal (weight 0: the results are the same), for runs stopped midway."""
     doc = sma_cross_config({"min": 3, "max": 30, "type": "int"}, {"min": 31, "max": 150, "type": "int"},
                            stop_loss={"min": 0.002, "max": 0.05})  # fmt: skip
     doc["data"] = {"dataset": "EURUSD-1h"}
@@ -31,6 +33,10 @@ def wf_config(folds=3, generations=3) -> dict:
     doc["robustness"] = {"enabled": False}
     doc["workers"] = 1
     doc["walk_forward"] = {"folds": folds, "train": 900, "test": "20d"}
+    if slow:
+        doc["strategy"]["signals"]["pause"] = {"kind": "slow", "params": {"period": {"min": 1, "max": 10**6,
+                                                                                     "type": "int"}}}  # fmt: skip
+        doc["strategy"]["entry"]["weights"]["pause"] = 0.0
     return doc
 
 
@@ -122,10 +128,7 @@ def test_a_plain_run_is_no_walk_forward_and_bad_sections_are_400(server, finishe
 
 
 def test_stopped_in_fold_2_and_resumed_ends_with_the_uninterrupted_result(server):
-    doc = wf_config(generations=4)
-    doc["strategy"]["signals"]["pause"] = {"kind": "slow", "params": {"period": {"min": 1, "max": 10**6,
-                                                                                 "type": "int"}}}  # fmt: skip
-    doc["strategy"]["entry"]["weights"]["pause"] = 0.0
+    doc = wf_config(generations=4, slow=True)
     reference = server.post("/api/runs", json=doc).json()["id"]
     server.wait_for(reference, ("completed",), timeout=240)
     run_id = server.post("/api/runs", json=doc).json()["id"]

@@ -20,10 +20,7 @@ server = module_server("walk-forward-resume", env={"OPTIMIZER_PLUGINS": "tests.p
 
 
 def test_a_resume_after_the_section_changed_fails_naming_the_checkpoint(server):
-    doc = wf_config(generations=4)
-    doc["strategy"]["signals"]["pause"] = {"kind": "slow", "params": {"period": {"min": 1, "max": 10**6,
-                                                                                 "type": "int"}}}  # fmt: skip
-    doc["strategy"]["entry"]["weights"]["pause"] = 0.0
+    doc = wf_config(generations=4, slow=True)
     run_id = server.post("/api/runs", json=doc).json()["id"]
     server.wait_for(run_id, ("running",))
     while server.get(f"/api/runs/{run_id}").json()["generation"] < 2:  # fold 1 has a checkpoint
