@@ -97,30 +97,38 @@ def _histogram(values):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _fires(rule, g):  # pragma: no cover - compiled
+    """Whether ``rule`` (see `run_pass`) fires at bar ``g``: its weighted mean
+    score reaches its threshold, summed as `optimizer.backtest.rule_fires` sums."""
+    if rule is None:  # pruned at compile time where a rule never fires
+        return False
+    signals, weights, total, threshold = rule
+    score = 0.0
+    for q in range(len(signals)):  # a constant count: unrolled, the weights in registers
+        score += weights[q] * signals[q][g]
+    return score / total >= threshold
+
+
+@njit(cache=True)
 def run_pass(
-    o, h, lo, c, day_end, time, start, n, signals, sig, w, count, thr,
+    o, h, lo, c, day_end, time, start, n, long_entry, long_exit, short_entry, short_exit,
     fill_close, commission, slippage, fraction, sl, tp, trail, trail_act, max_bars, eod,
     period_end, p_count, points, blocks, returns, ti, tf,
 ):  # pragma: no cover - compiled  # fmt: skip
     """Evaluate one strategy on market bars ``start:start + n``.
 
-    Prices, ``day_end``, ``time`` (int64 ns) and the ``signals`` (a tuple of
-    float64 arrays) cover the whole market. Rule r (`LONG_ENTRY` ...) scores
-    signals ``sig[r, :count[r]]`` with weights ``w[r]`` against ``thr[r]``
-    (``count[r]`` 0: never fires). NaN ``sl`` / ``tp`` / ``trail`` disable them,
+    Prices, ``day_end`` and ``time`` (int64 ns) cover the whole market. Each
+    rule (``long_entry`` ...) is ``(signals, weights, total, threshold)``: a
+    tuple of float64 arrays over the whole market, a tuple of as many weights,
+    their sum (> 0) and the threshold (`rule`), or None where it never fires
+    (numba compiles a kernel per rule shape, with the weights in registers and
+    the rules that never fire left out). NaN ``sl`` / ``tp`` / ``trail`` disable them,
     ``max_bars`` 0 means none. ``period_end`` marks the window's bars that end a
     return period and ``p_count`` counts the periods (`period_ends`). ``returns``
     (n floats) and ``ti`` / ``tf``
     (2n + 1 rows of 4) are scratch. Returns (figures as `OUT`, the packed
     arrays' lengths, the packed arrays).
     """
-    totals = np.zeros(4)
-    for r in range(4):
-        total = 0.0
-        for k in range(count[r]):
-            total += w[r, k]
-        totals[r] = total
-
     k = 0
     cash = 1.0
     pos = 0
@@ -195,13 +203,7 @@ def run_pass(
                 reason = END_OF_DAY
             else:
                 wants = -1
-                r = LONG_EXIT if pos > 0 else SHORT_EXIT
-                exit_fires = False
-                if count[r] > 0 and totals[r] > 0.0:  # the rule's score (rule_fires), written out: a call per bar costs
-                    score = 0.0
-                    for q in range(count[r]):
-                        score += w[r, q] * signals[sig[r, q]][g]
-                    exit_fires = score / totals[r] >= thr[r]
+                exit_fires = _fires(long_exit, g) if pos > 0 else _fires(short_exit, g)
                 if exit_fires:
                     wants = SIGNAL_EXIT
                 elif max_bars > 0 and (i - entry_i + (0 if fill_close else 1)) >= max_bars:
@@ -220,17 +222,8 @@ def run_pass(
 
         # 4. Entries: when flat at this close, or reversing a position closed here.
         if (pos == 0 or closing != 0) and i < n - 1 and not (fill_close and eod and day_end[g]):
-            le = se = False
-            for r in (LONG_ENTRY, SHORT_ENTRY):
-                if count[r] > 0 and totals[r] > 0.0:
-                    score = 0.0
-                    for q in range(count[r]):
-                        score += w[r, q] * signals[sig[r, q]][g]
-                    if score / totals[r] >= thr[r]:
-                        if r == LONG_ENTRY:
-                            le = True
-                        else:
-                            se = True
+            le = _fires(long_entry, g)
+            se = _fires(short_entry, g)
             side = 0
             if le and not se:
                 side = 1

@@ -84,19 +84,14 @@ class EvaluationPlan:
             SHORT_ENTRY: rules["entry"] if short else rules["entry_short"],
             SHORT_EXIT: rules["exit"] if short else rules["exit_short"],
         }
-        width = max([1] + [len(rule[0]) for rule in by_side.values() if rule is not None])
-        self._sig = np.zeros((4, width), np.int64)
-        self._count = np.zeros(4, np.int64)
-        self._rules = []  # (row, ((column, weight slot), ...), threshold slot)
-        for row, rule in by_side.items():
-            if rule is None:
+        self._rules = []  # per rule of `run_pass`: None, or (signal indices, weight slots, threshold slot)
+        for rule in by_side.values():
+            if rule is None or not rule[0]:
+                self._rules.append(None)
                 continue
             weights, threshold = rule
-            self._count[row] = len(weights)
-            for column, (name, _) in enumerate(weights):
-                self._sig[row, column] = index[name]
-            self._rules.append((row, tuple((col, _slot(w)) for col, (_, w) in enumerate(weights)), _slot(threshold)))
-        self._width = width
+            self._rules.append((tuple(index[name] for name, _ in weights), tuple(_slot(w) for _, w in weights),
+                                _slot(threshold)))  # fmt: skip
         self._scalars = {key: _slot(v) for key, v in scalars.items()}
         time = candles.time[engine.start : engine.stop]
         self._span_days = (int(time[-1]) + market.bar_ns - int(time[0])) / NS_PER_DAY
@@ -115,8 +110,7 @@ class EvaluationPlan:
                 pass
         n = self._n
         cap = 2 * n + 1
-        return (np.empty(n), np.empty((cap, 4), np.int64), np.empty((cap, 4)), np.zeros((4, self._width)),
-                np.zeros(4))  # fmt: skip
+        return np.empty(n), np.empty((cap, 4), np.int64), np.empty((cap, 4))
 
     def evaluate(self, params: Mapping[str, Any]) -> IndividualStats:
         """Full statistics of ``params`` (gene name -> value), with fitness in the
@@ -130,17 +124,13 @@ class EvaluationPlan:
                 values = np.ascontiguousarray(values, np.float64)
             arrays.append(values)
         s = {key: params[x] if g else x for key, (g, x) in self._scalars.items()}
+        rules = [None if rule is None else _rule(rule, arrays, params) for rule in self._rules]
         scratch = self._take_scratch()
-        returns, ti, tf_, w, thr = scratch
+        returns, ti, tf_ = scratch
         try:
-            for row, weights, threshold in self._rules:
-                for column, slot in weights:
-                    w[row, column] = _get(params, slot)
-                thr[row] = float(_get(params, threshold))
             sl, tp, trail, max_bars = s["stop_loss"], s["take_profit"], s["trailing_stop"], s["max_bars"]
             out, lengths, blob = run_pass(
-                *self._prices, self._start, self._n, tuple(arrays) or (self._prices[3],),
-                self._sig, w, self._count, thr,
+                *self._prices, self._start, self._n, *rules,
                 s["fill"] == "close", float(s["commission"]), float(s["slippage"]), float(s["position_fraction"]),
                 math.nan if sl is None else float(sl), math.nan if tp is None else float(tp),
                 math.nan if trail is None else float(trail), float(s["trailing_activation"]),
@@ -221,12 +211,24 @@ class EvaluationPlan:
         return stats
 
 
+def _rule(rule: tuple, arrays: list[np.ndarray], params: Mapping[str, Any]) -> tuple | None:
+    """A rule as `run_pass` takes it: (signal arrays, weights, their sum, threshold),
+    or None when its weights sum to no more than 0 (it never fires)."""
+    indices, weight_slots, threshold = rule
+    weights = tuple(float(_get(params, slot)) for slot in weight_slots)
+    total = 0.0
+    for weight in weights:  # summed in the rule's order, as the kernel's score is
+        total += weight
+    if not total > 0.0:
+        return None
+    return tuple(arrays[i] for i in indices), weights, total, float(_get(params, threshold))
+
+
 def warm_up_pass(close: np.ndarray, signal: np.ndarray, time: np.ndarray) -> None:
     """Run `run_pass` once on synthetic bars (``close`` prices, one ``signal`` of
     0/1 floats, int64 ns ``time``) with a one-signal plan: loads its compiled code."""
     n = len(close)
     never = np.zeros(n, np.bool_)
-    sig, count, w, thr = np.zeros((4, 1), np.int64), np.array([1, 1, 0, 0], np.int64), np.ones((4, 1)), np.ones(4)
-    run_pass(close, close + 1, close - 1, close, never, time, 0, n, (np.asarray(signal, np.float64),), sig, w, count,
-             thr, False, 0.0, 0.0, 1.0, 0.01, math.nan, math.nan, 0.0, 0, False,
+    rule = ((np.asarray(signal, np.float64),), (1.0,), 1.0, 1.0)
+    run_pass(close, close + 1, close - 1, close, never, time, 0, n, rule, rule, None, None, False, 0.0, 0.0, 1.0, 0.01, math.nan, math.nan, 0.0, 0, False,
              *period_ends(time, 0, n, int(time[1] - time[0]), True), EQUITY_POINTS, 4, np.empty(n), np.empty((2 * n + 1, 4), np.int64), np.empty((2 * n + 1, 4)))  # fmt: skip
