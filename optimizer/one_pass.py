@@ -36,6 +36,7 @@ from optimizer.backtest import (
     END_OF_DAY,
     MAX_BARS,
     SIGNAL_EXIT,
+    STOP_LOSS,
     TAKE_PROFIT,
     _check_stops,
     _open_position,
@@ -110,6 +111,34 @@ def _fires(rule, g):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _levels(pos, entry, sl, tp):  # pragma: no cover - compiled
+    """A position's fixed stop-loss and take-profit levels (without a trailing
+    stop), as `optimizer.backtest._check_stops` computes them on every bar."""
+    d = 1.0 if pos > 0 else -1.0
+    target = entry * (1.0 + d * tp) if tp == tp else d * np.inf
+    if pos > 0:
+        return (entry * (1.0 - sl) if sl == sl else -np.inf), target
+    return (entry * (1.0 + sl) if sl == sl else 2.0 * entry), target
+
+
+@njit(cache=True)
+def _fixed_stops(pos, stop, target, o, h, lo):  # pragma: no cover - compiled
+    """`optimizer.backtest._check_stops` without a trailing stop, the levels given:
+    (exit price before slippage, reason or -1)."""
+    d = 1.0 if pos > 0 else -1.0
+    if d * o <= d * stop:
+        return o, STOP_LOSS
+    if d * o >= d * target:
+        return o, TAKE_PROFIT
+    against, favour = (lo, h) if pos > 0 else (h, lo)
+    if d * against <= d * stop:
+        return stop, STOP_LOSS
+    if d * favour >= d * target:
+        return target, TAKE_PROFIT
+    return np.nan, -1
+
+
+@njit(cache=True)
 def run_pass(
     o, h, lo, c, day_end, time, start, n, long_entry, long_exit, short_entry, short_exit,
     fill_close, commission, slippage, fraction, sl, tp, trail, trail_act, max_bars, eod,
@@ -122,7 +151,8 @@ def run_pass(
     tuple of float64 arrays over the whole market, a tuple of as many weights,
     their sum (> 0) and the threshold (`rule`), or None where it never fires
     (numba compiles a kernel per rule shape, with the weights in registers and
-    the rules that never fire left out). NaN ``sl`` / ``tp`` / ``trail`` disable them,
+    the rules that never fire left out). NaN ``sl`` / ``tp`` and a None ``trail``
+    disable them (without a trailing stop the levels are fixed per position),
     ``max_bars`` 0 means none. ``period_end`` marks the window's bars that end a
     return period and ``p_count`` counts the periods (`period_ends`). ``returns``
     (n floats) and ``ti`` / ``tf``
@@ -130,6 +160,7 @@ def run_pass(
     arrays' lengths, the packed arrays).
     """
     k = 0
+    stop = target = 0.0
     cash = 1.0
     pos = 0
     units = 0.0
@@ -163,7 +194,19 @@ def run_pass(
     next_event = 0  # the next bar to emit points at: bar 0, a bucket's last bar, the last bar
     value = 1.0
 
-    for i in range(n):
+    i = -1
+    while i + 1 < n:
+        i += 1
+        # 0. Flat, with no order waiting and nothing this bar can change in the
+        # statistics (equity, period start and the bucket's extremes all at the
+        # current value): such bars only wait for an entry signal, their return
+        # is 0 and every sum stays as it is, up to the next bar that emits points.
+        if (not every and pos == 0 and pending_entry == 0 and pending_exit < 0 and p_start == value
+                and lo_v <= value and value <= hi_v):  # fmt: skip
+            limit = next_event if next_event < n - 1 else n - 1
+            while i < limit and not (_fires(long_entry, start + i) or _fires(short_entry, start + i)):
+                returns[i] = 0.0
+                i += 1
         g = start + i
         # 1. Orders at the open: an exit, then an entry (a reversal does both).
         if pending_exit >= 0:
@@ -177,12 +220,16 @@ def run_pass(
             entry, committed, cash, units = _open_position(pos, o[g], cash, fraction, commission, slippage)
             entry_i = i
             best = entry
+            stop, target = _levels(pos, entry, sl, tp)
         pending_entry = 0
 
         # 2. Stops during the bar; the worst point of the bar while in the market.
         low_mark = cash
         if pos != 0:
-            price, reason, best = _check_stops(pos, entry, best, o[g], h[g], lo[g], sl, tp, trail, trail_act)
+            if trail is None:  # pruned at compile time: a kernel with and one without a trailing stop
+                price, reason = _fixed_stops(pos, stop, target, o[g], h[g], lo[g])
+            else:
+                price, reason, best = _check_stops(pos, entry, best, o[g], h[g], lo[g], sl, tp, trail, trail_act)
             seen = lo[g] if pos > 0 else h[g]
             if reason >= 0 and (reason != TAKE_PROFIT or price == o[g]):
                 seen = price
@@ -237,6 +284,7 @@ def run_pass(
                     entry, committed, cash, units = _open_position(pos, c[g], cash, fraction, commission, slippage)
                     entry_i = i
                     best = entry
+                    stop, target = _levels(pos, entry, sl, tp)
 
         # 5. Mark to market, and the statistics of this bar's equity.
         if pos > 0:

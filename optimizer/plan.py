@@ -133,7 +133,7 @@ class EvaluationPlan:
                 *self._prices, self._start, self._n, *rules,
                 s["fill"] == "close", float(s["commission"]), float(s["slippage"]), float(s["position_fraction"]),
                 math.nan if sl is None else float(sl), math.nan if tp is None else float(tp),
-                math.nan if trail is None else float(trail), float(s["trailing_activation"]),
+                None if trail is None else float(trail), float(s["trailing_activation"]),
                 0 if max_bars is None else int(max_bars), bool(s["end_of_day"]),
                 *self._periods, EQUITY_POINTS, self._blocks, returns, ti, tf_,
             )  # fmt: skip
@@ -230,5 +230,5 @@ def warm_up_pass(close: np.ndarray, signal: np.ndarray, time: np.ndarray) -> Non
     n = len(close)
     never = np.zeros(n, np.bool_)
     rule = ((np.asarray(signal, np.float64),), (1.0,), 1.0, 1.0)
-    run_pass(close, close + 1, close - 1, close, never, time, 0, n, rule, rule, None, None, False, 0.0, 0.0, 1.0, 0.01, math.nan, math.nan, 0.0, 0, False,
+    run_pass(close, close + 1, close - 1, close, never, time, 0, n, rule, rule, None, None, False, 0.0, 0.0, 1.0, 0.01, math.nan, None, 0.0, 0, False,
              *period_ends(time, 0, n, int(time[1] - time[0]), True), EQUITY_POINTS, 4, np.empty(n), np.empty((2 * n + 1, 4), np.int64), np.empty((2 * n + 1, 4)))  # fmt: skip
