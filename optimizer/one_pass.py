@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from optimizer import backtest, pairwise, periods, stats
+from optimizer import backtest, lanes, pairwise, periods, stats
 from optimizer.backtest import (
     END_OF_DATA,
     END_OF_DAY,
@@ -48,7 +48,7 @@ from optimizer.pairwise import DEVIATIONS, SQUARES, SUM, pairwise_in, workspace
 from optimizer.periods import _period_of
 from optimizer.stats import MAX_BINS, _histogram_counts, _trade_summary
 
-drop_stale_cache(Path(__file__), (backtest, pairwise, periods, stats))
+drop_stale_cache(Path(__file__), (backtest, lanes, pairwise, periods, stats))
 
 # Positions in the figures array `run_pass` returns.
 OUT = (

@@ -14,27 +14,36 @@ differ in its leading digits). `tests/test_engine_pairwise.py` holds them to num
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from numba import njit
+
+from optimizer import lanes
+from optimizer.compiled_cache import drop_stale_cache
+from optimizer.lanes import lane_deviations, lane_squares, lane_sums
+
+drop_stale_cache(Path(__file__), (lanes,))
 
 BLOCK = 128  # numpy's PW_BLOCKSIZE
 SUM, SQUARES, DEVIATIONS = range(3)  # what `pairwise_in` sums
 
 
 @njit(cache=True)
+def _combine(r0, r1, r2, r3, r4, r5, r6, r7):  # pragma: no cover - compiled
+    """numpy's sum of its eight running sums."""
+    return ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+
+
+@njit(cache=True)
 def _leaf(a, lo, n, mode, mean):  # pragma: no cover - compiled
     """numpy's sums of at most `BLOCK` values: of ``a`` (`SUM`), of its squares
     (`SQUARES`; then the second sum is of ``a`` too), or of d², d²·d, d²·d²
-    with d = a - mean (`DEVIATIONS`). Eight running sums each, as locals;
-    unsigned indices (numba's wraparound of negative ones kept the loops
-    from vectorizing)."""
-    one = np.uint64(1)
-    lo = np.uint64(lo)
-    n = np.uint64(n)
-    stop = lo + n
-    if n < np.uint64(8):
+    with d = a - mean (`DEVIATIONS`). Eight running sums each, the lanes of a
+    vector (`optimizer.lanes`), then the values past the last multiple of 8."""
+    if n < 8:
         s0 = s1 = s2 = -0.0
-        for i in range(lo, stop):
+        for i in range(lo, lo + n):
             x = a[i]
             if mode == DEVIATIONS:
                 d = x - mean
@@ -48,57 +57,31 @@ def _leaf(a, lo, n, mode, mean):  # pragma: no cover - compiled
             else:
                 s0 += x
         return s0, s1, s2
-    eight = np.uint64(8)
-    end = stop - n % eight
-    i1, i2, i3, i4, i5, i6, i7 = lo + one, lo + np.uint64(2), lo + np.uint64(3), lo + np.uint64(4), lo + np.uint64(5), lo + np.uint64(6), lo + np.uint64(7)  # fmt: skip
+    rows = n // 8
+    end = lo + 8 * rows
     if mode == DEVIATIONS:
-        d0, d1, d2, d3 = a[lo] - mean, a[i1] - mean, a[i2] - mean, a[i3] - mean
-        d4, d5, d6, d7 = a[i4] - mean, a[i5] - mean, a[i6] - mean, a[i7] - mean
-        q0, q1, q2, q3, q4, q5, q6, q7 = d0 * d0, d1 * d1, d2 * d2, d3 * d3, d4 * d4, d5 * d5, d6 * d6, d7 * d7
-        c0, c1, c2, c3, c4, c5, c6, c7 = q0 * d0, q1 * d1, q2 * d2, q3 * d3, q4 * d4, q5 * d5, q6 * d6, q7 * d7
-        f0, f1, f2, f3, f4, f5, f6, f7 = q0 * q0, q1 * q1, q2 * q2, q3 * q3, q4 * q4, q5 * q5, q6 * q6, q7 * q7
-        for i in range(lo + eight, end, eight):
-            d0, d1, d2, d3 = a[i] - mean, a[i + one] - mean, a[i + np.uint64(2)] - mean, a[i + np.uint64(3)] - mean
-            d4, d5 = a[i + np.uint64(4)] - mean, a[i + np.uint64(5)] - mean
-            d6, d7 = a[i + np.uint64(6)] - mean, a[i + np.uint64(7)] - mean
-            e0, e1, e2, e3, e4, e5, e6, e7 = d0 * d0, d1 * d1, d2 * d2, d3 * d3, d4 * d4, d5 * d5, d6 * d6, d7 * d7
-            q0, q1, q2, q3, q4, q5, q6, q7 = q0 + e0, q1 + e1, q2 + e2, q3 + e3, q4 + e4, q5 + e5, q6 + e6, q7 + e7
-            c0, c1, c2, c3 = c0 + e0 * d0, c1 + e1 * d1, c2 + e2 * d2, c3 + e3 * d3
-            c4, c5, c6, c7 = c4 + e4 * d4, c5 + e5 * d5, c6 + e6 * d6, c7 + e7 * d7
-            f0, f1, f2, f3 = f0 + e0 * e0, f1 + e1 * e1, f2 + e2 * e2, f3 + e3 * e3
-            f4, f5, f6, f7 = f4 + e4 * e4, f5 + e5 * e5, f6 + e6 * e6, f7 + e7 * e7
-        s0 = ((q0 + q1) + (q2 + q3)) + ((q4 + q5) + (q6 + q7))
-        s1 = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7))
-        s2 = ((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7))
-        for i in range(end, stop):
+        v = lane_deviations(a, lo, rows, mean)
+        s0 = _combine(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+        s1 = _combine(v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15])
+        s2 = _combine(v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23])
+        for i in range(end, lo + n):
             d = a[i] - mean
             q = d * d
             s0 += q
             s1 += q * d
             s2 += q * q
         return s0, s1, s2
-    r0, r1, r2, r3, r4, r5, r6, r7 = a[lo], a[i1], a[i2], a[i3], a[i4], a[i5], a[i6], a[i7]
     if mode == SQUARES:
-        p0, p1, p2, p3 = r0 * r0, r1 * r1, r2 * r2, r3 * r3
-        p4, p5, p6, p7 = r4 * r4, r5 * r5, r6 * r6, r7 * r7
-        for i in range(lo + eight, end, eight):
-            x0, x1, x2, x3 = a[i], a[i + one], a[i + np.uint64(2)], a[i + np.uint64(3)]
-            x4, x5, x6, x7 = a[i + np.uint64(4)], a[i + np.uint64(5)], a[i + np.uint64(6)], a[i + np.uint64(7)]
-            r0, r1, r2, r3, r4, r5, r6, r7 = r0 + x0, r1 + x1, r2 + x2, r3 + x3, r4 + x4, r5 + x5, r6 + x6, r7 + x7
-            p0, p1, p2, p3 = p0 + x0 * x0, p1 + x1 * x1, p2 + x2 * x2, p3 + x3 * x3
-            p4, p5, p6, p7 = p4 + x4 * x4, p5 + x5 * x5, p6 + x6 * x6, p7 + x7 * x7
-        s0 = ((p0 + p1) + (p2 + p3)) + ((p4 + p5) + (p6 + p7))
-        s1 = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        for i in range(end, stop):
+        v = lane_squares(a, lo, rows)
+        s0 = _combine(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+        s1 = _combine(v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15])
+        for i in range(end, lo + n):
             s0 += a[i] * a[i]
             s1 += a[i]
         return s0, s1, -0.0
-    for i in range(lo + eight, end, eight):
-        r0, r1, r2, r3 = r0 + a[i], r1 + a[i + one], r2 + a[i + np.uint64(2)], r3 + a[i + np.uint64(3)]
-        r4, r5 = r4 + a[i + np.uint64(4)], r5 + a[i + np.uint64(5)]
-        r6, r7 = r6 + a[i + np.uint64(6)], r7 + a[i + np.uint64(7)]
-    s0 = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for i in range(end, stop):
+    v = lane_sums(a, lo, rows)
+    s0 = _combine(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7])
+    for i in range(end, lo + n):
         s0 += a[i]
     return s0, -0.0, -0.0
 
