@@ -10,11 +10,15 @@ simulation reads them (an exit rule only while a position is open, entries only
 where one can be taken), from the signal arrays of the whole market and the
 window's offset, so no boolean array per rule and no window copy is made.
 
-The per-bar return moments and block sums (issue 15) are defined as numpy's
-two-pass computations (the mean, then the deviations' powers); the loop keeps
-each bar's return in a scratch array and `optimizer.pairwise` sums it in
-numpy's order, so they are numpy's floats exactly. The per-trade work (the
-trade summary, the histograms, the P&L history) follows on the trades only.
+Two inner loops take the bars on which little can happen: flat with no order
+waiting (they only wait for an entry signal; their return is 0 and every sum
+stays as it is), and in a position with fixed stops (no trailing stop) until a
+stop, an exit, a time or day limit or points to emit. numba compiles one kernel
+per shape of the rules (each a tuple of signals and weights, or None) and of the
+trailing stop (None or a level), so the weights sit in registers and what a
+strategy does not use is left out. What follows the loop (`optimizer.pass_result`)
+walks the trades, and the per-bar returns kept in a scratch array for their
+moments and block sums in numpy's order.
 
 The result is compact: a float64 array of the accumulated figures (`OUT`), the
 lengths of every array of `optimizer.stats_codec`'s packed form, and those
@@ -24,13 +28,12 @@ arrays packed in that form (one uint8 array): `optimizer.plan` builds the
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 from numba import njit
 
-from optimizer import backtest, lanes, pairwise, periods, stats
+from optimizer import backtest, lanes, pairwise, pass_result, periods, stats
 from optimizer.backtest import (
     END_OF_DATA,
     END_OF_DAY,
@@ -44,11 +47,10 @@ from optimizer.backtest import (
     _value,
 )
 from optimizer.compiled_cache import drop_stale_cache
-from optimizer.pairwise import DEVIATIONS, SQUARES, SUM, pairwise_in, workspace
+from optimizer.pass_result import pack_result
 from optimizer.periods import _period_of
-from optimizer.stats import MAX_BINS, _histogram_counts, _trade_summary
 
-drop_stale_cache(Path(__file__), (backtest, lanes, pairwise, periods, stats))
+drop_stale_cache(Path(__file__), (backtest, lanes, pairwise, pass_result, periods, stats))
 
 # Positions in the figures array `run_pass` returns.
 OUT = (
@@ -79,22 +81,6 @@ def period_ends(time, start, n, bar_ns, every_day):  # pragma: no cover - compil
     if every_day and bar_ns <= 86_400 * 10**9:
         count = period - first + 1
     return last, count
-
-
-@njit(cache=True)
-def _put(blob, offset, values):  # pragma: no cover - compiled
-    raw = values.view(np.uint8)
-    blob[offset : offset + len(raw)] = raw
-    return offset + len(raw)
-
-
-@njit(cache=True)
-def _histogram(values):  # pragma: no cover - compiled
-    """`optimizer.stats._histogram`: ceil(sqrt(n)) bins, at most `MAX_BINS`."""
-    if len(values) == 0:
-        return np.zeros(0), np.zeros(0, np.int64)
-    bins = min(MAX_BINS, max(1, math.ceil(math.sqrt(len(values)))))
-    return _histogram_counts(values, bins)
 
 
 @njit(cache=True)
@@ -139,6 +125,38 @@ def _fixed_stops(pos, stop, target, o, h, lo):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _equity_sums(i, value, worst, previous, sums, returns, period_end):  # pragma: no cover - compiled
+    """Bar ``i``'s equity ``value`` (its ``worst`` point within the bar, the
+    ``previous`` bar's value) into ``sums``: (peak, max drawdown, sum and sum of
+    squares of the per-bar returns, the largest absolute return, sum, sum of
+    squares and downside squares of the period returns, the period's starting
+    equity); the bar's return into ``returns[i]``."""
+    peak, max_dd, total_r, total_sq, abs_max, p_total, p_sq, p_down, p_start = sums
+    if worst <= peak * (1.0 - max_dd + 1e-9):  # it may be a deeper drawdown (the margin dwarfs rounding)
+        dd = 1.0 - worst / peak
+        if dd > max_dd:
+            max_dd = dd
+    if value > peak:
+        peak = value
+    ret = 0.0  # an unchanged equity returns 0 (x / x - 1 is exactly 0): no division
+    if value != previous and previous > 0:
+        ret = value / previous - 1.0
+    total_r += ret
+    total_sq += ret * ret
+    returns[i] = ret
+    if abs(ret) > abs_max:
+        abs_max = abs(ret)
+    if period_end[i]:  # the last bar of its period
+        pr = value / p_start - 1.0 if p_start > 0 else 0.0
+        p_total += pr
+        p_sq += pr * pr
+        if pr < 0:
+            p_down += pr * pr
+        p_start = value
+    return peak, max_dd, total_r, total_sq, abs_max, p_total, p_sq, p_down, p_start
+
+
+@njit(cache=True)
 def run_pass(
     o, h, lo, c, day_end, time, start, n, long_entry, long_exit, short_entry, short_exit,
     fill_close, commission, slippage, fraction, sl, tp, trail, trail_act, max_bars, eod,
@@ -171,16 +189,8 @@ def run_pass(
     pending_exit = -1
     pending_entry = 0
     # statistics of the equity: drawdown, per-bar returns, period returns, downsampling
-    peak = 1.0
-    max_dd = 0.0
     previous = 1.0
-    total_r = 0.0
-    total_sq = 0.0
-    abs_max = 0.0
-    p_total = 0.0
-    p_sq = 0.0
-    p_down = 0.0
-    p_start = 1.0
+    sums = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)  # see `_equity_sums`
     every = n <= points
     buckets = max(1, (points - 2) // 2)
     eq_t = np.empty(n if every else 2 * buckets + 2, np.int64)
@@ -201,11 +211,40 @@ def run_pass(
         # statistics (equity, period start and the bucket's extremes all at the
         # current value): such bars only wait for an entry signal, their return
         # is 0 and every sum stays as it is, up to the next bar that emits points.
-        if (not every and pos == 0 and pending_entry == 0 and pending_exit < 0 and p_start == value
+        if (not every and pos == 0 and pending_entry == 0 and pending_exit < 0 and sums[8] == value
                 and lo_v <= value and value <= hi_v):  # fmt: skip
             limit = next_event if next_event < n - 1 else n - 1
             while i < limit and not (_fires(long_entry, start + i) or _fires(short_entry, start + i)):
                 returns[i] = 0.0
+                i += 1
+        # 0b. In a position with fixed stops and no order waiting: the bars on which
+        # nothing happens (no stop, exit, time or day limit, nor points to emit).
+        if trail is None and not every and pos != 0 and pending_exit < 0 and pending_entry == 0:
+            last = next_event if next_event < n - 1 else n - 1
+            while i < last:
+                g = start + i
+                if _fixed_stops(pos, stop, target, o[g], h[g], lo[g])[1] >= 0:
+                    break
+                if eod and day_end[g]:
+                    break
+                if max_bars > 0 and (i - entry_i + (0 if fill_close else 1)) >= max_bars:
+                    break
+                if _fires(long_exit, g) if pos > 0 else _fires(short_exit, g):
+                    break
+                if pos > 0:
+                    low_mark = cash + units * lo[g]
+                    value = cash + units * c[g]
+                else:
+                    low_mark = cash + max(units * (2.0 * entry - h[g]), 0.0)
+                    value = cash + max(units * (2.0 * entry - c[g]), 0.0)
+                sums = _equity_sums(i, value, min(low_mark, value), previous, sums, returns, period_end)
+                previous = value
+                if value < lo_v:
+                    lo_i = i
+                    lo_v = value
+                if value > hi_v:
+                    hi_i = i
+                    hi_v = value
                 i += 1
         g = start + i
         # 1. Orders at the open: an exit, then an entry (a reversal does both).
@@ -293,29 +332,8 @@ def run_pass(
             value = cash + max(units * (2.0 * entry - c[g]), 0.0)
         else:
             value = cash
-        worst = min(low_mark, value)
-        if worst <= peak * (1.0 - max_dd + 1e-9):  # it may be a deeper drawdown (the margin dwarfs rounding)
-            dd = 1.0 - worst / peak
-            if dd > max_dd:
-                max_dd = dd
-        if value > peak:
-            peak = value
-        ret = 0.0  # an unchanged equity returns 0 (x / x - 1 is exactly 0): no division
-        if value != previous and previous > 0:
-            ret = value / previous - 1.0
-        total_r += ret
-        total_sq += ret * ret
-        returns[i] = ret
-        if abs(ret) > abs_max:
-            abs_max = abs(ret)
+        sums = _equity_sums(i, value, min(low_mark, value), previous, sums, returns, period_end)
         previous = value
-        if period_end[i]:  # the last bar of its period
-            pr = value / p_start - 1.0 if p_start > 0 else 0.0
-            p_total += pr
-            p_sq += pr * pr
-            if pr < 0:
-                p_down += pr * pr
-            p_start = value
         if every:
             eq_t[m] = time[g]
             eq_v[m] = value
@@ -356,6 +374,7 @@ def run_pass(
             lo_i = hi_i = i + 1
             next_event = b_stop - 1 if b < buckets else n - 1
 
+    _, max_dd, total_r, total_sq, abs_max, p_total, p_sq, p_down, _ = sums
     out = np.full(len(OUT), np.nan)
     out[0] = max_dd
     mean = total_r / n
@@ -369,84 +388,5 @@ def run_pass(
         out[6] = np.sqrt(p_down / p_count)
     out[7] = value
 
-    # The trades.
-    entry_time = np.empty(k, np.int64)
-    exit_time = np.empty(k, np.int64)
-    side8 = np.empty(k, np.int8)
-    reason8 = np.empty(k, np.int8)
-    held = np.empty(k, np.int64)
-    entry_price = np.empty(k)
-    exit_price = np.empty(k)
-    pct = np.empty(k)
-    history = np.empty(k)
-    held_sum = 0
-    cumulative = 0.0
-    for j in range(k):
-        entry_time[j] = time[start + ti[j, 0]]
-        exit_time[j] = time[start + ti[j, 1]]
-        side8[j] = ti[j, 2]
-        reason8[j] = ti[j, 3]
-        held[j] = max(ti[j, 1] - ti[j, 0], 1)
-        held_sum += held[j]
-        entry_price[j] = tf[j, 0]
-        exit_price[j] = tf[j, 1]
-        pct[j] = tf[j, 2] * 100.0
-        cumulative = tf[j, 3] if j == 0 else cumulative + tf[j, 3]
-        history[j] = cumulative * 100.0
-    n_win, n_loss, sum_win, sum_loss, best_pct, worst_pct, total_pct = _trade_summary(pct)
-    out[8], out[9], out[10], out[11] = n_win, n_loss, sum_win, sum_loss
-    out[12], out[13], out[14], out[15] = best_pct, worst_pct, total_pct, held_sum
-    win_edges, win_counts = _histogram(pct[pct > 0])
-    loss_edges, loss_counts = _histogram(pct[pct < 0])
-
-    # The moments and block sums of the per-bar returns, in numpy's order.
-    out[21] = -1.0
-    stack, partial = workspace()
-    total_returns = pairwise_in(returns, 0, n, SUM, 0.0, stack, partial)[0]
-    if not np.isfinite(total_returns):  # the first return that is not finite: refused, as returns_moments does
-        for i in range(n):
-            if not np.isfinite(returns[i]):
-                out[21] = i
-                out[22] = returns[i]
-                break
-    mean_returns = total_returns / n
-    out[16] = mean_returns
-    out[17], out[18], out[19] = pairwise_in(returns, 0, n, DEVIATIONS, mean_returns, stack, partial)
-    out[20] = abs_max
-    s = blocks if blocks > 0 and n >= blocks else 0
-    block_sums = np.empty(s)
-    block_squares = np.empty(s)
-    block_counts = np.empty(s, np.int64)
-    for q in range(s):
-        b_lo = q * n // s
-        b_hi = (q + 1) * n // s
-        # np.add.reduceat's order: the first value, plus the pairwise sum of the rest
-        rest_squares, rest, _ = pairwise_in(returns, b_lo + 1, b_hi - b_lo - 1, SQUARES, 0.0, stack, partial)
-        block_sums[q] = returns[b_lo] + rest
-        block_squares[q] = returns[b_lo] * returns[b_lo] + rest_squares
-        block_counts[q] = b_hi - b_lo
-
-    # Packed as `optimizer.stats_codec` packs them: the series, then the distributions.
-    lengths = np.array([k, k, k, k, k, k, k, k, k, m, m, len(win_edges), len(win_counts), len(loss_edges),
-                        len(loss_counts), s, s, s], np.int64)  # fmt: skip
-    size = 8 * (7 * k + 2 * m + len(win_edges) + len(win_counts) + len(loss_edges) + len(loss_counts) + 3 * s) + 2 * k
-    blob = np.empty(size, np.uint8)
-    at = _put(blob, 0, entry_time)
-    at = _put(blob, at, exit_time)
-    at = _put(blob, at, side8)
-    at = _put(blob, at, entry_price)
-    at = _put(blob, at, exit_price)
-    at = _put(blob, at, pct)
-    at = _put(blob, at, reason8)
-    at = _put(blob, at, held)
-    at = _put(blob, at, history)
-    at = _put(blob, at, eq_t[:m].copy())
-    at = _put(blob, at, eq_v[:m].copy())
-    at = _put(blob, at, win_edges)
-    at = _put(blob, at, win_counts)
-    at = _put(blob, at, loss_edges)
-    at = _put(blob, at, loss_counts)
-    at = _put(blob, at, block_sums)
-    at = _put(blob, at, block_squares)
-    at = _put(blob, at, block_counts)
+    lengths, blob = pack_result(out, time, start, n, k, ti, tf, m, eq_t, eq_v, returns, blocks, abs_max)
     return out, lengths, blob
