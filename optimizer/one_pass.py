@@ -146,14 +146,22 @@ def _equity_sums(i, value, worst, previous, sums, returns, period_end):  # pragm
     returns[i] = ret
     if abs(ret) > abs_max:
         abs_max = abs(ret)
+    sums = peak, max_dd, total_r, total_sq, abs_max, p_total, p_sq, p_down, p_start
     if period_end[i]:  # the last bar of its period
-        pr = value / p_start - 1.0 if p_start > 0 else 0.0
-        p_total += pr
-        p_sq += pr * pr
-        if pr < 0:
-            p_down += pr * pr
-        p_start = value
-    return peak, max_dd, total_r, total_sq, abs_max, p_total, p_sq, p_down, p_start
+        return _period_sums(value, sums)
+    return sums
+
+
+@njit(cache=True)
+def _period_sums(value, sums):  # pragma: no cover - compiled
+    """The period that ends at equity ``value`` into ``sums`` (see `_equity_sums`)."""
+    peak, max_dd, total_r, total_sq, abs_max, p_total, p_sq, p_down, p_start = sums
+    pr = value / p_start - 1.0 if p_start > 0 else 0.0
+    p_total += pr
+    p_sq += pr * pr
+    if pr < 0:
+        p_down += pr * pr
+    return peak, max_dd, total_r, total_sq, abs_max, p_total, p_sq, p_down, value
 
 
 @njit(cache=True)
@@ -207,15 +215,15 @@ def run_pass(
     i = -1
     while i + 1 < n:
         i += 1
-        # 0. Flat, with no order waiting and nothing this bar can change in the
-        # statistics (equity, period start and the bucket's extremes all at the
-        # current value): such bars only wait for an entry signal, their return
-        # is 0 and every sum stays as it is, up to the next bar that emits points.
-        if (not every and pos == 0 and pending_entry == 0 and pending_exit < 0 and sums[8] == value
-                and lo_v <= value and value <= hi_v):  # fmt: skip
+        # 0. Flat, with no order waiting and the bucket's extremes around the
+        # current value: such bars only wait for an entry signal, their return is
+        # 0 and only a period's end changes a sum, up to the next bar that emits points.
+        if not every and pos == 0 and pending_entry == 0 and pending_exit < 0 and lo_v <= value and value <= hi_v:
             limit = next_event if next_event < n - 1 else n - 1
             while i < limit and not (_fires(long_entry, start + i) or _fires(short_entry, start + i)):
                 returns[i] = 0.0
+                if period_end[i]:
+                    sums = _period_sums(value, sums)
                 i += 1
         # 0b. In a position with fixed stops and no order waiting: the bars on which
         # nothing happens (no stop, exit, time or day limit, nor points to emit).
