@@ -43,6 +43,7 @@ from visualization_apps import run_lock
 from visualization_apps.faults import Backoff, describe, is_storage_fault
 from visualization_apps.outcome import every_evaluation_failed
 from visualization_apps.provenance import describe_executor, record_start
+from visualization_apps.run_priority import WorkerPriority
 from visualization_apps.run_states import RunState
 from visualization_apps.storage import Store
 from visualization_apps.walk_forward_runner import drive_walk_forward
@@ -93,9 +94,11 @@ def run_main(
     def should_stop() -> bool:
         return stop.is_set() or bool(terminated)
 
-    # Below the server's priority (its workers inherit it): pages and the API stay
-    # responsive while every core evaluates.
+    # Below the server's priority (its workers inherit it, then go to idle
+    # priority, `run_priority`): pages and the API stay responsive while every
+    # core evaluates.
     os.nice(RUN_NICENESS)
+    priority = WorkerPriority()
     store = Store(db_path)
     prepared: PreparedRun | PreparedWalkForward | None = None
     error: str | None = None
@@ -108,13 +111,21 @@ def run_main(
         if config.settings.walk_forward is not None:  # a walk-forward: its own loop, the same guarantees
             prepared = prepare_walk_forward(config, data_path, checkpoint_dir=folder, resume=resume, executor=executor)
             record_start(store, run_id, describe_executor(prepared.executor))
+            walk = prepared
+
+            def published(n: int) -> None:
+                _send(pipe, ("generation", run_id, n))
+                priority.update(_worker_pids(walk))
+
+            priority.update(_worker_pids(walk))
             finished = not should_stop() and drive_walk_forward(
-                prepared, store, run_id, should_stop, lambda n: _send(pipe, ("generation", run_id, n)),
+                walk, store, run_id, should_stop, published,
                 lambda: None if parent_alive(server_pid) else _end_group(),
             )  # fmt: skip
         else:
             prepared = prepare_run(config, data_path, checkpoint_dir=folder, resume=resume, executor=executor)
             record_start(store, run_id, describe_executor(prepared.executor))
+            priority.update(_worker_pids(prepared))
             optimizer = prepared.optimizer
             if not should_stop():  # asked to stop while it started: not even a first generation
                 for event in optimizer.generations(should_stop=should_stop):
@@ -124,6 +135,7 @@ def run_main(
                         _end_group()
                     store.add_generation(run_id, document, optimizer.data_fingerprint)
                     _send(pipe, ("generation", run_id, event.generation))
+                    priority.update(_worker_pids(prepared))  # a worker that died was replaced
             finished = optimizer.finished
         if finished:  # a run none of whose evaluations succeeded has failed
             error = every_evaluation_failed(store, run_id)
@@ -171,6 +183,11 @@ def _record_end(store: Store, run_id: int, finished: bool, error: str | None, in
                 return False
             backoff.wait()
     return False  # pragma: no cover - the loop returns
+
+
+def _worker_pids(prepared: PreparedRun | PreparedWalkForward) -> list[int]:
+    """The process ids of the run's local workers (none on Dask or in-process)."""
+    return list(getattr(prepared.executor, "pids", ()))
 
 
 def _send(pipe: Connection, message: tuple[Any, ...]) -> None:
