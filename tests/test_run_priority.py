@@ -3,21 +3,30 @@ processes, their scheduling policy read back from the kernel."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from tests.server import Server
 from tests.test_api import PLUGIN_ENV, run_config
 from tests.test_faults import run_leaders, run_processes, wait_generation
-from visualization_apps.run_priority import PRIORITY_ENV, WorkerPriority, chosen_priority, lower
-from visualization_apps.runner import RUN_NICENESS
+from visualization_apps import run_priority
+from visualization_apps.run_priority import (
+    PRIORITY_ENV,
+    RUN_NICENESS,
+    WorkerPriority,
+    chosen_priority,
+    lower,
+)
 
 linux = pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
 
+AUTOGROUPS = os.path.exists("/proc/self/autogroup")
 THREADED = "import threading, time; threading.Thread(target=time.sleep, args=(60,)).start(); print('up', flush=True); time.sleep(60)"
 
 
@@ -70,6 +79,11 @@ def test_the_priority_comes_from_the_environment(monkeypatch):
     assert chosen_priority() == "idle"  # unknown: the default, with a warning
 
 
+def autogroup(pid: int) -> str:
+    """Process ``pid``'s autogroup: ``/autogroup-N nice K``."""
+    return Path(f"/proc/{pid}/autogroup").read_text()
+
+
 def run_and_workers(server: Server) -> tuple[int, list[int]]:
     """The run process of the server's one run and its workers' process ids."""
     processes = run_processes(server)
@@ -97,6 +111,15 @@ def test_a_runs_workers_run_at_the_priority_asked_and_the_run_process_below_the_
         assert len(workers) == 2, workers
         assert os.sched_getscheduler(run_pid) == os.SCHED_OTHER
         assert os.getpriority(os.PRIO_PROCESS, run_pid) == RUN_NICENESS
+        assert os.getpgid(run_pid) == run_pid  # its workers' group, killed as one
+        server_session = os.getsid(server.process.pid)
+        assert (os.getsid(run_pid) == run_pid) == (choice != "low")  # idle: a session of its own
+        assert all(os.getsid(pid) == os.getsid(run_pid) for pid in workers)
+        if choice != "low" and AUTOGROUPS:  # a scheduling group of its own, at the default weight
+            assert autogroup(run_pid) != autogroup(server.process.pid)
+            assert autogroup(run_pid).split()[-1] == "0"
+        if choice == "low":
+            assert os.getsid(run_pid) == server_session
         expected = os.SCHED_OTHER if choice == "low" else os.SCHED_IDLE
         for pid in workers:
             assert policies(pid) == {expected}, (pid, choice)
@@ -104,3 +127,23 @@ def test_a_runs_workers_run_at_the_priority_asked_and_the_run_process_below_the_
         assert server.wait_for(run_id, ("stopped", "completed"), timeout=120)["state"] in ("stopped", "completed")
     finally:
         server.stop()
+
+
+DETACH = (
+    "import importlib.util, json, os, sys; from pathlib import Path; "
+    "spec = importlib.util.spec_from_file_location('run_priority', sys.argv[2]); "  # not the package: no Flask to import
+    "module = importlib.util.module_from_spec(spec); spec.loader.exec_module(module); "
+    "module.detach(sys.argv[1]); group = Path('/proc/self/autogroup'); "
+    "print(json.dumps([os.getsid(0), os.getpgid(0), os.getpid(), os.nice(0), "
+    "group.read_text() if group.exists() else None]))"
+)
+
+
+@pytest.mark.parametrize("choice", ["idle", "low"])
+def test_detach_makes_a_group_leader_below_the_server(choice):
+    done = subprocess.run([sys.executable, "-c", DETACH, choice, run_priority.__file__], capture_output=True, text=True, check=True)
+    session, group, pid, niceness, autogroup_line = json.loads(done.stdout)
+    assert group == pid and niceness == RUN_NICENESS
+    assert (session == pid) == (choice == "idle")
+    if autogroup_line is not None:  # idle: a scheduling group of its own; low: the server's (this test's)
+        assert (autogroup_line == autogroup(os.getpid())) == (choice == "low")

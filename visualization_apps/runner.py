@@ -12,8 +12,10 @@ Its lifetime is bound to the run and to the server (docs/RUNS.md):
 * it holds the run's lock (`run_lock`) from its first step to its last write (its
   final state): a second process on the same run exits at once with
   `LOCKED_EXIT`, writing nothing;
-* it leads its own process group, which its workers join: the server ends the
-  run and every worker, even one still starting, with one ``killpg``;
+* it leads its own process group (and session, `run_priority.detach`), which its
+  workers join: the server ends the run and every worker, even one still
+  starting, with one ``killpg``; the group runs below the server's priority, its
+  workers at idle priority (`run_priority`);
 * a watchdog (`watch_parent`) kills that group within a second of the server
   going away (SIGKILL included), and no generation is written once it has gone.
 """
@@ -43,13 +45,12 @@ from visualization_apps import run_lock
 from visualization_apps.faults import Backoff, describe, is_storage_fault
 from visualization_apps.outcome import every_evaluation_failed
 from visualization_apps.provenance import describe_executor, record_start
-from visualization_apps.run_priority import WorkerPriority
+from visualization_apps.run_priority import WorkerPriority, detach
 from visualization_apps.run_states import RunState
 from visualization_apps.storage import Store
 from visualization_apps.walk_forward_runner import drive_walk_forward
 
 log = logging.getLogger(__name__)
-RUN_NICENESS = 10
 LOCKED_EXIT = 73
 """Exit code: another process holds the run's lock (nothing was written)."""
 UNRECORDED_EXIT = 74
@@ -81,7 +82,9 @@ def run_main(
     local pool, as the configuration's ``workers`` says). A cluster lost mid-run
     (`ClusterLost`) ends it interrupted with the reason, resumable."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when a run stops
-    os.setpgrp()  # before any worker starts: they all join this group
+    # Before any worker starts (they all join its group), below the server's
+    # priority: pages and the API stay responsive while every core evaluates.
+    detach()
     watch_parent(server_pid, _end_group)
     logging.basicConfig(level=logging.INFO, format=f"run {run_id} %(levelname)s %(name)s: %(message)s")
     lock = run_lock.acquire(folder)
@@ -94,11 +97,7 @@ def run_main(
     def should_stop() -> bool:
         return stop.is_set() or bool(terminated)
 
-    # Below the server's priority (its workers inherit it, then go to idle
-    # priority, `run_priority`): pages and the API stay responsive while every
-    # core evaluates.
-    os.nice(RUN_NICENESS)
-    priority = WorkerPriority()
+    priority = WorkerPriority()  # the workers at idle priority once they start
     store = Store(db_path)
     prepared: PreparedRun | PreparedWalkForward | None = None
     error: str | None = None
