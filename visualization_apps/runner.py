@@ -12,8 +12,10 @@ Its lifetime is bound to the run and to the server (docs/RUNS.md):
 * it holds the run's lock (`run_lock`) from its first step to its last write (its
   final state): a second process on the same run exits at once with
   `LOCKED_EXIT`, writing nothing;
-* it leads its own process group, which its workers join: the server ends the
-  run and every worker, even one still starting, with one ``killpg``;
+* it leads its own process group (and session, `run_priority.detach`), which its
+  workers join: the server ends the run and every worker, even one still
+  starting, with one ``killpg``; the group runs below the server's priority, its
+  workers at idle priority (`run_priority`);
 * a watchdog (`watch_parent`) kills that group within a second of the server
   going away (SIGKILL included), and no generation is written once it has gone.
 """
@@ -43,12 +45,12 @@ from visualization_apps import run_lock
 from visualization_apps.faults import Backoff, describe, is_storage_fault
 from visualization_apps.outcome import every_evaluation_failed
 from visualization_apps.provenance import describe_executor, record_start
+from visualization_apps.run_priority import WorkerPriority, detach
 from visualization_apps.run_states import RunState
 from visualization_apps.storage import Store
 from visualization_apps.walk_forward_runner import drive_walk_forward
 
 log = logging.getLogger(__name__)
-RUN_NICENESS = 10
 LOCKED_EXIT = 73
 """Exit code: another process holds the run's lock (nothing was written)."""
 UNRECORDED_EXIT = 74
@@ -80,7 +82,9 @@ def run_main(
     local pool, as the configuration's ``workers`` says). A cluster lost mid-run
     (`ClusterLost`) ends it interrupted with the reason, resumable."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when a run stops
-    os.setpgrp()  # before any worker starts: they all join this group
+    # Before any worker starts (they all join its group), below the server's
+    # priority: pages and the API stay responsive while every core evaluates.
+    detach()
     watch_parent(server_pid, _end_group)
     logging.basicConfig(level=logging.INFO, format=f"run {run_id} %(levelname)s %(name)s: %(message)s")
     lock = run_lock.acquire(folder)
@@ -93,9 +97,7 @@ def run_main(
     def should_stop() -> bool:
         return stop.is_set() or bool(terminated)
 
-    # Below the server's priority (its workers inherit it): pages and the API stay
-    # responsive while every core evaluates.
-    os.nice(RUN_NICENESS)
+    priority = WorkerPriority()  # the workers at idle priority once they start
     store = Store(db_path)
     prepared: PreparedRun | PreparedWalkForward | None = None
     error: str | None = None
@@ -108,13 +110,21 @@ def run_main(
         if config.settings.walk_forward is not None:  # a walk-forward: its own loop, the same guarantees
             prepared = prepare_walk_forward(config, data_path, checkpoint_dir=folder, resume=resume, executor=executor)
             record_start(store, run_id, describe_executor(prepared.executor))
+            walk = prepared
+
+            def published(n: int) -> None:
+                _send(pipe, ("generation", run_id, n))
+                priority.update(_worker_pids(walk))
+
+            priority.update(_worker_pids(walk))
             finished = not should_stop() and drive_walk_forward(
-                prepared, store, run_id, should_stop, lambda n: _send(pipe, ("generation", run_id, n)),
+                walk, store, run_id, should_stop, published,
                 lambda: None if parent_alive(server_pid) else _end_group(),
             )  # fmt: skip
         else:
             prepared = prepare_run(config, data_path, checkpoint_dir=folder, resume=resume, executor=executor)
             record_start(store, run_id, describe_executor(prepared.executor))
+            priority.update(_worker_pids(prepared))
             optimizer = prepared.optimizer
             if not should_stop():  # asked to stop while it started: not even a first generation
                 for event in optimizer.generations(should_stop=should_stop):
@@ -124,6 +134,7 @@ def run_main(
                         _end_group()
                     store.add_generation(run_id, document, optimizer.data_fingerprint)
                     _send(pipe, ("generation", run_id, event.generation))
+                    priority.update(_worker_pids(prepared))  # a worker that died was replaced
             finished = optimizer.finished
         if finished:  # a run none of whose evaluations succeeded has failed
             error = every_evaluation_failed(store, run_id)
@@ -171,6 +182,11 @@ def _record_end(store: Store, run_id: int, finished: bool, error: str | None, in
                 return False
             backoff.wait()
     return False  # pragma: no cover - the loop returns
+
+
+def _worker_pids(prepared: PreparedRun | PreparedWalkForward) -> list[int]:
+    """The process ids of the run's local workers (none on Dask or in-process)."""
+    return list(getattr(prepared.executor, "pids", ()))
 
 
 def _send(pipe: Connection, message: tuple[Any, ...]) -> None:

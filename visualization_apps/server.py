@@ -1,7 +1,7 @@
 """The dashboard's own server: ``python app.py`` / ``strategy-optimizer-dashboard``
 ``[--host 127.0.0.1] [--port 5000] [--data-dir DIR] [--max-running N]
 [--allowed-host NAME]... [--token TOKEN] [--max-workers N] [--max-evaluations N]
-[--dask tcp://HOST:PORT]``.
+[--dask tcp://HOST:PORT] [--run-priority idle|low]``.
 
 Serves the dashboard with Flask-SocketIO in threading mode (on Werkzeug), on
 127.0.0.1 unless told otherwise, never in debug mode. DIR holds the SQLite
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import secrets
 import signal
 import sys
@@ -26,9 +27,24 @@ from collections.abc import Sequence
 
 from visualization_apps import create_app, data_lock
 from visualization_apps.data_lock import DataDirInUse
+from visualization_apps.run_priority import PRIORITIES, PRIORITY_ENV
 from visualization_apps.security import TOKEN_PARAM, is_loopback, is_wildcard, machine_hosts
 
 log = logging.getLogger(__name__)
+
+
+SWITCH_INTERVAL = 0.001
+"""Seconds a thread may hold the GIL while another waits for it (Python's default:
+0.005). The server's ~200 threads (about four per websocket client) are mostly
+waiting; a request's thread takes and gives back the GIL at each socket and
+SQLite call, and when it wakes while a thread works in pure Python (the
+publisher queueing a generation for 50 clients) it waited up to 5 ms each time:
+several times per request in the status tail."""
+
+
+def tune_threads() -> None:
+    """Set `SWITCH_INTERVAL` (for the serving process: ``python app.py``, the WSGI entry)."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def _at_least_one(text: str) -> int:
@@ -70,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dask", type=_scheduler, default=None, metavar="tcp://HOST:PORT",
                         help="evaluate every run on the Dask cluster of this scheduler (default: a local pool per "
                         "run; docs/DEPLOY.md)")  # fmt: skip
+    parser.add_argument("--run-priority", choices=PRIORITIES, default=None,
+                        help="the CPU priority of the runs' workers: idle (default: they use only the cycles nothing "
+                        "else wants, and yield a core at once) or low (niceness 10: they share a busy machine); "
+                        "see visualization_apps.run_priority")  # fmt: skip
     return parser
 
 
@@ -132,8 +152,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     A data folder another server holds: one line on stderr naming it and the
     holder's pid, exit status 2 (`visualization_apps.data_lock`)."""
     args = build_parser().parse_args(argv)
+    tune_threads()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = app_config(args)
+    if args.run_priority is not None:  # read by each run process, which inherits the environment
+        os.environ[PRIORITY_ENV] = args.run_priority
     try:  # before the app reads or changes anything in the folder
         data_lock.hold(args.data_dir)
     except DataDirInUse as exc:

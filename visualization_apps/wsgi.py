@@ -16,7 +16,9 @@ and ``DASHBOARD_MAX_RUNNING`` (default 1); who may connect: ``DASHBOARD_ALLOWED_
 (comma-separated Host names besides localhost and 127.0.0.1) and
 ``DASHBOARD_TOKEN`` (the access token, none if unset); limits:
 ``DASHBOARD_MAX_WORKERS``, ``DASHBOARD_MAX_EVALUATIONS``; a Dask cluster to evaluate on:
-``DASHBOARD_DASK`` (``tcp://HOST:PORT``, as ``--dask``). The run manager is closed when the
+``DASHBOARD_DASK`` (``tcp://HOST:PORT``, as ``--dask``); the runs' CPU priority:
+``DASHBOARD_RUN_PRIORITY`` (``idle`` or ``low``, as ``--run-priority``; read by each
+run process, `visualization_apps.run_priority`). The run manager is closed when the
 worker exits (gunicorn's SIGTERM: each run stops after its current generation,
 ``interrupted`` and resumable, within gunicorn's graceful timeout of 30 s; a
 killed worker's runs notice and end by themselves, see docs/RUNS.md).
@@ -31,7 +33,9 @@ import sys
 
 from visualization_apps import create_app
 from visualization_apps.data_lock import DataDirInUse
+from visualization_apps.server import tune_threads
 
+tune_threads()
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 app = create_app(
     {
