@@ -215,7 +215,8 @@ function scheduleDraw() {
   }, wait);
 }
 
-// Draw now what arrived (a pending redraw is replaced): the run has ended.
+// Draw now what arrived (a pending redraw is replaced): the run has ended, or a chart
+// that is behind scrolled into view.
 function drawNow() {
   if (drawTimer !== null) { clearTimeout(drawTimer); drawTimer = null; }
   ready.then(() => { if (summaries.length) draw(); });
@@ -229,7 +230,9 @@ function draw() {
 
 // A chart is drawn again only when what it shows changed: the elite's table and charts
 // when the elite, a member's statistics or the run's robustness did (late in a run the
-// elite rarely changes), the per-generation charts when a generation arrived.
+// elite rarely changes), the per-generation charts when a generation arrived. While a
+// run is watched, a chart off screen waits until it scrolls into view (static/in_view.js);
+// the first draw (`data-ready`) and those once the run is over draw every chart.
 const drawnKeys = {};
 function changed(name, key) {
   if (drawnKeys[name] === key) return false;
@@ -237,22 +240,25 @@ function changed(name, key) {
   return true;
 }
 
+const CHARTS = ["objectives", "evolution", "elite", "pareto", "parallel", "histograms"];
+
 function drawAll() {
   const elite = eliteIds.map((id) => members.get(id));
   const eliteKey = `${eliteIds.join(",")}|${membersVersion}|${robustness ? robustness.trials : ""}`;
-  if (changed("generations", lastGeneration)) {
-    drawObjectives();
-    drawEvolution();
-  }
-  if (changed("elite", eliteKey)) {
-    drawElite(elite);
-    drawPareto(elite);
-    drawParallel(elite);
-  }
-  if (changed("histograms", `${lastGeneration}|${eliteKey}`)) drawHistograms(elite);
-  document.body.dataset.drawn = String(lastGeneration);
+  const every = document.body.dataset.ready !== "true" || ended || RUN_STATES.final.includes(document.body.dataset.state);
+  const due = (name, key) => (every || isInView(name)) && changed(name, key);
+  if (due("objectives", lastGeneration)) drawObjectives();
+  if (due("evolution", lastGeneration)) drawEvolution();
+  if (due("elite", eliteKey)) drawElite(elite);
+  if (due("pareto", eliteKey)) drawPareto(elite);
+  if (due("parallel", eliteKey)) drawParallel(elite);
+  if (due("histograms", `${lastGeneration}|${eliteKey}`)) drawHistograms(elite);
+  document.body.dataset.drawn = String(lastGeneration);  // every chart in view shows this generation
   document.body.dataset.ready = "true";
 }
+
+// A chart that scrolls into view is drawn at once if it is behind.
+watchInView(CHARTS, drawNow);
 
 const SMALL = { margin: { l: 60, r: 15, t: 36, b: 40 }, height: 230 };
 // The run page's charts have fixed margins: Plotly's automargin draws a chart again
@@ -299,15 +305,19 @@ function drawPareto(elite) {
   const common = { customdata: elite.map((e) => e.id), text: elite.map((e) => describe(e, metrics)),
                    hovertemplate: "%{text}<extra></extra>" };
   if (metrics.length < 2) {
-    Plotly.react(div, [{ ...common, x: elite.map((e) => `#${e.id}`), y: elite.map((e) => e.fitness[0]), type: "bar" }],
-      { ...PLOT_LAYOUT, title: { text: `Elite by ${metrics[0]} (click to open)` }, margin: { l: 65, r: 20, t: 40, b: 90 },
-        xaxis: { title: { text: "individual" }, type: "category", tickangle: -90 },
-        yaxis: { title: { text: metrics[0] } } }, PLOT_CONFIG);
+    // By rank, the member in the hover (textposition "none": a bar draws its `text`, and fitting each
+    // member's description into its bar, like fifty rotated "#id" labels, was most of the chart's time).
+    Plotly.react(div, [{ ...common, x: elite.map((e, k) => k + 1), y: elite.map((e) => e.fitness[0]), type: "bar",
+                         textposition: "none" }],
+      { ...PLOT_LAYOUT, title: { text: `Elite by ${metrics[0]} (click to open)` }, margin: { l: 65, r: 20, t: 40, b: 55 },
+        xaxis: { title: { text: "rank in the elite (hover: the member)" }, ...FIXED },
+        yaxis: { title: { text: metrics[0] }, ...FIXED } }, PLOT_CONFIG);
   } else {
     Plotly.react(div, [{ ...common, x: elite.map((e) => e.fitness[0]), y: elite.map((e) => e.fitness[1]),
       mode: "markers", type: "scatter", marker: { size: 9, color: "#0969da" } }],
       { ...PLOT_LAYOUT, title: { text: "Pareto front (click a point to open it)" }, hovermode: "closest",
-        margin: { l: 65, r: 20, t: 40, b: 55 }, xaxis: { title: { text: metrics[0] } }, yaxis: { title: { text: metrics[1] } } },
+        margin: { l: 65, r: 20, t: 40, b: 55 }, xaxis: { title: { text: metrics[0] }, ...FIXED },
+        yaxis: { title: { text: metrics[1] }, ...FIXED } },
       PLOT_CONFIG);
   }
   if (!div.dataset.clickable) {
