@@ -8,8 +8,9 @@
 // generation event carries the elite's ids, so only the summaries of new members are
 // fetched (`/individuals?ids=`) and members that left are dropped; the whole elite is
 // read once, at load. Charts are redrawn at most once a second and at most 5 % of the
-// time (a redraw that took d waits 20 d for the next), not while the tab is hidden: the
-// browser must not take the run's CPU. The run's robustness (after its last
+// time (a redraw that took d, to the end of its frame, waits 20 d for the next), not
+// while the tab is hidden, and while the run is watched only those on screen: the
+// browser must not take the run's CPU. The elite table is drawn by run_elite.js. The run's robustness (after its last
 // generation) comes without its per-split arrays in the summaries; the "Is it real?"
 // panel reads them once from their own route (static/robustness.js draws it).
 
@@ -153,7 +154,7 @@ let catching = null;
 function catchUp() {
   catching = catching || (async () => {
     const first = lastGeneration === 0;
-    const status = first ? await getJSON(`/api/runs/${RUN_ID}?fields=summary`) : null;
+    const status = first ? await freshStatus() : null;
     const summariesRead = getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration}&fields=summary`);
     const populationOf = (g) => getJSON(`/api/runs/${RUN_ID}/generations?after=${g - 1}&fields=population`);
     const populationRead = status && status.generation > 0 ? populationOf(status.generation) : null;
@@ -222,10 +223,16 @@ function drawNow() {
   ready.then(() => { if (summaries.length) draw(); });
 }
 
+// A draw's cost runs to the end of the frame that paints it (the style, layout and paint
+// after the script are the browser's CPU too); on a loaded machine it reads longer, and
+// the page redraws less often: what the run's workers need.
 function draw() {
-  lastDraw = performance.now();
+  const start = lastDraw = performance.now();
   if (!summaries.length) return;
-  try { drawAll(); } finally { drawCost = performance.now() - lastDraw; }
+  try { drawAll(); } finally {
+    drawCost = performance.now() - start;
+    requestAnimationFrame(() => setTimeout(() => { drawCost = Math.max(drawCost, performance.now() - start); }));
+  }
 }
 
 // A chart is drawn again only when what it shows changed: the elite's table and charts
@@ -326,49 +333,6 @@ function drawPareto(elite) {
   }
 }
 
-const COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "sortino", "profit_factor", "win_rate_pct",
-                 "total_trades", "exposure_pct"];
-const TEST_COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "total_trades"];
-
-// The elite's robustness columns (stored per member after the run's last generation).
-function robustnessColumns(elite) {
-  if (!elite.some((e) => e.robustness)) return [];
-  const trials = robustness ? robustness.trials : null;
-  const metrics = summaries[0].objectives.map((o) => o.metric);
-  const r = (e) => e.robustness || {};
-  return [
-    { key: "dsr", head: "DSR", value: (e) => r(e).dsr, pass: (v) => v >= DSR_PASS,
-      title: `Deflated Sharpe ratio. DSR ≥ ${DSR_PASS} (in bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(trials)} trials of the run` },
-    ...metrics.map((metric, k) => ({ key: `plateau_ratio_${k}`, head: `plateau ${metric}`, value: (e) => (r(e).plateau_ratio || [])[k],
-      title: `Plateau ratio of ${metric}: the median of the member's neighbours / its own value (near 1: a plateau, not a lonely peak)` })),
-    { key: "mc_drawdown_p95", head: "MC p95 drawdown %", value: (e) => (r(e).mc_drawdown_pct || [])[2],
-      title: "Monte Carlo: the 95th percentile of the maximum drawdown over reshuffled trade orders (%)" },
-  ];
-}
-
-function drawElite(elite) {
-  const table = document.getElementById("elite");
-  const hasTest = elite.some((e) => e.test);
-  const hasTies = elite.some((e) => e.ties !== undefined);
-  const robust = robustnessColumns(elite);
-  const th = (text, attrs = {}) => el("th", { title: text, ...attrs, text });
-  table.tHead.replaceChildren(el("tr", {}, th("#"), ...(hasTies ? [th("ties")] : []), ...genes.map((g) => th(label(g))),
-    ...COLUMNS.map((c) => th(c)), ...(hasTest ? TEST_COLUMNS.map((c) => th(`test ${c}`)) : []),
-    ...robust.map((c) => th(c.head, { title: c.title, "data-column": c.key, class: "robust" }))));
-  table.tBodies[0].replaceChildren(...elite.map((e) => el("tr", { "data-id": String(e.id) },
-    el("td", {}, el("a", { href: individualUrl(e.id), text: String(e.id) })),
-    ...(hasTies ? [el("td", { text: fmt(e.ties) })] : []),
-    ...genes.map((g) => numberCell(e.params[g], 4)),
-    ...COLUMNS.map((c) => numberCell(e[c])),
-    ...(hasTest ? TEST_COLUMNS.map((c) => (e.test ? numberCell(e.test[c], 3, { class: "test" }) : el("td", { class: "test", text: "–" }))) : []),
-    ...robust.map((c) => { const v = c.value(e);
-      return numberCell(v, 3, { "data-column": c.key, class: c.pass && typeof v === "number" && c.pass(v) ? "robust pass" : "robust" }); }))));
-  const hint = document.getElementById("elite-hint");
-  hint.hidden = !robust.length;
-  hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials ${table.dataset.scope || "the run made"} (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";
-  resort(table);
-}
-
 for (const action of ["stop", "resume"]) {
   document.getElementById(action).addEventListener("click", () =>
     postJSON(`/api/runs/${RUN_ID}/${action}`).then(() => getJSON(`/api/runs/${RUN_ID}?fields=summary`)).then(setStatus, alertError));
@@ -376,7 +340,17 @@ for (const action of ["stop", "resume"]) {
 function alertError(error) { const e = document.getElementById("error"); e.hidden = false; e.textContent = error.message; }
 
 makeSortable(document.getElementById("elite"));
-const ready = Promise.all([getJSON(`/api/runs/${RUN_ID}/labels`), getJSON(`/api/runs/${RUN_ID}/config`)])
+// The run's status and configuration, read once for the page's scripts (the provenance
+// block, run_provenance.js, and the walk-forward link, walk_forward_link.js, use them too).
+const statusRead = getJSON(`/api/runs/${RUN_ID}?fields=summary`);
+const configRead = getJSON(`/api/runs/${RUN_ID}/config`);
+let statusUnused = true;
+// The status read at load the first time, then read again (a later catch-up needs the current one).
+function freshStatus() {
+  if (statusUnused) { statusUnused = false; return statusRead; }
+  return getJSON(`/api/runs/${RUN_ID}?fields=summary`);
+}
+const ready = Promise.all([getJSON(`/api/runs/${RUN_ID}/labels`), configRead])
   .then(([answer, config]) => { genes = answer.genes; labels = answer.labels; ranges = geneRanges(config, genes); });
 const firstRead = catchUp().catch(alertError);  // at once, not after the socket's handshake
 const socket = io({ transports: ["websocket"] });
