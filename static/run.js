@@ -122,10 +122,16 @@ let robustnessRead = null;
 function showRobustness(summary) {
   if (!summary || !summary.robustness) return Promise.resolve();
   robustness = summary.robustness;
-  robustnessRead = robustnessRead || getJSON(`/api/runs/${RUN_ID}/robustness`)
+  robustnessRead = robustnessRead || showRobustnessArrays(getJSON(`/api/runs/${RUN_ID}/robustness`));
+  return robustnessRead;
+}
+
+// The "Is it real?" panel drawn from a read of its arrays (`read`, a promise; read again
+// if it answered null: it was served before the run's end that the status reports).
+function showRobustnessArrays(read) {
+  return read.then((full) => full || getJSON(`/api/runs/${RUN_ID}/robustness`))
     .then((full) => { if (full) drawRobustnessPanel(full); })
     .catch((error) => { robustnessRead = null; alertError(error); });
-  return robustnessRead;
 }
 
 // A generation event (or a REST summary) applied once, in order.
@@ -153,12 +159,15 @@ let catching = null;
 // robustness panel's arrays, so the page waits for the slowest read, not their sum.
 function catchUp() {
   catching = catching || (async () => {
+    const early = lastGeneration === 0 ? takeFirstReads() : null;  // run_reads.js's, started before Plotly.js
     const first = lastGeneration === 0;
-    const status = first ? await freshStatus() : null;
-    const summariesRead = getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration}&fields=summary`);
+    const status = early ? await early.status : first ? await getJSON(`/api/runs/${RUN_ID}?fields=summary`) : null;
+    const summariesRead = early ? early.summaries : getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration}&fields=summary`);
     const populationOf = (g) => getJSON(`/api/runs/${RUN_ID}/generations?after=${g - 1}&fields=population`);
-    const populationRead = status && status.generation > 0 ? populationOf(status.generation) : null;
-    const eliteRead = status && status.generation > 0 ? getJSON(`/api/runs/${RUN_ID}/elite?fields=summary`) : null;
+    const populationAt = early ? early.populationGeneration : status ? status.generation : 0;
+    const populationRead = early ? early.population : status && status.generation > 0 ? populationOf(status.generation) : null;
+    const eliteRead = early ? early.elite : status && status.generation > 0 ? getJSON(`/api/runs/${RUN_ID}/elite?fields=summary`) : null;
+    if (early && early.robustness && status.robustness) robustnessRead = robustnessRead || showRobustnessArrays(early.robustness);
     if (status) setStatus(status);
     if (status && status.robustness) showRobustness(status);
     const missed = await summariesRead;
@@ -167,9 +176,10 @@ function catchUp() {
     lastGeneration = missed[missed.length - 1].generation;
     showProgress(missed[missed.length - 1]);
     // The last population, whole, for the population-vs-elite histograms: one generation.
-    const [last] = await (populationRead && status.generation === lastGeneration ? populationRead : populationOf(lastGeneration));
+    const [last] = await (populationRead && populationAt === lastGeneration ? populationRead : populationOf(lastGeneration));
     if (last) population = last.population_params || {};
-    if (eliteRead) for (const member of await eliteRead) members.set(member.id, member);
+    const elite = await eliteRead;
+    if (elite) for (const member of elite) members.set(member.id, member);
     membersVersion += 1;
     document.body.dataset.generations = String(lastGeneration);
     await updateElite(missed[missed.length - 1].elite);
@@ -340,17 +350,7 @@ for (const action of ["stop", "resume"]) {
 function alertError(error) { const e = document.getElementById("error"); e.hidden = false; e.textContent = error.message; }
 
 makeSortable(document.getElementById("elite"));
-// The run's status and configuration, read once for the page's scripts (the provenance
-// block, run_provenance.js, and the walk-forward link, walk_forward_link.js, use them too).
-const statusRead = getJSON(`/api/runs/${RUN_ID}?fields=summary`);
-const configRead = getJSON(`/api/runs/${RUN_ID}/config`);
-let statusUnused = true;
-// The status read at load the first time, then read again (a later catch-up needs the current one).
-function freshStatus() {
-  if (statusUnused) { statusUnused = false; return statusRead; }
-  return getJSON(`/api/runs/${RUN_ID}?fields=summary`);
-}
-const ready = Promise.all([getJSON(`/api/runs/${RUN_ID}/labels`), configRead])
+const ready = Promise.all([labelsRead, configRead])  // started by run_reads.js
   .then(([answer, config]) => { genes = answer.genes; labels = answer.labels; ranges = geneRanges(config, genes); });
 const firstRead = catchUp().catch(alertError);  // at once, not after the socket's handshake
 const socket = io({ transports: ["websocket"] });
