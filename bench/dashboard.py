@@ -18,7 +18,8 @@ The pages at real scale (issue 14; `bench.dashboard_pages`): a BTC-1m run of P x
 open in a real browser (Playwright, Debian's Chromium) from submission to the end,
 alternately ``--repeat`` times each (3): the throughput of each (evaluations per
 wall second, from the submission to ``completed`` as polled; medians; after a
-warm-up run), and the browser's CPU seconds while it watched (all its processes). Then, with all G generations stored, the
+warm-up run), and the browser's CPU seconds while it watched (all its processes; and those of them to
+the page's first draw, the fixed cost of opening it in a fresh browser). Then, with all G generations stored, the
 run page's load time in a fresh browser (navigation to the page's first complete
 draw, ``data-ready``) and the bytes it transferred (API data, and everything with
 the static assets). Last, the same run by the command line with a checkpoint: the

@@ -8,8 +8,9 @@
 // generation event carries the elite's ids, so only the summaries of new members are
 // fetched (`/individuals?ids=`) and members that left are dropped; the whole elite is
 // read once, at load. Charts are redrawn at most once a second and at most 5 % of the
-// time (a redraw that took d waits 20 d for the next), not while the tab is hidden: the
-// browser must not take the run's CPU. The run's robustness (after its last
+// time (a redraw that took d, to the end of its frame, waits 20 d for the next), not
+// while the tab is hidden, and while the run is watched only those on screen: the
+// browser must not take the run's CPU. The elite table is drawn by run_elite.js. The run's robustness (after its last
 // generation) comes without its per-split arrays in the summaries; the "Is it real?"
 // panel reads them once from their own route (static/robustness.js draws it).
 
@@ -121,10 +122,16 @@ let robustnessRead = null;
 function showRobustness(summary) {
   if (!summary || !summary.robustness) return Promise.resolve();
   robustness = summary.robustness;
-  robustnessRead = robustnessRead || getJSON(`/api/runs/${RUN_ID}/robustness`)
+  robustnessRead = robustnessRead || showRobustnessArrays(getJSON(`/api/runs/${RUN_ID}/robustness`));
+  return robustnessRead;
+}
+
+// The "Is it real?" panel drawn from a read of its arrays (`read`, a promise; read again
+// if it answered null: it was served before the run's end that the status reports).
+function showRobustnessArrays(read) {
+  return read.then((full) => full || getJSON(`/api/runs/${RUN_ID}/robustness`))
     .then((full) => { if (full) drawRobustnessPanel(full); })
     .catch((error) => { robustnessRead = null; alertError(error); });
-  return robustnessRead;
 }
 
 // A generation event (or a REST summary) applied once, in order.
@@ -152,12 +159,15 @@ let catching = null;
 // robustness panel's arrays, so the page waits for the slowest read, not their sum.
 function catchUp() {
   catching = catching || (async () => {
+    const early = lastGeneration === 0 ? takeFirstReads() : null;  // run_reads.js's, started before Plotly.js
     const first = lastGeneration === 0;
-    const status = first ? await getJSON(`/api/runs/${RUN_ID}?fields=summary`) : null;
-    const summariesRead = getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration}&fields=summary`);
+    const status = early ? await early.status : first ? await getJSON(`/api/runs/${RUN_ID}?fields=summary`) : null;
+    const summariesRead = early ? early.summaries : getJSON(`/api/runs/${RUN_ID}/generations?after=${lastGeneration}&fields=summary`);
     const populationOf = (g) => getJSON(`/api/runs/${RUN_ID}/generations?after=${g - 1}&fields=population`);
-    const populationRead = status && status.generation > 0 ? populationOf(status.generation) : null;
-    const eliteRead = status && status.generation > 0 ? getJSON(`/api/runs/${RUN_ID}/elite?fields=summary`) : null;
+    const populationAt = early ? early.populationGeneration : status ? status.generation : 0;
+    const populationRead = early ? early.population : status && status.generation > 0 ? populationOf(status.generation) : null;
+    const eliteRead = early ? early.elite : status && status.generation > 0 ? getJSON(`/api/runs/${RUN_ID}/elite?fields=summary`) : null;
+    if (early && early.robustness && status.robustness) robustnessRead = robustnessRead || showRobustnessArrays(early.robustness);
     if (status) setStatus(status);
     if (status && status.robustness) showRobustness(status);
     const missed = await summariesRead;
@@ -166,9 +176,10 @@ function catchUp() {
     lastGeneration = missed[missed.length - 1].generation;
     showProgress(missed[missed.length - 1]);
     // The last population, whole, for the population-vs-elite histograms: one generation.
-    const [last] = await (populationRead && status.generation === lastGeneration ? populationRead : populationOf(lastGeneration));
+    const [last] = await (populationRead && populationAt === lastGeneration ? populationRead : populationOf(lastGeneration));
     if (last) population = last.population_params || {};
-    if (eliteRead) for (const member of await eliteRead) members.set(member.id, member);
+    const elite = await eliteRead;
+    if (elite) for (const member of elite) members.set(member.id, member);
     membersVersion += 1;
     document.body.dataset.generations = String(lastGeneration);
     await updateElite(missed[missed.length - 1].elite);
@@ -215,21 +226,30 @@ function scheduleDraw() {
   }, wait);
 }
 
-// Draw now what arrived (a pending redraw is replaced): the run has ended.
+// Draw now what arrived (a pending redraw is replaced): the run has ended, or a chart
+// that is behind scrolled into view.
 function drawNow() {
   if (drawTimer !== null) { clearTimeout(drawTimer); drawTimer = null; }
   ready.then(() => { if (summaries.length) draw(); });
 }
 
+// A draw's cost runs to the end of the frame that paints it (the style, layout and paint
+// after the script are the browser's CPU too); on a loaded machine it reads longer, and
+// the page redraws less often: what the run's workers need.
 function draw() {
-  lastDraw = performance.now();
+  const start = lastDraw = performance.now();
   if (!summaries.length) return;
-  try { drawAll(); } finally { drawCost = performance.now() - lastDraw; }
+  try { drawAll(); } finally {
+    drawCost = performance.now() - start;
+    requestAnimationFrame(() => setTimeout(() => { drawCost = Math.max(drawCost, performance.now() - start); }));
+  }
 }
 
 // A chart is drawn again only when what it shows changed: the elite's table and charts
 // when the elite, a member's statistics or the run's robustness did (late in a run the
-// elite rarely changes), the per-generation charts when a generation arrived.
+// elite rarely changes), the per-generation charts when a generation arrived. While a
+// run is watched, a chart off screen waits until it scrolls into view (static/in_view.js);
+// the first draw (`data-ready`) and those once the run is over draw every chart.
 const drawnKeys = {};
 function changed(name, key) {
   if (drawnKeys[name] === key) return false;
@@ -237,22 +257,25 @@ function changed(name, key) {
   return true;
 }
 
+const CHARTS = ["objectives", "evolution", "elite", "pareto", "parallel", "histograms"];
+
 function drawAll() {
   const elite = eliteIds.map((id) => members.get(id));
   const eliteKey = `${eliteIds.join(",")}|${membersVersion}|${robustness ? robustness.trials : ""}`;
-  if (changed("generations", lastGeneration)) {
-    drawObjectives();
-    drawEvolution();
-  }
-  if (changed("elite", eliteKey)) {
-    drawElite(elite);
-    drawPareto(elite);
-    drawParallel(elite);
-  }
-  if (changed("histograms", `${lastGeneration}|${eliteKey}`)) drawHistograms(elite);
-  document.body.dataset.drawn = String(lastGeneration);
+  const every = document.body.dataset.ready !== "true" || ended || RUN_STATES.final.includes(document.body.dataset.state);
+  const due = (name, key) => (every || isInView(name)) && changed(name, key);
+  if (due("objectives", lastGeneration)) drawObjectives();
+  if (due("evolution", lastGeneration)) drawEvolution();
+  if (due("elite", eliteKey)) drawElite(elite);
+  if (due("pareto", eliteKey)) drawPareto(elite);
+  if (due("parallel", eliteKey)) drawParallel(elite);
+  if (due("histograms", `${lastGeneration}|${eliteKey}`)) drawHistograms(elite);
+  document.body.dataset.drawn = String(lastGeneration);  // every chart in view shows this generation
   document.body.dataset.ready = "true";
 }
+
+// A chart that scrolls into view is drawn at once if it is behind.
+watchInView(CHARTS, drawNow);
 
 const SMALL = { margin: { l: 60, r: 15, t: 36, b: 40 }, height: 230 };
 // The run page's charts have fixed margins: Plotly's automargin draws a chart again
@@ -299,64 +322,25 @@ function drawPareto(elite) {
   const common = { customdata: elite.map((e) => e.id), text: elite.map((e) => describe(e, metrics)),
                    hovertemplate: "%{text}<extra></extra>" };
   if (metrics.length < 2) {
-    Plotly.react(div, [{ ...common, x: elite.map((e) => `#${e.id}`), y: elite.map((e) => e.fitness[0]), type: "bar" }],
-      { ...PLOT_LAYOUT, title: { text: `Elite by ${metrics[0]} (click to open)` }, margin: { l: 65, r: 20, t: 40, b: 90 },
-        xaxis: { title: { text: "individual" }, type: "category", tickangle: -90 },
-        yaxis: { title: { text: metrics[0] } } }, PLOT_CONFIG);
+    // By rank, the member in the hover (textposition "none": a bar draws its `text`, and fitting each
+    // member's description into its bar, like fifty rotated "#id" labels, was most of the chart's time).
+    Plotly.react(div, [{ ...common, x: elite.map((e, k) => k + 1), y: elite.map((e) => e.fitness[0]), type: "bar",
+                         textposition: "none" }],
+      { ...PLOT_LAYOUT, title: { text: `Elite by ${metrics[0]} (click to open)` }, margin: { l: 65, r: 20, t: 40, b: 55 },
+        xaxis: { title: { text: "rank in the elite (hover: the member)" }, ...FIXED },
+        yaxis: { title: { text: metrics[0] }, ...FIXED } }, PLOT_CONFIG);
   } else {
     Plotly.react(div, [{ ...common, x: elite.map((e) => e.fitness[0]), y: elite.map((e) => e.fitness[1]),
       mode: "markers", type: "scatter", marker: { size: 9, color: "#0969da" } }],
       { ...PLOT_LAYOUT, title: { text: "Pareto front (click a point to open it)" }, hovermode: "closest",
-        margin: { l: 65, r: 20, t: 40, b: 55 }, xaxis: { title: { text: metrics[0] } }, yaxis: { title: { text: metrics[1] } } },
+        margin: { l: 65, r: 20, t: 40, b: 55 }, xaxis: { title: { text: metrics[0] }, ...FIXED },
+        yaxis: { title: { text: metrics[1] }, ...FIXED } },
       PLOT_CONFIG);
   }
   if (!div.dataset.clickable) {
     div.on("plotly_click", (event) => { const point = event.points[0]; if (point) location.href = individualUrl(point.customdata); });
     div.dataset.clickable = "true";
   }
-}
-
-const COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "sortino", "profit_factor", "win_rate_pct",
-                 "total_trades", "exposure_pct"];
-const TEST_COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "total_trades"];
-
-// The elite's robustness columns (stored per member after the run's last generation).
-function robustnessColumns(elite) {
-  if (!elite.some((e) => e.robustness)) return [];
-  const trials = robustness ? robustness.trials : null;
-  const metrics = summaries[0].objectives.map((o) => o.metric);
-  const r = (e) => e.robustness || {};
-  return [
-    { key: "dsr", head: "DSR", value: (e) => r(e).dsr, pass: (v) => v >= DSR_PASS,
-      title: `Deflated Sharpe ratio. DSR ≥ ${DSR_PASS} (in bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(trials)} trials of the run` },
-    ...metrics.map((metric, k) => ({ key: `plateau_ratio_${k}`, head: `plateau ${metric}`, value: (e) => (r(e).plateau_ratio || [])[k],
-      title: `Plateau ratio of ${metric}: the median of the member's neighbours / its own value (near 1: a plateau, not a lonely peak)` })),
-    { key: "mc_drawdown_p95", head: "MC p95 drawdown %", value: (e) => (r(e).mc_drawdown_pct || [])[2],
-      title: "Monte Carlo: the 95th percentile of the maximum drawdown over reshuffled trade orders (%)" },
-  ];
-}
-
-function drawElite(elite) {
-  const table = document.getElementById("elite");
-  const hasTest = elite.some((e) => e.test);
-  const hasTies = elite.some((e) => e.ties !== undefined);
-  const robust = robustnessColumns(elite);
-  const th = (text, attrs = {}) => el("th", { title: text, ...attrs, text });
-  table.tHead.replaceChildren(el("tr", {}, th("#"), ...(hasTies ? [th("ties")] : []), ...genes.map((g) => th(label(g))),
-    ...COLUMNS.map((c) => th(c)), ...(hasTest ? TEST_COLUMNS.map((c) => th(`test ${c}`)) : []),
-    ...robust.map((c) => th(c.head, { title: c.title, "data-column": c.key, class: "robust" }))));
-  table.tBodies[0].replaceChildren(...elite.map((e) => el("tr", { "data-id": String(e.id) },
-    el("td", {}, el("a", { href: individualUrl(e.id), text: String(e.id) })),
-    ...(hasTies ? [el("td", { text: fmt(e.ties) })] : []),
-    ...genes.map((g) => numberCell(e.params[g], 4)),
-    ...COLUMNS.map((c) => numberCell(e[c])),
-    ...(hasTest ? TEST_COLUMNS.map((c) => (e.test ? numberCell(e.test[c], 3, { class: "test" }) : el("td", { class: "test", text: "–" }))) : []),
-    ...robust.map((c) => { const v = c.value(e);
-      return numberCell(v, 3, { "data-column": c.key, class: c.pass && typeof v === "number" && c.pass(v) ? "robust pass" : "robust" }); }))));
-  const hint = document.getElementById("elite-hint");
-  hint.hidden = !robust.length;
-  hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials ${table.dataset.scope || "the run made"} (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";
-  resort(table);
 }
 
 for (const action of ["stop", "resume"]) {
@@ -366,7 +350,7 @@ for (const action of ["stop", "resume"]) {
 function alertError(error) { const e = document.getElementById("error"); e.hidden = false; e.textContent = error.message; }
 
 makeSortable(document.getElementById("elite"));
-const ready = Promise.all([getJSON(`/api/runs/${RUN_ID}/labels`), getJSON(`/api/runs/${RUN_ID}/config`)])
+const ready = Promise.all([labelsRead, configRead])  // started by run_reads.js
   .then(([answer, config]) => { genes = answer.genes; labels = answer.labels; ranges = geneRanges(config, genes); });
 const firstRead = catchUp().catch(alertError);  // at once, not after the socket's handshake
 const socket = io({ transports: ["websocket"] });

@@ -1,7 +1,7 @@
 "use strict";
 // The run page's "Evaluated on" line and its provenance block, from the stored
 // provenance (GET /api/runs/<id>: `versions`, with `evaluated_on`, one entry per start
-// of the run: a first start or a resume). Read once, then drawn again from each
+// of the run: a first start or a resume). From run.js's read of the status, then drawn again from each
 // `run_status` event of the run page's socket (run.js), which carries the stored record:
 // a queued run's start, or a resume, shows up without polling the server.
 
@@ -34,5 +34,5 @@ function drawProvenance(versions) {
   }
 }
 
-getJSON(`/api/runs/${RUN_ID}?fields=summary`).then((run) => drawProvenance(run.versions || {}), alertError);
+statusRead.then((run) => drawProvenance(run.versions || {}), alertError);  // run.js's read of the run's status
 socket.on("run_status", (run) => { if (run.versions) drawProvenance(run.versions); });

@@ -51,7 +51,7 @@ function lastFoldWords(verdict) {
     + `the per-generation charts span every fold's generations (fold boundaries marked).`;
 }
 
-getJSON(`/api/runs/${RUN_ID}/config`).then((config) => {
+configRead.then((config) => {  // run.js's read of the run's configuration
   if (!config || !config.walk_forward) return;
   document.getElementById("walk-forward-link").hidden = false;
   // run.js writes the run's state and generation into the page: read the verdict

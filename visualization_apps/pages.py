@@ -40,9 +40,11 @@ def _not_found(what: str) -> tuple[str, int]:
 
 @pages.get("/runs/<int:run_id>")
 def run_page(run_id: int) -> str | tuple[str, int]:
-    if current_app.extensions["dashboard"].store.run(run_id) is None:
+    record = current_app.extensions["dashboard"].store.run(run_id)
+    if record is None:
         return _not_found(f"There is no run {run_id}.")
-    return render_template("run.html", run_id=run_id)
+    # The last generation stored: the page reads its population before Plotly.js is parsed (static/run_reads.js).
+    return render_template("run.html", run_id=run_id, generation=record.get("generation") or 0)
 
 
 @pages.get("/runs/<int:run_id>/individuals/<int:ind_id>")

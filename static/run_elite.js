@@ -1,0 +1,47 @@
+"use strict";
+// The run page's elite table (static/run.js calls drawElite when it redraws): each member's
+// genes, training and test statistics, and after the run's last generation its robustness
+// columns. It reads run.js's state (summaries, genes, labels, robustness) when called.
+
+const COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "sortino", "profit_factor", "win_rate_pct",
+                 "total_trades", "exposure_pct"];
+const TEST_COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "total_trades"];
+
+// The elite's robustness columns (stored per member after the run's last generation).
+function robustnessColumns(elite) {
+  if (!elite.some((e) => e.robustness)) return [];
+  const trials = robustness ? robustness.trials : null;
+  const metrics = summaries[0].objectives.map((o) => o.metric);
+  const r = (e) => e.robustness || {};
+  return [
+    { key: "dsr", head: "DSR", value: (e) => r(e).dsr, pass: (v) => v >= DSR_PASS,
+      title: `Deflated Sharpe ratio. DSR ≥ ${DSR_PASS} (in bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(trials)} trials of the run` },
+    ...metrics.map((metric, k) => ({ key: `plateau_ratio_${k}`, head: `plateau ${metric}`, value: (e) => (r(e).plateau_ratio || [])[k],
+      title: `Plateau ratio of ${metric}: the median of the member's neighbours / its own value (near 1: a plateau, not a lonely peak)` })),
+    { key: "mc_drawdown_p95", head: "MC p95 drawdown %", value: (e) => (r(e).mc_drawdown_pct || [])[2],
+      title: "Monte Carlo: the 95th percentile of the maximum drawdown over reshuffled trade orders (%)" },
+  ];
+}
+
+function drawElite(elite) {
+  const table = document.getElementById("elite");
+  const hasTest = elite.some((e) => e.test);
+  const hasTies = elite.some((e) => e.ties !== undefined);
+  const robust = robustnessColumns(elite);
+  const th = (text, attrs = {}) => el("th", { title: text, ...attrs, text });
+  table.tHead.replaceChildren(el("tr", {}, th("#"), ...(hasTies ? [th("ties")] : []), ...genes.map((g) => th(label(g))),
+    ...COLUMNS.map((c) => th(c)), ...(hasTest ? TEST_COLUMNS.map((c) => th(`test ${c}`)) : []),
+    ...robust.map((c) => th(c.head, { title: c.title, "data-column": c.key, class: "robust" }))));
+  table.tBodies[0].replaceChildren(...elite.map((e) => el("tr", { "data-id": String(e.id) },
+    el("td", {}, el("a", { href: individualUrl(e.id), text: String(e.id) })),
+    ...(hasTies ? [el("td", { text: fmt(e.ties) })] : []),
+    ...genes.map((g) => numberCell(e.params[g], 4)),
+    ...COLUMNS.map((c) => numberCell(e[c])),
+    ...(hasTest ? TEST_COLUMNS.map((c) => (e.test ? numberCell(e.test[c], 3, { class: "test" }) : el("td", { class: "test", text: "–" }))) : []),
+    ...robust.map((c) => { const v = c.value(e);
+      return numberCell(v, 3, { "data-column": c.key, class: c.pass && typeof v === "number" && c.pass(v) ? "robust pass" : "robust" }); }))));
+  const hint = document.getElementById("elite-hint");
+  hint.hidden = !robust.length;
+  hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials ${table.dataset.scope || "the run made"} (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";
+  resort(table);
+}
