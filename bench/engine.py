@@ -2,7 +2,8 @@
 
     python -m bench.engine [--bars N] [--repeat R] [--no-vectorbt]
 
-What is timed (median of R runs after a warm-up that compiles and fills caches):
+What is timed (median of R runs after a warm-up that compiles and fills caches; ours, the
+reference path and the fused loop taken in turn, so that the machine's drift weighs on each alike):
 
 * ours: `Engine.evaluate` of an SMA(10)/SMA(50) cross with a 2 % stop-loss, a 4 %
   take-profit and commission: signals from the indicator cache, the compiled plan's
@@ -40,7 +41,7 @@ import warnings
 import numpy as np
 from numba import njit
 
-from bench.common import DATA, best_of, sma_cross_config, tiled_candles
+from bench.common import DATA, best_of, interleaved, sma_cross_config, tiled_candles
 from optimizer.config import parse_config
 from optimizer.data import MarketData, load_candles
 from optimizer.engine import Engine
@@ -129,11 +130,11 @@ def _timed(candles, repeat: int) -> dict[str, float]:
     market = MarketData(candles)
     engine = Engine(parse_config(_config()), market)
     c = candles
-    return {
-        "ours": best_of(lambda: engine.evaluate({}), repeat),
-        "reference": best_of(lambda: reference_evaluate(engine, {}), repeat),
-        "fused": best_of(lambda: fused_sma_cross(c.open, c.high, c.low, c.close, FAST, SLOW, SL, TP, FEE), repeat),
-    }
+    return interleaved({
+        "ours": lambda: engine.evaluate({}),
+        "reference": lambda: reference_evaluate(engine, {}),
+        "fused": lambda: fused_sma_cross(c.open, c.high, c.low, c.close, FAST, SLOW, SL, TP, FEE),
+    }, repeat)  # fmt: skip
 
 
 def _fit(sizes: list[int], seconds: list[float]) -> tuple[float, float]:
@@ -154,11 +155,10 @@ def main() -> None:
     candles = tiled_candles(args.bars)
     market = MarketData(candles)
     engine = Engine(parse_config(_config()), market)
-    ours = best_of(lambda: engine.evaluate({}), args.repeat)
-    stats = engine.evaluate({})
-    reference = best_of(lambda: reference_evaluate(engine, {}), args.repeat)
     c = candles
-    fused = best_of(lambda: fused_sma_cross(c.open, c.high, c.low, c.close, FAST, SLOW, SL, TP, FEE), args.repeat)
+    large = _timed(candles, args.repeat)
+    ours, reference, fused = large["ours"], large["reference"], large["fused"]
+    stats = engine.evaluate({})
     fused_equity = fused_sma_cross(c.open, c.high, c.low, c.close, FAST, SLOW, SL, TP, FEE)
     theirs = vbt_stats = None
     if not args.no_vectorbt:
