@@ -165,6 +165,16 @@ def _period_sums(value, sums):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _extremes(i, value, lo_i, lo_v, hi_i, hi_v):  # pragma: no cover - compiled
+    """The bucket's first minimum and first maximum (bar, value) with bar ``i``'s ``value``."""
+    if value < lo_v:
+        lo_i, lo_v = i, value
+    if value > hi_v:
+        hi_i, hi_v = i, value
+    return lo_i, lo_v, hi_i, hi_v
+
+
+@njit(cache=True)
 def run_pass(
     o, h, lo, c, day_end, time, start, n, long_entry, long_exit, short_entry, short_exit,
     fill_close, commission, slippage, fraction, sl, tp, trail, trail_act, max_bars, eod,
@@ -247,12 +257,7 @@ def run_pass(
                     value = cash + max(units * (2.0 * entry - c[g]), 0.0)
                 sums = _equity_sums(i, value, min(low_mark, value), previous, sums, returns, period_end)
                 previous = value
-                if value < lo_v:
-                    lo_i = i
-                    lo_v = value
-                if value > hi_v:
-                    hi_i = i
-                    hi_v = value
+                lo_i, lo_v, hi_i, hi_v = _extremes(i, value, lo_i, lo_v, hi_i, hi_v)
                 i += 1
         g = start + i
         # 1. Orders at the open: an exit, then an entry (a reversal does both).
@@ -350,12 +355,7 @@ def run_pass(
         # Downsampling (`optimizer.stats.downsample_indices`): bar 0, each bucket's
         # first minimum and first maximum in bar order, the last bar. A bucket starts
         # with both at +-inf, so its first bar sets both, as the reference's start does.
-        if value < lo_v:
-            lo_i = i
-            lo_v = value
-        if value > hi_v:
-            hi_i = i
-            hi_v = value
+        lo_i, lo_v, hi_i, hi_v = _extremes(i, value, lo_i, lo_v, hi_i, hi_v)
         if i == next_event:
             if i == 0 or i == n - 1:
                 eq_t[m] = time[g]
