@@ -229,7 +229,7 @@ def run_pass(
         # current value: such bars only wait for an entry signal, their return is
         # 0 and only a period's end changes a sum, up to the next bar that emits points.
         if not every and pos == 0 and pending_entry == 0 and pending_exit < 0 and lo_v <= value and value <= hi_v:
-            limit = next_event if next_event < n - 1 else n - 1
+            limit = min(next_event, n - 1)
             while i < limit and not (_fires(long_entry, start + i) or _fires(short_entry, start + i)):
                 returns[i] = 0.0
                 if period_end[i]:
@@ -238,8 +238,7 @@ def run_pass(
         # 0b. In a position with fixed stops and no order waiting: the bars on which
         # nothing happens (no stop, exit, time or day limit, nor points to emit).
         if trail is None and not every and pos != 0 and pending_exit < 0 and pending_entry == 0:
-            last = next_event if next_event < n - 1 else n - 1
-            while i < last:
+            while i < min(next_event, n - 1):
                 g = start + i
                 if _fixed_stops(pos, stop, target, o[g], h[g], lo[g])[1] >= 0:
                     break
@@ -249,12 +248,8 @@ def run_pass(
                     break
                 if _fires(long_exit, g) if pos > 0 else _fires(short_exit, g):
                     break
-                if pos > 0:
-                    low_mark = cash + units * lo[g]
-                    value = cash + units * c[g]
-                else:
-                    low_mark = cash + max(units * (2.0 * entry - h[g]), 0.0)
-                    value = cash + max(units * (2.0 * entry - c[g]), 0.0)
+                low_mark = cash + _value(pos, units, entry, lo[g] if pos > 0 else h[g])
+                value = cash + _value(pos, units, entry, c[g])
                 sums = _equity_sums(i, value, min(low_mark, value), previous, sums, returns, period_end)
                 previous = value
                 lo_i, lo_v, hi_i, hi_v = _extremes(i, value, lo_i, lo_v, hi_i, hi_v)
