@@ -207,6 +207,8 @@ async function refresh() {
   const windows = wf.windows;
   WF.progress = windows.length ? foldProgress(run, wf, WF.perFold) : null;
   showStatus(run, WF.progress);
+  // not settled from the moment a live state shows (the draws below take a while)
+  if (!RUN_STATES.final.includes(run.state)) document.body.dataset.ready = "false";
   if (windows.length) {
     WF.windowsCount = windows.length;
     if (WF.timelineFor !== windows.length) {

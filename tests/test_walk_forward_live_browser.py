@@ -72,7 +72,7 @@ def followed(server, page):
     assert server.post(f"/api/runs/{run_id}/resume").status_code == 202
     _wait(page, "() => ['queued', 'running'].includes(document.getElementById('state').textContent)", timeout=30_000)
     resumed = page.evaluate("() => document.getElementById('state').textContent")
-    _wait(page, "() => document.body.dataset.ready === 'true'", timeout=240_000)
+    _wait(page, "() => document.body.dataset.ready === 'true' && document.body.dataset.state === 'completed'", timeout=240_000)
     return run_id, grown, first, fold, stopped, status, resumed
 
 
