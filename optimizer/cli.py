@@ -16,6 +16,7 @@ from optimizer.engine import Engine
 from optimizer.errors import InputError
 from optimizer.evaluation.pool import WorkerStartError
 from optimizer.files import data_path, read_json, write_json
+from optimizer.interrupts import noting_ctrl_c
 from optimizer.plugins import load_plugins
 from optimizer.prepare import load_checked
 from optimizer.run_command import run
@@ -67,12 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         load_plugins()
-        if args.command == "backtest":
-            return backtest(args)
-        if args.command == "run":
-            return run(args)
-        if args.command == "check":
-            return check(args)
+        with noting_ctrl_c():
+            if args.command == "backtest":
+                return backtest(args)
+            if args.command == "run":
+                return run(args)
+            if args.command == "check":
+                return check(args)
     except InputError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2

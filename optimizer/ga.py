@@ -52,6 +52,7 @@ from optimizer.errors import ConfigError
 from optimizer.evaluation import Executor
 from optimizer.events import GenerationEvent, IndividualJson, ObjectiveSummary, logbook_row, summary
 from optimizer.individual import Individual, clone, fitness_class
+from optimizer.interrupts import raise_if_interrupted
 from optimizer.ledger import Ledger
 from optimizer.objectives import weights_of
 from optimizer.run_robustness import RunRobustness
@@ -128,6 +129,7 @@ class Optimizer:
             yield self._event(0.0, replay=True)
             mark = time.perf_counter()
         while progress.generation < self.generations_total and not self.finished:
+            raise_if_interrupted()
             if should_stop is not None and progress.generation > 0 and should_stop():
                 return
             started = time.perf_counter()

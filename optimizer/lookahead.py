@@ -27,6 +27,7 @@ from optimizer.data import Candles, MarketData
 from optimizer.data.timeframes import format_timeframe
 from optimizer.errors import InputError
 from optimizer.evaluation.worker import interrupt_behind
+from optimizer.interrupts import raise_if_interrupted
 from optimizer.signals import compute_signal
 from optimizer.strategy import build_strategy
 
@@ -139,6 +140,7 @@ def check_lookahead(config: RunConfig, market: MarketData) -> CheckReport:
     variants = {k: [("cut", MarketData(candles.slice(0, k + 1)))]
                 + [(label, MarketData(c)) for label, c in altered(candles, k)] for k in cuts}  # fmt: skip
     for use in uses:
+        raise_if_interrupted()
         where = f"strategy.signals.{use.name}"
         try:
             full = _compute(market, use)
@@ -168,6 +170,7 @@ def _first_move(
     tf = "" if use.tf_ns is None else f" on {format_timeframe(use.tf_ns)}"
     for k, changes in variants.items():
         for label, market in changes:
+            raise_if_interrupted()
             how = f"the data was cut after bar {k}" if label == "cut" else f"the bars after bar {k} were {label}"
             try:
                 values = _compute(market, use)

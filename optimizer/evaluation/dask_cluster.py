@@ -55,6 +55,7 @@ from optimizer.evaluation.dask_faults import (
     scheduler_import_failure,
 )
 from optimizer.evaluation.worker import OnResult, RunSpec, SeriesFilter, Task, Worker, failure
+from optimizer.interrupts import raise_if_interrupted
 from optimizer.stats import IndividualStats
 
 log = logging.getLogger(__name__)
@@ -305,6 +306,7 @@ class DaskExecutor:
 
         retries = 0
         while True:
+            raise_if_interrupted()  # a Ctrl-C dropped while a result was unpacked
             try:
                 return future.result(timeout=POLL_SECONDS)
             except (TimeoutError, concurrent.futures.TimeoutError):

@@ -40,6 +40,7 @@ from optimizer.data import Candles
 from optimizer.evaluation.lifetime import watch_parent
 from optimizer.evaluation.shared import InheritedFd, ReplyFile, SharedCandles, SharedMarket, send_reply
 from optimizer.evaluation.worker import OnResult, RunSpec, SeriesFilter, Task, Worker, failure
+from optimizer.interrupts import raise_if_interrupted
 from optimizer.stats import IndividualStats
 
 log = logging.getLogger(__name__)
@@ -223,6 +224,7 @@ class ProcessExecutor:
         """
         run = _MapRun(tasks, self.workers, on_result, keep)
         while run.remaining:
+            raise_if_interrupted()  # a Ctrl-C dropped while the last replies were unpacked
             for k, slot in enumerate(self._slots):
                 if not slot.batches and not slot.process.is_alive():  # died while idle
                     log.warning("idle worker %s died (exit code %s); replacing it", slot.process.pid,
