@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import http.client
 import json
 import logging
@@ -64,6 +65,7 @@ def _watch(port: int, run_id: int, count: int, group: int, conn: Connection) -> 
     (or `DRAIN_SECONDS` passed), then send back each watcher's generations, in
     arrival order, and latencies (seconds from ``completed_at``). A failure is sent
     back as ``("failed", why)`` instead."""
+    quiet_collector()
     try:
         conn.send(_watched(port, run_id, count, group, conn))
     except Exception as exc:
@@ -170,10 +172,23 @@ def _status(port: int, run_id: int, rate: float, seconds: float, conn: Connectio
     # would wait for a core behind the 50 watchers reading their generations.
     with contextlib.suppress(OSError):
         os.setsid()
+    quiet_collector()
     try:
         conn.send(paced_status(port, run_id, rate, seconds))
     except Exception as exc:
         conn.send(("failed", f"the status pacer: {exc!r}"))
+
+
+def quiet_collector() -> None:
+    """Keep a measuring process's garbage collector out of what it measures. A
+    watcher or the pacer is forked from the bench with its ~150,000 objects (the
+    tests' and clients' libraries); a full collection walked them all, 100 ms and
+    more, and every request or generation in flight then counted the pause as the
+    server's latency. The inherited heap is frozen (`gc.freeze`) and the cyclic
+    collector stays off for the measurement (what a process makes in it is
+    reclaimed by reference counts; its timings are lists of floats)."""
+    gc.freeze()
+    gc.disable()
 
 
 def _received(conn: Connection, what: str, timeout: float) -> Any:

@@ -33,7 +33,7 @@ import sys
 
 from visualization_apps import create_app
 from visualization_apps.data_lock import DataDirInUse
-from visualization_apps.server import tune_threads
+from visualization_apps.server import freeze_startup_heap, tune_threads
 
 tune_threads()
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -53,4 +53,5 @@ try:
 except DataDirInUse as exc:  # another server holds the folder: gunicorn halts ("App failed to load", status 4)
     logging.getLogger(__name__).error("%s", exc)
     sys.exit(4)
+freeze_startup_heap()
 atexit.register(manager.close)
