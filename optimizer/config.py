@@ -27,19 +27,15 @@ from optimizer.config_model import (
     CANDLE_TYPES,
     DIRECTIONS,
     FILLS,
-    GA,
     GA_DEFAULTS,
-    GOALS,
-    METRICS,
     Data,
     Execution,
-    Objective,
-    Robustness,
     RunSettings,
     Split,
     Strategy,
     settings_model,
 )
+from optimizer.config_search import GA, GOALS, METRICS, Objective, Robustness
 from optimizer.errors import ConfigError
 from optimizer.genes import Gene, GeneDecoder
 

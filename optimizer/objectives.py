@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optimizer.config_model import Objective
+from optimizer.config_search import Objective
 from optimizer.periods import EVERY_DAY, NS_PER_DAY, period_returns
 from optimizer.stats import MIN_CAGR_DAYS, MIN_RETURN_PERIODS, IndividualStats
 
