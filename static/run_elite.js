@@ -1,8 +1,9 @@
 "use strict";
 // The run page's elite table (static/run.js calls drawElite when it redraws): each member's
 // ties (their gene ranges in the cell's title), genes, training and test statistics, and
-// after the run's last generation its robustness columns. It reads run.js's state
-// (summaries, genes, labels, robustness) when called.
+// after the run's last generation its robustness columns. A statistic that reads "–" says
+// why (static/undefined_words.js: the cell's title, and a note above the table). It reads
+// run.js's state (summaries, genes, labels, robustness) when called.
 
 const COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "sortino", "profit_factor", "win_rate_pct",
                  "total_trades", "exposure_pct"];
@@ -48,10 +49,11 @@ function drawElite(elite) {
     el("td", {}, el("a", { href: individualUrl(e.id), text: String(e.id) })),
     ...(hasTies ? [numberCell(e.ties, 3, { "data-column": "ties", title: tiesTitle(e) })] : []),
     ...genes.map((g) => numberCell(e.params[g], 4)),
-    ...COLUMNS.map((c) => numberCell(e[c])),
-    ...(hasTest ? TEST_COLUMNS.map((c) => (e.test ? numberCell(e.test[c], 3, { class: "test" }) : el("td", { class: "test", text: "–" }))) : []),
+    ...COLUMNS.map((c) => statCell(c, e, "training period", 3, { "data-column": c })),
+    ...(hasTest ? TEST_COLUMNS.map((c) => statCell(c, e.test, "test period", 3, { class: "test", "data-column": `test_${c}` })) : []),
     ...robust.map((c) => { const v = c.value(e);
       return numberCell(v, 3, { "data-column": c.key, class: c.pass && typeof v === "number" && c.pass(v) ? "robust pass" : "robust" }); }))));
+  showUndefinedNote(table, "elite-undefined");
   const hint = document.getElementById("elite-hint");
   hint.hidden = !robust.length;
   hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials ${table.dataset.scope || "the run made"} (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";

@@ -1,9 +1,14 @@
 """The run page's elite table (Playwright, Debian's Chromium, a real server and real
-runs): its ties while a run is watched. An elite entry's ``ties`` and ``tie_ranges``
-grow when later generations evaluate more parameter sets with its objective values,
-and a page that watched the run (from its start, through a dropped connection,
-joining it mid-run, through a stop and a resume) ends showing what a fresh load
-shows, without reading the whole elite again (the generations' ``tie_changes``).
+runs).
+
+* Its ties while a run is watched: an elite entry's ``ties`` and ``tie_ranges`` grow
+  when later generations evaluate more parameter sets with its objective values, and
+  a page that watched the run (from its start, through a dropped connection, joining
+  it mid-run, through a stop and a resume) ends showing what a fresh load shows,
+  without reading the whole elite again (the generations' ``tie_changes``).
+* A statistic that reads a dash (undefined) says why: Sharpe and Sortino on BTC-1m's nine days of
+  training (they need `MIN_RETURN_PERIODS` daily returns), in the cell's title and a
+  note beside the table, on the run page and the individual page.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import time
 import pytest
 from playwright.sync_api import sync_playwright
 
+from optimizer.stats import MIN_CAGR_DAYS, MIN_RETURN_PERIODS
 from tests.conftest import sma_cross_config
 from tests.server import module_server
 from tests.test_api import PLUGIN_ENV
@@ -23,6 +29,7 @@ pytestmark = pytest.mark.slow  # a real server, a live run and a headless browse
 
 server = module_server("run-page-elite", env={**PLUGIN_ENV, "FAULTY_SLEEP": "0.1"})
 
+DASH = "\u2013"  # what the pages show for an undefined value (common.js's fmt)
 GENERATIONS = 24  # with the sleeping signal, generations arrive one by one
 
 
@@ -152,3 +159,57 @@ def test_a_watched_page_ends_with_the_ties_of_a_fresh_load(server, browser):
     for page in (watched, joined):
         assert len([u for u in page.asked if "/individuals?ids=" in u]) <= GENERATIONS, page.asked
     assert fresh.problems == []
+
+
+def _btc_demo() -> dict:
+    """The run form's example on BTC-1m (13,680 minutes: about nine days of training),
+    small: what the outside trial ran."""
+    doc = sma_cross_config({"min": 5, "max": 50, "type": "int"}, {"min": 60, "max": 200, "type": "int"},
+                           stop_loss={"min": 0.005, "max": 0.05})  # fmt: skip
+    doc["name"] = "SMA trend on BTC"
+    doc["data"] = {"dataset": "BTC-1m"}
+    doc["ga"] = {"population": 12, "generations": 2, "seed": 7, "min_trades": 10}
+    doc["split"] = {"test_fraction": 0.25}
+    doc["workers"] = 1
+    return doc
+
+
+def _cells(page, selector: str) -> list[tuple[str, str]]:
+    return [
+        tuple(cell)
+        for cell in page.locator(selector).evaluate_all("cells => cells.map((c) => [c.textContent, c.title])")
+    ]
+
+
+def test_sharpe_and_sortino_say_why_they_read_a_dash(server, browser):
+    run_id = server.post("/api/runs", json=_btc_demo()).json()["id"]
+    assert server.wait_for(run_id, ("completed", "failed"), timeout=240)["state"] == "completed"
+    elite = server.get(f"/api/runs/{run_id}/elite?fields=summary").json()
+    train, test = elite[0]["return_periods"], elite[0]["test"]["return_periods"]
+    assert train < MIN_RETURN_PERIODS and test < MIN_RETURN_PERIODS  # what the run shows: undefined
+    assert all(e["sharpe"] is None and e["sortino"] is None for e in elite)
+    why_train = f"Sharpe and Sortino need at least {MIN_RETURN_PERIODS} daily returns; the training period has {train}"
+    why_test = f"Sharpe and Sortino need at least {MIN_RETURN_PERIODS} daily returns; the test period has {test}"
+
+    page = _page(browser)
+    page.goto(f"{server.url}/runs/{run_id}")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=120_000)
+    for column, why in (("sharpe", why_train), ("sortino", why_train), ("test_sharpe", why_test)):
+        cells = _cells(page, f"#elite tbody td[data-column='{column}']")
+        assert cells == [(DASH, why)] * len(elite), column  # each dash says why in its title
+    defined = _cells(page, "#elite tbody td[data-column='total_return_pct']")
+    assert all(text != DASH and title == "" for text, title in defined)  # a defined value has no such title
+    note = page.locator("#elite-undefined")
+    assert note.is_visible()  # and once, in words, beside the table
+    assert why_train in note.inner_text() and why_test in note.inner_text()
+
+    page.goto(f"{server.url}/runs/{run_id}/individuals/{elite[0]['id']}")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=120_000)
+    for stat in ("sharpe", "sortino"):
+        cells = _cells(page, f"#summary tr[data-stat='{stat}'] td")
+        assert cells == [(DASH, why_train), (DASH, why_test)], stat
+    calmar = _cells(page, "#summary tr[data-stat='calmar'] td[data-period='train']")[0]
+    assert calmar[0] == DASH and f"at least {MIN_CAGR_DAYS:g} days" in calmar[1]  # CAGR and Calmar need a year
+    note = page.locator("#summary-undefined")
+    assert note.is_visible() and why_train in note.inner_text() and why_test in note.inner_text()
+    assert page.problems == []
