@@ -32,6 +32,7 @@ from optimizer.objectives import WORST, EliteBar
 
 Marker = list[tuple[int, tuple[float, ...]]]  # the members' ids and fitness values, in order
 Params = Mapping[str, Any]  # an evaluation's parameters, gene name -> value
+TieState = tuple[int, tuple[tuple[str, float | int, float | int], ...]]  # ties, (gene, min, max) per gene
 
 
 @dataclass
@@ -154,6 +155,13 @@ class Elite:
     def tie_table(self) -> dict[int, Entry]:
         """The entries by their representative's id."""
         return {entry.ind.id: entry for entry in self._order}
+
+    def tie_states(self) -> dict[int, TieState]:
+        """Each entry's ties and gene ranges (a snapshot: nothing shared with the
+        entries), by its representative's id, best first."""
+        return {
+            e.ind.id: (e.ties, tuple((name, *bounds) for name, bounds in e.tie_ranges.items())) for e in self._order
+        }
 
     def marker(self) -> Marker:
         """What changes when the elite does (a run stalls while it stays the same)."""

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from optimizer.elite import Entry
+from optimizer.elite import Entry, TieState
 from optimizer.ledger import Ledger
 from optimizer.objectives import WORST
 
@@ -68,6 +68,18 @@ def summary(row: dict[str, Any], metrics: Sequence[str]) -> dict[str, Any]:
         "mean": [row[m]["mean"] for m in metrics],
         "worst": [row[m]["worst"] for m in metrics],
     }
+
+
+def tie_changes(shown: dict[int, TieState], now: dict[int, TieState]) -> tuple[dict[str, Any], ...]:
+    """The elite entries of ``now`` (`optimizer.elite.Elite.tie_states`) whose ties
+    or gene ranges differ from ``shown`` (the previous event's; an entry new to the
+    elite included), best first: ``{"id", "ties", "tie_ranges"}`` with their new
+    values, as the individuals' JSON has them."""
+    return tuple(
+        {"id": ind_id, "ties": state[0], "tie_ranges": {name: [low, high] for name, low, high in state[1]}}
+        for ind_id, state in now.items()
+        if shown.get(ind_id) != state
+    )
 
 
 class IndividualJson:
@@ -150,7 +162,11 @@ class GenerationEvent:
     checkpointed generation a resumed run starts from, told again. Ids:
     ``population`` (in order), ``elite`` (best first), ``pareto_front`` (the
     population's first front; one objective: the best), ``individuals`` (each
-    once: the elite, the population and this generation's other evaluations)."""
+    once: the elite, the population and this generation's other evaluations).
+    ``tie_changes``: the elite entries whose ``ties`` or ``tie_ranges`` changed
+    since the optimizer's previous event (`tie_changes`; every entry in its first:
+    generation 1, or a resumed run's replay), so that a consumer holding the
+    elite's statistics can apply a generation as a change."""
 
     generation: int
     generations_total: int
@@ -172,6 +188,7 @@ class GenerationEvent:
     elite: tuple[int, ...]
     pareto_front: tuple[int, ...]
     individuals: tuple[int, ...]
+    tie_changes: tuple[dict[str, Any], ...]
     robustness: dict[str, Any] | None  # the run's robustness statistics, in the last generation's event
     render: IndividualJson = field(repr=False, compare=False)
 
@@ -182,7 +199,7 @@ class GenerationEvent:
             raise RuntimeError(f"generation {self.generation}'s event is rendered after its run went on")
         out = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "render"}
         out["objectives"] = [asdict(o) for o in self.objectives]
-        for name in ("population", "elite", "pareto_front"):
+        for name in ("population", "elite", "pareto_front", "tie_changes"):
             out[name] = list(out[name])
         elite = set(self.elite)
         out["individuals"] = [self.render(i, full=i in elite) for i in self.individuals] if detail else []

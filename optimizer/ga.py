@@ -47,10 +47,10 @@ from deap import tools
 from optimizer.checkpoint import CheckpointWriter, Progress, load_checkpoint, restore_state, run_fingerprint, save_state
 from optimizer.config import RunConfig
 from optimizer.data import MarketData
-from optimizer.elite import Elite, pareto_ids
+from optimizer.elite import Elite, TieState, pareto_ids
 from optimizer.errors import ConfigError
 from optimizer.evaluation import Executor
-from optimizer.events import GenerationEvent, IndividualJson, ObjectiveSummary, logbook_row, summary
+from optimizer.events import GenerationEvent, IndividualJson, ObjectiveSummary, logbook_row, summary, tie_changes
 from optimizer.individual import Individual, clone, fitness_class
 from optimizer.interrupts import raise_if_interrupted
 from optimizer.ledger import Ledger
@@ -102,6 +102,7 @@ class Optimizer:
         self._resumed = False
         self._cycles: deque[tuple[int, float]] = deque(maxlen=RATE_WINDOW)  # (evaluations, wall seconds)
         self._warm_up: tuple[int, float] | None = None  # this process's first generation (starts the workers)
+        self._shown_ties: dict[int, TieState] = {}  # the elite's ties as the last event told them
         if resume:
             if checkpoint_dir is None:
                 raise ConfigError("resume: needs the run's checkpoint folder")
@@ -273,6 +274,8 @@ class Optimizer:
         found = self.progress.robustness
         self.individual_json.robustness = {} if found is None else found["members"]
         evals_per_second, eta_seconds = (None, None) if replay else rates(self._warm_up, self._cycles, remaining)
+        ties = self.elite.tie_states()
+        changed, self._shown_ties = tie_changes(self._shown_ties, ties), ties
         return GenerationEvent(
             generation=done,
             generations_total=self.generations_total,
@@ -296,6 +299,7 @@ class Optimizer:
             # Everyone once: the elite (with series), the population, and the offspring
             # evaluated this generation that selection did not keep (NSGA-II).
             individuals=tuple(dict.fromkeys([*elite_ids, *population, *self.progress.new_ids])),
+            tie_changes=changed,
             robustness=None if found is None else found["run"],
             render=self.individual_json,
         )

@@ -31,8 +31,9 @@ function summaryTable(stats, test) {
   table.tHead.replaceChildren(el("tr", {}, ...head.map((h) => el("th", { text: h }))));
   table.tBodies[0].replaceChildren(...STAT_ROWS.map((key) => el("tr", { "data-stat": key },
     el("th", { text: key, scope: "row" }),
-    el("td", { "data-period": "train", text: fmt(stats[key], 4) }),
-    ...(test ? [el("td", { "data-period": "test", class: "test", text: fmt(test[key], 4) })] : []))));
+    statCell(key, stats, "training period", 4, { "data-period": "train" }),
+    ...(test ? [statCell(key, test, "test period", 4, { "data-period": "test", class: "test" })] : []))));
+  showUndefinedNote(table, "summary-undefined");  // why a "–" (static/undefined_words.js)
 }
 
 function paramsList(stats, genes, labels) {

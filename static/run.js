@@ -6,8 +6,9 @@
 // on the individual page), generations light (`?fields=summary`: quartiles of each gene
 // instead of the whole population), and applies each generation as a change: the
 // generation event carries the elite's ids, so only the summaries of new members are
-// fetched (`/individuals?ids=`) and members that left are dropped; the whole elite is
-// read once, at load. Charts are redrawn at most once a second and at most 5 % of the
+// fetched (`/individuals?ids=`) and members that left are dropped, and the entries whose
+// ties grew (`tie_changes`, with their new counts and ranges) are updated in place; the
+// whole elite is read once, at load. Charts are redrawn at most once a second and at most 5 % of the
 // time (a redraw that took d, to the end of its frame, waits 20 d for the next), not
 // while the tab is hidden, and while the run is watched only those on screen: the
 // browser must not take the run's CPU. The elite table is drawn by run_elite.js. The run's robustness (after its last
@@ -148,6 +149,7 @@ async function apply(summary) {
   showProgress(summary);
   document.body.dataset.generations = String(lastGeneration);
   await updateElite(summary.elite);
+  if (applyTies(summary.tie_changes)) membersVersion += 1;
   await showRobustness(summary);
   scheduleDraw();
 }
@@ -183,6 +185,11 @@ function catchUp() {
     membersVersion += 1;
     document.body.dataset.generations = String(lastGeneration);
     await updateElite(missed[missed.length - 1].elite);
+    // Every generation's tie changes: the elite was read at once with the summaries, maybe
+    // before the last of them was stored (applyTies keeps what is newer either way).
+    let tied = false;
+    for (const summary of missed) tied = applyTies(summary.tie_changes) || tied;
+    if (tied) membersVersion += 1;
     await showRobustness(missed[missed.length - 1]);
     await ready;
     scheduleDraw();
@@ -204,6 +211,31 @@ async function updateElite(ids) {
   const keep = new Set(ids);
   for (const id of [...members.keys()]) if (!keep.has(id)) members.delete(id);
   eliteIds = ids.filter((id) => members.has(id));
+}
+
+// A generation's `tie_changes` (the elite entries whose ties or tie ranges changed, with
+// their new values) applied to the members held; whether any changed. Ties only grow (a
+// count, ranges that only widen: docs/OPTIMIZER.md, Events), so the larger count and the
+// wider range are kept: a change older than a member's read (the first reads and a
+// catch-up's run at once) changes nothing, and the page ends as a fresh load reads it.
+function applyTies(changes) {
+  let changed = false;
+  for (const change of changes || []) {
+    const member = members.get(change.id);
+    if (!member) continue;  // not in the elite the page holds (or left it)
+    const ties = Math.max(member.ties || 0, change.ties);
+    const ranges = { ...(member.tie_ranges || {}) };
+    let widened = false;
+    for (const [gene, [low, high]] of Object.entries(change.tie_ranges || {})) {
+      const held = ranges[gene];
+      const range = held ? [Math.min(held[0], low), Math.max(held[1], high)] : [low, high];
+      if (!held || range[0] !== held[0] || range[1] !== held[1]) { ranges[gene] = range; widened = true; }
+    }
+    if (ties === member.ties && !widened) continue;
+    members.set(change.id, { ...member, ties, tie_ranges: ranges });
+    changed = true;
+  }
+  return changed;
 }
 
 // The page may spend at most 1/DRAW_SHARE of the time drawing: after a redraw that

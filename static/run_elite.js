@@ -1,7 +1,9 @@
 "use strict";
 // The run page's elite table (static/run.js calls drawElite when it redraws): each member's
-// genes, training and test statistics, and after the run's last generation its robustness
-// columns. It reads run.js's state (summaries, genes, labels, robustness) when called.
+// ties (their gene ranges in the cell's title), genes, training and test statistics, and
+// after the run's last generation its robustness columns. A statistic that reads "–" says
+// why (static/undefined_words.js: the cell's title, and a note above the table). It reads
+// run.js's state (summaries, genes, labels, robustness) when called.
 
 const COLUMNS = ["total_return_pct", "max_drawdown_pct", "sharpe", "sortino", "profit_factor", "win_rate_pct",
                  "total_trades", "exposure_pct"];
@@ -23,6 +25,17 @@ function robustnessColumns(elite) {
   ];
 }
 
+// A member's ties in words: how many parameter sets share its objective values, and
+// the range of each gene that differs among them (its `tie_ranges`).
+function tiesTitle(member) {
+  if (!(member.ties > 1)) return "No other parameter set evaluated has these objective values";
+  const ranges = member.tie_ranges || {};
+  const spread = genes.filter((g) => ranges[g] && ranges[g][0] !== ranges[g][1])
+    .map((g) => `${label(g)} ${fmt(ranges[g][0], 4)}–${fmt(ranges[g][1], 4)}`);
+  return `${member.ties} parameter sets evaluated share these objective values` +
+    (spread.length ? `; among them ${spread.join(", ")}` : "");
+}
+
 function drawElite(elite) {
   const table = document.getElementById("elite");
   const hasTest = elite.some((e) => e.test);
@@ -34,12 +47,13 @@ function drawElite(elite) {
     ...robust.map((c) => th(c.head, { title: c.title, "data-column": c.key, class: "robust" }))));
   table.tBodies[0].replaceChildren(...elite.map((e) => el("tr", { "data-id": String(e.id) },
     el("td", {}, el("a", { href: individualUrl(e.id), text: String(e.id) })),
-    ...(hasTies ? [el("td", { text: fmt(e.ties) })] : []),
+    ...(hasTies ? [numberCell(e.ties, 3, { "data-column": "ties", title: tiesTitle(e) })] : []),
     ...genes.map((g) => numberCell(e.params[g], 4)),
-    ...COLUMNS.map((c) => numberCell(e[c])),
-    ...(hasTest ? TEST_COLUMNS.map((c) => (e.test ? numberCell(e.test[c], 3, { class: "test" }) : el("td", { class: "test", text: "–" }))) : []),
+    ...COLUMNS.map((c) => statCell(c, e, "training period", 3, { "data-column": c })),
+    ...(hasTest ? TEST_COLUMNS.map((c) => statCell(c, e.test, "test period", 3, { class: "test", "data-column": `test_${c}` })) : []),
     ...robust.map((c) => { const v = c.value(e);
       return numberCell(v, 3, { "data-column": c.key, class: c.pass && typeof v === "number" && c.pass(v) ? "robust pass" : "robust" }); }))));
+  showUndefinedNote(table, "elite-undefined");
   const hint = document.getElementById("elite-hint");
   hint.hidden = !robust.length;
   hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials ${table.dataset.scope || "the run made"} (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";

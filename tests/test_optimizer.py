@@ -382,6 +382,37 @@ def test_an_elite_of_many_ties_has_one_entry_per_fitness_with_their_count(object
     assert rest[1:] == events[2:] and resumed_elite == elite
 
 
+def _ties_of(event: dict) -> dict[int, tuple]:
+    """The elite's (ties, tie_ranges) by id, as the event's individuals carry them."""
+    individuals = {i["id"]: i for i in event["individuals"]}
+    return {i: (individuals[i]["ties"], individuals[i]["tie_ranges"]) for i in event["elite"]}
+
+
+@pytest.mark.parametrize("objectives", [None, MULTI], ids=["single", "nsga2"])
+def test_each_event_tells_the_elite_entries_whose_ties_changed(objectives, tmp_path):
+    """Holding the elite's ties of the first event and applying each event's
+    tie_changes gives each event's elite ties; an entry whose ties did not change
+    is not told again. A resumed run's replay tells every entry, then goes on as
+    the uninterrupted run."""
+    events, _, _, _ = _run(_tie_heavy(objectives, generations=8), SequentialExecutor)
+    held: dict[int, tuple] = {}
+    grew = 0
+    for previous, event in zip([None, *events], events, strict=False):
+        ties = _ties_of(event)
+        changes = {c["id"]: (c["ties"], c["tie_ranges"]) for c in event["tie_changes"]}
+        assert [c["id"] for c in event["tie_changes"]] == [i for i in event["elite"] if i in changes]  # best first
+        before = {} if previous is None else _ties_of(previous)
+        assert changes == {i: t for i, t in ties.items() if before.get(i) != t}  # the changed ones, no other
+        grew += sum(1 for i in changes if i in before)
+        held = {i: changes.get(i, held.get(i)) for i in event["elite"]}
+        assert held == ties
+    assert grew > 0  # entries already in the elite gained ties later: the test has something to tell
+    _run(_tie_heavy(objectives, generations=8), SequentialExecutor, checkpoint=tmp_path, stop_after=3)
+    rest, _, _, _ = _run(_tie_heavy(objectives, generations=8), SequentialExecutor, checkpoint=tmp_path, resume=True)
+    assert rest[0]["replay"] and {c["id"] for c in rest[0]["tie_changes"]} == set(rest[0]["elite"])
+    assert rest[1:] == events[3:]
+
+
 def test_the_pareto_front_is_capped_at_elite_size():
     doc = _config(MULTI, generations=6, elite_size=3)
     events, elite, opt, _ = _run(doc, SequentialExecutor)

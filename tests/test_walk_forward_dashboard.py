@@ -60,6 +60,10 @@ def test_generations_are_numbered_over_the_folds_and_tagged_with_theirs(server, 
     assert generations[-1]["total_evaluations"] == status["evaluations"]
     elite = server.get(f"/api/runs/{run_id}/elite").json()  # the last fold's, its ids in fold 3's stride
     assert elite and all(2 * ID_STRIDE <= e["id"] < 3 * ID_STRIDE for e in elite)
+    for g in generations:  # the elite's tie changes in the fold's ids too (each fold's first: every entry)
+        assert {c["id"] for c in g["tie_changes"]} <= set(g["elite"]), g["generation"]
+        if g["fold_generation"] == 1:
+            assert {c["id"] for c in g["tie_changes"]} == set(g["elite"]), g["generation"]
     fold2 = server.get(f"/api/runs/{run_id}/walk-forward/folds/2/generations").json()
     assert fold2 == generations[3:6]
     assert server.get(f"/api/runs/{run_id}/walk-forward/folds/4/generations").status_code == 404

@@ -149,7 +149,15 @@ def _schemas() -> dict[str, Any]:
         "RunConfiguration": _embedded(config_schema(), "RunConfiguration"),
         "IndividualStats": {"type": "object", "description": "See docs/ENGINE.md, Statistics", "properties": {
             "id": {"type": "integer"}, "params": {"type": "object"}, "fitness": array(nullable_number)}},
-        "GenerationSummary": {"type": "object", "properties": {"generation": {"type": "integer"}}},
+        "GenerationSummary": {"type": "object", "properties": {
+            "generation": {"type": "integer"},
+            "elite": {**array({"type": "integer"}), "description": "the elite's ids, best first"},
+            "tie_changes": {**array({"type": "object", "required": ["id", "ties", "tie_ranges"], "properties": {
+                "id": {"type": "integer"}, "ties": {"type": "integer"}, "tie_ranges": {"type": "object"}}}),
+                "description": "the elite entries whose ties (parameter sets sharing its objective values, itself "
+                "included) or tie_ranges (gene -> [min, max] among them) changed since the previous generation, "
+                "with their new values (every entry in the first generation a run process made: the first, "
+                "a resumed run's, each fold's); absent in generations stored before it existed"}}},
         "Dataset": {"type": "object", "properties": {
             "id": {"type": "string"}, "name": {"type": "string"}, "rows": {"type": "integer"},
             "bar_seconds": {"type": "number"}, "first_time": {"type": "string"}, "last_time": {"type": "string"},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, send_file
 
+from optimizer.stats import MIN_CAGR_DAYS, MIN_RETURN_PERIODS
 from visualization_apps import run_states
 from visualization_apps.assets import VENDOR
 
@@ -20,7 +21,12 @@ pages = Blueprint("pages", __name__)
 
 @pages.app_context_processor
 def _page_data() -> dict[str, object]:
-    return {"run_states": run_states.describe()}
+    # What a statistic needs to be defined (optimizer/stats.py): static/undefined_words.js says why one is not.
+    return {
+        "run_states": run_states.describe(),
+        "min_return_periods": MIN_RETURN_PERIODS,
+        "min_cagr_days": f"{MIN_CAGR_DAYS:g}",
+    }
 
 
 @pages.get("/")

@@ -68,6 +68,7 @@ def tag_fold(document: dict[str, Any], fold: int, folds: int, offset: int, *, to
     for name in ("population", "elite", "pareto_front"):
         out[name] = [i + shift for i in document[name]]
     out["individuals"] = [{**ind, "id": ind["id"] + shift} for ind in document["individuals"]]
+    out["tie_changes"] = [{**change, "id": change["id"] + shift} for change in document.get("tie_changes", ())]
     return out
 
 
