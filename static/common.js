@@ -90,6 +90,13 @@ function numberCell(value, digits = 3, attrs = {}) {
   return el("td", { ...attrs, text: fmt(value, digits), ...(typeof value === "number" ? { "data-value": String(value) } : {}) });
 }
 
+// Text a user wrote (a run's name) as Plotly shows it: Plotly reads trace names,
+// titles and hover texts as a subset of HTML (<b>, <a href>...), so the markup
+// characters go as entities, which it shows as the characters themselves.
+function plotlyText(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 const PLOT_LAYOUT = { margin: { l: 50, r: 20, t: 40, b: 40 }, height: 320 };
 const PLOT_CONFIG = { displaylogo: false, responsive: true };
 

@@ -22,7 +22,7 @@ function frontAxes(runs) {
 function drawPareto(runs) {
   const [x, y] = frontAxes(runs);
   const traces = runs.map((entry, k) => ({
-    type: "scatter", mode: "markers", name: chartLabel(entry), marker: { color: COLORS[k], size: 8 },
+    type: "scatter", mode: "markers", name: plotlyText(chartLabel(entry)), marker: { color: COLORS[k], size: 8 },
     x: entry.elite.map((e) => e[x]), y: entry.elite.map((e) => e[y]),
     customdata: entry.elite.map((e) => [entry.run.id, e.id]),
     text: entry.elite.map((e) => `#${e.id}`),
@@ -54,7 +54,7 @@ function drawEvolution(runs) {
     const traces = runs.map((entry, k) => {
       const index = entry.objectives.findIndex((o) => o.metric === metric);
       if (index < 0) return null;
-      return { type: "scatter", mode: "lines+markers", name: entry.walk_forward ? `${label(entry)} (walk-forward: every fold's search)` : label(entry), line: { color: COLORS[k] }, cliponaxis: false,
+      return { type: "scatter", mode: "lines+markers", name: plotlyText(entry.walk_forward ? `${label(entry)} (walk-forward: every fold's search)` : label(entry)), line: { color: COLORS[k] }, cliponaxis: false,
         x: entry.history.map((g) => g.generation), y: entry.history.map((g) => g.objectives[index].best) };
     }).filter(Boolean);
     const goal = runs.flatMap((e) => e.objectives).find((o) => o.metric === metric).goal;
