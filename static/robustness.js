@@ -119,14 +119,15 @@ function robustnessSentences(member, stats, run, settings, objectives, barSecond
   const out = [];
   if (r.dsr !== null && r.dsr !== undefined) {
     out.push(["dsr", r.dsr >= DSR_PASS
-      ? `DSR ${fmt(r.dsr, 3)} (≥ ${DSR_PASS}): the Sharpe ratio is unlikely to be luck among the ${fmt(trials)} trials the run made.`
-      : `DSR ${fmt(r.dsr, 3)} (< ${DSR_PASS}): a Sharpe ratio this high could well be luck among the ${fmt(trials)} trials the run made.`]);
-  } else out.push(["dsr", "DSR: undefined (too few bars or a Sharpe ratio that is not defined)."]);
-  out.push(["psr", `PSR ${fmt(r.psr, 3)}: the probability that its true Sharpe ratio is above 0, from its ${fmt(stats.bars)} bars, skewness and kurtosis (one trial, no deflation).`]);
+      ? `DSR ${fmt(r.dsr, 3)} (≥ ${DSR_PASS}): the Sharpe ratio of its per-bar returns is unlikely to be luck among the ${fmt(trials)} trials the run made.`
+      : `DSR ${fmt(r.dsr, 3)} (< ${DSR_PASS}): a per-bar Sharpe ratio this high could well be luck among the ${fmt(trials)} trials the run made.`]);
+  } else out.push(["dsr", "DSR: undefined (too few bars, or a per-bar Sharpe ratio that is not defined)."]);
+  out.push(["sharpe_basis", `The DSR, the PSR and the minimum track record judge the Sharpe ratio of its per-bar returns (sharpe_per_bar ${fmt(stats.sharpe_per_bar, 4)}), defined on any number of bars; the Sharpe and Sortino of the statistics are annualized from daily returns and need ${MIN_RETURN_PERIODS} of them.`]);
+  out.push(["psr", `PSR ${fmt(r.psr, 3)}: the probability that the true Sharpe ratio of its per-bar returns is above 0, from its ${fmt(stats.bars)} bars, skewness and kurtosis (one trial, no deflation).`]);
   const time = barsAsTime(r.min_track_record, barSeconds);
   out.push(["min_track_record", r.min_track_record === null || r.min_track_record === undefined
-    ? "Minimum track record: undefined (its Sharpe ratio is not above 0)."
-    : `Minimum track record: ${fmt(r.min_track_record, 4)} bars${time ? ` (${time})` : ""} of returns like these are needed to be 95 % confident that the Sharpe ratio is above 0; its training period has ${fmt(stats.bars)} bars.`]);
+    ? "Minimum track record: undefined (its per-bar Sharpe ratio is not above 0)."
+    : `Minimum track record: ${fmt(r.min_track_record, 4)} bars${time ? ` (${time})` : ""} of returns like these are needed to be 95 % confident that the per-bar Sharpe ratio is above 0; its training period has ${fmt(stats.bars)} bars.`]);
   const ratios = r.plateau_ratio || [];
   objectives.forEach(({ metric, goal }, k) => {
     const worse = goal === "min" ? "above 1: the neighbours do worse, a lonely valley" : "below 1: the neighbours do worse, a lonely peak";

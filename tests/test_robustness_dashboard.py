@@ -179,6 +179,8 @@ def test_the_individual_page_shows_the_fan_and_the_neighbourhood_as_stored(serve
     words = page.locator("#robustness-words").text_content()
     assert "DSR " in words and "PSR " in words and "bars" in words and "Ruin probability" in words
     assert "Cost stress" in words and "doubled" in words
+    basis = page.locator('#robustness-words li[data-key="sharpe_basis"]').text_content()
+    assert "per-bar returns" in basis and "need 30 of them" in basis, basis  # which Sharpe the DSR judges
     track = page.locator('#robustness-words li[data-key="min_track_record"]').text_content()
     assert ("undefined" in track) if r["min_track_record"] is None else ("days" in track or "years" in track or "hours" in track)
     page.locator("#member-robustness").screenshot(path=ARTIFACTS / "individual-robustness.png")
