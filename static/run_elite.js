@@ -17,13 +17,17 @@ function robustnessColumns(elite) {
   const r = (e) => e.robustness || {};
   return [
     { key: "dsr", head: "DSR", value: (e) => r(e).dsr, pass: (v) => v >= DSR_PASS,
-      title: `Deflated Sharpe ratio. DSR ≥ ${DSR_PASS} (in bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(trials)} trials of the run` },
+      title: `Deflated Sharpe ratio of the per-bar returns. DSR ≥ ${DSR_PASS} (in bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(trials)} trials of the run` },
     ...metrics.map((metric, k) => ({ key: `plateau_ratio_${k}`, head: `plateau ${metric}`, value: (e) => (r(e).plateau_ratio || [])[k],
       title: `Plateau ratio of ${metric}: the median of the member's neighbours / its own value (near 1: a plateau, not a lonely peak)` })),
     { key: "mc_drawdown_p95", head: "MC p95 drawdown %", value: (e) => (r(e).mc_drawdown_pct || [])[2],
       title: "Monte Carlo: the 95th percentile of the maximum drawdown over reshuffled trade orders (%)" },
   ];
 }
+
+const TIES_TITLE = "ties: how many parameter sets the run evaluated have exactly this member's objective values " +
+  "(itself included; e.g. a stop-loss that never triggers gives the same trades). The elite keeps one entry per " +
+  "distinct result, its first evaluated; hover a count for the genes' ranges among them.";
 
 // A member's ties in words: how many parameter sets share its objective values, and
 // the range of each gene that differs among them (its `tie_ranges`).
@@ -42,7 +46,7 @@ function drawElite(elite) {
   const hasTies = elite.some((e) => e.ties !== undefined);
   const robust = robustnessColumns(elite);
   const th = (text, attrs = {}) => el("th", { title: text, ...attrs, text });
-  table.tHead.replaceChildren(el("tr", {}, th("#"), ...(hasTies ? [th("ties")] : []), ...genes.map((g) => th(label(g))),
+  table.tHead.replaceChildren(el("tr", {}, th("#"), ...(hasTies ? [th("ties", { title: TIES_TITLE, "data-column": "ties" })] : []), ...genes.map((g) => th(label(g))),
     ...COLUMNS.map((c) => th(c)), ...(hasTest ? TEST_COLUMNS.map((c) => th(`test ${c}`)) : []),
     ...robust.map((c) => th(c.head, { title: c.title, "data-column": c.key, class: "robust" }))));
   table.tBodies[0].replaceChildren(...elite.map((e) => el("tr", { "data-id": String(e.id) },
@@ -56,6 +60,6 @@ function drawElite(elite) {
   showUndefinedNote(table, "elite-undefined");
   const hint = document.getElementById("elite-hint");
   hint.hidden = !robust.length;
-  hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials ${table.dataset.scope || "the run made"} (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";
+  hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the per-bar Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials ${table.dataset.scope || "the run made"} (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";
   resort(table);
 }

@@ -146,6 +146,8 @@ def test_a_watched_page_ends_with_the_ties_of_a_fresh_load(server, browser):
     assert _rows(fresh) == [e["id"] for e in elite]
     assert [int(final[e["id"]][0]) for e in elite] == [e["ties"] for e in elite]  # the fresh load shows the stored ties
     assert any(e["ties"] > 1 and "stop_loss" in final[e["id"]][1] for e in elite)  # and their ranges
+    header = fresh.locator("#elite th[data-column='ties']").get_attribute("title")
+    assert "objective values" in header and "one entry per distinct result" in header, header  # what ties are
     grown = [i for i in early if i in final and early[i] != final[i]]
     assert grown, (early, final)  # entries the page showed early gained ties while it watched: what it must follow
 
