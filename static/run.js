@@ -59,6 +59,19 @@ function showProgress(report) {
     document.getElementById("rate").textContent = fmt(report.evals_per_second, 4);
   }
   document.getElementById("eta").textContent = isOver(report) ? "–" : fmtDuration(report.eta_seconds);
+  showStarting(report.state || document.body.dataset.state, report.generation);
+}
+
+// Before the first generation the page has nothing to draw: say what the run is doing.
+function showStarting(state, generation) {
+  const note = document.getElementById("starting");
+  const words = generation > 0 ? "" : state === "queued"
+    ? "Queued: it starts when a running run ends (the server runs a set number of runs at once)."
+    : state === "running"
+      ? "Starting: the workers start and evaluate generation 1 (the first run of a new strategy shape compiles its kernel first, some seconds); the charts appear with it."
+      : "";
+  note.hidden = !words;
+  note.textContent = words;
 }
 
 // One rule with the runs list and the walk-forward page: no ETA once the run is

@@ -215,3 +215,21 @@ def test_sharpe_and_sortino_say_why_they_read_a_dash(server, browser):
     note = page.locator("#summary-undefined")
     assert note.is_visible() and why_train in note.inner_text() and why_test in note.inner_text()
     assert page.problems == []
+
+
+def test_before_its_first_generation_the_page_says_the_run_is_starting(server, browser):
+    doc = _tie_heavy()
+    doc["ga"] = {"population": 40, "generations": 2, "seed": 9}  # a first generation of 4 s at least (sleeps)
+    run_id = server.post("/api/runs", json=doc).json()["id"]
+    page = _page(browser)
+    page.goto(f"{server.url}/runs/{run_id}")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=60_000)
+    if server.get(f"/api/runs/{run_id}").json()["generation"] == 0:  # not yet: what the page says meanwhile
+        page.wait_for_function("() => !document.getElementById('starting').hidden", timeout=10_000)
+        assert re.match(r"^(Starting|Queued): ", page.inner_text("#starting")), page.inner_text("#starting")
+    else:
+        pytest.fail("the first generation was stored before the page loaded: the test cannot see the note")
+    page.wait_for_function("() => Number(document.getElementById('generation').textContent) >= 1", timeout=120_000)
+    assert page.is_hidden("#starting")  # the charts tell from here
+    server.wait_for(run_id, ("completed",), timeout=120)
+    assert page.problems == []
