@@ -217,3 +217,19 @@ def test_a_refused_socketio_origin_is_answered_as_json(local):
     assert local.get(POLLING, headers={"Origin": local.url}).status_code == 200  # its own pages' origin
     with pytest.raises(socketio.exceptions.ConnectionError):
         _socket(local, headers={"Origin": "http://evil.example"})
+
+
+def test_two_dashboards_on_one_machine_keep_their_own_token_cookies(tmp_path):
+    """Browsers keep cookies by host, not by port: one browser opening two dashboards'
+    printed links keeps both signed in (the cookie's name carries the port)."""
+    first = ServerWith(tmp_path / "a", "--token", "first-token").start()
+    second = ServerWith(tmp_path / "b", "--token", "second-token").start()
+    try:
+        browser = requests.Session()  # http.cookiejar: cookies by host, as browsers keep them
+        assert browser.get(f"{first.url}/?token=first-token", timeout=10).status_code == 200
+        assert browser.get(f"{second.url}/?token=second-token", timeout=10).status_code == 200
+        assert browser.get(f"{first.url}/api/runs", timeout=10).status_code == 200
+        assert browser.get(f"{second.url}/api/runs", timeout=10).status_code == 200
+    finally:
+        first.stop()
+        second.stop()

@@ -61,6 +61,8 @@ SECURITY_HEADERS = (
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 WILDCARDS = ("0.0.0.0", "::", "")
 TOKEN_COOKIE = "dashboard_token"
+"""The token cookie's name, followed by the server's port: browsers keep cookies by
+host, not by port, so two dashboards on one machine would overwrite each other's."""
 TOKEN_PARAM = "token"
 
 StartResponse = Callable[..., Any]
@@ -160,7 +162,7 @@ class SecurityMiddleware:
                 detail = "give the token printed at start: ?token=..., or the header 'Authorization: token ...'"
                 return _refuse(start_response, "401 UNAUTHORIZED", "access token required", detail)
             if from_query:
-                set_cookie = f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; SameSite=Strict"
+                set_cookie = f"{token_cookie(environ)}={self.token}; Path=/; HttpOnly; SameSite=Strict"
 
         plain: list[tuple[str, list[tuple[str, str]]]] = []  # a Socket.IO error held back, to answer as JSON
 
@@ -189,8 +191,13 @@ class SecurityMiddleware:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         if query.get(TOKEN_PARAM):
             return query[TOKEN_PARAM][0], True
-        cookie = parse_cookie(environ).get(TOKEN_COOKIE)
+        cookie = parse_cookie(environ).get(token_cookie(environ))
         return cookie, False
+
+
+def token_cookie(environ: dict[str, Any]) -> str:
+    """The name of this server's token cookie (`TOKEN_COOKIE` and its port)."""
+    return f"{TOKEN_COOKIE}_{environ.get('SERVER_PORT', '')}"
 
 
 def _content_type(headers: list[tuple[str, str]]) -> str:
