@@ -63,6 +63,8 @@ BAD = [
     ("unsubscribe nonsense", "unsubscribe", [1], "invalid message"),
     ("unsubscribe run_id true", "unsubscribe", {"run_id": True}, "invalid run_id"),
     ("unknown event", "join", {"room": "run:1"}, "unknown event"),
+    ("extra arguments", "subscribe", ({"run_id": 1}, 1, 2, 3), "subscribe takes one message"),  # a tuple: 4 args
+    ("unsubscribe extra arguments", "unsubscribe", ({"run_id": 1}, 2), "unsubscribe takes one message"),
 ]
 
 
@@ -76,6 +78,7 @@ def test_every_bad_message_gets_an_error_acknowledgement(server, finished):
         assert client.call("subscribe", {"run_id": finished})["ok"]  # the connection survived them all
     finally:
         client.close()
+    assert "Socket.IO handler failed" not in server.log.read_text()  # each one answered, none a traceback
 
 
 def test_subscribe_after_sends_the_missed_generations_once_in_order(server, finished):

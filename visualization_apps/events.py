@@ -243,8 +243,10 @@ def register_events(socketio: SocketIO, store: Store) -> None:
     live.packets = GenerationPackets(store)
 
     @socketio.on("subscribe")
-    def subscribe(message: Any = None) -> dict[str, Any]:
+    def subscribe(message: Any = None, *extra: Any) -> dict[str, Any]:
         """Join a run's room (``{"run_id": N[, "after": G]}``) or the runs list (``{"runs": true}``)."""
+        if extra:
+            return _error("subscribe takes one message", f"{len(extra)} more arguments given")
         if not isinstance(message, dict):
             return _error("subscribe takes {run_id[, after]} or {runs: true}")
         unknown = sorted(str(k)[:40] for k in message if k not in SUBSCRIBE_KEYS)
@@ -272,8 +274,10 @@ def register_events(socketio: SocketIO, store: Store) -> None:
         return refused or {"ok": True, "run": run}
 
     @socketio.on("unsubscribe")
-    def unsubscribe(message: Any = None) -> dict[str, Any]:
+    def unsubscribe(message: Any = None, *extra: Any) -> dict[str, Any]:
         """Leave a run's room (``{"run_id": N}``) or the runs list (``{"runs": true}``)."""
+        if extra:
+            return _error("unsubscribe takes one message", f"{len(extra)} more arguments given")
         if isinstance(message, dict) and message.get("runs") is True:
             leave_room("runs")
             return {"ok": True}
