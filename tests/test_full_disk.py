@@ -79,6 +79,7 @@ def test_a_full_disk_mid_run_then_space_freed(small_disk, tmp_path):
         while server.get(f"/api/runs/{run_id}").json()["generation"] < 3:
             assert time.monotonic() < deadline
             time.sleep(0.05)
+        waiting = server.post("/api/runs", json=run_config(generations=2)).json()["id"]  # queued behind it
         truncate_wal(data / "dashboard.sqlite")
         filler = fill(small_disk)
         committed = server.get(f"/api/runs/{run_id}/generations").json()
@@ -97,12 +98,16 @@ def test_a_full_disk_mid_run_then_space_freed(small_disk, tmp_path):
         assert server.get("/api/runs").status_code == 200  # reads keep working
         assert server.get(f"/api/runs/{run_id}/generations").json()[: len(committed)] == committed
         assert server.post(f"/api/runs/{run_id}/resume").status_code in (202, 507)  # never a 500
+        for _ in range(30):  # the queue waits while the disk is full: the queued run is not started to fail
+            assert server.get(f"/api/runs/{waiting}").json()["state"] == "queued"
+            time.sleep(0.1)
 
         filler.unlink()  # space again: the queue goes on
         settled = server.wait_for(run_id, ("interrupted", "failed", "queued", "running", "completed"), timeout=60)
         if settled["state"] in ("interrupted", "failed"):
             assert server.post(f"/api/runs/{run_id}/resume").status_code == 202
         assert server.wait_for(run_id, ("completed",), timeout=300)["state"] == "completed"
+        assert server.wait_for(waiting, ("completed", "failed"), timeout=300)["state"] == "completed"
         after = server.post("/api/runs", json=run_config(generations=2))
         assert after.status_code == 201, after.text
         assert server.wait_for(after.json()["id"], ("completed",), timeout=300)["state"] == "completed"

@@ -84,3 +84,23 @@ def test_a_stop_in_any_phase_ends_stopped_every_time(server):
     assert phase == "last generation"
     assert server.post(f"/api/runs/{run_id}/resume").status_code == 202
     assert server.wait_for(run_id, ("completed", "failed", "interrupted"), timeout=300)["state"] == "completed"
+
+
+def test_a_stop_right_after_a_resume_ends_stopped(server):
+    """Resumed the moment it reads ``stopped`` (its process still exiting), then
+    stopped at once: the stop is accepted and the run stays stopped (an outside trial:
+    409 "run is queued; it cannot be stopped", and the run then ran)."""
+    doc = run_config(generations=40, population=16, slow=True)
+    run_id = server.post("/api/runs", json=doc).json()["id"]
+    for _ in range(3):
+        wait_until(server, run_id, lambda s: s["state"] == "running" and s["generation"] >= 1)
+        assert server.post(f"/api/runs/{run_id}/stop").status_code == 202
+        server.wait_for(run_id, ("stopped",), timeout=120)
+        resumed = server.post(f"/api/runs/{run_id}/resume")
+        assert resumed.status_code == 202, resumed.json()
+        stopped = server.post(f"/api/runs/{run_id}/stop")
+        assert stopped.status_code == 202, stopped.json()
+        time.sleep(3)  # what a queued run the supervisor still starts would be doing by now
+        status = server.get(f"/api/runs/{run_id}").json()
+        assert status["state"] == "stopped", status
+        assert server.post(f"/api/runs/{run_id}/resume").status_code == 202  # and it goes on from there

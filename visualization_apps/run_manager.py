@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from visualization_apps import data_lock, run_lock
-from visualization_apps.faults import Backoff, describe, is_storage_fault
+from visualization_apps.faults import Backoff, check_free_space, describe, is_storage_fault
 from visualization_apps.run_process import RunProcess, exit_reason
 from visualization_apps.run_states import RESUMABLE, STOPPABLE, UNFINISHED, RunState, TransitionError
 from visualization_apps.storage import Store
@@ -140,13 +140,18 @@ class RunManager:
         return run_id
 
     def stop(self, run_id: int) -> str:
-        """Stop after the current generation (a queued run just stops)."""
+        """Stop after the current generation (a queued run just stops: also one
+        resumed while its previous process still exits, which is not its process)."""
         with self._lock:
             active = self._active.get(run_id)
+            if active is not None and self._state(run_id) == RunState.QUEUED.value:
+                active = None
             state = RunState.STOPPED if active is None else RunState.STOPPING
             self._user_transition(run_id, state, STOPPABLE, "be stopped")
             if active is not None:
                 active.stop.set()  # after the state is stopping: the run then writes stopped
+            else:
+                self._resume.discard(run_id)  # not started from its checkpoint after all
         self._announce(run_id)
         return self._state(run_id)
 
@@ -270,6 +275,7 @@ class RunManager:
                 if sum(not a.deleted for a in self._active.values()) >= self.max_running:
                     return
                 if run_id not in self._active:
+                    check_free_space(self.runs_dir)  # a full disk: the queue waits (the supervisor retries)
                     self._start(run_id)
 
     def _start(self, run_id: int) -> None:
