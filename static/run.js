@@ -42,6 +42,7 @@ function setStatus(run) {
   error.textContent = run.error || "";
   const was = document.body.dataset.state;
   document.body.dataset.state = run.state;
+  showOverallRate(run);
   if (was && !RUN_STATES.final.includes(was) && RUN_STATES.final.includes(run.state)) {
     ended = true;  // the run ended while watched: its charts as they end, at once
     drawNow();
@@ -49,13 +50,14 @@ function setStatus(run) {
 }
 
 // Rate and ETA as the run process reports them (wall time, moving average): never recomputed here.
+// Once the run no longer runs, the rate is the whole run's (`showOverallRate`), not the last generations'.
 function showProgress(report) {
   document.getElementById("generation").textContent = report.generation;
   document.getElementById("total").textContent = report.generations_total;
   const progress = document.getElementById("progress");
   progress.max = report.generations_total;
   progress.value = report.generation;
-  if (report.evals_per_second !== null && report.evals_per_second !== undefined) {
+  if (report.evals_per_second !== null && report.evals_per_second !== undefined && !overallRate) {
     document.getElementById("rate").textContent = fmt(report.evals_per_second, 4);
   }
   document.getElementById("eta").textContent = isOver(report) ? "–" : fmtDuration(report.eta_seconds);
@@ -72,6 +74,22 @@ function showStarting(state, generation) {
       : "";
   note.hidden = !words;
   note.textContent = words;
+}
+
+// The whole run's evaluations per second (its evaluations over its generations' wall time, the
+// end-of-run analysis included: the status's overall_evals_per_second) once the run is not running:
+// the moving average of its last generations (evals_per_second) says how fast it went lately, and a
+// last generation that did the robustness analysis reads far slower than the run was.
+let overallRate = false;  // the rate shown is the whole run's
+const RATE_WORDS = { recent: "Evaluations/s", overall: "Evaluations/s (whole run)" };
+function showOverallRate(run) {
+  overallRate = !RUN_STATES.stoppable.includes(run.state) && typeof run.overall_evals_per_second === "number";
+  const words = document.getElementById("rate-words");
+  words.textContent = overallRate ? RATE_WORDS.overall : RATE_WORDS.recent;
+  words.parentElement.title = overallRate
+    ? "the whole run's: its evaluations over the wall time of its generations (the end-of-run robustness analysis included)"
+    : "as the run process reports it: evaluations per wall second, a moving average of the recent generations";
+  if (overallRate) document.getElementById("rate").textContent = fmt(run.overall_evals_per_second, 4);
 }
 
 // One rule with the runs list and the walk-forward page: no ETA once the run is
@@ -163,6 +181,7 @@ async function apply(summary) {
   document.body.dataset.generations = String(lastGeneration);
   await updateElite(summary.elite);
   if (applyTies(summary.tie_changes)) membersVersion += 1;
+  await readRobustMembers(summary);
   await showRobustness(summary);
   scheduleDraw();
 }
@@ -203,6 +222,7 @@ function catchUp() {
     let tied = false;
     for (const summary of missed) tied = applyTies(summary.tie_changes) || tied;
     if (tied) membersVersion += 1;
+    await readRobustMembers(missed[missed.length - 1]);
     await showRobustness(missed[missed.length - 1]);
     await ready;
     scheduleDraw();
@@ -213,17 +233,32 @@ function catchUp() {
 // The elite as a change: drop members that left, fetch the summaries of new ones only.
 async function updateElite(ids) {
   if (!ids) return;
-  const missing = ids.filter((id) => !members.has(id));
-  if (missing.length) {
-    const found = missing.length > 200  // a large change: the whole elite in one request
-      ? await getJSON(`/api/runs/${RUN_ID}/elite?fields=summary`)
-      : (await getJSON(`/api/runs/${RUN_ID}/individuals?ids=${missing.join(",")}`)).individuals;
-    for (const member of found) members.set(member.id, member);
-    membersVersion += 1;
-  }
+  await readMembers(ids.filter((id) => !members.has(id)));
   const keep = new Set(ids);
   for (const id of [...members.keys()]) if (!keep.has(id)) members.delete(id);
   eliteIds = ids.filter((id) => members.has(id));
+}
+
+// These members' summaries read (again) and stored.
+async function readMembers(ids) {
+  if (!ids.length) return;
+  const found = ids.length > 200  // a large change: the whole elite in one request
+    ? await getJSON(`/api/runs/${RUN_ID}/elite?fields=summary`)
+    : (await getJSON(`/api/runs/${RUN_ID}/individuals?ids=${ids.join(",")}`)).individuals;
+  for (const member of found) members.set(member.id, member);
+  membersVersion += 1;
+}
+
+// The elite members' robustness figures are stored with the run's last generation (the
+// summary that carries the run's `robustness`); members read before it (at load, or as
+// they joined the elite) have none: those are read again, once each, so that a watched
+// page ends with the robustness columns a fresh load shows.
+const robustRead = new Set();  // ids read again after the run's robustness arrived
+async function readRobustMembers(summary) {
+  if (!summary || !summary.robustness) return;
+  const stale = eliteIds.filter((id) => !members.get(id).robustness && !robustRead.has(id));
+  for (const id of stale) robustRead.add(id);
+  await readMembers(stale);
 }
 
 // A generation's `tie_changes` (the elite entries whose ties or tie ranges changed, with

@@ -227,3 +227,14 @@ def test_bundled_datasets_and_openapi(server):
                  "/api/runs/{run_id}/individuals/{iid}", "/api/datasets", "/api/runs/{run_id}/stop",
                  "/api/runs/{run_id}/resume"):  # fmt: skip
         assert path in document["paths"]
+
+
+def test_a_finished_run_gives_its_whole_run_rate(server, finished):
+    run_id, status = finished
+    generations = server.get(f"/api/runs/{run_id}/generations").json()
+    seconds = generations[-1]["elapsed_seconds"]  # its generations' wall time, summed (the last's analysis included)
+    assert seconds > 0 and status["evals_per_second"] is None  # final: no moving average
+    assert status["overall_evals_per_second"] == status["evaluations"] / seconds
+    assert server.get(f"/api/runs/{run_id}").json()["overall_evals_per_second"] == status["overall_evals_per_second"]
+    last = generations[-1]
+    assert last["evals_per_second"] != status["overall_evals_per_second"]  # not the last generations' rate

@@ -9,6 +9,10 @@ runs).
 * A statistic that reads a dash (undefined) says why: Sharpe and Sortino on BTC-1m's nine days of
   training (they need `MIN_RETURN_PERIODS` daily returns), in the cell's title and a
   note beside the table, on the run page and the individual page.
+* A page opened while a run runs ends with a fresh load's robustness columns (DSR,
+  plateau, MC p95 drawdown), DSR cells and hint: the members it read before the run's
+  end are read again once their robustness is stored (fails on the previous page:
+  base columns only); and once the run is over its rate is the whole run's.
 """
 
 from __future__ import annotations
@@ -233,3 +237,47 @@ def test_before_its_first_generation_the_page_says_the_run_is_starting(server, b
     assert page.is_hidden("#starting")  # the charts tell from here
     server.wait_for(run_id, ("completed",), timeout=120)
     assert page.problems == []
+
+
+def _robust_view(page) -> dict:
+    """The elite table's header, its DSR cells by row, the DSR hint and the rate's words and value."""
+    return page.evaluate(
+        "() => ({ head: [...document.querySelectorAll('#elite thead th')].map((th) => th.textContent),"
+        " dsr: [...document.querySelectorAll('#elite tbody tr')].map((r) =>"
+        " [Number(r.dataset.id), r.querySelector(\"td[data-column='dsr']\")?.textContent ?? null]),"
+        " hint: document.getElementById('elite-hint').hidden ? null : document.getElementById('elite-hint').textContent,"
+        " rate: [document.getElementById('rate-words').textContent, document.getElementById('rate').textContent] })"
+    )  # fmt: skip
+
+
+def test_a_watched_page_ends_with_the_robustness_columns_and_the_whole_run_rate_of_a_fresh_load(server, browser):
+    doc = _tie_heavy()
+    doc["ga"]["generations"] = 8
+    run_id = server.post("/api/runs", json=doc).json()["id"]
+    watched = _page(browser)  # opened while the run runs: its elite read before the robustness exists
+    watched.goto(f"{server.url}/runs/{run_id}")
+    watched.locator("#elite").scroll_into_view_if_needed()
+    watched.wait_for_function("() => document.querySelectorAll('#elite tbody tr').length > 0", timeout=120_000)
+    assert watched.evaluate("() => document.body.dataset.state") == "running", "the run ended before"
+    assert watched.locator("#rate-words").text_content() == "Evaluations/s"  # while running: the moving average
+    _drawn(watched, 8)
+    watched.wait_for_function("() => document.body.dataset.robustness === 'drawn'", timeout=60_000)
+
+    status = server.get(f"/api/runs/{run_id}?fields=summary").json()
+    fresh = _page(browser)
+    fresh.goto(f"{server.url}/runs/{run_id}")
+    fresh.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=120_000)
+    final = _robust_view(fresh)
+    elite = server.get(f"/api/runs/{run_id}/elite?fields=summary").json()
+    assert "DSR" in final["head"] and "MC p95 drawdown %" in final["head"], final  # the fresh load has them
+    assert [i for i, _ in final["dsr"]] == [e["id"] for e in elite] and final["hint"]
+    watched.wait_for_function("() => document.querySelector(\"#elite th[data-column='dsr']\") !== null",
+                              timeout=30_000)  # fmt: skip  # a redraw may follow the end by one read
+    seen = _robust_view(watched)
+    assert (seen["head"], seen["dsr"], seen["hint"]) == (final["head"], final["dsr"], final["hint"])
+    # The rate, once the run is over: the whole run's (evaluations / its generations' wall time).
+    rate = status["overall_evals_per_second"]
+    assert rate == status["evaluations"] / server.get(f"/api/runs/{run_id}/generations").json()[-1]["elapsed_seconds"]
+    shown = fresh.evaluate("(x) => x.toPrecision(4)", rate)  # common.js's fmt(rate, 4)
+    assert final["rate"] == seen["rate"] == ["Evaluations/s (whole run)", shown], (final, seen, status)
+    assert watched.problems == [] and fresh.problems == []

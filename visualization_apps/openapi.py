@@ -134,6 +134,12 @@ def _schemas() -> dict[str, Any]:
             "generation": {"type": "integer"}, "generations_total": {"type": "integer"},
             "evaluations": {"type": "integer"}, "failed_evaluations": {"type": "integer"},
             "evals_per_second": nullable_number, "eta_seconds": nullable_number,
+            "overall_evals_per_second": {**nullable_number, "description": "the whole run's evaluations per wall "
+                                         "second: evaluations / the summed wall seconds of its generations (each "
+                                         "generation's elapsed_seconds; the last includes the end-of-run robustness "
+                                         "analysis), in any state (evals_per_second: the recent generations' moving "
+                                         "average, null once the run is final); null before its first generation; "
+                                         "in GET /api/runs/{run_id} and run_status events"},
             "best": {"type": ["array", "null"], "items": nullable_number, "description":
                      "per objective, in order, the best value any individual of the last generation reached "
                      "(the generation summary's best: each objective's may come from another individual; "

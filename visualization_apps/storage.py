@@ -142,7 +142,11 @@ class Store(SummaryReads):
     def run(self, run_id: int) -> dict[str, Any] | None:
         with self._connect() as db:
             row = db.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return None if row is None else _run(row)
+        if row is None:
+            return None
+        out = _run(row)
+        out["overall_evals_per_second"] = overall_rate(out["evaluations"], self.run_seconds(run_id))
+        return out
 
     def run_config(self, run_id: int) -> dict[str, Any] | None:
         with self._connect() as db:
@@ -379,6 +383,8 @@ class Store(SummaryReads):
                 (run_id,),
             ).fetchall()
         return [{"generation": r["generation"], "objectives": json.loads(r["objectives"] or "[]")} for r in rows]
+
+
 def _run(row: sqlite3.Row) -> dict[str, Any]:
     out = {name: row[name] for name in RUN_FIELDS}
     out["best"] = json.loads(row["best"]) if row["best"] else None
@@ -388,6 +394,13 @@ def _run(row: sqlite3.Row) -> dict[str, Any]:
     for name in ("created_at", "started_at", "finished_at"):
         out[name] = _iso(row[name])
     return out
+
+
+def overall_rate(evaluations: int, seconds: float | None) -> float | None:
+    """The whole run's evaluations per wall second: ``evaluations`` over the
+    ``seconds`` its generations took (`SummaryReads.run_seconds`, the end-of-run
+    analysis included); None without any time."""
+    return evaluations / seconds if seconds else None
 
 
 def _dataset(row: sqlite3.Row) -> dict[str, Any]:

@@ -123,6 +123,28 @@ class SummaryReads:
             ).fetchone()
         return None if row is None else row["robustness"]
 
+    def run_seconds(self, run_id: int) -> float | None:
+        """The wall seconds the run's generations took, summed (their ``elapsed_seconds``,
+        which a resume carries on; the last generation's includes the end-of-run
+        robustness analysis), None before its first generation. A walk-forward's folds
+        each start at 0: the sum of each fold's last. Reads one value per fold."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT summary ->> '$.elapsed_seconds' AS seconds, summary ->> '$.fold' AS fold FROM generations "
+                "WHERE run_id = ? ORDER BY generation DESC LIMIT 1",
+                (run_id,),
+            ).fetchone()
+            if row is None or row["fold"] is None:
+                return None if row is None else row["seconds"]
+            rows = db.execute(
+                "SELECT g.summary ->> '$.elapsed_seconds' AS seconds FROM generations g JOIN (SELECT max(generation) "
+                "AS generation FROM generations WHERE run_id = ? GROUP BY fold) last USING (generation) "
+                "WHERE g.run_id = ?",
+                (run_id, run_id),
+            ).fetchall()  # fmt: skip
+        return sum(r["seconds"] or 0.0 for r in rows)
+
+
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
