@@ -30,7 +30,7 @@ function summaryTable(stats, test) {
   const head = ["statistic", "training", ...(test ? ["test"] : [])];
   table.tHead.replaceChildren(el("tr", {}, ...head.map((h) => el("th", { text: h }))));
   table.tBodies[0].replaceChildren(...STAT_ROWS.map((key) => el("tr", { "data-stat": key },
-    el("th", { text: key, scope: "row" }),
+    el("th", { text: metricHeading(key), title: key, scope: "row" }),
     statCell(key, stats, "training period", 4, { "data-period": "train" }),
     ...(test ? [statCell(key, test, "test period", 4, { "data-period": "test", class: "test" })] : []))));
   showUndefinedNote(table, "summary-undefined");  // why a "–" (static/undefined_words.js)

@@ -1,6 +1,7 @@
 "use strict";
-// Names and units of the statistics, for the pages that show them by name
-// (the runs list's best member, the compare page).
+// Names and units of the statistics, for every page that shows them by name (the
+// runs list's best member, the compare page, the run page's elite table and charts,
+// the individual page). The raw key (the API's, the CSV's) goes in a title.
 
 const METRIC_LABELS = {
   total_return_pct: ["net profit", " %"], market_return_pct: ["buy and hold", " %"],
@@ -17,6 +18,12 @@ const METRIC_LABELS = {
 
 function metricLabel(metric) {
   return (METRIC_LABELS[metric] || [metric.replaceAll("_", " ")])[0];
+}
+
+// A column's or an axis's heading: "net profit (%)", "Sharpe", "span (days)".
+function metricHeading(metric) {
+  const unit = (METRIC_LABELS[metric] || [null, ""])[1].trim();
+  return unit ? `${metricLabel(metric)} (${unit})` : metricLabel(metric);
 }
 
 // "net profit 12.3 %", "Sharpe 1.41", "trades 57".

@@ -131,7 +131,7 @@ function robustnessSentences(member, stats, run, settings, objectives, barSecond
   const ratios = r.plateau_ratio || [];
   objectives.forEach(({ metric, goal }, k) => {
     const worse = goal === "min" ? "above 1: the neighbours do worse, a lonely valley" : "below 1: the neighbours do worse, a lonely peak";
-    out.push([`plateau_ratio_${k}`, `Neighbourhood (${metric}, ${goal === "min" ? "lower" : "higher"} is better): the median of its ${fmt(r.neighbours)} neighbours is ${fmt(r.neighbour_median ? r.neighbour_median[k] : null, 4)}, the lowest ${fmt(r.neighbour_min ? r.neighbour_min[k] : null, 4)}, against its own ${fmt(stats[metric], 4)}: plateau ratio ${fmt(ratios[k], 3)} (near 1: a plateau; ${worse}).`]);
+    out.push([`plateau_ratio_${k}`, `Neighbourhood (${metricLabel(metric)}, ${goal === "min" ? "lower" : "higher"} is better): the median of its ${fmt(r.neighbours)} neighbours is ${fmt(r.neighbour_median ? r.neighbour_median[k] : null, 4)}, the lowest ${fmt(r.neighbour_min ? r.neighbour_min[k] : null, 4)}, against its own ${fmt(stats[metric], 4)}: plateau ratio ${fmt(ratios[k], 3)} (near 1: a plateau; ${worse}).`]);
   });
   if (r.mc_return_pct) {
     out.push(["mc_return_pct", `Monte Carlo (${fmt(settings.monte_carlo)} bootstrap resamplings of its trades): total return ${fmt(r.mc_return_pct[0], 3)} % / ${fmt(r.mc_return_pct[1], 3)} % / ${fmt(r.mc_return_pct[2], 3)} % (5th / median / 95th percentile).`]);
@@ -178,13 +178,13 @@ function drawNeighbours(r, stats, metrics) {
   metrics.forEach((metric, k) => {
     const axis = k === 0 ? "" : String(k + 1);
     const values = r.neighbour_values.map((v) => v[k]);
-    traces.push({ type: "box", x: values.map(() => metric), y: values, name: "neighbours", boxpoints: "all", legendgroup: "n", jitter: 0.5, pointpos: 0, xaxis: `x${axis}`, yaxis: `y${axis}`,
+    traces.push({ type: "box", x: values.map(() => metricLabel(metric)), y: values, name: "neighbours", boxpoints: "all", legendgroup: "n", jitter: 0.5, pointpos: 0, xaxis: `x${axis}`, yaxis: `y${axis}`,
       marker: { color: "#57606a", size: 6 }, line: { color: "#8c959f" }, fillcolor: "rgba(0,0,0,0)", showlegend: k === 0,
-      hovertemplate: `neighbour ${metric} %{y:.4g}<extra></extra>` });
-    traces.push({ type: "scatter", mode: "markers", x: [metric], y: [stats[metric]], xaxis: `x${axis}`, yaxis: `y${axis}`,
+      hovertemplate: `neighbour ${metricLabel(metric)} %{y:.4g}<extra></extra>` });
+    traces.push({ type: "scatter", mode: "markers", x: [metricLabel(metric)], y: [stats[metric]], xaxis: `x${axis}`, yaxis: `y${axis}`,
       name: "this member", marker: { symbol: "diamond", size: 13, color: "#cf222e" }, showlegend: k === 0, legendgroup: "own",
-      hovertemplate: `own ${metric} %{y:.4g}<extra></extra>` });
-    layout[`yaxis${axis}`] = { title: { text: metric }, automargin: true };
+      hovertemplate: `own ${metricLabel(metric)} %{y:.4g}<extra></extra>` });
+    layout[`yaxis${axis}`] = { title: { text: metricHeading(metric) }, automargin: true };
     layout[`xaxis${axis}`] = { automargin: true };
   });
   Plotly.newPlot("neighbours", traces, layout, PLOT_CONFIG);

@@ -378,7 +378,7 @@ function drawObjectives() {
         name: "population min–max", hovertemplate: "max %{y:.4g}<extra></extra>" },
       { x, y: column("mean"), mode: "lines", name: "mean", line: { color: "#57606a", dash: "dot" } },
       { x, y: column("best"), mode: "lines+markers", name: "best", marker: { size: 4 }, line: { color: "#0969da" } },
-    ], { ...SMALL, title: { text: `${objective.metric} (${GOAL[objective.goal] || objective.goal})`, font: { size: 13 } },
+    ], { ...SMALL, title: { text: `${metricHeading(objective.metric)}, ${GOAL[objective.goal] || objective.goal}`, font: { size: 13 } },
          xaxis: generationAxis(x[0], x[x.length - 1], FIXED),
          legend: { orientation: "h", y: -0.35, font: { size: 10 } }, height: 260, ...foldBoundaries() }, PLOT_CONFIG);
   });
@@ -389,8 +389,8 @@ function individualUrl(id) { return `/runs/${RUN_ID}/individuals/${id}`; }
 // A member's objectives and parameters, for hovers.
 function describe(member, metrics) {
   const lines = [`<b>#${member.id}</b>`];
-  metrics.forEach((metric, k) => lines.push(`${metric}: ${fmt(member.fitness[k], 4)}`));
-  if (member.test) lines.push(`test ${metrics[0]}: ${fmt(member.test[metrics[0]], 4)}`);
+  metrics.forEach((metric, k) => lines.push(`${metricHeading(metric)}: ${fmt(member.fitness[k], 4)}`));
+  if (member.test) lines.push(`test ${metricHeading(metrics[0])}: ${fmt(member.test[metrics[0]], 4)}`);
   for (const gene of genes) lines.push(`${label(gene)}: ${fmt(member.params[gene], 4)}`);
   if (member.ties > 1) lines.push(`ties: ${member.ties}`);
   return lines.join("<br>");
@@ -406,15 +406,15 @@ function drawPareto(elite) {
     // member's description into its bar, like fifty rotated "#id" labels, was most of the chart's time).
     Plotly.react(div, [{ ...common, x: elite.map((e, k) => k + 1), y: elite.map((e) => e.fitness[0]), type: "bar",
                          textposition: "none" }],
-      { ...PLOT_LAYOUT, title: { text: `Elite by ${metrics[0]} (click to open)` }, margin: { l: 65, r: 20, t: 40, b: 55 },
+      { ...PLOT_LAYOUT, title: { text: `Elite by ${metricLabel(metrics[0])} (click to open)` }, margin: { l: 65, r: 20, t: 40, b: 55 },
         xaxis: { title: { text: "rank in the elite (hover: the member)" }, ...FIXED },
-        yaxis: { title: { text: metrics[0] }, ...FIXED } }, PLOT_CONFIG);
+        yaxis: { title: { text: metricHeading(metrics[0]) }, ...FIXED } }, PLOT_CONFIG);
   } else {
     Plotly.react(div, [{ ...common, x: elite.map((e) => e.fitness[0]), y: elite.map((e) => e.fitness[1]),
       mode: "markers", type: "scatter", marker: { size: 9, color: "#0969da" } }],
       { ...PLOT_LAYOUT, title: { text: "Pareto front (click a point to open it)" }, hovermode: "closest",
-        margin: { l: 65, r: 20, t: 40, b: 55 }, xaxis: { title: { text: metrics[0] }, ...FIXED },
-        yaxis: { title: { text: metrics[1] }, ...FIXED } },
+        margin: { l: 65, r: 20, t: 40, b: 55 }, xaxis: { title: { text: metricHeading(metrics[0]) }, ...FIXED },
+        yaxis: { title: { text: metricHeading(metrics[1]) }, ...FIXED } },
       PLOT_CONFIG);
   }
   if (!div.dataset.clickable) {

@@ -18,8 +18,8 @@ function robustnessColumns(elite) {
   return [
     { key: "dsr", head: "DSR", value: (e) => r(e).dsr, pass: (v) => v >= DSR_PASS,
       title: `Deflated Sharpe ratio of the per-bar returns. DSR ≥ ${DSR_PASS} (in bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(trials)} trials of the run` },
-    ...metrics.map((metric, k) => ({ key: `plateau_ratio_${k}`, head: `plateau ${metric}`, value: (e) => (r(e).plateau_ratio || [])[k],
-      title: `Plateau ratio of ${metric}: the median of the member's neighbours / its own value (near 1: a plateau, not a lonely peak)` })),
+    ...metrics.map((metric, k) => ({ key: `plateau_ratio_${k}`, head: `plateau ${metricLabel(metric)}`, value: (e) => (r(e).plateau_ratio || [])[k],
+      title: `Plateau ratio of ${metricLabel(metric)} (${metric}): the median of the member's neighbours / its own value (near 1: a plateau, not a lonely peak)` })),
     { key: "mc_drawdown_p95", head: "MC p95 drawdown %", value: (e) => (r(e).mc_drawdown_pct || [])[2],
       title: "Monte Carlo: the 95th percentile of the maximum drawdown over reshuffled trade orders (%)" },
   ];
@@ -47,7 +47,8 @@ function drawElite(elite) {
   const robust = robustnessColumns(elite);
   const th = (text, attrs = {}) => el("th", { title: text, ...attrs, text });
   table.tHead.replaceChildren(el("tr", {}, th("#"), ...(hasTies ? [th("ties", { title: TIES_TITLE, "data-column": "ties" })] : []), ...genes.map((g) => th(label(g))),
-    ...COLUMNS.map((c) => th(c)), ...(hasTest ? TEST_COLUMNS.map((c) => th(`test ${c}`)) : []),
+    ...COLUMNS.map((c) => th(metricHeading(c), { title: c, "data-column": c })),
+    ...(hasTest ? TEST_COLUMNS.map((c) => th(`test ${metricHeading(c)}`, { title: `test ${c}`, "data-column": `test_${c}` })) : []),
     ...robust.map((c) => th(c.head, { title: c.title, "data-column": c.key, class: "robust" }))));
   table.tBodies[0].replaceChildren(...elite.map((e) => el("tr", { "data-id": String(e.id) },
     el("td", {}, el("a", { href: individualUrl(e.id), text: String(e.id) })),

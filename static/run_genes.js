@@ -50,9 +50,28 @@ function geneRanges(config, names) {
 function drawParallel(elite) {
   if (!elite.length) return;
   const metric = summaries[0].objectives[0].metric;
-  const dimensions = genes.map((gene) => ({ label: label(gene), values: elite.map((e) => e.params[gene]), range: ranges[gene] }));
-  dimensions.push({ label: metric, values: elite.map((e) => e.fitness[0]) });
-  drawParallelSvg(dimensions, elite.map((e) => e.fitness[0]), metric);
+  const dimensions = genes.map((gene) => ({ label: label(gene), title: label(gene) === gene ? gene : `${label(gene)} (${gene})`,
+    values: elite.map((e) => e.params[gene]), range: ranges[gene] }));
+  dimensions.push({ label: metricLabel(metric), title: `${metricLabel(metric)} (${metric})`, values: elite.map((e) => e.fitness[0]) });
+  drawParallelSvg(dimensions, elite.map((e) => e.fitness[0]), metricLabel(metric));
+}
+
+// The axes' labels are written at 45 degrees below the chart, whole: the chart grows by
+// their length (PARALLEL_LABEL_PX pixels a character, about an 11 px font's) rather
+// than its lines shrinking, and each label's <title> (its hover tip) names the gene in full.
+const PARALLEL_PLOT_HEIGHT = 260;  // the lines' area, pixels
+const PARALLEL_LABEL_PX = 6.2;
+const PARALLEL_LABEL_ANGLE = 45;   // degrees below the horizontal
+
+function parallelTitles(div) {
+  const titles = div.dataset.titles ? JSON.parse(div.dataset.titles) : {};
+  for (const text of div.querySelectorAll(".xtick text")) {
+    const full = titles[text.getAttribute("data-unformatted")];  // the tick's text (Plotly's attribute)
+    if (full === undefined) continue;
+    let tip = text.querySelector("title");
+    if (!tip) { tip = document.createElementNS("http://www.w3.org/2000/svg", "title"); text.appendChild(tip); }
+    tip.textContent = full;
+  }
 }
 
 // Parallel coordinates in SVG (Plotly's parcoords needs WebGL, which headless and some
@@ -75,13 +94,25 @@ function drawParallelSvg(dimensions, color, metric) {
     return { x: xs, y: ys, mode: "lines", showlegend: false, hoverinfo: "skip", connectgaps: false, opacity: 0.6,
              line: { width: 1.5, color: `hsl(${220 - (160 * (b + 0.5)) / BANDS}, 70%, 45%)` } };
   }).filter((t) => t.x.length);
-  Plotly.react("parallel", traces, { ...PLOT_LAYOUT, height: 360, margin: { l: 40, r: 60, t: 60, b: 40 },
+  const longest = Math.max(...x.map((t) => t.length));
+  const below = Math.ceil(longest * PARALLEL_LABEL_PX * Math.sin((PARALLEL_LABEL_ANGLE * Math.PI) / 180)) + 18;
+  // the first label reaches left of its axis by its length's horizontal share
+  const left = Math.max(40, Math.ceil(x[0].length * PARALLEL_LABEL_PX * Math.cos((PARALLEL_LABEL_ANGLE * Math.PI) / 180)) + 10);
+  const div = document.getElementById("parallel");
+  div.dataset.titles = JSON.stringify(Object.fromEntries(scaled.map((d) => [d.label, d.title || d.label])));
+  Plotly.react(div, traces, { ...PLOT_LAYOUT, height: 60 + PARALLEL_PLOT_HEIGHT + below,
+    margin: { l: left, r: 40, t: 60, b: below },
     title: { text: `Elite genes, each axis its gene's configured range<br>colour: ${metric}`, font: { size: 14 } },
-    xaxis: { type: "category" }, yaxis: { range: [-0.08, 1.08], showticklabels: false, zeroline: false },
+    xaxis: { type: "category", tickangle: PARALLEL_LABEL_ANGLE, tickfont: { size: 11 }, automargin: false },
+    yaxis: { range: [-0.08, 1.08], showticklabels: false, zeroline: false },
     annotations: scaled.flatMap((d) => [
       { x: d.label, y: 1.04, yref: "y", text: d.range ? String(d.high) : fmt(d.high, 4), showarrow: false, font: { size: 10 } },
       { x: d.label, y: -0.04, yref: "y", text: d.range ? String(d.low) : fmt(d.low, 4), showarrow: false, font: { size: 10 } }]) },
-    PLOT_CONFIG);
+    PLOT_CONFIG).then(() => {
+    // Plotly redraws the ticks on a resize: the titles follow every draw
+    if (!div.dataset.titled) { div.dataset.titled = "true"; div.on("plotly_afterplot", () => parallelTitles(div)); }
+    parallelTitles(div);
+  });
 }
 
 // Shared bins over two value lists: edges, and the counts of each list.

@@ -7,6 +7,7 @@ const selected = new Set();     // run ids ticked for comparison
 const bestById = new Map();     // run id -> best_member (from GET /api/runs)
 const walkForwardById = new Map();  // run id -> its walk-forward verdict (GET /api/walk-forward)
 const latest = new Map();       // run id -> last status seen
+const datasetNames = new Map(); // dataset id -> its name (GET /api/datasets): an upload's file name
 const MAX_COMPARED = 4;
 
 // "net profit 12.3 %, max drawdown 4.1 %, Sharpe 1.41 · test: net profit -2.0 %"
@@ -53,7 +54,7 @@ function row(run) {
     el("td", {}, tick),
     el("td", {}, el("a", { href: `/runs/${run.id}`, text: String(run.id) })),
     name,
-    el("td", { text: run.dataset_id }),
+    datasetCell(run.dataset_id),
     el("td", { class: `state ${run.state}`, text: run.state }),
     el("td", { text: progress }),
     bestCell,
@@ -63,6 +64,27 @@ function row(run) {
   rename.addEventListener("click", () => startRename(tr, run));
   remove.addEventListener("click", () => deleteRun(run));
   return tr;
+}
+
+// A run's dataset by its name (what the datasets list shows), its id in the title;
+// the id until the datasets are read.
+function datasetCell(id) {
+  const cell = el("td", { class: "dataset", "data-dataset": id });
+  nameDataset(cell);
+  return cell;
+}
+
+function nameDataset(cell) {
+  const id = cell.dataset.dataset;
+  const name = datasetNames.get(id);
+  cell.textContent = name === undefined ? id : name;
+  cell.title = name === undefined || name === id ? `dataset ${id}` : `dataset ${id}: ${name}`;
+}
+
+// "run 3", "runs 3, 5 and 8".
+function runsWords(ids) {
+  if (ids.length === 1) return `run ${ids[0]}`;
+  return `runs ${ids.slice(0, -1).join(", ")} and ${ids[ids.length - 1]}`;
 }
 
 function startRename(tr, run) {
@@ -130,6 +152,7 @@ function show(run) {
   else tbody.prepend(fresh);
   document.getElementById("empty").hidden = tbody.rows.length > 0;
   if (!before || before.generation !== run.generation || before.state !== run.state) refreshBestSoon();
+  if (!before) loadDatasets();  // a new run: its dataset (perhaps new) is in use now
 }
 
 // The best members are read with the list; a new generation re-reads it (at most
@@ -162,9 +185,16 @@ function barSize(seconds) {
 
 async function loadDatasets() {
   const datasets = await getJSON("/api/datasets");
+  datasetNames.clear();
+  for (const d of datasets) datasetNames.set(d.id, d.name);
+  for (const cell of tbody.querySelectorAll("td.dataset")) nameDataset(cell);
   document.querySelector("#datasets tbody").replaceChildren(...datasets.map((d) => {
     const remove = el("button", { type: "button", class: "delete-dataset", text: "Delete" });
     if (d.bundled) { remove.disabled = true; remove.title = "bundled with the application"; }
+    else if (d.run_ids.length) {
+      remove.disabled = true;
+      remove.title = `used by ${runsWords(d.run_ids)}: delete ${d.run_ids.length === 1 ? "it" : "them"} first`;
+    }
     remove.addEventListener("click", () => deleteDataset(d));
     return el("tr", { id: `dataset-${d.id}` },
       el("td", { text: d.id }), el("td", { text: d.name }), el("td", { text: barSize(d.bar_seconds) }),

@@ -225,11 +225,48 @@ def test_gene_labels_tell_two_signals_of_the_same_kind_apart(server, page, split
     assert axes and all(a["tickformat"] == "d" and a["dtick"] >= 1 for a in axes)  # whole generations, no 1.5
     # a Pareto point's hover names its objectives and parameters; a click opens it
     pareto = page.evaluate("() => document.getElementById('pareto').data[0]")
-    assert "total_return_pct" in pareto["text"][0] and "golden.fast" in pareto["text"][0]
+    assert "net profit (%)" in pareto["text"][0] and "golden.fast" in pareto["text"][0]
     page.locator("#pareto").scroll_into_view_if_needed()  # below the fold once a run shows "Is it real?"
     box = page.locator("#pareto .point").first.bounding_box()  # Plotly's drag layer takes the click: the mouse
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_url(re.compile(rf"/runs/{split_run}/individuals/{pareto['customdata'][0]}$"))
+    assert page.problems == []
+
+
+def test_metrics_read_by_the_same_name_on_the_runs_list_run_and_individual_pages_raw_keys_in_titles(
+    server, page, split_run
+):
+    page.problems.clear()
+    page.goto(server.url + "/")
+    page.wait_for_selector(f"#run-{split_run} td.best a")
+    best = page.inner_text(f"#run-{split_run} td.best")
+    assert "net profit " in best and "max drawdown " in best and "total_return_pct" not in best, best
+    page.goto(f"{server.url}/runs/{split_run}")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=60_000)
+    page.wait_for_selector("#elite tbody tr")
+    heads = page.locator("#elite thead th").evaluate_all("ths => ths.map((th) => [th.textContent, th.title])")
+    assert ["net profit (%)", "total_return_pct"] in heads and ["max drawdown (%)", "max_drawdown_pct"] in heads, heads
+    assert ["Sharpe", "sharpe"] in heads and ["test net profit (%)", "test total_return_pct"] in heads, heads
+    assert not any("_pct" in text for text, _ in heads), heads  # no raw key where a person reads
+    titles = page.evaluate(
+        "() => [...document.querySelectorAll('#objectives .small-chart')].map((c) => c.layout.title.text)"
+    )
+    assert titles == ["net profit (%), higher is better", "max drawdown (%), lower is better"], titles
+    axes = page.evaluate(
+        "() => { const l = document.getElementById('pareto').layout; return [l.xaxis.title.text, l.yaxis.title.text]; }"
+    )
+    assert axes == ["net profit (%)", "max drawdown (%)"], axes
+    parallel = page.evaluate("() => document.getElementById('parallel').data[0].x")  # a member's line, then a gap
+    assert parallel[-2:] == ["net profit", None], parallel  # the last axis: the first objective
+    csv_head = server.get(f"/api/runs/{split_run}/export.csv").text.splitlines()[0].split(",")
+    assert {"total_return_pct", "max_drawdown_pct"} <= set(csv_head)  # files and the API keep the keys
+    member = server.get(f"/api/runs/{split_run}/elite?fields=summary").json()[0]
+    page.goto(f"{server.url}/runs/{split_run}/individuals/{member['id']}")
+    page.wait_for_function("() => document.body?.dataset.ready === 'true'", timeout=60_000)
+    row = page.locator("#summary tr[data-stat='total_return_pct'] th")
+    assert row.inner_text() == "net profit (%)" and row.get_attribute("title") == "total_return_pct"
+    rows = page.locator("#summary tbody th").all_inner_texts()
+    assert "max drawdown (%)" in rows and "Sharpe" in rows and not any("_pct" in r for r in rows), rows
     assert page.problems == []
 
 

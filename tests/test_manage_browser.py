@@ -8,6 +8,7 @@ import json
 import pytest
 
 from tests import test_browser
+from tests.conftest import GOOG
 from tests.test_api import run_config
 from tests.test_browser import ARTIFACTS
 
@@ -131,6 +132,31 @@ def test_rename_and_delete_a_run_from_the_list(server, page):
     _ready(page)
     assert page.locator(f"#run-{run_id}").count() == 0
     assert page.locator("#datasets tr#dataset-EURUSD-1h button.delete-dataset").is_disabled()
+
+
+def test_the_list_names_an_uploaded_dataset_by_its_file_and_keeps_its_delete_until_its_runs_go(server, page):
+    content = b"".join(GOOG.read_bytes().splitlines(keepends=True)[:-3])  # content no other test uploads
+    dataset = server.post("/api/datasets", files={"file": ("mygoog.csv", content)}).json()
+    doc = run_config(generations=1)
+    doc["data"] = {"dataset": dataset["id"]}
+    run_id = server.post("/api/runs", json=doc).json()["id"]
+    assert server.wait_for(run_id, ("completed", "failed"))["state"] == "completed"
+    listed = {d["id"]: d for d in server.get("/api/datasets").json()}
+    assert listed[dataset["id"]]["run_ids"] == [run_id] and listed[dataset["id"]]["name"] == "mygoog.csv"
+    page.goto(server.url + "/")
+    _ready(page)
+    cell = f"#run-{run_id} td.dataset"
+    page.wait_for_function(f"() => document.querySelector('{cell}').textContent === 'mygoog.csv'")
+    assert dataset["id"] in page.get_attribute(cell, "title")
+    remove = page.locator(f"#datasets tr#dataset-{dataset['id']} button.delete-dataset")
+    assert remove.is_disabled()
+    assert remove.get_attribute("title") == f"used by run {run_id}: delete it first"
+    page.screenshot(path=ARTIFACTS / "runs-dataset-names.png", full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"#run-{run_id} button.delete")
+    page.wait_for_selector(f"#run-{run_id}", state="detached")
+    page.wait_for_function(f"() => !document.querySelector('#dataset-{dataset['id']} button.delete-dataset').disabled")
+    assert remove.get_attribute("title") is None
 
 
 def test_compare_shows_real_differences_only_and_whole_generation_ticks(server, page):

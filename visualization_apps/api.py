@@ -326,7 +326,10 @@ def _attachment(body: str, filename: str, mimetype: str) -> Response:
 @api.get("/datasets")
 @operation("Bundled and uploaded datasets", ok=(200, "datasets", array(ref("Dataset"))))
 def datasets() -> Response:
-    return jsonify(_ctx().store.datasets())
+    """The datasets, each with ``run_ids``: the runs made on it (it cannot be
+    deleted while there are any)."""
+    used = _ctx().store.runs_by_dataset()
+    return jsonify([{**d, "run_ids": used.get(d["id"], [])} for d in _ctx().store.datasets()])
 
 
 @api.get("/datasets/<dataset_id>/candles")

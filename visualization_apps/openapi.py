@@ -167,7 +167,9 @@ def _schemas() -> dict[str, Any]:
         "Dataset": {"type": "object", "properties": {
             "id": {"type": "string"}, "name": {"type": "string"}, "rows": {"type": "integer"},
             "bar_seconds": {"type": "number"}, "first_time": {"type": "string"}, "last_time": {"type": "string"},
-            "fingerprint": {"type": "string"}, "bundled": {"type": "boolean"}}},
+            "fingerprint": {"type": "string"}, "bundled": {"type": "boolean"},
+            "run_ids": {**array({"type": "integer"}), "description": "the runs made on it, oldest first: "
+                        "it cannot be deleted while there are any"}}},
         "Action": {"type": "object", "required": ["id", "state"], "properties": {
             "id": {"type": "integer"}, "state": {"type": "string", "enum": [s.value for s in RunState]}}},
         "Created": {"type": "object", "required": ["id"], "properties": {"id": {"type": ["integer", "string"]}}},

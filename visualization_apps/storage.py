@@ -310,6 +310,15 @@ class Store(SummaryReads):
         with self.transaction() as db:
             return db.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id)).rowcount > 0
 
+    def runs_by_dataset(self) -> dict[str, list[int]]:
+        """Each dataset that runs were made on -> those runs' ids, oldest first."""
+        with self._connect() as db:
+            rows = db.execute("SELECT dataset_id, id FROM runs ORDER BY id").fetchall()
+        used: dict[str, list[int]] = {}
+        for row in rows:
+            used.setdefault(row["dataset_id"], []).append(row["id"])
+        return used
+
     def runs_using_dataset(self, dataset_id: str) -> list[int]:
         """The ids of the runs made on ``dataset_id``, oldest first."""
         with self._connect() as db:
