@@ -147,6 +147,11 @@ class Optimizer:
                 progress.generation, self.ledger.evaluations - before[0], self.ledger.failed_evaluations - before[1],
                 self.ledger, [ind.id for ind in self.population], self.metrics, self.weights,
             ))  # fmt: skip
+            # The entries whose ties changed, kept in the generation's logbook row: the
+            # checkpoint has them, so a resume's replay tells what the run told.
+            ties = self.elite.tie_states()
+            progress.logbook[-1]["tie_changes"] = list(tie_changes(self._shown_ties, ties))
+            self._shown_ties = ties
             seconds = time.perf_counter() - started
             if self.finished and config_robust(self.config) and progress.robustness is None:
                 progress.robustness = self.robustness.analyse(self.elite.members())  # once, at the end
@@ -274,8 +279,14 @@ class Optimizer:
         found = self.progress.robustness
         self.individual_json.robustness = {} if found is None else found["members"]
         evals_per_second, eta_seconds = (None, None) if replay else rates(self._warm_up, self._cycles, remaining)
-        ties = self.elite.tie_states()
-        changed, self._shown_ties = tie_changes(self._shown_ties, ties), ties
+        if replay or "tie_changes" not in row:  # a resume: from here on, changes to the restored elite's ties
+            ties = self.elite.tie_states()
+            changed = row.get("tie_changes")
+            if changed is None:  # a checkpoint written before rows kept them: every entry
+                changed = tie_changes({}, ties)
+            self._shown_ties = ties
+        else:
+            changed = row["tie_changes"]
         return GenerationEvent(
             generation=done,
             generations_total=self.generations_total,
@@ -299,7 +310,7 @@ class Optimizer:
             # Everyone once: the elite (with series), the population, and the offspring
             # evaluated this generation that selection did not keep (NSGA-II).
             individuals=tuple(dict.fromkeys([*elite_ids, *population, *self.progress.new_ids])),
-            tie_changes=changed,
+            tie_changes=tuple(changed),
             robustness=None if found is None else found["run"],
             render=self.individual_json,
         )
