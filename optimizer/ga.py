@@ -147,9 +147,11 @@ class Optimizer:
                 progress.generation, self.ledger.evaluations - before[0], self.ledger.failed_evaluations - before[1],
                 self.ledger, [ind.id for ind in self.population], self.metrics, self.weights,
             ))  # fmt: skip
-            # The entries whose ties changed, kept in the generation's logbook row: the
-            # checkpoint has them, so a resume's replay tells what the run told.
+            # The entries whose ties changed, kept in the last generation's logbook row
+            # only (the checkpoint stays as small): a resume's replay tells what the run told.
             ties = self.elite.tie_states()
+            if len(progress.logbook) > 1:
+                progress.logbook[-2].pop("tie_changes", None)
             progress.logbook[-1]["tie_changes"] = list(tie_changes(self._shown_ties, ties))
             self._shown_ties = ties
             seconds = time.perf_counter() - started
