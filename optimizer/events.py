@@ -164,8 +164,8 @@ class GenerationEvent:
     population's first front; one objective: the best), ``individuals`` (each
     once: the elite, the population and this generation's other evaluations).
     ``tie_changes``: the elite entries whose ``ties`` or ``tie_ranges`` changed
-    since the optimizer's previous event (`tie_changes`; every entry in its first:
-    generation 1, or a resumed run's replay), so that a consumer holding the
+    since the optimizer's previous generation (`tie_changes`; every entry in its
+    first; a resumed run's replay tells what the run told, from its checkpoint), so that a consumer holding the
     elite's statistics can apply a generation as a change."""
 
     generation: int

@@ -162,8 +162,8 @@ def _schemas() -> dict[str, Any]:
                 "id": {"type": "integer"}, "ties": {"type": "integer"}, "tie_ranges": {"type": "object"}}}),
                 "description": "the elite entries whose ties (parameter sets sharing its objective values, itself "
                 "included) or tie_ranges (gene -> [min, max] among them) changed since the previous generation, "
-                "with their new values (every entry in the first generation a run process made: the first, "
-                "a resumed run's, each fold's); absent in generations stored before it existed"}}},
+                "with their new values (every entry in a run's first generation and each fold's; a resumed run "
+                "goes on as the uninterrupted one); absent in generations stored before it existed"}}},
         "Dataset": {"type": "object", "properties": {
             "id": {"type": "string"}, "name": {"type": "string"}, "rows": {"type": "integer"},
             "bar_seconds": {"type": "number"}, "first_time": {"type": "string"}, "last_time": {"type": "string"},
