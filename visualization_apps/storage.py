@@ -145,7 +145,7 @@ class Store(SummaryReads):
         if row is None:
             return None
         out = _run(row)
-        out["overall_evals_per_second"] = overall_rate(out["evaluations"], self.run_seconds(run_id))
+        out["overall_evals_per_second"] = self.overall_rate(run_id, out["evaluations"])
         return out
 
     def run_config(self, run_id: int) -> dict[str, Any] | None:
@@ -403,13 +403,6 @@ def _run(row: sqlite3.Row) -> dict[str, Any]:
     for name in ("created_at", "started_at", "finished_at"):
         out[name] = _iso(row[name])
     return out
-
-
-def overall_rate(evaluations: int, seconds: float | None) -> float | None:
-    """The whole run's evaluations per wall second: ``evaluations`` over the
-    ``seconds`` its generations took (`SummaryReads.run_seconds`, the end-of-run
-    analysis included); None without any time."""
-    return evaluations / seconds if seconds else None
 
 
 def _dataset(row: sqlite3.Row) -> dict[str, Any]:

@@ -144,6 +144,13 @@ class SummaryReads:
             ).fetchall()  # fmt: skip
         return sum(r["seconds"] or 0.0 for r in rows)
 
+    def overall_rate(self, run_id: int, evaluations: int) -> float | None:
+        """The whole run's evaluations per wall second: ``evaluations`` over the
+        seconds its generations took (`run_seconds`, the end-of-run analysis
+        included); None without any time."""
+        seconds = self.run_seconds(run_id)
+        return evaluations / seconds if seconds else None
+
 
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 
