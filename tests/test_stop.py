@@ -100,7 +100,9 @@ def test_a_stop_right_after_a_resume_ends_stopped(server):
         assert resumed.status_code == 202, resumed.json()
         stopped = server.post(f"/api/runs/{run_id}/stop")
         assert stopped.status_code == 202, stopped.json()
-        time.sleep(3)  # what a queued run the supervisor still starts would be doing by now
-        status = server.get(f"/api/runs/{run_id}").json()
+        # stopped at once while still queued, or stopping if the supervisor had started
+        # it already (its previous process gone): either way it ends stopped, never ran on
+        assert stopped.json()["state"] in ("stopped", "stopping"), stopped.json()
+        status = server.wait_for(run_id, ("stopped", "completed", "failed", "interrupted"), timeout=120)
         assert status["state"] == "stopped", status
         assert server.post(f"/api/runs/{run_id}/resume").status_code == 202  # and it goes on from there
