@@ -26,6 +26,7 @@ def free_port() -> int:
 SERVERS = ("embedded", "gunicorn")
 """How the dashboard is served: ``python app.py`` (Werkzeug), or gunicorn's threaded
 worker on the WSGI entry (the production deployment in the README)."""
+GUNICORN_WORKER = "visualization_apps.gunicorn_worker.JsonErrorWorker"
 
 
 def _gunicorn_has_control_socket() -> bool:
@@ -76,7 +77,8 @@ class Server:
         if self.kind == "embedded":
             return [sys.executable, "app.py", "--port", str(self.port), "--data-dir", str(self.data_dir)]
         self.env["DASHBOARD_DATA_DIR"] = str(self.data_dir)
-        command = [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "100", "--bind", f"127.0.0.1:{self.port}"]
+        command = [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "100", "-k", GUNICORN_WORKER,
+                   "--bind", f"127.0.0.1:{self.port}"]  # fmt: skip
         if _gunicorn_has_control_socket():  # gunicorn >= 27: one per server, not the shared ~/.gunicorn one
             command += ["--control-socket", str(self.data_dir / f"gunicorn-{self.port}.ctl")]
         return [*command, "visualization_apps.wsgi:app"]

@@ -4,7 +4,9 @@ every kind of response (pages, API, errors, static files, Socket.IO)."""
 
 from __future__ import annotations
 
+import json
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -14,7 +16,7 @@ import requests
 import socketio
 
 from tests.conftest import ROOT
-from tests.server import Server
+from tests.server import SERVERS, Server
 from tests.test_api import run_config
 
 pytestmark = pytest.mark.slow  # real server processes
@@ -233,3 +235,45 @@ def test_two_dashboards_on_one_machine_keep_their_own_token_cookies(tmp_path):
     finally:
         first.stop()
         second.stop()
+
+
+def _raw_answer(server: Server, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send ``request`` as bytes on a new connection; the answer's status, headers, body."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_requests_the_http_server_cannot_parse_get_json_with_the_headers(kind, tmp_path):
+    """Answered by Werkzeug or gunicorn before the app sees them (an outside trial:
+    an HTML page without the security headers)."""
+    server = Server(tmp_path / "data", kind=kind).start()
+    try:
+        host = b"Host: 127.0.0.1\r\n"
+        requests_ = {
+            414: b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n" + host + b"\r\n",
+            431: b"GET / HTTP/1.1\r\n" + host + b"X-Long: " + b"b" * 70_000 + b"\r\n\r\n",
+            "version": b"GET / HTTP/3.7\r\n" + host + b"\r\n",
+            400: b"garbage\r\n\r\n",
+        }
+        for expected, request in requests_.items():
+            status, headers, body = _raw_answer(server, request)
+            if expected == "version":  # Werkzeug: 505; gunicorn: 400
+                assert status in (400, 505), (kind, status, body)
+            else:
+                assert status == expected, (kind, expected, status, body)
+            assert headers["Content-Type"] == "application/json", (kind, expected, headers)
+            answer = json.loads(body)
+            assert set(answer) == {"error", "details"} and answer["error"], (kind, answer)
+            for name, value in HEADERS.items():
+                assert name in headers and (value is None or headers[name] == value), (kind, expected, name)
+        assert server.get("/api/health").ok  # and it serves on
+    finally:
+        server.stop()

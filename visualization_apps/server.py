@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 from visualization_apps import create_app, data_lock
 from visualization_apps.data_lock import DataDirInUse
+from visualization_apps.request_handler import JsonErrorRequestHandler
 from visualization_apps.run_priority import PRIORITIES, PRIORITY_ENV
 from visualization_apps.security import TOKEN_PARAM, is_loopback, is_wildcard, machine_hosts
 
@@ -182,8 +183,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     freeze_startup_heap()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a service manager's stop: the same way out as Ctrl-C
     try:
-        # Werkzeug serves Flask-SocketIO's threading mode; debug stays off.
-        socketio.run(app, host=args.host, port=args.port, debug=False, use_reloader=False, allow_unsafe_werkzeug=True)
+        # Werkzeug serves Flask-SocketIO's threading mode; debug stays off; its own
+        # answers to unparsable requests in JSON with the security headers.
+        socketio.run(app, host=args.host, port=args.port, debug=False, use_reloader=False, allow_unsafe_werkzeug=True,
+                     request_handler=JsonErrorRequestHandler)
     except KeyboardInterrupt:
         pass
     finally:

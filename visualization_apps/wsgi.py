@@ -2,7 +2,7 @@
 
 ::
 
-    gunicorn -w 1 --threads 100 --bind 127.0.0.1:5000 visualization_apps.wsgi:app
+    gunicorn -w 1 --threads 100 -k visualization_apps.gunicorn_worker.JsonErrorWorker --bind 127.0.0.1:5000 visualization_apps.wsgi:app
 
 One worker process, many threads (Flask-SocketIO's supported deployment of its
 threading mode): the Socket.IO sessions and the run manager (which run processes
