@@ -319,3 +319,15 @@ def test_month_end_timestamps_open_at_the_previous_month_end(tmp_path):
 def test_the_timestamps_setting_is_validated(tmp_path):
     with pytest.raises(ValueError, match="timestamps: 'end' is not one of open, close"):
         load_candles(_csv(tmp_path, GOOD), timestamps="end")
+
+
+def test_a_column_without_a_header_is_named_by_its_place(tmp_path):
+    """A CSV saved with its index (an empty first header cell): pandas calls that
+    column ``Unnamed: 0``; messages say where it is (an outside trial)."""
+    path = tmp_path / "indexed.csv"
+    path.write_text(",Open,High,Low,Close\nyesterday,1,2,0.5,1.5\n2024-01-02,1,2,0.5,1.5\n")
+    message = _error(path)
+    assert "indexed.csv line 2 (row 1), column 1 (no header): unparseable timestamp 'yesterday'" in message
+    assert "Unnamed" not in message
+    path.write_text(",Open,High,,Close\n2024-01-01,1,2,0.5,1.5\n2024-01-02,1,2,0.5,1.5\n")
+    assert "missing column low (found '', 'Open', 'High', '', 'Close')" in _error(path)

@@ -179,10 +179,16 @@ def test_an_oversize_body_gets_413_however_it_is_sent(server):
     head = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\nContent-Type: text/csv\r\n\r\n'
     chunked_upload = server.post("/api/datasets", data=_chunks(head, limit + 2**20, b"\r\n--b--\r\n"), headers=multipart)
     sized = server.post("/api/runs", data=b"x" * (limit + 1), headers=json_headers)
+    octets = {"Content-Type": "application/octet-stream"}  # an upload not sent as a form (an outside trial: 400)
+    chunked_octets = server.post("/api/datasets", data=_chunks(b"", limit + 2**20, b""), headers=octets)
+    sized_octets = server.post("/api/datasets", data=b"x" * (limit + 1), headers=octets)
     for response, limit in ((chunked_json, "1,048,576 bytes (1 MiB)"), (chunked_upload, "52,428,800 bytes (50 MiB)"),
-                            (sized, "1,048,576 bytes (1 MiB)")):  # a JSON body's limit, an upload's
+                            (sized, "1,048,576 bytes (1 MiB)"), (chunked_octets, "52,428,800 bytes (50 MiB)"),
+                            (sized_octets, "52,428,800 bytes (50 MiB)")):  # a JSON body's limit, an upload's
         assert response.status_code == 413, response.text
         assert response.json() == {"error": "request body too large", "details": [f"body: over the limit of {limit}"]}
     small = server.post("/api/runs", data=_chunks(b"", 0, b'{"oops'), headers=json_headers)  # chunked, small
     assert small.status_code == 400 and small.json()["error"] == "the body is not valid JSON"
+    small_octets = server.post("/api/datasets", data=_chunks(b"", 0, b"Date,Open"), headers=octets)
+    assert small_octets.status_code == 400 and small_octets.json()["error"] == "no file"
     assert server.get("/api/runs").json() == before

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from optimizer.config import parse_config
 from optimizer.data import load_candles
@@ -360,6 +360,16 @@ def _candles_json(path: str, mtime_ns: int, timestamps: str = "open") -> str:
                        "low": c.low.tolist(), "close": c.close.tolist()})  # fmt: skip
 
 
+def _drain_body() -> None:
+    """Read what is left of the request body, in pieces, and drop it; a body over
+    the request's size limit (announced or chunked) raises Werkzeug's 413."""
+    if request.content_length is not None and request.max_content_length is not None \
+            and request.content_length > request.max_content_length:  # fmt: skip
+        raise RequestEntityTooLarge()
+    while request.stream.read(2**16):
+        pass
+
+
 @api.post("/datasets")
 @operation(
     "Upload a CSV or Parquet file (validated before it is stored)",
@@ -372,6 +382,7 @@ def upload_dataset() -> tuple[Response, int]:
     was uploaded before; both with ``warnings`` (rows sorted, columns ignored)."""
     file = request.files.get("file")
     if file is None or not file.filename:
+        _drain_body()  # a body over the limit, sent other than as a form, is a 413 first
         raise ApiError(400, "no file", ["file: a multipart field 'file' with a CSV or Parquet file is required"])
     try:
         upload = store_upload(_ctx().store, _ctx().uploads_dir, file.filename, file.stream)

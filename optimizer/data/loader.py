@@ -9,6 +9,7 @@ Parquet files.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -188,7 +189,24 @@ class _Places:
         return f"{self.source} line {index + self.line_offset} (row {index + 1})"
 
     def cell(self, index: int, column: str) -> str:
-        return f"{self.row(index)}, column {column!r}"
+        return f"{self.row(index)}, {column_label(column)}"
+
+
+_UNNAMED = re.compile(r"Unnamed: (\d+)")  # pandas' name of a CSV column with an empty header cell
+
+
+def column_label(column: object) -> str:
+    """A column as messages name it: ``column 'Close'``; a CSV column whose header
+    cell is empty (pandas names it ``Unnamed: N``) by its place: ``column 1 (no header)``."""
+    unnamed = _UNNAMED.fullmatch(str(column))
+    if unnamed is not None:
+        return f"column {int(unnamed.group(1)) + 1} (no header)"
+    return f"column {str(column)!r}"
+
+
+def _header(column: object) -> str:
+    """A column's header as the file has it: ``''`` for an empty one."""
+    return "''" if _UNNAMED.fullmatch(str(column)) else repr(str(column))
 
 
 def _find_columns(frame: pd.DataFrame, source: str) -> tuple[str, dict[str, str]]:
@@ -205,7 +223,7 @@ def _find_columns(frame: pd.DataFrame, source: str) -> tuple[str, dict[str, str]
             time_col = raw
     missing = [name for name in PRICE_COLUMNS if name not in columns]
     if missing:
-        found = ", ".join(repr(str(c)) for c in frame.columns)
+        found = ", ".join(_header(c) for c in frame.columns)
         raise DataError(f"{source}: missing column{'s' * (len(missing) > 1)} {', '.join(missing)} (found {found})")
     if time_col is None:
         first = frame.columns[0]
