@@ -26,7 +26,8 @@ PREFIX = "/api"
 ERROR_REASONS = {400: "invalid request", 401: "access token required", 403: "cross-origin request refused",
                  404: "no such run, individual or dataset", 405: "method not allowed",
                  409: "not possible in the run's state", 413: "body too large",
-                 415: "body is not JSON", 507: "the disk is full"}  # fmt: skip
+                 415: "body is not JSON", 503: "the database cannot be written just now: nothing was changed",
+                 507: "the disk is full: nothing was changed"}  # fmt: skip
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _TYPES = {"int": {"type": "integer", "minimum": 0, "maximum": MAX_ID}, "float": {"type": "number"}}
 CHANGING = ("post", "put", "patch", "delete")
@@ -105,10 +106,12 @@ def openapi_document(app: Flask) -> dict[str, Any]:
 
 
 def _common_errors(responses: dict[str, Any], has_ids: bool, changes: bool) -> dict[str, Any]:
-    """The errors any such route may answer besides its own: 404 for an id that
-    names nothing, 403 for a changing request from another origin."""
+    """The errors any such route may answer besides its own: 401 without the access
+    token (a server that asks for one), 404 for an id that names nothing, 403 for a
+    changing request from another origin, 507 and 503 for a change the database
+    cannot write (a full disk; busy or failing)."""
     out = dict(responses)
-    for code, applies in ((404, has_ids), (403, changes)):
+    for code, applies in ((401, True), (404, has_ids), (403, changes), (507, changes), (503, changes)):
         if applies and str(code) not in out:
             out[str(code)] = _response(ERROR_REASONS[code], ref("Error"))
     return out
