@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from visualization_apps.connections import ConnectionPool
+from visualization_apps.dataset_records import DatasetRecords
 from visualization_apps.run_states import FINAL, RunState, check_transition
 from visualization_apps.summaries import SummaryReads, population_quantiles
 
@@ -75,7 +76,7 @@ RUN_FIELDS = (
 )  # fmt: skip
 
 
-class Store(SummaryReads):
+class Store(DatasetRecords, SummaryReads):
     """The database of one dashboard instance (thread-safe: a connection per call,
     from a `ConnectionPool`)."""
 
@@ -107,26 +108,6 @@ class Store(SummaryReads):
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
-
-    # -------------------------------------------------------------- datasets
-    def add_dataset(self, record: dict[str, Any]) -> None:
-        with self.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO datasets (id, name, path, rows, bar_seconds, first_time, last_time, "
-                "fingerprint, bundled, created_at) VALUES (:id, :name, :path, :rows, :bar_seconds, :first_time, "
-                ":last_time, :fingerprint, :bundled, :created_at)",
-                {"created_at": time.time(), "bundled": 0, **record},
-            )
-
-    def datasets(self) -> list[dict[str, Any]]:
-        with self._connect() as db:
-            rows = db.execute("SELECT * FROM datasets ORDER BY bundled DESC, created_at, id").fetchall()
-        return [_dataset(row) for row in rows]
-
-    def dataset(self, dataset_id: str) -> dict[str, Any] | None:
-        with self._connect() as db:
-            row = db.execute("SELECT * FROM datasets WHERE id = ?", (dataset_id,)).fetchone()
-        return None if row is None else {**_dataset(row), "path": row["path"]}
 
     # ------------------------------------------------------------------ runs
     def create_run(self, config: dict[str, Any], dataset_id: str, versions: dict[str, str]) -> int:
@@ -310,39 +291,6 @@ class Store(SummaryReads):
         with self.transaction() as db:
             return db.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id)).rowcount > 0
 
-    def runs_by_dataset(self) -> dict[str, list[int]]:
-        """Each dataset that runs were made on -> those runs' ids, oldest first."""
-        with self._connect() as db:
-            rows = db.execute("SELECT dataset_id, id FROM runs ORDER BY id").fetchall()
-        used: dict[str, list[int]] = {}
-        for row in rows:
-            used.setdefault(row["dataset_id"], []).append(row["id"])
-        return used
-
-    def runs_using_dataset(self, dataset_id: str) -> list[int]:
-        """The ids of the runs made on ``dataset_id``, oldest first."""
-        with self._connect() as db:
-            rows = db.execute("SELECT id FROM runs WHERE dataset_id = ? ORDER BY id", (dataset_id,)).fetchall()
-        return [row["id"] for row in rows]
-
-    def dataset_with_fingerprint(self, fingerprint: str) -> dict[str, Any] | None:
-        """The first stored dataset whose content hash is ``fingerprint``, if any."""
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT * FROM datasets WHERE fingerprint = ? ORDER BY bundled DESC, created_at, id LIMIT 1",
-                (fingerprint,),
-            ).fetchone()
-        return None if row is None else {**_dataset(row), "path": row["path"]}
-
-    def delete_unused_dataset(self, dataset_id: str) -> list[int]:
-        """Remove a dataset's row unless runs were made on it (its file is the
-        caller's); returns the ids of those runs (empty: deleted, or there was none)."""
-        with self.transaction() as db:
-            rows = db.execute("SELECT id FROM runs WHERE dataset_id = ? ORDER BY id", (dataset_id,)).fetchall()
-            if not rows:
-                db.execute("DELETE FROM datasets WHERE id = ?", (dataset_id,))
-        return [row["id"] for row in rows]
-
     def best_members(self, run_ids: list[int], fields: tuple[str, ...]) -> dict[int, dict[str, Any]]:
         """Per run, the first member of its last generation's elite (the elite is
         ordered best first by the first objective): ``{"id", "objectives": [{"metric",
@@ -403,14 +351,6 @@ def _run(row: sqlite3.Row) -> dict[str, Any]:
     for name in ("created_at", "started_at", "finished_at"):
         out[name] = _iso(row[name])
     return out
-
-
-def _dataset(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["id"], "name": row["name"], "rows": row["rows"], "bar_seconds": row["bar_seconds"],
-        "first_time": row["first_time"], "last_time": row["last_time"], "fingerprint": row["fingerprint"],
-        "bundled": bool(row["bundled"]),
-    }  # fmt: skip
 
 
 def _iso(seconds: float | None) -> str | None:
