@@ -347,7 +347,7 @@ def run_pass(
             eq_v[m] = value
             m += 1
             continue
-        # Downsampling (`optimizer.stats.downsample_indices`): bar 0, each bucket's
+        # Downsampling (`optimizer.stats_kernels.downsample_indices`): bar 0, each bucket's
         # first minimum and first maximum in bar order, the last bar. A bucket starts
         # with both at +-inf, so its first bar sets both, as the reference's start does.
         lo_i, lo_v, hi_i, hi_v = _extremes(i, value, lo_i, lo_v, hi_i, hi_v)

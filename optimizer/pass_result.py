@@ -12,13 +12,11 @@ per field.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
 from optimizer.pairwise import DEVIATIONS, SQUARES, SUM, pairwise_in, workspace
-from optimizer.stats import MAX_BINS, _histogram_counts, _trade_summary
+from optimizer.stats_kernels import histogram, trade_summary
 
 
 @njit(cache=True)
@@ -26,15 +24,6 @@ def _put(blob, offset, values):  # pragma: no cover - compiled
     raw = values.view(np.uint8)
     blob[offset : offset + len(raw)] = raw
     return offset + len(raw)
-
-
-@njit(cache=True)
-def _histogram(values):  # pragma: no cover - compiled
-    """`optimizer.stats._histogram`: ceil(sqrt(n)) bins, at most `MAX_BINS`."""
-    if len(values) == 0:
-        return np.zeros(0), np.zeros(0, np.int64)
-    bins = min(MAX_BINS, max(1, math.ceil(math.sqrt(len(values)))))
-    return _histogram_counts(values, bins)
 
 
 @njit(cache=True)
@@ -69,11 +58,11 @@ def pack_result(out, time, start, n, k, ti, tf, m, eq_t, eq_v, returns, blocks, 
         pct[j] = tf[j, 2] * 100.0
         cumulative = tf[j, 3] if j == 0 else cumulative + tf[j, 3]
         history[j] = cumulative * 100.0
-    n_win, n_loss, sum_win, sum_loss, best_pct, worst_pct, total_pct = _trade_summary(pct)
+    n_win, n_loss, sum_win, sum_loss, best_pct, worst_pct, total_pct = trade_summary(pct)
     out[8], out[9], out[10], out[11] = n_win, n_loss, sum_win, sum_loss
     out[12], out[13], out[14], out[15] = best_pct, worst_pct, total_pct, held_sum
-    win_edges, win_counts = _histogram(pct[pct > 0])
-    loss_edges, loss_counts = _histogram(pct[pct < 0])
+    win_edges, win_counts = histogram(pct[pct > 0])
+    loss_edges, loss_counts = histogram(pct[pct < 0])
 
     # The moments and block sums of the per-bar returns, in numpy's order.
     out[21] = -1.0

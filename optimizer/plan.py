@@ -29,8 +29,9 @@ from optimizer.one_pass import LONG_ENTRY, LONG_EXIT, OUT, SHORT_ENTRY, SHORT_EX
 from optimizer.periods import EVERY_DAY, NS_PER_DAY, YEAR_DAYS, periods_per_year
 from optimizer.robustness.moments import FLAT_TOLERANCE
 from optimizer.signals import compute_signal
-from optimizer.stats import EQUITY_POINTS, MIN_CAGR_DAYS, MIN_RETURN_PERIODS, IndividualStats, _ratio
+from optimizer.stats import EQUITY_POINTS, MIN_CAGR_DAYS, MIN_RETURN_PERIODS, IndividualStats
 from optimizer.stats_codec import FIELDS, HEAD_FIELDS, Group
+from optimizer.stats_kernels import annualized_ratio
 from optimizer.strategy import _Ref
 
 if TYPE_CHECKING:
@@ -190,13 +191,13 @@ class EvaluationPlan:
             profit_factor=sum_win / -sum_loss if n_loss else None,
             expectancy_pct=f["total_pct"] / trades if trades else None,
             max_drawdown_pct=max_dd * 100.0,
-            sharpe=_ratio(f["mean_p"], f["std_p"], per_year) if enough else None,
-            sortino=_ratio(f["mean_p"], f["down_p"], per_year) if enough else None,
+            sharpe=annualized_ratio(f["mean_p"], f["std_p"], per_year) if enough else None,
+            sortino=annualized_ratio(f["mean_p"], f["down_p"], per_year) if enough else None,
             calmar=(cagr / 100.0) / max_dd if cagr is not None and max_dd > 0 else None,
             cagr_pct=cagr,
             exposure_pct=held / n * 100.0,
             avg_bars_held=held / trades if trades else None,
-            sharpe_per_bar=_ratio(f["mean_r"], f["std_r"], 1.0),
+            sharpe_per_bar=annualized_ratio(f["mean_r"], f["std_r"], 1.0),
             gross_profit_pct=sum_win if trades else None,
             gross_loss_pct=-sum_loss if trades else None,
             span_days=span_days,

@@ -23,17 +23,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from optimizer.backtest import REASONS, BacktestResult
 from optimizer.periods import EVERY_DAY, NS_PER_DAY, YEAR_DAYS, period_returns, periods_per_year
 from optimizer.returns_summary import summary as returns_summary
 from optimizer.stats_codec import SCALAR_FIELDS, PackedStats, check_fields
+from optimizer.stats_kernels import (
+    annualized_ratio,
+    downsample_indices,
+    equity_summary,
+    histogram,
+    trade_summary,
+)
 
 EQUITY_POINTS = 500
 MIN_CAGR_DAYS = 365.0  # CAGR and Calmar need a window of a year (GIPS: no annualized return under a year)
 MIN_RETURN_PERIODS = 30  # Sharpe and Sortino need 30 period (daily) returns
-MAX_BINS = 20
 _EMPTY_I = np.zeros(0, np.int64)
 _EMPTY_F = np.zeros(0, np.float64)
 _EMPTY_I1 = np.zeros(0, np.int8)
@@ -178,8 +183,8 @@ def compute_stats(
     pct = result.pnl_pct * 100.0
     bars_held = result.bars_held
     trades = len(pct)
-    n_win, n_loss, sum_win, sum_loss, best, worst, total = _trade_summary(pct)
-    max_dd, mean_r, std_r = _equity_summary(result.equity, result.worst_equity)
+    n_win, n_loss, sum_win, sum_loss, best, worst, total = trade_summary(pct)
+    max_dd, mean_r, std_r = equity_summary(result.equity, result.worst_equity)
     span_days = (int(time[-1]) + bar_ns - int(time[0])) / NS_PER_DAY if n else 0.0
     per_year = periods_per_year(bar_ns, trading_days)
     periods, mean_p, std_p, downside_p = period_returns(result.equity, time, bar_ns, trading_days == EVERY_DAY)
@@ -188,8 +193,8 @@ def compute_stats(
     cagr = None
     if span_days >= MIN_CAGR_DAYS:
         cagr = -100.0 if final <= 0 else (final ** (YEAR_DAYS / span_days) - 1.0) * 100.0
-    edges_w, counts_w = _histogram(pct[pct > 0])
-    edges_l, counts_l = _histogram(pct[pct < 0])
+    edges_w, counts_w = histogram(pct[pct > 0])
+    edges_l, counts_l = histogram(pct[pct < 0])
     idx = downsample_indices(result.equity, EQUITY_POINTS)
     return IndividualStats(
         params=dict(params or {}),
@@ -207,13 +212,13 @@ def compute_stats(
         profit_factor=sum_win / -sum_loss if n_loss else None,
         expectancy_pct=total / trades if trades else None,
         max_drawdown_pct=max_dd * 100.0,
-        sharpe=_ratio(mean_p, std_p, per_year) if enough else None,
-        sortino=_ratio(mean_p, downside_p, per_year) if enough else None,
+        sharpe=annualized_ratio(mean_p, std_p, per_year) if enough else None,
+        sortino=annualized_ratio(mean_p, downside_p, per_year) if enough else None,
         calmar=(cagr / 100.0) / max_dd if cagr is not None and max_dd > 0 else None,
         cagr_pct=cagr,
         exposure_pct=float(bars_held.sum()) / n * 100.0 if n else None,
         avg_bars_held=float(bars_held.sum()) / trades if trades else None,
-        sharpe_per_bar=_ratio(mean_r, std_r, 1.0),
+        sharpe_per_bar=annualized_ratio(mean_r, std_r, 1.0),
         gross_profit_pct=sum_win if trades else None,
         gross_loss_pct=-sum_loss if trades else None,
         span_days=span_days,
@@ -252,134 +257,6 @@ def buy_and_hold_pct(first_close: float, last_close: float, commission: float = 
     entry = first_close * (1.0 + slippage)
     exit_ = last_close * (1.0 - slippage)
     return ((1.0 - commission) ** 2 * exit_ / entry - 1.0) * 100.0
-
-
-@njit(cache=True)
-def _equity_summary(equity, worst):  # pragma: no cover - compiled
-    """Max drawdown (fraction) and the mean and standard deviation (ddof 1) of
-    per-bar returns (the first from the start, 1.0).
-
-    The drawdown of bar i is its ``worst`` equity (open positions marked to the
-    bar's worst price) below the peak of the closes before it (and the start)."""
-    n = len(equity)
-    peak = 1.0
-    max_dd = 0.0
-    previous = 1.0
-    total = 0.0
-    total_sq = 0.0
-    for i in range(n):
-        dd = 1.0 - worst[i] / peak
-        if dd > max_dd:
-            max_dd = dd
-        value = equity[i]
-        if value > peak:
-            peak = value
-        r = value / previous - 1.0 if previous > 0 else 0.0
-        total += r
-        total_sq += r * r
-        previous = value
-    if n < 2:
-        return max_dd, np.nan, np.nan
-    mean = total / n
-    var = (total_sq - n * mean * mean) / (n - 1)
-    return max_dd, mean, np.sqrt(max(var, 0.0))
-
-
-def _ratio(mean: float, deviation: float, per_year: float) -> float | None:
-    if not (math.isfinite(mean) and math.isfinite(deviation) and math.isfinite(per_year)) or deviation <= 1e-15:
-        return None
-    return mean / deviation * math.sqrt(per_year)
-
-
-def _histogram(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bins over [min, max] of ``values``: edges (one more than counts) and counts.
-
-    ceil(sqrt(n)) bins, at most `MAX_BINS`; the edges are numpy's
-    ``linspace(min, max, bins + 1)``, each bin holds [left, right) and the last
-    also its right edge, as ``numpy.histogram`` counts them.
-    """
-    if len(values) == 0:
-        return _EMPTY_F, _EMPTY_I
-    bins = min(MAX_BINS, max(1, math.ceil(math.sqrt(len(values)))))
-    return _histogram_counts(values, bins)
-
-
-@njit(cache=True)
-def _histogram_counts(values, bins):  # pragma: no cover - compiled
-    low = values.min()
-    high = values.max()
-    if low == high:
-        return np.array([low, high]), np.array([len(values)], np.int64)
-    edges = np.empty(bins + 1)
-    step = (high - low) / bins
-    for k in range(bins):
-        edges[k] = k * step + low
-    edges[bins] = high
-    counts = np.zeros(bins, np.int64)
-    for v in values:
-        j = np.searchsorted(edges, v, side="right") - 1
-        counts[min(j, bins - 1)] += 1
-    return edges, counts
-
-
-@njit(cache=True)
-def _trade_summary(pct):  # pragma: no cover - compiled
-    """Counts and sums over trades' ``pct`` (percent of committed capital): (wins,
-    losses, sum of winning %, sum of losing %, best %, worst %, sum of all %)."""
-    n_win = 0
-    n_loss = 0
-    sum_win = 0.0
-    sum_loss = 0.0
-    best = -np.inf
-    worst = np.inf
-    total = 0.0
-    for k in range(len(pct)):
-        p = pct[k]
-        total += p
-        best = max(best, p)
-        worst = min(worst, p)
-        if p > 0:
-            n_win += 1
-            sum_win += p
-        elif p < 0:
-            n_loss += 1
-            sum_loss += p
-    return n_win, n_loss, sum_win, sum_loss, best, worst, total
-
-
-@njit(cache=True)
-def downsample_indices(values: np.ndarray, points: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Indices of at most about ``points`` samples that keep the shape of a curve:
-    the first and last, and each bucket's minimum and maximum, in order."""
-    n = len(values)
-    if n <= points:
-        return np.arange(n)
-    buckets = max(1, (points - 2) // 2)
-    out = np.empty(2 * buckets + 2, np.int64)
-    k = 0
-    out[k] = 0
-    k += 1
-    for b in range(buckets):
-        start = 1 + (n - 2) * b // buckets
-        stop = 1 + (n - 2) * (b + 1) // buckets
-        if stop <= start:
-            continue
-        lo_i = start
-        hi_i = start
-        for i in range(start, stop):
-            if values[i] < values[lo_i]:
-                lo_i = i
-            if values[i] > values[hi_i]:
-                hi_i = i
-        first, second = (lo_i, hi_i) if lo_i <= hi_i else (hi_i, lo_i)
-        out[k] = first
-        k += 1
-        if second != first:
-            out[k] = second
-            k += 1
-    out[k] = n - 1
-    k += 1
-    return out[:k]
 
 
 def iso_times(ns: np.ndarray) -> list[str]:
