@@ -36,7 +36,8 @@ function pboVerdict(run) {
 
 const PBO_HINT = () => `How to read it: the returns of every parameter set the run evaluated are cut into S contiguous blocks; each of the C(S, S/2) splits takes half of them as in-sample, picks the best parameter set there (by Sharpe ratio) and ranks it among all out of sample: λ = ln(ω / (1 − ω)) of its relative rank ω, so λ ≤ 0 means it fell into the bottom half. PBO is the share of splits with λ ≤ 0. The verdict's thresholds: below ${PBO_LOW} low (the selection mostly holds out of sample), ${PBO_LOW} to ${PBO_HIGH} caution, ${PBO_HIGH} and above likely overfit (pure luck gives about 0.5).`;
 
-// The run page's panel, from GET /api/runs/<id>/robustness (read once).
+// The run page's panel, from GET /api/runs/<id>/robustness?bins=N (read once): the
+// stored figures, and the per-split arrays binned by the server as the charts draw them.
 function drawRobustnessPanel(run) {
   const panel = document.getElementById("robustness");
   const verdict = pboVerdict(run);
@@ -55,23 +56,21 @@ function drawRobustnessPanel(run) {
     el("dd", { "data-key": key, title, text, ...(typeof run[key] === "number" ? { "data-value": String(run[key]) } : {}) })]));
   document.getElementById("robustness-hint").textContent = PBO_HINT();
   panel.hidden = false;
-  if (run.logits && run.logits.length) {
-    drawLogits(run);
-    drawDegradation(run);
-  }
+  if (run.logit_histogram) drawLogits(run);
+  if (run.selection_density) drawDegradation(run);
   document.body.dataset.robustness = "drawn";
 }
 
-// The logits in bins with an edge at 0 (so that no bin straddles the PBO's line): λ ≤ 0 in red.
+// The logits' bins (an edge at 0, so that no bin straddles the PBO's line): λ ≤ 0 in red.
 function drawLogits(run) {
-  const finite = run.logits.filter((v) => v !== null);
-  const low = Math.min(...finite), high = Math.max(...finite);
-  const size = Math.max((high - low) / 40, 1e-9), start = Math.floor(low / size) * size;
-  const bins = { start, end: high + size, size };
-  const side = (name, values, color) => ({ type: "histogram", x: values, xbins: bins, autobinx: false, name, opacity: 0.85,
-    marker: { color }, hovertemplate: "λ %{x}<br>%{y} splits<extra></extra>" });
-  Plotly.react("logits", [side("λ ≤ 0: below the OOS median", finite.filter((v) => v <= 0), "#cf222e"),
-                          side("λ > 0: above the OOS median", finite.filter((v) => v > 0), "#0969da")],
+  const { edges, below, above } = run.logit_histogram;
+  const centres = below.map((_, k) => (edges[k] + edges[k + 1]) / 2);
+  const width = edges[1] - edges[0];
+  const ranges = below.map((_, k) => `${fmt(edges[k], 3)} to ${fmt(edges[k + 1], 3)}`);
+  const side = (name, counts, color) => ({ type: "bar", x: centres, y: counts, width, customdata: ranges, name, opacity: 0.85,
+    marker: { color }, hovertemplate: "λ %{customdata}<br>%{y} splits<extra></extra>" });
+  Plotly.react("logits", [side("λ ≤ 0: below the OOS median", below, "#cf222e"),
+                          side("λ > 0: above the OOS median", above, "#0969da")],
   { ...PLOT_LAYOUT, title: { text: `λ of the in-sample best over ${count(run.splits)} splits (PBO = share at λ ≤ 0)` },
     barmode: "overlay", bargap: 0.02, legend: { orientation: "h", y: -0.3 },
     margin: { l: 65, r: 20, t: 40, b: 80 },
@@ -81,16 +80,17 @@ function drawLogits(run) {
   PLOT_CONFIG);
 }
 
-// Every split's selection, as a density (splits per cell of a 40 x 40 grid): one
+// Every split's selection, as a density (splits per cell of the server's grid): one
 // heatmap, where 12,870 SVG markers took a second to draw and read as one cloud.
 function drawDegradation(run) {
-  const finite = run.is_sharpe.filter((v) => v !== null);
-  const traces = [{ type: "histogram2d", x: run.is_sharpe, y: run.oos_sharpe, nbinsx: 40, nbinsy: 40,
+  const { is_edges: xs, oos_edges: ys, counts } = run.selection_density;
+  const centre = (e) => e.slice(0, -1).map((v, k) => (v + e[k + 1]) / 2);
+  const traces = [{ type: "heatmap", x: centre(xs), y: centre(ys), z: counts, zmin: 0,
     name: "splits' selections", colorscale: [[0, "rgba(255,255,255,0)"], [1e-9, "#dbe9fb"], [1, "#0550ae"]],
     colorbar: { title: { text: "splits", side: "right" }, thickness: 12 },
-    hovertemplate: "IS %{x}<br>OOS %{y}<br>%{z} splits<extra></extra>" }];
-  if (run.degradation_slope !== null && finite.length) {
-    const low = Math.min(...finite), high = Math.max(...finite);  // the stored line, drawn across the IS range
+    hovertemplate: "IS ≈ %{x:.4g}<br>OOS ≈ %{y:.4g}<br>%{z} splits<extra></extra>" }];
+  if (run.degradation_slope !== null && run.is_sharpe_range) {
+    const [low, high] = run.is_sharpe_range;  // the stored line, drawn across the IS range
     traces.push({ type: "scatter", mode: "lines", x: [low, high],
       y: [run.degradation_intercept + run.degradation_slope * low, run.degradation_intercept + run.degradation_slope * high],
       name: `degradation: slope ${fmt(run.degradation_slope, 3)}`, line: { color: "#cf222e", width: 2 } });

@@ -154,14 +154,14 @@ let robustnessRead = null;
 function showRobustness(summary) {
   if (!summary || !summary.robustness) return Promise.resolve();
   robustness = summary.robustness;
-  robustnessRead = robustnessRead || showRobustnessArrays(getJSON(`/api/runs/${RUN_ID}/robustness`));
+  robustnessRead = robustnessRead || showRobustnessArrays(getJSON(ROBUSTNESS_READ));
   return robustnessRead;
 }
 
 // The "Is it real?" panel drawn from a read of its arrays (`read`, a promise; read again
 // if it answered null: it was served before the run's end that the status reports).
 function showRobustnessArrays(read) {
-  return read.then((full) => full || getJSON(`/api/runs/${RUN_ID}/robustness`))
+  return read.then((full) => full || getJSON(ROBUSTNESS_READ))
     .then((full) => { if (full) drawRobustnessPanel(full); })
     .catch((error) => { robustnessRead = null; alertError(error); });
 }

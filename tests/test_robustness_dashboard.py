@@ -16,6 +16,7 @@ import csv
 import io
 import math
 
+import numpy as np
 import pytest
 
 from tests.server import module_server
@@ -58,6 +59,48 @@ def test_the_run_robustness_has_its_own_route_and_light_reads_leave_its_arrays_o
     assert server.get(f"/api/runs/{run_id}?fields=summary").json()["robustness"] == figures
     assert len(server.get(f"/api/runs/{run_id}/generations?fields=summary").content) < 100_000
     assert server.get("/api/runs/424242/robustness").status_code == 404
+
+
+def _expected_bins(run: dict, bins: int, edges: list[float]) -> dict:
+    """What ``?bins=`` must answer, counted here with numpy from the stored arrays, the
+    logits in the answer's ``edges`` once they are checked: equal bins of which none
+    straddles 0, about ``bins`` of them over the logits' range."""
+    logits = np.array([v for v in run["logits"] if v is not None])
+    edges = np.array(edges)
+    size = (logits.max() - logits.min()) / bins
+    np.testing.assert_allclose(np.diff(edges), size, rtol=1e-9)
+    assert edges[0] <= logits.min() and logits.max() < edges[-1] and bins <= len(edges) - 1 <= bins + 2
+    assert not np.any((edges[:-1] < 0) & (edges[1:] > 0)), edges
+    below, _ = np.histogram(logits[logits <= 0], edges)
+    above, _ = np.histogram(logits[logits > 0], edges)
+    pairs = [(x, y) for x, y in zip(run["is_sharpe"], run["oos_sharpe"], strict=True) if x is not None and y is not None]
+    density, is_edges, oos_edges = np.histogram2d(*np.array(pairs).T, bins=bins)
+    return {"edges": edges, "below": below.tolist(), "above": above.tolist(), "is_edges": is_edges,
+            "oos_edges": oos_edges, "counts": density.T.astype(int).tolist(),
+            "is_range": [min(x for x, _ in pairs), max(x for x, _ in pairs)]}  # fmt: skip
+
+
+def test_the_binned_robustness_counts_every_split_as_stored(server, run_id, stored):
+    """?bins=N: the per-split arrays binned as the run page draws them, a few kB."""
+    run = stored["run"]
+    for bins in (2, 40):
+        answer = server.get(f"/api/runs/{run_id}/robustness?bins={bins}")
+        binned = answer.json()
+        assert len(answer.content) < 40_000
+        expected = _expected_bins(run, bins, binned["logit_histogram"]["edges"])
+        assert {k: v for k, v in binned.items() if k not in ("logit_histogram", "selection_density",
+                "is_sharpe_range", "bins")} == {k: v for k, v in run.items() if k not in LOGIT_ARRAYS}  # fmt: skip
+        histogram = binned["logit_histogram"]
+        assert histogram["below"] == expected["below"] and histogram["above"] == expected["above"]
+        assert sum(histogram["below"]) == sum(1 for v in run["logits"] if v is not None and v <= 0)
+        density = binned["selection_density"]
+        np.testing.assert_allclose(density["is_edges"], expected["is_edges"], rtol=1e-12)
+        np.testing.assert_allclose(density["oos_edges"], expected["oos_edges"], rtol=1e-12)
+        assert density["counts"] == expected["counts"] and len(density["counts"]) == bins
+        assert binned["is_sharpe_range"] == expected["is_range"] and binned["bins"] == bins
+    for bad in ("1", "201", "x", "-3"):
+        refused = server.get(f"/api/runs/{run_id}/robustness?bins={bad}")
+        assert refused.status_code == 400 and "bins" in refused.json()["details"][0], bad
     assert server.get(f"/api/runs/{run_id}?fields=all").status_code == 400
 
 
@@ -89,14 +132,14 @@ def _precision(value: float, digits: int) -> str:
 
 
 def _traces(page, div: str) -> list[dict]:  # noqa: F811
-    return page.evaluate(f"() => document.getElementById('{div}').data.map((t) => ({{type: t.type, x: t.x, y: t.y, name: t.name}}))")
+    return page.evaluate(f"() => document.getElementById('{div}').data.map((t) => ({{type: t.type, x: t.x, y: t.y, z: t.z, name: t.name}}))")
 
 
 def test_the_run_page_shows_is_it_real_from_the_stored_statistics(server, run_id, stored, page):  # noqa: F811
     robustness_reads: list[str] = []
 
     def count_reads(request) -> None:
-        if request.url.endswith("/robustness"):
+        if "/api/runs/" in request.url and "/robustness" in request.url:
             robustness_reads.append(request.url)
 
     page.on("request", count_reads)
@@ -112,14 +155,15 @@ def test_the_run_page_shows_is_it_real_from_the_stored_statistics(server, run_id
     for key in ("pbo", "prob_oos_loss", "degradation_slope", "trials", "splits"):
         assert float(page.locator(f'#robustness-figures dd[data-key="{key}"]').get_attribute("data-value")) == run[key]
     assert "0.2" in page.locator("#robustness-hint").text_content()  # the thresholds are stated
-    # The charts plot the stored values: the logits (split at 0), each split's IS and OOS Sharpe.
-    logits = _traces(page, "logits")
-    assert sorted(logits[0]["x"] + logits[1]["x"]) == sorted(run["logits"])
-    assert all(v <= 0 for v in logits[0]["x"]) and all(v > 0 for v in logits[1]["x"])
-    density, line = _traces(page, "degradation")  # every split's selection, binned by Plotly
-    assert density["type"] == "histogram2d"
-    assert density["x"] == run["is_sharpe"] and density["y"] == run["oos_sharpe"]
-    low, high = min(run["is_sharpe"]), max(run["is_sharpe"])
+    # The charts plot the stored values, binned: the logits (split at 0), each split's IS and OOS Sharpe.
+    expected = _expected_bins(run, 40, server.get(f"/api/runs/{run_id}/robustness?bins=40").json()["logit_histogram"]["edges"])
+    below, above = _traces(page, "logits")
+    assert below["type"] == "bar" and below["y"] == expected["below"] and above["y"] == expected["above"]
+    np.testing.assert_allclose(below["x"], (expected["edges"][:-1] + expected["edges"][1:]) / 2, rtol=1e-9, atol=1e-12)
+    density, line = _traces(page, "degradation")  # every split's selection, counted on the server
+    assert density["type"] == "heatmap" and density["z"] == expected["counts"]
+    np.testing.assert_allclose(density["x"], (expected["is_edges"][:-1] + expected["is_edges"][1:]) / 2, rtol=1e-9)
+    low, high = expected["is_range"]
     assert line["x"] == [low, high]
     assert line["y"] == [run["degradation_intercept"] + run["degradation_slope"] * x for x in (low, high)]
     assert len(robustness_reads) == 1  # read once
