@@ -91,6 +91,18 @@ def test_every_limit_broken_at_once_is_listed(server):
     assert [d.split(":")[0] for d in details] == ["workers", "ga", "split.test_from"]
 
 
+def test_a_schema_error_and_a_server_limit_are_listed_together(server):
+    """A name the schema refuses and workers this server refuses, in one answer (an
+    outside trial: the workers' limit only once the name was fixed)."""
+    doc = _with(lambda d: d.update(name="n" * 300, workers=8))
+    details = server.post("/api/runs", json=doc).json()["details"]
+    assert details == ["name: 300 characters; at most 200",
+                       "workers: 8 is more than this server allows (1; its administrator sets --max-workers); "
+                       "0 uses one per core"]  # fmt: skip
+    doc = _with(lambda d: d.update(name="n" * 300, workers=5000))  # beyond the schema: named once, by it
+    assert [d.split(":")[0] for d in server.post("/api/runs", json=doc).json()["details"]] == ["name", "workers"]
+
+
 def test_the_estimate_is_answered_before_and_at_submission(server):
     doc = run_config(generations=2, population=8)
     before = server.get("/api/runs").json()

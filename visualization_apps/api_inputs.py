@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from optimizer.config import parse_config
 from optimizer.errors import ConfigError
 from visualization_apps.bounded_json import MAX_INTEGER, BodyError, parse_bounded
-from visualization_apps.limits import Limits, check_submission
+from visualization_apps.limits import Limits, check_submission, limit_errors_of_invalid
 from visualization_apps.storage import Store
 
 
@@ -71,7 +71,7 @@ def checked_submission(store: Store, limits: Limits, max_body: int) -> tuple[dic
     try:
         config = parse_config(body)
     except ConfigError as exc:
-        raise ApiError(400, "invalid configuration", exc.details) from exc
+        raise ApiError(400, "invalid configuration", [*exc.details, *limit_errors_of_invalid(body, exc.details, limits)]) from exc
     dataset = config.data.dataset
     if dataset is None:
         raise ApiError(400, "invalid configuration", ["data.path: the API reads no paths; give data.dataset (an id)"])

@@ -80,13 +80,30 @@ def _folds(config: RunConfig) -> int:
     return 1 if section is None else section.folds
 
 
+def workers_error(workers: int, limits: Limits) -> str | None:
+    """Why this server refuses ``workers`` processes, or None (a cluster run does not
+    use them)."""
+    if limits.cluster is None and workers > limits.max_workers:
+        return (f"workers: {workers} is more than this server allows ({limits.max_workers}; "
+                "its administrator sets --max-workers); 0 uses one per core")  # fmt: skip
+    return None
+
+
+def limit_errors_of_invalid(body: Any, details: list[str], limits: Limits) -> list[str]:
+    """The server's limits that a submission the schema refused (``details``) breaks
+    as well, read from its raw document where the field itself is valid, so that
+    one answer names them all."""
+    workers = body.get("workers") if isinstance(body, dict) else None
+    if type(workers) is not int or any(d.startswith("workers:") for d in details):
+        return []
+    found = workers_error(workers, limits)
+    return [found] if found else []
+
+
 def check_submission(config: RunConfig, dataset: dict[str, Any], limits: Limits) -> dict[str, Any]:
     """The run's `estimate`, or `ConfigError` with one line per limit or dataset
     check it fails (``workers: ...``, ``ga: ...``, ``split.test_from: ...``)."""
-    errors: list[str] = []
-    if limits.cluster is None and config.workers > limits.max_workers:  # a cluster run does not use it
-        errors.append(f"workers: {config.workers} is more than this server allows ({limits.max_workers}; "
-                      "its administrator sets --max-workers); 0 uses one per core")  # fmt: skip
+    errors = [found] if (found := workers_error(config.workers, limits)) else []
     evaluations = planned_evaluations(config)
     if evaluations > limits.max_evaluations:
         folds = f" x walk_forward.folds {_folds(config)}" if config.settings.walk_forward is not None else ""
