@@ -17,13 +17,15 @@ the run already keeps plus a few evaluations through the run's own executor:
   and the plateau ratio median / own; Monte Carlo of its trade returns; and the
   cost stress (the training period again with commission and slippage doubled).
 
-Everything is seeded from ``ga.seed`` and the member's id, so a run's statistics
-are the same on every executor and after a resume. Neighbours already evaluated
+Everything is seeded from ``ga.seed`` and the member's id (the neighbours) or its
+trades (the Monte Carlo, so that a re-run of the member reproduces it), so a run's
+statistics are the same on every executor and after a resume. Neighbours already evaluated
 (by the search or for another member) are not evaluated again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import statistics
@@ -50,6 +52,14 @@ log = logging.getLogger(__name__)
 
 NEIGHBOUR_STREAM = 1  # the seed streams of a member's neighbours and Monte Carlo
 MONTE_CARLO_STREAM = 2
+
+
+def monte_carlo_seed(seed: int, returns: np.ndarray) -> int:
+    """The Monte Carlo's seed of a member: from ``ga.seed`` and its trades' returns
+    themselves, so that the same trades resample the same way in any run (a re-run of
+    the member as a single backtest reproduces its figures; a member's id differs)."""
+    digest = int.from_bytes(hashlib.blake2b(np.ascontiguousarray(returns, np.float64).tobytes(), digest_size=8).digest())
+    return int(np.random.SeedSequence([seed, digest, MONTE_CARLO_STREAM]).generate_state(1)[0])
 
 
 def neighbour_genes(config: RunConfig, genes: Sequence[float], member_id: int) -> list[tuple[float, ...]]:
@@ -119,8 +129,8 @@ class RunRobustness:
                                                                     stats.returns_kurtosis)),
             }  # fmt: skip
             member.update(self._neighbourhood(stats, neighbours[ind.id]))
-            seed = int(np.random.SeedSequence([self.config.ga.seed, ind.id, MONTE_CARLO_STREAM]).generate_state(1)[0])
             returns = trade_returns(stats)
+            seed = monte_carlo_seed(self.config.ga.seed, returns)
             mc = (monte_carlo(returns, settings.monte_carlo, seed, settings.ruin_drawdown)
                   if settings.monte_carlo and len(returns) else {})  # fmt: skip
             member["mc_return_pct"] = mc.get("mc_return_pct")

@@ -39,4 +39,8 @@ def test_an_elite_opened_in_the_run_form_starts_and_reproduces_its_statistics(se
     (stored,) = server.get(f"/api/runs/{again}/elite").json()
     assert _statistics(stored) == _statistics(chosen)
     assert stored["trades"] == chosen["trades"] and stored["test"]["trades"] == chosen["test"]["trades"]
+    # Its Monte Carlo too (seeded by its trades, not by its id in the run) and its cost stress.
+    for key in ("mc_return_pct", "mc_drawdown_pct", "ruin_probability", "mc_fan", "stress_return_pct"):
+        assert stored["robustness"][key] == chosen["robustness"][key], key
+    assert chosen["robustness"]["mc_return_pct"] is not None
     assert page.problems == [] and page.refused == []
