@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_compress import Compress
 from flask_socketio import SocketIO
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
@@ -31,6 +32,8 @@ from visualization_apps.run_manager import RunManager
 from visualization_apps.security import register_security
 from visualization_apps.storage import Store
 
+COMPRESS_MIN_BYTES = 2048
+"""Answers below this size (bytes) are sent uncompressed."""
 DEFAULTS: dict[str, Any] = {
     "DATA_DIR": "instance",
     "MAX_RUNNING": 1,
@@ -85,6 +88,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     uploads.mkdir(parents=True, exist_ok=True)
     store = Store(data_dir / "dashboard.sqlite")
     register_bundled(store)
+    # Responses compressed for clients that accept it (zstd, brotli or gzip): the light
+    # summaries of a long run and Plotly.js shrink 10x on the wire. Small answers (the
+    # status polled under load) go as they are. Socket.IO is outside Flask (and Engine.IO
+    # compresses its own polling).
+    app.config.setdefault("COMPRESS_MIN_SIZE", COMPRESS_MIN_BYTES)
+    # Static files answer their conditional requests themselves (send_file); the API has
+    # no ETags. (Evaluated here, it added a Date header besides the server's own.)
+    app.config.setdefault("COMPRESS_EVALUATE_CONDITIONAL_REQUEST", False)
+    Compress(app)
     socketio = SocketIO(app, async_mode="threading")  # same-origin only (Flask-SocketIO's default)
     manager = RunManager(store, data_dir, publisher(socketio), max_running=int(settings["MAX_RUNNING"]),
                          dask=settings["DASK_SCHEDULER"])  # fmt: skip

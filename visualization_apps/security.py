@@ -167,6 +167,9 @@ class SecurityMiddleware:
         plain: list[tuple[str, list[tuple[str, str]]]] = []  # a Socket.IO error held back, to answer as JSON
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            # Werkzeug's and gunicorn's servers write the Date header themselves: the one
+            # a file answer carries (send_file's) would be a second.
+            headers = [(n, v) for n, v in headers if n.lower() != "date"]
             present = {name.lower() for name, _ in headers}
             headers = [*headers, *((n, v) for n, v in SECURITY_HEADERS if n.lower() not in present)]
             if set_cookie is not None:
