@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -97,7 +98,9 @@ def test_a_full_disk_mid_run_then_space_freed(small_disk, tmp_path):
         assert upload.status_code == 507 and "full" in upload.json()["error"], upload.text
         assert server.get("/api/runs").status_code == 200  # reads keep working
         assert server.get(f"/api/runs/{run_id}/generations").json()[: len(committed)] == committed
-        assert server.post(f"/api/runs/{run_id}/resume").status_code in (202, 507)  # never a 500
+        resumed = server.post(f"/api/runs/{run_id}/resume")  # refused: it could only wait in the queue, unsaid
+        assert resumed.status_code == 507 and "a run needs" in resumed.json()["details"][0], resumed.text
+        assert server.get(f"/api/runs/{run_id}").json()["state"] == status["state"]
         for _ in range(30):  # the queue waits while the disk is full: the queued run is not started to fail
             assert server.get(f"/api/runs/{waiting}").json()["state"] == "queued"
             time.sleep(0.1)
@@ -122,3 +125,33 @@ def test_a_full_disk_mid_run_then_space_freed(small_disk, tmp_path):
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         db.close()
+
+
+def test_a_run_is_refused_while_the_disk_has_too_little_room_to_start_one(small_disk, tmp_path):
+    """Room for the database's small writes but not for a run (less than
+    `faults.MIN_FREE_BYTES`): a submission answers 507 naming the free space, not 201
+    and a silent wait in the queue (an outside trial); a rename still works."""
+    data = small_disk / "data"
+    server = Server(data, env=ENV, log_dir=tmp_path).start()
+    try:
+        first = server.post("/api/runs", json=run_config(generations=1))
+        assert first.status_code == 201, first.text
+        assert server.wait_for(first.json()["id"], ("completed",))["state"] == "completed"
+        filler = small_disk / "filler"
+        free = shutil.disk_usage(small_disk).free
+        with filler.open("wb") as handle:  # leave 4 MiB: SQLite writes, a run would not start
+            handle.truncate(0)
+            handle.write(b"\0" * max(0, free - 4 * 2**20))
+        before = server.get("/api/runs").json()
+        refused = server.post("/api/runs", json=run_config(generations=1))
+        assert refused.status_code == 507, refused.text
+        assert "full" in refused.json()["error"] and "a run needs 16,777,216" in refused.json()["details"][0]
+        assert server.get("/api/runs").json() == before
+        renamed = server.patch(f"/api/runs/{first.json()['id']}", json={"name": "kept"})
+        assert renamed.status_code == 200, renamed.text
+        filler.unlink()
+        again = server.post("/api/runs", json=run_config(generations=1))
+        assert again.status_code == 201, again.text
+        assert server.wait_for(again.json()["id"], ("completed",))["state"] == "completed"
+    finally:
+        server.stop()

@@ -182,6 +182,13 @@ def test_an_oversize_body_gets_413_however_it_is_sent(server):
     octets = {"Content-Type": "application/octet-stream"}  # an upload not sent as a form (an outside trial: 400)
     chunked_octets = server.post("/api/datasets", data=_chunks(b"", limit + 2**20, b""), headers=octets)
     sized_octets = server.post("/api/datasets", data=b"x" * (limit + 1), headers=octets)
+    json_limit = 2**20  # a run's body: too large before it is not JSON (an outside trial: 415)
+    not_json = [server.post("/api/runs", data=b"x" * (json_limit + 1), headers={"Content-Type": kind})
+                for kind in ("text/plain", "application/x-www-form-urlencoded")]
+    not_json.append(server.post("/api/runs", data=_chunks(b"", 2 * json_limit, b""), headers=octets))
+    for response in not_json:
+        assert response.status_code == 413, response.text
+    assert server.post("/api/runs", data=b"{}", headers={"Content-Type": "text/plain"}).status_code == 415
     for response, limit in ((chunked_json, "1,048,576 bytes (1 MiB)"), (chunked_upload, "52,428,800 bytes (50 MiB)"),
                             (sized, "1,048,576 bytes (1 MiB)"), (chunked_octets, "52,428,800 bytes (50 MiB)"),
                             (sized_octets, "52,428,800 bytes (50 MiB)")):  # a JSON body's limit, an upload's

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException
 
 from optimizer.config import parse_config
 from optimizer.data import load_candles
@@ -26,13 +26,14 @@ from visualization_apps.api_inputs import (
     ApiError,
     checked_submission,
     cursor,
+    drain_body,
     json_body,
     no_content,
 )
 from visualization_apps.bounded_json import MAX_INTEGER
 from visualization_apps.cluster import on_cluster
 from visualization_apps.datasets import store_upload
-from visualization_apps.faults import is_disk_full, storage_fault
+from visualization_apps.faults import check_free_space, is_disk_full, storage_fault
 from visualization_apps.limits import Limits
 from visualization_apps.openapi import array, openapi_document, operation, ref
 from visualization_apps.queries import (
@@ -144,6 +145,7 @@ def list_runs() -> Response:
 )  # fmt: skip
 def create_run() -> tuple[Response, int]:
     raw, dataset, estimate = _submission()
+    _room_for_a_run()
     run_id = _ctx().manager.submit(raw, dataset, _ctx().versions)
     return jsonify({"id": run_id, "estimate": estimate}), 201
 
@@ -216,7 +218,21 @@ def stop_run(run_id: int) -> tuple[Response, int]:
 @api.post("/runs/<int:run_id>/resume")
 @operation("Resume from the last checkpoint", ok=(202, "queued", ref("Action")), errors=(404, 409))
 def resume_run(run_id: int) -> tuple[Response, int]:
+    _run_or_404(run_id)
+    _room_for_a_run()
     return _run_action(run_id, _ctx().manager.resume)
+
+
+def _room_for_a_run() -> None:
+    """507 while the data folder's disk has less free space than a run needs to start
+    (`faults.MIN_FREE_BYTES`): the run would only wait in the queue, saying nothing
+    (an outside trial: five submissions on a full disk answered 201 and waited)."""
+    folder = _ctx().manager.runs_dir
+    try:
+        check_free_space(folder)
+    except OSError as exc:
+        status, message = storage_fault(exc)
+        raise ApiError(status, message, [f"{folder.parent}: {exc.strerror}"]) from exc
 
 
 def _run_action(run_id: int, action) -> tuple[Response, int]:
@@ -369,16 +385,6 @@ def _candles_json(path: str, mtime_ns: int, timestamps: str = "open") -> str:
                        "low": c.low.tolist(), "close": c.close.tolist()})  # fmt: skip
 
 
-def _drain_body() -> None:
-    """Read what is left of the request body, in pieces, and drop it; a body over
-    the request's size limit (announced or chunked) raises Werkzeug's 413."""
-    if request.content_length is not None and request.max_content_length is not None \
-            and request.content_length > request.max_content_length:  # fmt: skip
-        raise RequestEntityTooLarge()
-    while request.stream.read(2**16):
-        pass
-
-
 @api.post("/datasets")
 @operation(
     "Upload a CSV or Parquet file (validated before it is stored)",
@@ -391,7 +397,7 @@ def upload_dataset() -> tuple[Response, int]:
     was uploaded before; both with ``warnings`` (rows sorted, columns ignored)."""
     file = request.files.get("file")
     if file is None or not file.filename:
-        _drain_body()  # a body over the limit, sent other than as a form, is a 413 first
+        drain_body()  # a body over the limit, sent other than as a form, is a 413 first
         raise ApiError(400, "no file", ["file: a multipart field 'file' with a CSV or Parquet file is required"])
     try:
         upload = store_upload(_ctx().store, _ctx().uploads_dir, file.filename, file.stream)

@@ -30,11 +30,26 @@ def too_large(limit: int) -> ApiError:
     return ApiError(413, "request body too large", [f"body: over the limit of {limit:,} bytes ({limit / 2**20:g} MiB)"])
 
 
+def drain_body() -> None:
+    """Read what is left of the request body, in pieces, and drop it; a body over
+    the request's size limit (announced or chunked) raises Werkzeug's 413."""
+    if request.content_length is not None and request.max_content_length is not None \
+            and request.content_length > request.max_content_length:  # fmt: skip
+        raise RequestEntityTooLarge()
+    while request.stream.read(2**16):
+        pass
+
+
 def json_body(limit: int) -> Any:
     """The request's JSON body: 415 unless it says it is JSON, 413 beyond ``limit``
     bytes (however it is sent, chunked too), 400 unless it is JSON within the
     bounds of `parse_bounded` (depth, integer size, text)."""
-    if not request.is_json:
+    if not request.is_json:  # too large first, whatever it is: then what it is not
+        request.max_content_length = limit
+        try:
+            drain_body()
+        except RequestEntityTooLarge:
+            raise too_large(limit) from None
         raise ApiError(415, "the body must be JSON (Content-Type: application/json)")
     # Werkzeug refuses a longer Content-Length; a chunked body is cut at the limit: one byte more tells.
     request.max_content_length = limit + 1

@@ -58,8 +58,8 @@ def check_free_space(folder: Path, needed: int = MIN_FREE_BYTES) -> None:
     of ``folder`` has less than ``needed`` bytes free."""
     free = shutil.disk_usage(folder).free
     if free < needed:
-        raise OSError(errno.ENOSPC, f"the disk is full: {free:,} bytes free in {folder}, a queued run waits for "
-                      f"{needed:,} to start")  # fmt: skip
+        raise OSError(errno.ENOSPC, f"the disk is full: {free:,} bytes free, a run needs {needed:,} to start "
+                      "(a queued run waits for them)")  # fmt: skip
 
 
 class Backoff:

@@ -2,7 +2,7 @@
 security headers, like every other error.
 
 Werkzeug's development server (``python app.py``) answers a request line over
-64 KiB (414), a header over its limit (431), an unknown HTTP version (505) or a
+64 KiB (414), a header over its limit (431), an unknown HTTP version or a
 garbled request line (400) itself, before the WSGI app (and so
 `security.SecurityMiddleware`) sees the request: the standard library writes an
 HTML page without any of `security.SECURITY_HEADERS`. `JsonErrorRequestHandler`
@@ -20,9 +20,21 @@ from visualization_apps.security import SECURITY_HEADERS
 
 
 class JsonErrorRequestHandler(WSGIRequestHandler):
-    """Werkzeug's request handler, its own error answers in JSON."""
+    """Werkzeug's request handler, its own error answers in JSON; an HTTP/0.9
+    request (no version: its answer would have no status line and no headers) and an
+    unknown version are refused with 400, as gunicorn refuses them (no 5xx from any input)."""
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(400, "HTTP/0.9 requests are not served: send HTTP/1.0 or HTTP/1.1")
+            return False
+        return True
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        if code == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
+            code = HTTPStatus.BAD_REQUEST
         try:
             short, long = self.responses[code]
         except KeyError:

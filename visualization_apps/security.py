@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask, Response, jsonify, request
+from gunicorn.http.errors import ParseException as MalformedBody
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_cookie
 
@@ -159,7 +160,7 @@ class SecurityMiddleware:
         if self.token is not None:
             given, from_query = self._given_token(environ)
             if given is None or not hmac.compare_digest(given.encode(), self.token.encode()):
-                detail = "give the token printed at start: ?token=..., or the header 'Authorization: token ...'"
+                detail = "give the token printed at start: ?token=..., or the header 'Authorization: Bearer ...' (or 'token ...')"
                 return _refuse(start_response, "401 UNAUTHORIZED", "access token required", detail)
             if from_query:
                 set_cookie = f"{token_cookie(environ)}={self.token}; Path=/; HttpOnly; SameSite=Strict"
@@ -262,6 +263,12 @@ def register_security(app: Flask) -> None:
             allowed = getattr(exc, "valid_methods", None) or []
             response.headers["Allow"] = ", ".join(sorted(allowed))
         return response
+
+    @app.errorhandler(MalformedBody)
+    def malformed_body(exc: Exception) -> tuple[Response, int]:
+        """gunicorn's error reading a body it was sent wrong (a bad chunk size ...):
+        raised where the app reads the body, answered like Werkzeug's own 400."""
+        return jsonify({"error": "malformed request body", "details": [str(exc)[:200]]}), 400
 
     @app.errorhandler(500)
     def server_error(exc):  # pragma: no cover - a bug; never a traceback page
