@@ -168,3 +168,28 @@ def test_a_client_gone_silent_is_dropped_and_wedges_nothing(server):
     finally:
         watcher.close()
         silent.close()
+
+
+def test_packets_that_cannot_be_decoded_leave_one_line_each_and_the_socket_serves_on(server, finished):
+    """Not Socket.IO at all (an array 50,000 deep, an integer of 5,000 digits, an empty
+    event, an object, an unknown packet type): no handler of ours sees them; each is
+    one warning in the log, not a traceback (an outside trial: ~2 kB a packet, twice)."""
+    raw = RawSocket(server)
+    try:
+        bad = ["42" + "[" * 50_000 + "]" * 50_000, '42["subscribe",{"run_id":' + "9" * 5000 + "}]",
+               "42[]", '42{"a":1}', "4x", "49"]  # fmt: skip
+        for packet in bad:
+            raw.ws.send(packet)
+        number = raw.emit("subscribe", {"run_id": finished, "after": 39})
+        deadline = time.monotonic() + PROMPT
+        while number not in raw.acks:
+            assert time.monotonic() < deadline, raw.acks
+            raw.ws.settimeout(1)
+            raw.read()
+        assert raw.acks[number]["ok"] is True and raw.acks[number]["run"]["id"] == finished
+    finally:
+        raw.close()
+    time.sleep(0.5)
+    log = server.log.read_text()
+    assert "Traceback" not in log, log[-3000:]
+    assert log.count("a Socket.IO packet that cannot be decoded was dropped") >= len(bad)

@@ -32,6 +32,7 @@ from engineio.packet import Packet
 from flask import request
 from flask_socketio import SocketIO, join_room, leave_room
 
+from visualization_apps import socket_log
 from visualization_apps.bounded_json import MAX_ID
 from visualization_apps.event_packets import GenerationPackets, encoded, send
 from visualization_apps.run_manager import Publish
@@ -239,6 +240,7 @@ def _count(message: dict[str, Any], key: str, required: bool) -> int | dict[str,
 
 def register_events(socketio: SocketIO, store: Store) -> None:
     """The handlers of ``subscribe``, ``unsubscribe``, unknown events and errors."""
+    socket_log.install()  # an undecodable packet: one line in the log, not a traceback
     live: Live = getattr(socketio, "dashboard_live", None) or Live(socketio)
     live.packets = GenerationPackets(store)
 
