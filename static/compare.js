@@ -28,8 +28,8 @@ function drawPareto(runs) {
     text: entry.elite.map((e) => `#${e.id}`),
     hovertemplate: `run ${entry.run.id} %{text}<br>${metricLabel(x)} %{x}<br>${metricLabel(y)} %{y}<extra></extra>`,
   }));
-  const layout = { ...PLOT_LAYOUT, height: 420, xaxis: { title: { text: metricLabel(x) }, automargin: true },
-    yaxis: { title: { text: metricLabel(y) }, automargin: true }, legend: { orientation: "h", y: -0.2 } };
+  const layout = { ...PLOT_LAYOUT, height: 420, xaxis: { title: { text: metricHeading(x) }, automargin: true },
+    yaxis: { title: { text: metricHeading(y) }, automargin: true }, legend: { orientation: "h", y: -0.2 } };
   Plotly.newPlot("pareto", traces, layout, PLOT_CONFIG);
   document.getElementById("pareto").on("plotly_click", (event) => {
     const [runId, indId] = event.points[0].customdata;
@@ -58,7 +58,7 @@ function drawEvolution(runs) {
         x: entry.history.map((g) => g.generation), y: entry.history.map((g) => g.objectives[index].best) };
     }).filter(Boolean);
     const goal = runs.flatMap((e) => e.objectives).find((o) => o.metric === metric).goal;
-    Plotly.newPlot(`evolution-${metric}`, traces, { ...PLOT_LAYOUT, title: { text: `${metricLabel(metric)} (${goal})` },
+    Plotly.newPlot(`evolution-${metric}`, traces, { ...PLOT_LAYOUT, title: { text: `${metricHeading(metric)}, ${goal}` },
       xaxis: runsGenerationAxis(runs), yaxis: { automargin: true },
       legend: { orientation: "h", y: -0.3 } }, PLOT_CONFIG);
   }

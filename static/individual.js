@@ -113,7 +113,8 @@ async function main() {
     { ...PLOT_LAYOUT, title: { text: test ? "Equity (each period starts at 1)" : "Equity (start = 1)" },
       legend: { orientation: "h", y: -0.2 }, height: 360, yaxis: { automargin: true }, ...splitShapes(split, last) }, PLOT_CONFIG);
   Plotly.newPlot("drawdown", curves.map((c) => c.drawdown),
-    { ...PLOT_LAYOUT, title: { text: "Drawdown (%)" }, legend: { orientation: "h", y: -0.2 }, height: 360,
+    { ...PLOT_LAYOUT, title: { text: "Drawdown (%) at bar closes<br><sup>the table's max drawdown also counts intrabar lows: it can be deeper</sup>" },
+      margin: { ...PLOT_LAYOUT.margin, t: 70 }, legend: { orientation: "h", y: -0.2 }, height: 360,
       yaxis: { automargin: true }, ...splitShapes(split, last) }, PLOT_CONFIG);
   histogram("wins", periods.map((p) => ({ distribution: p.stats.winning_trades_distribution, ...p })), "Winning trades");
   histogram("losses", periods.map((p) => ({ distribution: p.stats.losing_trades_distribution, ...p })), "Losing trades");

@@ -71,9 +71,9 @@ function drawLogits(run) {
     marker: { color }, hovertemplate: "λ %{customdata}<br>%{y} splits<extra></extra>" });
   Plotly.react("logits", [side("λ ≤ 0: below the OOS median", below, "#cf222e"),
                           side("λ > 0: above the OOS median", above, "#0969da")],
-  { ...PLOT_LAYOUT, title: { text: `λ of the in-sample best over ${count(run.splits)} splits (PBO = share at λ ≤ 0)` },
+  { ...PLOT_LAYOUT, title: { text: `λ of the in-sample best<br><sup>${count(run.splits)} splits; PBO = the share at λ ≤ 0</sup>` },
     barmode: "overlay", bargap: 0.02, legend: { orientation: "h", y: -0.3 },
-    margin: { l: 65, r: 20, t: 40, b: 80 },
+    margin: { l: 65, r: 20, t: 60, b: 80 },
     xaxis: { title: { text: "λ = ln(ω / (1 − ω)), ω its out-of-sample relative rank" } },
     yaxis: { title: { text: "splits" }, rangemode: "tozero" },
     shapes: [{ type: "line", xref: "x", yref: "paper", x0: 0, x1: 0, y0: 0, y1: 1, line: { color: "#57606a", width: 2, dash: "dash" } }] },
@@ -95,8 +95,8 @@ function drawDegradation(run) {
       y: [run.degradation_intercept + run.degradation_slope * low, run.degradation_intercept + run.degradation_slope * high],
       name: `degradation: slope ${fmt(run.degradation_slope, 3)}`, line: { color: "#cf222e", width: 2 } });
   }
-  Plotly.react("degradation", traces, { ...PLOT_LAYOUT, title: { text: `In-sample vs out-of-sample Sharpe (per bar) of each split's best (${count(run.splits)} splits)` },
-    showlegend: true, legend: { orientation: "h", y: -0.3 }, margin: { l: 70, r: 20, t: 40, b: 80 },
+  Plotly.react("degradation", traces, { ...PLOT_LAYOUT, title: { text: `In-sample vs out-of-sample Sharpe of each split's best<br><sup>per bar; ${count(run.splits)} splits</sup>` },
+    showlegend: true, legend: { orientation: "h", y: -0.3 }, margin: { l: 70, r: 20, t: 60, b: 80 },
     xaxis: { title: { text: "in-sample Sharpe per bar" } },
     yaxis: { title: { text: "out-of-sample Sharpe per bar" }, zeroline: true, zerolinecolor: "#8c959f" } }, PLOT_CONFIG);
 }

@@ -17,7 +17,7 @@ function robustnessColumns(elite) {
   const r = (e) => e.robustness || {};
   return [
     { key: "dsr", head: "DSR", value: (e) => r(e).dsr, pass: (v) => v >= DSR_PASS,
-      title: `Deflated Sharpe ratio of the per-bar returns. DSR ≥ ${DSR_PASS} (in bold green): the Sharpe ratio is unlikely to be luck among the ${fmt(trials)} trials of the run` },
+      title: `Deflated Sharpe ratio of the per-bar returns. DSR ≥ ${DSR_PASS} (in bold green): the Sharpe ratio is unlikely to be luck among the ${count(trials)} trials of the run` },
     ...metrics.map((metric, k) => ({ key: `plateau_ratio_${k}`, head: `plateau ${metricLabel(metric)}`, value: (e) => (r(e).plateau_ratio || [])[k],
       title: `Plateau ratio of ${metricLabel(metric)} (${metric}): the median of the member's neighbours / its own value (near 1: a plateau, not a lonely peak)` })),
     { key: "mc_drawdown_p95", head: "MC p95 drawdown %", value: (e) => (r(e).mc_drawdown_pct || [])[2],
@@ -61,6 +61,6 @@ function drawElite(elite) {
   showUndefinedNote(table, "elite-undefined");
   const hint = document.getElementById("elite-hint");
   hint.hidden = !robust.length;
-  hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the per-bar Sharpe ratio is unlikely to be luck among the ${fmt(robustness ? robustness.trials : null)} trials ${table.dataset.scope || "the run made"} (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";
+  hint.textContent = robust.length ? `DSR ≥ ${DSR_PASS} (bold green): the per-bar Sharpe ratio is unlikely to be luck among the ${count(robustness ? robustness.trials : null)} trials ${table.dataset.scope || "the run made"} (the deflated Sharpe ratio discounts the best of many tries). Plateau: the neighbours' median / the member's own value. MC p95 drawdown: the drawdown that 5 % of reshuffled trade orders exceed. Click a column to sort.` : "";
   resort(table);
 }
