@@ -227,12 +227,14 @@ def _room_for_a_run() -> None:
     """507 while the data folder's disk has less free space than a run needs to start
     (`faults.MIN_FREE_BYTES`): the run would only wait in the queue, saying nothing
     (an outside trial: five submissions on a full disk answered 201 and waited)."""
-    folder = _ctx().manager.runs_dir
+    folder = _ctx().manager.runs_dir.parent  # the data folder (its runs/ is made when the manager starts)
     try:
         check_free_space(folder)
     except OSError as exc:
+        if not is_disk_full(exc):
+            raise
         status, message = storage_fault(exc)
-        raise ApiError(status, message, [f"{folder.parent}: {exc.strerror}"]) from exc
+        raise ApiError(status, message, [f"{folder}: {exc.strerror}"]) from exc
 
 
 def _run_action(run_id: int, action) -> tuple[Response, int]:
