@@ -6,33 +6,26 @@ route here calls the engine: statistics are read as stored.
 
 from __future__ import annotations
 
-import functools
-import json
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from optimizer.config import parse_config
-from optimizer.data import load_candles
-from optimizer.errors import DataError
 from optimizer.labels import gene_labels
 from optimizer.schema import config_schema
-from optimizer.stats import SCALAR_FIELDS, iso_times
+from optimizer.stats import SCALAR_FIELDS
 from visualization_apps import walk_forward_store as wf_store
 from visualization_apps.api_inputs import (
     ApiError,
     checked_submission,
     cursor,
-    drain_body,
     json_body,
     no_content,
 )
 from visualization_apps.bounded_json import MAX_INTEGER
 from visualization_apps.cluster import on_cluster
-from visualization_apps.datasets import store_upload
 from visualization_apps.faults import check_free_space, is_disk_full, storage_fault
 from visualization_apps.limits import Limits
 from visualization_apps.openapi import array, openapi_document, operation, ref
@@ -56,15 +49,11 @@ from visualization_apps.run_manager import RunError
 
 api = Blueprint("api", __name__, url_prefix="/api")
 RUN_BODY = {"required": True, "content": {"application/json": {"schema": ref("RunConfiguration")}}}
-UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}}}}  # fmt: skip
 AFTER = {"name": "after", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER, "default": 0}}  # fmt: skip
 BINS = {"name": "bins", "in": "query", "required": False, "description": (
     "the per-split arrays binned instead (logit_histogram, selection_density: N bins an axis, is_sharpe_range)"),
     "schema": {"type": "integer", "minimum": 2, "maximum": MAX_ROBUSTNESS_BINS}}  # fmt: skip
-TIMESTAMPS = {"name": "timestamps", "in": "query", "required": False,
-              "schema": {"type": "string", "enum": ["open", "close"], "default": "open"}}  # fmt: skip
 
 
 @api.errorhandler(ApiError)
@@ -218,9 +207,7 @@ def stop_run(run_id: int) -> tuple[Response, int]:
 @api.post("/runs/<int:run_id>/resume")
 @operation("Resume from the last checkpoint", ok=(202, "queued", ref("Action")), errors=(404, 409))
 def resume_run(run_id: int) -> tuple[Response, int]:
-    _run_or_404(run_id)
-    _room_for_a_run()
-    return _run_action(run_id, _ctx().manager.resume)
+    return _run_action(run_id, _ctx().manager.resume, needs_room=True)
 
 
 def _room_for_a_run() -> None:
@@ -237,9 +224,12 @@ def _room_for_a_run() -> None:
         raise ApiError(status, message, [f"{folder}: {exc.strerror}"]) from exc
 
 
-def _run_action(run_id: int, action) -> tuple[Response, int]:
-    """Stop or resume: 202 with the new state, 409 when the state does not allow it."""
+def _run_action(run_id: int, action, *, needs_room: bool = False) -> tuple[Response, int]:
+    """Stop or resume: 202 with the new state, 409 when the state does not allow it;
+    ``needs_room``: 507 first while the disk has no room for a run to start."""
     _run_or_404(run_id)
+    if needs_room:
+        _room_for_a_run()
     try:
         state = action(run_id)
     except RunError as exc:
@@ -350,70 +340,5 @@ def _attachment(body: str, filename: str, mimetype: str) -> Response:
     return response
 
 
-@api.get("/datasets")
-@operation("Bundled and uploaded datasets", ok=(200, "datasets", array(ref("Dataset"))))
-def datasets() -> Response:
-    """The datasets, each with ``run_ids``: the runs made on it (it cannot be
-    deleted while there are any)."""
-    used = _ctx().store.runs_by_dataset()
-    return jsonify([{**d, "run_ids": used.get(d["id"], [])} for d in _ctx().store.datasets()])
-
-
-@api.get("/datasets/<dataset_id>/candles")
-@operation(
-    "A dataset's candles for charts (ISO times and prices)", ok=(200, "candles", {"type": "object"}),
-    errors=(400, 404), query=(TIMESTAMPS,),
-)  # fmt: skip
-def candles(dataset_id: str) -> Response:
-    """A dataset's candles for charts: ISO times and prices (read from the file;
-    nothing is computed). ``?timestamps=close`` reads the file's times as bar
-    closes, as a run with ``data.timestamps: "close"`` does: the times are then
-    those of the run's trades and equity."""
-    found = _ctx().store.dataset(dataset_id)
-    if found is None:
-        raise ApiError(404, f"no dataset {dataset_id!r}")
-    timestamps = request.args.get("timestamps", "open")
-    if timestamps not in TIMESTAMPS["schema"]["enum"]:
-        raise ApiError(400, "invalid query", [f"timestamps: {timestamps!r} is not one of open, close"])
-    path = Path(found["path"])
-    return Response(_candles_json(str(path), path.stat().st_mtime_ns, timestamps), mimetype="application/json")
-
-
-@functools.lru_cache(maxsize=8)
-def _candles_json(path: str, mtime_ns: int, timestamps: str = "open") -> str:
-    """A data file's candles as chart JSON, read once per file version."""
-    c = load_candles(path, timestamps=timestamps)
-    return json.dumps({"time": iso_times(c.time), "open": c.open.tolist(), "high": c.high.tolist(),
-                       "low": c.low.tolist(), "close": c.close.tolist()})  # fmt: skip
-
-
-@api.post("/datasets")
-@operation(
-    "Upload a CSV or Parquet file (validated before it is stored)",
-    ok=(201, "created", ref("Created")),
-    errors=(400, 413),
-    body=UPLOAD_BODY,
-)
-def upload_dataset() -> tuple[Response, int]:
-    """201 with the new dataset, or 200 with the existing one when the same content
-    was uploaded before; both with ``warnings`` (rows sorted, columns ignored)."""
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        drain_body()  # a body over the limit, sent other than as a form, is a 413 first
-        raise ApiError(400, "no file", ["file: a multipart field 'file' with a CSV or Parquet file is required"])
-    try:
-        upload = store_upload(_ctx().store, _ctx().uploads_dir, file.filename, file.stream)
-    except DataError as exc:
-        raise ApiError(400, "invalid data file", exc.details) from exc
-    except OSError as exc:  # the file could not be stored (a full disk): nothing was kept
-        if not is_disk_full(exc):
-            raise
-        status, message = storage_fault(exc)
-        raise ApiError(status, message, [f"file: {exc.strerror}"]) from exc
-    body = {"id": upload.record["id"], "existing": not upload.created, "dataset": upload.record,
-            "warnings": upload.warnings}  # fmt: skip
-    return jsonify(body), 201 if upload.created else 200
-
-
-# The routes that manage and compare runs and datasets, and the walk-forward's, on this blueprint.
-from visualization_apps import exports_api, manage_api, walk_forward_api  # noqa: E402, F401
+# The routes of datasets, that manage and compare runs, and the walk-forward's, on this blueprint.
+from visualization_apps import datasets_api, exports_api, manage_api, walk_forward_api  # noqa: E402, F401
