@@ -23,12 +23,17 @@ DEFAULT_BINS = 40
 MAX_BINS = 200
 
 
+def _defined(value: float | None) -> bool:
+    """A stored value that counts: not null (an undefined statistic), finite."""
+    return value is not None and math.isfinite(value)
+
+
 def logit_histogram(logits: list[float | None], bins: int) -> dict[str, Any] | None:
     """The finite logits in equal bins of which one edge is 0 (no bin straddles the
     PBO's line λ = 0): ``edges`` (one more than the bins; bin k holds [edges[k],
     edges[k + 1])), ``below`` the count of λ ≤ 0 in each bin, ``above`` of λ > 0.
     None without a finite logit."""
-    values = np.array([v for v in logits if v is not None and math.isfinite(v)], dtype=np.float64)
+    values = np.array([v for v in logits if _defined(v)], dtype=np.float64)
     if not len(values):
         return None
     low, high = float(values.min()), float(values.max())
@@ -54,7 +59,7 @@ def selection_density(is_sharpe: list[float | None], oos_sharpe: list[float | No
     ``oos_edges`` and ``counts`` (a row per out-of-sample bin, a column per
     in-sample bin; the last bin of each axis holds its right edge). None without a pair."""
     pairs = np.array([(x, y) for x, y in zip(is_sharpe, oos_sharpe, strict=True)
-                      if x is not None and y is not None and math.isfinite(x) and math.isfinite(y)],
+                      if _defined(x) and _defined(y)],
                      dtype=np.float64).reshape(-1, 2)  # fmt: skip
     if not len(pairs):
         return None
@@ -71,7 +76,7 @@ def binned(robustness: dict[str, Any], bins: int) -> dict[str, Any]:
     logits = robustness.get("logits") or []
     is_sharpe = robustness.get("is_sharpe") or []
     oos_sharpe = robustness.get("oos_sharpe") or []
-    defined = [v for v in is_sharpe if v is not None and math.isfinite(v)]
+    defined = [v for v in is_sharpe if _defined(v)]
     out["logit_histogram"] = logit_histogram(logits, bins)
     out["selection_density"] = selection_density(is_sharpe, oos_sharpe, bins) if len(is_sharpe) == len(oos_sharpe) else None
     out["is_sharpe_range"] = [min(defined), max(defined)] if defined else None
