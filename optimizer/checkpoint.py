@@ -78,6 +78,24 @@ class CheckpointWriter:
         self.log_bytes = log_bytes
         self._started = False
         self._series: tuple[str, list] | None = None  # the last series file written and its index
+        self._rows: list[tuple[dict[str, Any], str]] = []  # logbook rows saved (each with its JSON)
+
+    def _encode(self, body: dict[str, Any]) -> str:
+        """``body`` as compact JSON, its ``logbook`` last. A logbook row is encoded
+        once it is final: the optimizer changes only its newest row and the one
+        before (`optimizer.ga`), so each save encodes the rows that were the
+        newest in the previous save, and the new ones; encoding the whole logbook
+        again made each generation's save grow with the run."""
+        logbook = body.pop("logbook", None)
+        if logbook is None:
+            return _COMPACT.encode(body)
+        kept = 0  # the rows saved before, but for the then newest one
+        while kept < min(len(self._rows), len(logbook)) - 1 and self._rows[kept][0] is logbook[kept]:
+            kept += 1
+        del self._rows[kept:]
+        self._rows.extend((row, _COMPACT.encode(row)) for row in logbook[kept:])
+        rows = ",".join(text for _, text in self._rows)
+        return f'{_COMPACT.encode(body)[:-1]},"logbook":[{rows}]}}'
 
     def save(
         self,
@@ -114,7 +132,7 @@ class CheckpointWriter:
             _write_atomically(self.folder / name, b"".join(chunks))
             self._series = name, index
         body = {"version": VERSION, **state, "log_bytes": self.log_bytes, "series_file": name, "series": index}
-        _write_atomically(self.folder / CHECKPOINT, _COMPACT.encode(body).encode())
+        _write_atomically(self.folder / CHECKPOINT, self._encode(body).encode())
         for old in self.folder.glob("series-*.bin"):
             if old.name != name:
                 old.unlink(missing_ok=True)

@@ -100,18 +100,30 @@ class IndividualJson:
         self.ties: dict[int, Entry] = {}
         self.robustness: dict[str, dict[str, Any]] = {}  # elite members' robustness statistics, by str(id)
         self._memo: dict[tuple[int, bool], dict[str, Any]] = {}
+        # the last statistics with ties or robustness made of an individual: (its
+        # statistics, robustness, ties, the object returned), by (id, full)
+        self._wrapped: dict[tuple[int, bool], tuple[Any, ...]] = {}
 
     def __call__(self, ind_id: int, *, full: bool) -> dict[str, Any]:
-        """An individual's statistics; ``full``: with trades and equity (if kept)."""
+        """An individual's statistics; ``full``: with trades and equity (if kept).
+        The same object as the previous call's for this individual while its JSON
+        is unchanged (`optimizer.events.GenerationEvent`'s ``individuals``)."""
         out = self._statistics(ind_id, full=full)
         robustness = self.robustness.get(str(ind_id))
-        if robustness is not None:
-            out = {**out, "robustness": robustness}
         entry = self.ties.get(ind_id)
-        if entry is None:
+        if robustness is None and entry is None:
             return out
-        ranges = {name: list(bounds) for name, bounds in entry.tie_ranges.items()}
-        return {**out, "ties": entry.ties, "tie_ranges": ranges}  # counts change: not memoized
+        ties = None if entry is None else (entry.ties, tuple((n, tuple(b)) for n, b in entry.tie_ranges.items()))
+        key = (ind_id, full)
+        made = self._wrapped.get(key)
+        if made is not None and made[0] is out and made[1] is robustness and made[2] == ties:
+            return made[3]
+        wrapped = out if robustness is None else {**out, "robustness": robustness}
+        if entry is not None:
+            ranges = {name: list(bounds) for name, bounds in entry.tie_ranges.items()}
+            wrapped = {**wrapped, "ties": entry.ties, "tie_ranges": ranges}
+        self._wrapped[key] = (out, robustness, ties, wrapped)
+        return wrapped
 
     def _statistics(self, ind_id: int, *, full: bool) -> dict[str, Any]:
         found = self._memo.get((ind_id, full))
@@ -140,6 +152,7 @@ class IndividualJson:
     def retain(self, alive: set[int]) -> None:
         """Forget the JSON of individuals no event will show again."""
         self._memo = {key: d for key, d in self._memo.items() if key[0] in alive}
+        self._wrapped = {key: made for key, made in self._wrapped.items() if key[0] in alive}
 
 
 @dataclass(frozen=True)

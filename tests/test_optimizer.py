@@ -231,8 +231,8 @@ def test_every_elite_member_carries_its_trades_and_equity(objectives):
 def test_a_checkpoint_writes_what_each_generation_adds(tmp_path):
     """The log grows by the generation's new evaluations; one series file holds the
     trades and equity of the elite; checkpoint.json no statistics but the elite's
-    test period."""
-    config = parse(_config(generations=4))
+    test period, and the logbook as it is (its rows are encoded once each)."""
+    config = parse(_config(generations=6))
     market = market_of(EURUSD)
     split = holdout_start(config, market)
     with SequentialExecutor(RunSpec(config.raw, split), market.candles) as executor:
@@ -246,6 +246,8 @@ def test_a_checkpoint_writes_what_each_generation_adds(tmp_path):
             assert kept == set(event.elite)
             assert {i for phase, i, _ in state["series"] if phase == "test"} == set(event.elite)
             assert set(state) >= {"population", "elite", "logbook", "random_state"}
+            assert state["logbook"] == json.loads(json.dumps(opt.logbook))
+            assert "tie_changes" in state["logbook"][-1] and not any("tie_changes" in r for r in state["logbook"][:-1])
             assert not set(state) & {"slim", "full", "cache"}
 
 

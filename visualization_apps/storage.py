@@ -92,6 +92,8 @@ class Store(DatasetRecords, SummaryReads):
         # it holds no transaction, so it blocks neither writers nor checkpoints.
         self._keeper = sqlite3.connect(self.path, check_same_thread=False)
         self._keeper.execute("SELECT count(*) FROM runs").fetchone()  # it opens the WAL files on its first read
+        # by run: the individuals' statistics its last stored generation wrote (`add_generation`)
+        self._stored: dict[int, dict[int, dict[str, Any]]] = {}
 
     def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
         """A connection for one call, from the store's pool (`ConnectionPool.connect`)."""
@@ -216,8 +218,16 @@ class Store(DatasetRecords, SummaryReads):
         progress, in one transaction. Idempotent: a replayed generation (a resume
         sends its checkpoint's last one again, with the resumed process's timing) keeps
         what was stored of it, its original timing included; one the database never
-        got (the server died between the checkpoint and the commit) is stored."""
+        got (the server died between the checkpoint and the commit) is stored.
+
+        An individual whose statistics are the very object this store wrote for it
+        with the run's previous generation is not written again: the optimizer hands
+        an unchanged individual's JSON as the same object
+        (`optimizer.events.IndividualJson`), and dumping the elite's trades and
+        equity every generation was most of a run process's time on fast
+        evaluations."""
         summary = {k: v for k, v in event.items() if k != "individuals"}
+        before = {} if event.get("replay") else self._stored.get(run_id, {})
         # The population's parameters, gene by gene, for parameter-evolution charts.
         by_id = {individual["id"]: individual["params"] for individual in event["individuals"]}
         genes = sorted(next(iter(by_id.values()), {}))
@@ -230,6 +240,8 @@ class Store(DatasetRecords, SummaryReads):
                 (run_id, event["generation"], json.dumps(summary, allow_nan=False)),
             )
             for individual in event["individuals"]:
+                if before.get(individual["id"]) is individual:
+                    continue
                 full = 1 if individual["trades"] or individual["id"] in event["elite"] else 0
                 db.execute(
                     "INSERT INTO individuals (run_id, id, full, stats) VALUES (?, ?, ?, ?) "
@@ -245,6 +257,7 @@ class Store(DatasetRecords, SummaryReads):
                  event["evals_per_second"], event["eta_seconds"], json.dumps(best), data_fingerprint, run_id,
                  event["generation"]),
             )  # fmt: skip
+        self._stored[run_id] = {individual["id"]: individual for individual in event["individuals"]}
 
     def generations_after(self, run_id: int, after: int) -> list[dict[str, Any]]:
         with self._connect() as db:
