@@ -3,6 +3,7 @@ from ``optimizer``, working together on real data."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -21,6 +22,32 @@ def test_every_entry_point_the_readme_names_is_exported():
         assert getattr(optimizer, name) is not None
     with pytest.raises(AttributeError):
         optimizer.no_such_thing  # noqa: B018
+
+
+WORKER_CODE = """
+import json, sys
+import numpy as np
+from optimizer.data import Candles
+from optimizer.evaluation.worker import RunSpec, Worker
+n = 3000
+walk = 100 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 0.002, n)))
+time = np.datetime64("2024-01-01", "ns").astype(np.int64) + np.arange(n, dtype=np.int64) * 3_600_000_000_000
+candles = Candles(time, walk, walk * 1.001, walk * 0.999, walk, np.zeros(n), bar_ns=3_600_000_000_000)
+worker = Worker(RunSpec(json.loads(sys.argv[1]), None), candles)
+worker.warm_up()
+stats = worker.evaluate("train", (0.3, 0.6, 0.3, 0.6))
+assert not stats.failed and stats.bars == n, stats.error
+print(json.dumps(sorted(m for m in ("pandas", "scipy.stats", "flask") if m in sys.modules)))
+"""
+
+
+def test_a_worker_evaluates_without_pandas_or_scipy_stats():
+    """A worker's start is most of a run's first generation: it loads neither the
+    file loader's pandas nor SciPy's statistics (the coordinator's robustness)."""
+    doc = sma_cross_config({"min": 5, "max": 20, "type": "int"}, {"min": 30, "max": 60, "type": "int"})
+    out = subprocess.run([sys.executable, "-c", WORKER_CODE, json.dumps(doc)], cwd=ROOT, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    assert json.loads(out.stdout) == []
 
 
 def test_import_optimizer_loads_no_web_code():

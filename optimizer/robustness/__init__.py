@@ -21,16 +21,30 @@ its standard deviation), track lengths are in bars, kurtosis is the plain
 (non-excess) fourth standardized moment (3 for a normal distribution).
 """
 
-from optimizer.robustness.cscv import MAX_BLOCKS, pbo, pbo_from_blocks, split_halves
-from optimizer.robustness.moments import ReturnsMoments, block_sums, returns_moments
-from optimizer.robustness.montecarlo import FAN_POINTS, compound_paths, monte_carlo
-from optimizer.robustness.sharpe import (
-    deflated_sharpe_ratio,
-    expected_max_sharpe,
-    min_track_record_length,
-    probabilistic_sharpe_ratio,
-    sharpe_radicand,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Each name's module, imported on first use: a worker needs only `moments`, and the
+# others bring SciPy's statistics (about a second of every worker's start).
+_MODULES = {
+    "MAX_BLOCKS": "cscv", "pbo": "cscv", "pbo_from_blocks": "cscv", "split_halves": "cscv",
+    "ReturnsMoments": "moments", "block_sums": "moments", "returns_moments": "moments",
+    "FAN_POINTS": "montecarlo", "compound_paths": "montecarlo", "monte_carlo": "montecarlo",
+    "deflated_sharpe_ratio": "sharpe", "expected_max_sharpe": "sharpe", "min_track_record_length": "sharpe",
+    "probabilistic_sharpe_ratio": "sharpe", "sharpe_radicand": "sharpe",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FAN_POINTS",
