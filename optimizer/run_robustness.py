@@ -149,7 +149,7 @@ class RunRobustness:
         """The run's PBO (None with fewer than 2 candidates) and the trials the DSR deflates by."""
         blocks = self.config.robustness.blocks
         candidates = [s for _, s in sorted(self.ledger.stats.items())
-                      if not s.failed and len(s.block_counts) == blocks]  # fmt: skip
+                      if not s.failed and len(s.peek("block_counts")) == blocks]  # fmt: skip
         sharpes = [s.sharpe_per_bar for s in candidates if s.sharpe_per_bar is not None]
         out: dict[str, Any] = {
             "pbo": None, "logits": [], "degradation_slope": None, "degradation_intercept": None,
@@ -158,9 +158,8 @@ class RunRobustness:
             "blocks": blocks,
         }  # fmt: skip
         if len(candidates) >= 2:
-            sums = np.stack([s.block_sums for s in candidates], axis=1)
-            squares = np.stack([s.block_squares for s in candidates], axis=1)
-            counts = np.stack([s.block_counts for s in candidates], axis=1)
+            sums, squares, counts = (np.stack([s.peek(name) for s in candidates], axis=1)
+                                     for name in ("block_sums", "block_squares", "block_counts"))  # fmt: skip
             found = pbo_from_blocks(sums, squares, counts)
             found.pop("selected", None)  # columns of this call's matrix: meaningless outside it
             out.update(found)

@@ -88,6 +88,7 @@ SCALAR_FIELDS = _names(Group.SCALAR)
 _SERIES = tuple(f for f in FIELDS if f.group is Group.SERIES)
 _ARRAYS = _SERIES + tuple(f for f in FIELDS if f.group is Group.DISTRIBUTION)
 _ARRAY_NAMES = frozenset(f.name for f in _ARRAYS)
+_ARRAY_INDEX = {f.name: i for i, f in enumerate(_ARRAYS)}
 _ITEMSIZES = tuple(f.dtype.itemsize for f in _ARRAYS)
 _N_SERIES = len(_SERIES)
 _NO_SERIES_LENGTHS = (0,) * _N_SERIES
@@ -171,6 +172,19 @@ class PackedStats:
             self.__dict__[f.name] = np.frombuffer(blob, f.dtype, length, offset) if length else _EMPTY[f.dtype]
             offset += length * f.dtype.itemsize
         return self.__dict__[name]
+
+    def peek(self, name: str) -> np.ndarray:
+        """Array ``name``, read-only, leaving the others packed (the run's robustness
+        reads the block sums of every evaluation, and nothing else of most)."""
+        packed = self.__dict__.get("_packed")
+        if packed is None or name not in _ARRAY_NAMES:
+            return getattr(self, name)
+        lengths, blob = packed
+        index = _ARRAY_INDEX[name]
+        length = lengths[index]
+        if not length:
+            return _EMPTY[_ARRAYS[index].dtype]
+        return np.frombuffer(blob, _ARRAYS[index].dtype, length, packed_size(lengths[:index]))
 
     def drop_series(self) -> None:
         """Forget the trades, P&L history and equity, in place (an individual that

@@ -92,6 +92,21 @@ def test_arrays_are_unpacked_on_their_first_read_only(eurusd_stats):
         restored.no_such_field  # noqa: B018
 
 
+def test_peeking_at_one_array_reads_it_and_leaves_the_others_packed(eurusd_stats):
+    restored = pickle.loads(pickle.dumps(eurusd_stats))
+    dropped = pickle.loads(pickle.dumps(eurusd_stats))
+    dropped.drop_series()  # an evaluation outside the elite: its series are gone, its block sums kept
+    for f in ARRAYS:
+        peeked = restored.peek(f.name)
+        assert peeked.dtype == f.dtype and not peeked.flags.writeable
+        np.testing.assert_array_equal(peeked, getattr(eurusd_stats, f.name))
+        assert len(dropped.peek(f.name)) == (0 if f.group is Group.SERIES else len(getattr(eurusd_stats, f.name)))
+    assert "_packed" in restored.__dict__ and not {f.name for f in ARRAYS} & set(restored.__dict__)
+    assert len(eurusd_stats.block_sums) > 0
+    np.testing.assert_array_equal(dropped.peek("block_sums"), eurusd_stats.block_sums)
+    np.testing.assert_array_equal(eurusd_stats.peek("block_counts"), eurusd_stats.block_counts)  # unpacked already
+
+
 def test_statistics_are_compact_to_pickle(eurusd_stats):
     full = len(pickle.dumps(eurusd_stats))
     without_series = pickle.loads(pickle.dumps(eurusd_stats))
