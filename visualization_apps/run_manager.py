@@ -350,25 +350,42 @@ class RunManager:
                     self._ended(run_id, active)
 
     def _forward(self, run_id: int, active: RunProcess) -> None:
-        """Publish the messages waiting on a run's pipe."""
+        """Publish the messages waiting on a run's pipe. Generations that arrived
+        together are read from the database in one query and published in order,
+        and the run's status is read once after them."""
+        generations: list[int] = []
         while not active.pipe.closed and active.pipe.poll():
             try:
                 message = active.pipe.recv()
             except (EOFError, OSError):
                 active.said_all = True
-                return
+                break
             if active.deleted:
                 continue
+            if message[0] == "generation":
+                generations.append(message[2])
+                continue
+            self._publish_generations(run_id, generations)
+            generations = []
             try:
-                if message[0] == "generation":
-                    summary = self.store.generations_after(run_id, message[2] - 1)
-                    if summary:
-                        self.publish("generation", summary[0], run_id)
-                    self._status[run_id] = self.store.run(run_id) or self._status.get(run_id)
-                else:
-                    self._announce(run_id)
+                self._announce(run_id)
             except Exception:  # keep forwarding whatever one message did
                 log.exception("could not publish %s of run %s", message[0], run_id)
+        self._publish_generations(run_id, generations)
+
+    def _publish_generations(self, run_id: int, generations: list[int]) -> None:
+        """Publish the stored summaries of ``generations`` (in the order the run
+        process stored them), then refresh the run's status."""
+        if not generations:
+            return
+        try:
+            wanted = set(generations)
+            for summary in self.store.generations_after(run_id, min(generations) - 1):
+                if summary["generation"] in wanted:
+                    self.publish("generation", summary, run_id)
+            self._status[run_id] = self.store.run(run_id) or self._status.get(run_id)
+        except Exception:  # keep forwarding whatever these generations did
+            log.exception("could not publish generations %s to %s of run %s", generations[0], generations[-1], run_id)
 
     def _ended(self, run_id: int, active: RunProcess) -> None:
         """A run process is gone: reap it (no zombie), then, if it did not record how
