@@ -35,7 +35,7 @@ from flask_socketio import SocketIO, join_room, leave_room
 from visualization_apps import socket_log
 from visualization_apps.bounded_json import MAX_ID
 from visualization_apps.event_packets import GenerationPackets, encoded, send
-from visualization_apps.run_manager import Publish
+from visualization_apps.run_status_board import Publish
 from visualization_apps.storage import Store
 
 log = logging.getLogger(__name__)

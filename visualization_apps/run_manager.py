@@ -28,7 +28,6 @@ import multiprocessing as mp
 import shutil
 import threading
 import time
-from collections.abc import Callable
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,11 @@ from visualization_apps import data_lock, run_lock
 from visualization_apps.faults import Backoff, check_free_space, describe, is_storage_fault
 from visualization_apps.run_process import RunProcess, exit_reason
 from visualization_apps.run_states import RESUMABLE, STOPPABLE, UNFINISHED, RunState, TransitionError
+from visualization_apps.run_status_board import Publish, StatusBoard
 from visualization_apps.storage import Store
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[str, dict[str, Any], int], None]
 SHUTDOWN_SECONDS = 25.0
 """How long `RunManager.close` waits for runs to end their current generation
 (seconds; under gunicorn's default graceful timeout of 30 s)."""
@@ -71,7 +70,7 @@ class RunManager:
         self._active: dict[int, RunProcess] = {}
         self._resume: set[int] = set()
         self._lock = threading.RLock()
-        self._status: dict[int, dict[str, Any]] = {}  # the last announced status of each run
+        self.board = StatusBoard(store, publish)  # the last announced status of each run
         self._wake_reader, self._wake_writer = mp.Pipe(duplex=False)
         self._wake_lock = threading.Lock()
         self._woken = False  # a byte is in the wake-up pipe: at most one ever is
@@ -135,7 +134,7 @@ class RunManager:
     def submit(self, config: dict[str, Any], dataset_id: str, versions: dict[str, str]) -> int:
         """Store a new run (queued) and start it when a slot is free."""
         run_id = self.store.create_run(config, dataset_id, versions)
-        self._announce(run_id)
+        self.board.announce(run_id)
         self._wake()
         return run_id
 
@@ -152,7 +151,7 @@ class RunManager:
                 active.stop.set()  # after the state is stopping: the run then writes stopped
             else:
                 self._resume.discard(run_id)  # not started from its checkpoint after all
-        self._announce(run_id)
+        self.board.announce(run_id)
         return self._state(run_id)
 
     def resume(self, run_id: int) -> str:
@@ -163,7 +162,7 @@ class RunManager:
                 raise RunError(f"run {run_id} is still worked on by process {holder or '?'}; resume it once that has exited")
             self._user_transition(run_id, RunState.QUEUED, RESUMABLE, "resume", error=None, finished_at=None)
             self._resume.add(run_id)
-        self._announce(run_id)
+        self.board.announce(run_id)
         self._wake()
         return self._state(run_id)
 
@@ -182,10 +181,10 @@ class RunManager:
             except Exception:  # not deleted after all: the run is interrupted once that can be written
                 if active is not None:
                     active.deleted = False  # the supervisor records it interrupted
-                self._status.pop(run_id, None)
+                self.board.forget(run_id)
                 self._wake()
                 raise
-            self._status.pop(run_id, None)
+            self.board.forget(run_id)
         shutil.rmtree(self.folder(run_id), ignore_errors=True)
         self._wake()
 
@@ -194,7 +193,7 @@ class RunManager:
         read from the database. Answers without a database read while a run goes on.
         A run whose process ended while its end could not be written (a full disk)
         reads ``interrupted`` already."""
-        found = self._status.get(run_id)
+        found = self.board.get(run_id)
         if found is None:
             found = self.store.run(run_id)
             why = self._unsettled.get(run_id)
@@ -205,7 +204,7 @@ class RunManager:
     def refresh(self, run_id: int) -> None:
         """Re-read a run's record and announce it (after a change made outside the
         manager, such as a rename)."""
-        self._announce(run_id)
+        self.board.announce(run_id)
 
     # ------------------------------------------------------------- internals
     def _state(self, run_id: int) -> str:
@@ -284,7 +283,7 @@ class RunManager:
         if dataset is None:
             error = f"dataset {record['dataset_id']!r} no longer exists"
             self._set_state(run_id, RunState.FAILED, error=error, finished_at=time.time())
-            self._announce(run_id)
+            self.board.announce(run_id)
             return
         resume = run_id in self._resume
         folder = self.folder(run_id)
@@ -300,7 +299,7 @@ class RunManager:
             raise
         self._active[run_id] = active
         log.info("run %s started (pid %s%s)", run_id, active.process.pid, ", resuming" if resume else "")
-        self._announce(run_id)
+        self.board.announce(run_id)
 
     def _supervise(self) -> None:
         """Forward run processes' messages, notice processes that ended (normally or
@@ -345,47 +344,9 @@ class RunManager:
         for item in ready:
             if item in watched:
                 run_id, active = watched[item]
-                self._forward(run_id, active)
+                self.board.forward(run_id, active)
                 if item is active.process.sentinel or not active.process.is_alive():
                     self._ended(run_id, active)
-
-    def _forward(self, run_id: int, active: RunProcess) -> None:
-        """Publish the messages waiting on a run's pipe. Generations that arrived
-        together are read from the database in one query and published in order,
-        and the run's status is read once after them."""
-        generations: list[int] = []
-        while not active.pipe.closed and active.pipe.poll():
-            try:
-                message = active.pipe.recv()
-            except (EOFError, OSError):
-                active.said_all = True
-                break
-            if active.deleted:
-                continue
-            if message[0] == "generation":
-                generations.append(message[2])
-                continue
-            self._publish_generations(run_id, generations)
-            generations = []
-            try:
-                self._announce(run_id)
-            except Exception:  # keep forwarding whatever one message did
-                log.exception("could not publish %s of run %s", message[0], run_id)
-        self._publish_generations(run_id, generations)
-
-    def _publish_generations(self, run_id: int, generations: list[int]) -> None:
-        """Publish the stored summaries of ``generations`` (in the order the run
-        process stored them), then refresh the run's status."""
-        if not generations:
-            return
-        try:
-            wanted = set(generations)
-            for summary in self.store.generations_after(run_id, min(generations) - 1):
-                if summary["generation"] in wanted:
-                    self.publish("generation", summary, run_id)
-            self._status[run_id] = self.store.run(run_id) or self._status.get(run_id)
-        except Exception:  # keep forwarding whatever these generations did
-            log.exception("could not publish generations %s to %s of run %s", generations[0], generations[-1], run_id)
 
     def _ended(self, run_id: int, active: RunProcess) -> None:
         """A run process is gone: reap it (no zombie), then, if it did not record how
@@ -400,7 +361,7 @@ class RunManager:
             if active.deleted:
                 return
             self._settle(run_id, exit_reason(run_id, active.process.exitcode))
-        self._announce(run_id)
+        self.board.announce(run_id)
 
     def _settle(self, run_id: int, why: str, *, again: bool = False) -> None:
         """Record a run whose process is gone as interrupted if its state says a
@@ -412,7 +373,7 @@ class RunManager:
             if not again:
                 log.warning("run %s: could not record that its process ended (%s); will retry", run_id, describe(exc))
             self._unsettled[run_id] = why
-            self._status.pop(run_id, None)
+            self.board.forget(run_id)
             if again:
                 raise
             return
@@ -420,16 +381,4 @@ class RunManager:
         if changed:
             log.warning("run %s interrupted: %s", run_id, why)
             if again:
-                self._announce(run_id)
-
-    def _announce(self, run_id: int) -> None:
-        try:
-            record = self.store.run(run_id)
-        except Exception:  # status() reads the database again, not an outdated copy
-            self._status.pop(run_id, None)
-            raise
-        if record is None:
-            self._status.pop(run_id, None)
-            return
-        self._status[run_id] = record
-        self.publish("run_status", record, run_id)
+                self.board.announce(run_id)
