@@ -45,6 +45,10 @@ class Entry:
     ties: int = 1
     tie_ranges: dict[str, list[float | int]] = field(default_factory=dict)
 
+    def state(self) -> TieState:
+        """Its ties and gene ranges, a snapshot (nothing shared with the entry)."""
+        return self.ties, tuple((name, *bounds) for name, bounds in self.tie_ranges.items())
+
     def add(self, params: Params) -> None:
         """Count one more parameter set with this entry's fitness."""
         self.ties += 1
@@ -159,9 +163,7 @@ class Elite:
     def tie_states(self) -> dict[int, TieState]:
         """Each entry's ties and gene ranges (a snapshot: nothing shared with the
         entries), by its representative's id, best first."""
-        return {
-            e.ind.id: (e.ties, tuple((name, *bounds) for name, bounds in e.tie_ranges.items())) for e in self._order
-        }
+        return {e.ind.id: e.state() for e in self._order}
 
     def marker(self) -> Marker:
         """What changes when the elite does (a run stalls while it stays the same)."""

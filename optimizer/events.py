@@ -113,7 +113,7 @@ class IndividualJson:
         entry = self.ties.get(ind_id)
         if robustness is None and entry is None:
             return out
-        ties = None if entry is None else (entry.ties, tuple((n, tuple(b)) for n, b in entry.tie_ranges.items()))
+        ties = None if entry is None else entry.state()
         key = (ind_id, full)
         made = self._wrapped.get(key)
         if made is not None and made[0] is out and made[1] is robustness and made[2] == ties:

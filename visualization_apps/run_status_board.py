@@ -45,10 +45,10 @@ class StatusBoard:
         try:
             record = self.store.run(run_id)
         except Exception:  # the manager's status() reads the database again, not an outdated copy
-            self._status.pop(run_id, None)
+            self.forget(run_id)
             raise
         if record is None:
-            self._status.pop(run_id, None)
+            self.forget(run_id)
             return
         self._status[run_id] = record
         self.publish("run_status", record, run_id)
