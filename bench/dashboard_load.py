@@ -59,7 +59,7 @@ class WatcherFailed(RuntimeError):
     """A watcher process could not do its part; the message says which and why."""
 
 
-def _watch(port: int, run_id: int, count: int, group: int, conn: Connection) -> None:
+def _watch(port: int, run_id: int, count: int, group: int, conn: Connection, batch: bool) -> None:
     """A process of ``count`` watchers: subscribe each (after 0: its catch-up first),
     say ready, read until told the run's last generation and every watcher has it
     (or `DRAIN_SECONDS` passed), then send back each watcher's generations, in
@@ -67,12 +67,12 @@ def _watch(port: int, run_id: int, count: int, group: int, conn: Connection) -> 
     back as ``("failed", why)`` instead."""
     quiet_collector()
     try:
-        conn.send(_watched(port, run_id, count, group, conn))
+        conn.send(_watched(port, run_id, count, group, conn, batch))
     except Exception as exc:
         conn.send(("failed", f"watcher process {group}: {exc}\n{traceback.format_exc(limit=4)}"))
 
 
-def _watched(port: int, run_id: int, count: int, group: int, conn: Connection) -> dict[str, Any]:
+def _watched(port: int, run_id: int, count: int, group: int, conn: Connection, batch: bool) -> dict[str, Any]:
     sockets = [RawSocketIO(port, timeout=ACK_SECONDS) for _ in range(count)]
     generations: list[list[int]] = [[] for _ in sockets]
     latencies: list[dict[int, float]] = [{} for _ in sockets]
@@ -81,15 +81,16 @@ def _watched(port: int, run_id: int, count: int, group: int, conn: Connection) -
 
     def read(k: int) -> None:
         packet = sockets[k].read()
-        if packet is not None and packet.startswith('42["generation"'):
+        if packet is not None and packet.startswith(('42["generation"', '42["generations"')):
             arrived = time.time()
-            summary = json.loads(packet[2:])[1]
-            generations[k].append(summary["generation"])
-            latencies[k].setdefault(summary["generation"], arrived - summary["completed_at"])
+            event, data = json.loads(packet[2:])
+            for summary in data if event == "generations" else [data]:
+                generations[k].append(summary["generation"])
+                latencies[k].setdefault(summary["generation"], arrived - summary["completed_at"])
 
     for k, s in enumerate(sockets):
         began = time.monotonic()
-        number = s.emit("subscribe", {"run_id": run_id, "after": 0})
+        number = s.emit("subscribe", {"run_id": run_id, "after": 0, "batch": batch})
         try:
             while number not in s.acks:
                 read(k)
@@ -244,10 +245,13 @@ def _stop(server: Server, run_id: int, pid: int) -> float:
 
 
 def watch_load(
-    clients: int, rate: float, seconds: float, generations: int, processes: int, kind: str = "embedded"
+    clients: int, rate: float, seconds: float, generations: int, processes: int, kind: str = "embedded",
+    batch: bool = True,
 ) -> dict[str, Any]:
     """The issue-13 load test (see the module docstring) on a server of ``kind``
-    (`tests.server.SERVERS`: ``python app.py``, or gunicorn's threaded worker); returns its figures."""
+    (`tests.server.SERVERS`: ``python app.py``, or gunicorn's threaded worker); returns its figures.
+    ``batch``: the watchers subscribe as the run page does, taking ``generations``
+    events (False: a ``generation`` event each)."""
     import psutil
 
     spawn = multiprocessing.get_context("spawn")
@@ -265,7 +269,8 @@ def watch_load(
             for k in range(processes):
                 mine, theirs = spawn.Pipe()
                 count = clients // processes + (k < clients % processes)
-                worker = spawn.Process(target=_watch, args=(server.port, run_id, count, k, theirs), daemon=True)
+                worker = spawn.Process(target=_watch, args=(server.port, run_id, count, k, theirs, batch),
+                                     daemon=True)  # fmt: skip
                 worker.start()
                 groups.append((worker, mine))
             catch_up = []
@@ -334,8 +339,11 @@ def load_main(argv: list[str]) -> None:
     parser.add_argument("--generations", type=int, default=20_000, help="more than the run can do meanwhile")
     parser.add_argument("--server", choices=SERVERS, default="embedded",
                         help="python app.py (Werkzeug), or gunicorn's gthread worker on the WSGI entry")  # fmt: skip
+    parser.add_argument("--per-generation", action="store_true",
+                        help="watchers take a generation event each, not the run page's batches")  # fmt: skip
     args = parser.parse_args(argv)
-    r = watch_load(args.clients, args.rate, args.seconds, args.generations, args.processes, args.server)
+    r = watch_load(args.clients, args.rate, args.seconds, args.generations, args.processes, args.server,
+                   batch=not args.per_generation)  # fmt: skip
     ms, mb = 1000.0, 1024 * 1024
     print(f"{r['clients']} clients in {r['processes']} processes, {r['generations']} generations: "
           f"{r['exact_clients']} of {r['clients']} clients got every generation exactly once, in order")  # fmt: skip

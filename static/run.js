@@ -435,7 +435,8 @@ const ready = Promise.all([labelsRead, configRead])  // started by run_reads.js
 const firstRead = catchUp().catch(alertError);  // at once, not after the socket's handshake
 const socket = io({ transports: ["websocket"] });
 socket.on("connect", async () => {
-  const answer = await socket.emitWithAck("subscribe", { run_id: RUN_ID });
+  // batch: the generations published together come as one "generations" event
+  const answer = await socket.emitWithAck("subscribe", { run_id: RUN_ID, batch: true });
   if (answer.error) { alertError(new Error(answer.error)); return; }
   setStatus(answer.run);
   await firstRead;
@@ -445,4 +446,7 @@ socket.on("connect", async () => {
 });
 let queue = Promise.resolve();  // events applied one after the other (each may fetch)
 socket.on("generation", (summary) => { queue = queue.then(() => ready).then(() => apply(summary)).catch(alertError); });
+socket.on("generations", (batch) => {
+  queue = queue.then(() => ready).then(async () => { for (const summary of batch) await apply(summary); }).catch(alertError);
+});
 socket.on("run_status", setStatus);

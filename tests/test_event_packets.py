@@ -97,3 +97,28 @@ def test_what_is_kept_is_bounded_and_a_forgotten_run_is_read_again(store):
     packets.max_bytes = 1  # smaller than any run: nothing kept, every catch-up still complete
     assert [g for g, _ in packets.after(two, 1)] == [2, 3]
     assert packets.kept_bytes() == 0
+
+
+def test_batched_catch_ups_share_their_batches_and_carry_every_generation_once(store):
+    run_id = _run_with(store, 10)
+    packets = GenerationPackets(store, batch=4)
+    first = packets.batches(run_id, 0)
+    assert [g for g, _ in first] == [(1, 2, 3, 4), (5, 6, 7, 8), (9, 10)]
+    stored = store.generations_after(run_id, 0)
+    assert [_decoded(p) for _, p in first] == [["generations", stored[0:4]], ["generations", stored[4:8]],
+                                               ["generations", stored[8:10]]]  # fmt: skip
+    again = packets.batches(run_id, 0)
+    assert [p for _, p in again] == [p for _, p in first] and all(a is b for (_, a), (_, b) in zip(again, first))
+    inside = packets.batches(run_id, 6)  # after inside a batch: its newer part, then the shared ones
+    assert [g for g, _ in inside] == [(7, 8), (9, 10)] and inside[1][1] is first[2][1]
+    assert _decoded(inside[0][1]) == ["generations", stored[6:8]]
+    kept = packets.kept_bytes()
+    for g in (11, 12, 13):
+        store.add_generation(run_id, _event(g), "fingerprint")
+    later = packets.batches(run_id, 0)
+    assert [g for g, _ in later] == [(1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13,)]
+    assert later[1][1] is first[1][1] and later[2][1] is not first[2][1]  # the tail was completed: joined anew
+    assert _decoded(later[3][1]) == ["generations", store.generations_after(run_id, 12)]
+    assert packets.kept_bytes() > kept
+    assert packets.batches(run_id, 13) == [] and packets.batches(run_id, 99) == []
+    assert [g for g, _ in packets.after(run_id, 11)] == [12, 13]  # the per-generation packets are there too

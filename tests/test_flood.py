@@ -118,7 +118,7 @@ def test_a_client_that_leaves_mid_flood_leaves_no_traceback(server, finished):
 
 
 def test_one_connection_follows_a_bounded_number_of_runs(server, finished):
-    from visualization_apps.events import MAX_SUBSCRIPTIONS
+    from visualization_apps.live_rooms import MAX_SUBSCRIPTIONS
 
     ids = [finished]
     while len(ids) <= MAX_SUBSCRIPTIONS:

@@ -27,7 +27,8 @@ from optimizer.plugins import load_plugins
 from visualization_apps.assets import STATIC, TEMPLATES
 from visualization_apps.bounded_json import MAX_ID
 from visualization_apps.datasets import register_bundled
-from visualization_apps.events import publisher, register_events
+from visualization_apps.events import register_events
+from visualization_apps.live_rooms import publisher
 from visualization_apps.run_manager import RunManager
 from visualization_apps.security import register_security
 from visualization_apps.storage import Store

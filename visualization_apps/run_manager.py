@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 25.0
 """How long `RunManager.close` waits for runs to end their current generation
 (seconds; under gunicorn's default graceful timeout of 30 s)."""
+FORWARD_INTERVAL = 0.05
+"""The least time between two forwardings of one run's messages (seconds): the
+generations a fast run stored meanwhile are read in one query and published as
+one batch (`visualization_apps.events`), each waiting at most this long."""
 ORPHAN_GRACE_SECONDS = 5.0
 """How long `RunManager.start` waits for run processes of a previous server
 (still holding their runs' locks) to notice it has gone and exit (seconds)."""
@@ -78,6 +82,7 @@ class RunManager:
         self._closed = False
         self._recovered = False  # the runs a previous server left are marked interrupted
         self._unsettled: dict[int, str] = {}  # run id -> why its process ended, to record as interrupted
+        self._forwarded: dict[int, float] = {}  # run id -> when its messages were last forwarded (monotonic)
 
     def folder(self, run_id: int) -> Path:
         """The run's own folder (its checkpoint)."""
@@ -329,13 +334,21 @@ class RunManager:
 
     def _watch(self, timeout: float | None) -> None:
         """Wait (at most ``timeout`` seconds; None: until something happens) for a
-        message, a process end or a wake-up, and handle what came."""
+        message, a process end or a wake-up, and handle what came. A run's pipe is
+        watched again `FORWARD_INTERVAL` after its last forwarding: what it sent
+        meanwhile is forwarded together (a process's end at once, with all it sent)."""
+        now = time.monotonic()
         with self._lock:
             watched: dict[Any, tuple[int, RunProcess]] = {}
             for run_id, active in self._active.items():
                 watched[active.process.sentinel] = (run_id, active)
-                if not active.said_all:
+                if active.said_all:
+                    continue
+                due = self._forwarded.get(run_id, 0.0) + FORWARD_INTERVAL
+                if due <= now:
                     watched[active.pipe] = (run_id, active)
+                else:
+                    timeout = due - now if timeout is None else min(timeout, due - now)
         ready = wait([self._wake_reader, *watched], timeout)
         if self._wake_reader in ready:
             with self._wake_lock:
@@ -344,6 +357,7 @@ class RunManager:
         for item in ready:
             if item in watched:
                 run_id, active = watched[item]
+                self._forwarded[run_id] = time.monotonic()
                 self.board.forward(run_id, active)
                 if item is active.process.sentinel or not active.process.is_alive():
                     self._ended(run_id, active)
@@ -358,6 +372,7 @@ class RunManager:
             active.pipe.close()
             if self._active.get(run_id) is active:
                 del self._active[run_id]
+                self._forwarded.pop(run_id, None)
             if active.deleted:
                 return
             self._settle(run_id, exit_reason(run_id, active.process.exitcode))

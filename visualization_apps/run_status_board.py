@@ -85,9 +85,10 @@ class StatusBoard:
             return
         try:
             wanted = set(generations)
-            for summary in self.store.generations_after(run_id, min(generations) - 1):
-                if summary["generation"] in wanted:
-                    self.publish("generation", summary, run_id)
+            summaries = [s for s in self.store.generations_after(run_id, min(generations) - 1)
+                         if s["generation"] in wanted]  # fmt: skip
+            if summaries:  # one event for the clients that take batches, one each for the others
+                self.publish("generations", {"generations": summaries}, run_id)
             self._status[run_id] = self.store.run(run_id) or self._status.get(run_id)
         except Exception:  # keep forwarding whatever these generations did
             log.exception("could not publish generations %s to %s of run %s", generations[0], generations[-1], run_id)
