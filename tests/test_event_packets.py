@@ -108,7 +108,8 @@ def test_batched_catch_ups_share_their_batches_and_carry_every_generation_once(s
     assert [_decoded(p) for _, p in first] == [["generations", stored[0:4]], ["generations", stored[4:8]],
                                                ["generations", stored[8:10]]]  # fmt: skip
     again = packets.batches(run_id, 0)
-    assert [p for _, p in again] == [p for _, p in first] and all(a is b for (_, a), (_, b) in zip(again, first))
+    assert [g for g, _ in again] == [g for g, _ in first]
+    assert all(a is b for (_, a), (_, b) in zip(again, first, strict=True))  # the same packets
     inside = packets.batches(run_id, 6)  # after inside a batch: its newer part, then the shared ones
     assert [g for g, _ in inside] == [(7, 8), (9, 10)] and inside[1][1] is first[2][1]
     assert _decoded(inside[0][1]) == ["generations", stored[6:8]]
