@@ -5,7 +5,8 @@ The clients must not be what is measured: 50 connections read by the threads of
 one Python process take a core between them (the GIL), and their latency then is
 their own queueing. So the watchers are spread over ``--processes`` processes, each
 reading its connections in arrival order from one `select` loop (without
-websocket-client's pure-Python UTF-8 check, see `tests.raw_socketio`), and the
+websocket-client's pure-Python UTF-8 check, see `tests.raw_socketio`), each a
+session of its own below the server's priority (`WATCHERS_NICENESS`), and the
 status requests are paced from a process (and session, for Linux's autogroups) of
 their own, with plain `http.client`
 connections (requests costs ~1 ms of the pacer's GIL per call). Each status
