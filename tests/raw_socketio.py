@@ -31,11 +31,12 @@ class RawSocketIO:
         self.acks: dict[int, Any] = {}
         self._sent = 0
 
-    def emit(self, event: str, data: Any) -> int:
-        """Send ``event`` asking for an acknowledgement; its number (a key of ``acks`` once answered)."""
+    def emit(self, event: str, *args: Any) -> int:
+        """Send ``event`` (with ``args``) asking for an acknowledgement; its number
+        (a key of ``acks`` once answered)."""
         number = self._sent
         self._sent += 1
-        self.ws.send(f"42{number}" + json.dumps([event, data]))
+        self.ws.send(f"42{number}" + json.dumps([event, *args]))
         return number
 
     def read(self) -> str | None:

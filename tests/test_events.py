@@ -3,12 +3,14 @@ acknowledgement, and ``subscribe`` with ``after`` sending what was missed."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import pytest
 import socketio
 
+from tests.raw_socketio import RawSocketIO
 from tests.server import Server, module_server
 from tests.test_api import PLUGIN_ENV, run_config
 
@@ -27,34 +29,50 @@ def finished(server):
 
 class Client:
     """A Socket.IO client that records the generations it receives (one by one, or
-    in ``generations`` batches: ``batches`` holds each batch's size)."""
+    in ``generations`` batches: ``batches`` holds each batch's size) in the order the
+    server sent them: one thread reads the connection (`tests.raw_socketio`;
+    python-socketio's client runs each event's handler in a thread of its own)."""
 
     def __init__(self, server: Server) -> None:
         self.generations: list[int] = []
         self.summaries: list[dict] = []
         self.batches: list[int] = []
         self.lock = threading.Lock()
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.on("generation", self._generation)
-        self.sio.on("generations", self._batch)
-        self.sio.connect(server.url, transports=["websocket"], wait_timeout=10)
+        self.raw = RawSocketIO(server.port)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
-    def _generation(self, summary: dict) -> None:
-        with self.lock:
-            self.generations.append(summary["generation"])
-            self.summaries.append(summary)
-
-    def _batch(self, summaries: list) -> None:
-        with self.lock:
-            self.batches.append(len(summaries))
-            self.generations += [s["generation"] for s in summaries]
-            self.summaries += summaries
+    def _read(self) -> None:
+        while True:
+            try:
+                packet = self.raw.read()
+            except Exception:  # closed
+                return
+            if packet is None:
+                continue
+            event, data = json.loads(packet[2:])[:2]
+            with self.lock:
+                if event == "generation":
+                    self.generations.append(data["generation"])
+                    self.summaries.append(data)
+                elif event == "generations":
+                    self.batches.append(len(data))
+                    self.generations += [s["generation"] for s in data]
+                    self.summaries += data
 
     def call(self, event: str, data=None) -> dict:
-        return self.sio.call(event, data, timeout=10)
+        """Emit ``event`` (a tuple: several arguments; None: none) and wait for its acknowledgement."""
+        args = data if isinstance(data, tuple) else () if data is None else (data,)
+        number = self.raw.emit(event, *args)
+        deadline = time.monotonic() + 10
+        while number not in self.raw.acks:
+            assert time.monotonic() < deadline and self.reader.is_alive(), f"{event} not acknowledged"
+            time.sleep(0.005)
+        return self.raw.acks[number]
 
     def close(self) -> None:
-        self.sio.disconnect()
+        self.raw.close()
+        self.reader.join(timeout=10)
 
 
 BAD = [
@@ -74,6 +92,8 @@ BAD = [
     ("batch not a boolean", "subscribe", {"run_id": 1, "batch": 1}, "invalid batch"),
     ("unsubscribe nonsense", "unsubscribe", [1], "invalid message"),
     ("unsubscribe run_id true", "unsubscribe", {"run_id": True}, "invalid run_id"),
+    ("unsubscribe unknown field", "unsubscribe", {"run_id": 1, "after": 3}, "unknown fields"),
+    ("unsubscribe runs not true", "unsubscribe", {"runs": 1}, "invalid runs"),
     ("unknown event", "join", {"room": "run:1"}, "unknown event"),
     ("extra arguments", "subscribe", ({"run_id": 1}, 1, 2, 3), "subscribe takes one message"),  # a tuple: 4 args
     ("unsubscribe extra arguments", "unsubscribe", ({"run_id": 1}, 2), "unsubscribe takes one message"),
@@ -207,3 +227,52 @@ def test_subscribing_again_with_batch_moves_the_client_to_batches(server):
         client.close()
     assert seen == sorted(set(seen)) and len(seen) >= 2, seen
     assert len(client.batches) >= 1 and sum(client.batches) == len(seen) - one_by_one  # then in batches
+
+
+def test_a_stopped_and_resumed_run_tells_each_generation_once(server):
+    """A resume starts from the checkpoint's last generation, told again by the run
+    (a replay): stored once, and its watchers, batched or not, get it once too."""
+    generations = 8
+    run_id = server.post("/api/runs", json=run_config(generations=generations, slow=True)).json()["id"]
+    batched, plain = Client(server), Client(server)
+    try:
+        assert batched.call("subscribe", {"run_id": run_id, "after": 0, "batch": True})["ok"]
+        assert plain.call("subscribe", {"run_id": run_id, "after": 0})["ok"]
+        while server.get(f"/api/runs/{run_id}").json()["generation"] < 2:
+            time.sleep(0.02)
+        assert server.post(f"/api/runs/{run_id}/stop").status_code == 202
+        server.wait_for(run_id, ("stopped",))
+        stopped_at = server.get(f"/api/runs/{run_id}").json()["generation"]
+        _until(lambda: len(batched.generations) >= stopped_at and len(plain.generations) >= stopped_at)
+        assert server.post(f"/api/runs/{run_id}/resume").status_code == 202
+        server.wait_for(run_id, ("completed",), timeout=120)
+        _until(lambda: len(batched.generations) >= generations and len(plain.generations) >= generations)
+        time.sleep(0.5)  # a repeated one would come now
+    finally:
+        batched.close()
+        plain.close()
+    assert stopped_at < generations, "the run ended before it was stopped"
+    assert batched.generations == plain.generations == list(range(1, generations + 1))
+    assert batched.summaries == plain.summaries == server.get(f"/api/runs/{run_id}/generations?after=0").json()
+
+
+def test_subscribe_after_a_generation_still_to_come_skips_the_live_ones_up_to_it(server):
+    """``after`` says what the client has, also ahead of what is stored: the live
+    generations up to it are not sent (batched or not), those after it are."""
+    generations = 8
+    run_id = server.post("/api/runs", json=run_config(generations=generations, slow=True)).json()["id"]
+    while server.get(f"/api/runs/{run_id}").json()["generation"] < 1:
+        time.sleep(0.02)
+    after = server.get(f"/api/runs/{run_id}").json()["generation"] + 2
+    batched, plain = Client(server), Client(server)
+    try:
+        assert batched.call("subscribe", {"run_id": run_id, "after": after, "batch": True})["ok"]
+        assert plain.call("subscribe", {"run_id": run_id, "after": after})["ok"]
+        server.wait_for(run_id, ("completed",))
+        _until(lambda: len(batched.generations) >= generations - after and len(plain.generations) >= generations - after)
+        time.sleep(0.3)
+    finally:
+        batched.close()
+        plain.close()
+    assert after < generations
+    assert batched.generations == plain.generations == list(range(after + 1, generations + 1))

@@ -35,6 +35,7 @@ from visualization_apps.storage import Store
 
 log = logging.getLogger(__name__)
 SUBSCRIBE_KEYS = frozenset({"run_id", "after", "batch", "runs"})
+UNSUBSCRIBE_KEYS = frozenset({"run_id", "runs"})
 def _count(message: dict[str, Any], key: str, required: bool) -> int | dict[str, Any] | None:
     """``message[key]`` as an id or generation count (0..2^63-1), or an error answer."""
     if key not in message:
@@ -92,10 +93,17 @@ def register_events(socketio: SocketIO, store: Store) -> None:
         """Leave a run's room (``{"run_id": N}``) or the runs list (``{"runs": true}``)."""
         if extra:
             return error_answer("unsubscribe takes one message", f"{len(extra)} more arguments given")
-        if isinstance(message, dict) and message.get("runs") is True:
+        if not isinstance(message, dict):
+            return error_answer("invalid message", "unsubscribe takes {run_id} or {runs: true}")
+        unknown = sorted(str(k)[:40] for k in message if k not in UNSUBSCRIBE_KEYS)
+        if unknown:
+            return error_answer("unknown fields", *(f"{k}: not one of run_id, runs" for k in unknown))
+        if "runs" in message:
+            if message["runs"] is not True or len(message) > 1:
+                return error_answer("invalid runs", "runs: must be true, alone")
             leave_room("runs")
             return {"ok": True}
-        run_id = _count(message, "run_id", required=True) if isinstance(message, dict) else error_answer("invalid message")
+        run_id = _count(message, "run_id", required=True)
         if isinstance(run_id, dict):
             return run_id
         assert isinstance(run_id, int)

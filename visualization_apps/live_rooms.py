@@ -70,7 +70,8 @@ class Live:
     A client catching up on run R is in R's room but skipped by its emits: what
     is published meanwhile waits in its ``pending`` list, sent once the stored
     generations are; ``caught_up`` (``run -> sid -> generation``) then skips a
-    generation the catch-up already sent (stored before it was published)."""
+    generation the catch-up already sent (stored before it was published), or
+    one up to the subscribe's ``after`` (the client has it)."""
 
     def __init__(self, socketio: SocketIO) -> None:
         self.socketio = socketio
@@ -200,6 +201,7 @@ class Live:
                 self.socketio.server.leave_room(sid, rooms[not batch], namespace="/")
             follower.runs.add(run_id)
             (follower.batched.add if batch else follower.batched.discard)(run_id)
+            self._discard(self.caught_up, run_id, sid)  # what an earlier subscribe had sent counts no more
             if after is None:
                 return None
             follower.replaying = run_id
@@ -238,6 +240,7 @@ class Live:
             if follower is not None:
                 follower.runs.discard(run_id)
                 follower.batched.discard(run_id)
+            self._discard(self.caught_up, run_id, sid)
             for room in (f"run:{run_id}", f"run:{run_id}:batch"):
                 with contextlib.suppress(KeyError, ValueError):  # the client went away meanwhile
                     self.socketio.server.leave_room(sid, room, namespace="/")
@@ -272,7 +275,7 @@ class Live:
                 batch, follower.pending = follower.pending, []
                 if not batch:
                     self._discard(self.replaying, run_id, sid)
-                    if last > after and sid in self.followers:
+                    if last and sid in self.followers:  # what it has: sent now, or its after
                         self.caught_up.setdefault(run_id, {})[sid] = last
                     return
 

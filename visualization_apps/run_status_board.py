@@ -30,6 +30,7 @@ class StatusBoard:
         self.store = store
         self.publish = publish
         self._status: dict[int, dict[str, Any]] = {}
+        self._announced: dict[int, dict[str, Any]] = {}  # the last run_status published of each run
 
     def get(self, run_id: int) -> dict[str, Any] | None:
         """The run's last announced status (None: none, or forgotten)."""
@@ -38,10 +39,13 @@ class StatusBoard:
     def forget(self, run_id: int) -> None:
         """Drop the run's status: the next read goes to the database."""
         self._status.pop(run_id, None)
+        self._announced.pop(run_id, None)
 
     def announce(self, run_id: int) -> None:
         """Read the run's record and publish it as its ``run_status`` (a deleted
-        run: forgotten). A storage error forgets the status and propagates."""
+        run: forgotten), unless it is the very record published last (a process's
+        message and its end may both announce it). A storage error forgets the
+        status and propagates."""
         try:
             record = self.store.run(run_id)
         except Exception:  # the manager's status() reads the database again, not an outdated copy
@@ -51,6 +55,9 @@ class StatusBoard:
             self.forget(run_id)
             return
         self._status[run_id] = record
+        if record == self._announced.get(run_id):
+            return
+        self._announced[run_id] = record
         self.publish("run_status", record, run_id)
 
     def forward(self, run_id: int, active: RunProcess) -> None:

@@ -132,8 +132,8 @@ def run_main(
                     document["completed_at"] = time.time()  # wall clock: the start of generation-to-browser latency
                     if not parent_alive(server_pid):  # nothing is written for a server that went away
                         _end_group()
-                    store.add_generation(run_id, document, optimizer.data_fingerprint)
-                    _send(pipe, ("generation", run_id, event.generation))
+                    if store.add_generation(run_id, document, optimizer.data_fingerprint):  # not a replay stored already
+                        _send(pipe, ("generation", run_id, event.generation))
                     priority.update(_worker_pids(prepared))  # a worker that died was replaced
             finished = optimizer.finished
         if finished:  # a run none of whose evaluations succeeded has failed

@@ -213,12 +213,14 @@ class Store(DatasetRecords, SummaryReads):
             return db.execute("DELETE FROM runs WHERE id = ?", (run_id,)).rowcount > 0
 
     # ------------------------------------------------------------ generations
-    def add_generation(self, run_id: int, event: dict[str, Any], data_fingerprint: str) -> None:
+    def add_generation(self, run_id: int, event: dict[str, Any], data_fingerprint: str) -> bool:
         """Store one generation's summary and its individuals, and the run's
         progress, in one transaction. Idempotent: a replayed generation (a resume
         sends its checkpoint's last one again, with the resumed process's timing) keeps
         what was stored of it, its original timing included; one the database never
         got (the server died between the checkpoint and the commit) is stored.
+        Whether the generation's summary was new to the database (False: a replay
+        of one stored already, which its watchers have had).
 
         An individual whose statistics are the very object this store wrote for it
         with the run's previous generation is not written again: the optimizer hands
@@ -234,11 +236,11 @@ class Store(DatasetRecords, SummaryReads):
         summary["population_params"] = {g: [by_id[i][g] for i in event["population"] if i in by_id] for g in genes}
         summary["population_quantiles"] = population_quantiles(summary["population_params"])  # once, not per read
         with self.transaction() as db:
-            db.execute(
+            new = db.execute(
                 f"INSERT OR {'IGNORE' if event.get('replay') else 'REPLACE'} INTO generations "
                 "(run_id, generation, summary) VALUES (?, ?, ?)",
                 (run_id, event["generation"], json.dumps(summary, allow_nan=False)),
-            )
+            ).rowcount > 0
             for individual in event["individuals"]:
                 if before.get(individual["id"]) is individual:
                     continue
@@ -258,6 +260,7 @@ class Store(DatasetRecords, SummaryReads):
                  event["generation"]),
             )  # fmt: skip
         self._stored[run_id] = {individual["id"]: individual for individual in event["individuals"]}
+        return new
 
     def generations_after(self, run_id: int, after: int) -> list[dict[str, Any]]:
         with self._connect() as db:
