@@ -90,7 +90,7 @@ BAD = [
     ("unknown field", "subscribe", {"run_id": 1, "room": "x"}, "unknown fields"),
     ("runs not true", "subscribe", {"runs": 1}, "invalid runs"),
     ("batch not a boolean", "subscribe", {"run_id": 1, "batch": 1}, "invalid batch"),
-    ("unsubscribe nonsense", "unsubscribe", [1], "invalid message"),
+    ("unsubscribe nonsense", "unsubscribe", [1], "unsubscribe takes"),
     ("unsubscribe run_id true", "unsubscribe", {"run_id": True}, "invalid run_id"),
     ("unsubscribe unknown field", "unsubscribe", {"run_id": 1, "after": 3}, "unknown fields"),
     ("unsubscribe runs not true", "unsubscribe", {"runs": 1}, "invalid runs"),

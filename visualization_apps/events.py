@@ -48,6 +48,22 @@ def _count(message: dict[str, Any], key: str, required: bool) -> int | dict[str,
     return value
 
 
+def _refused(event: str, message: Any, extra: tuple[Any, ...], keys: frozenset[str], usage: str) -> dict[str, Any] | None:
+    """The error answer to a message ``event`` does not take (more than one
+    argument, not an object, fields not in ``keys``, ``runs`` not true alone), or
+    None: the rest is the handler's to check."""
+    if extra:
+        return error_answer(f"{event} takes one message", f"{len(extra)} more arguments given")
+    if not isinstance(message, dict):
+        return error_answer(f"{event} takes {usage}")
+    unknown = sorted(str(k)[:40] for k in message if k not in keys)
+    if unknown:
+        return error_answer("unknown fields", *(f"{k}: not one of {', '.join(sorted(keys))}" for k in unknown))
+    if "runs" in message and (message["runs"] is not True or len(message) > 1):
+        return error_answer("invalid runs", "runs: must be true, alone")
+    return None
+
+
 def register_events(socketio: SocketIO, store: Store) -> None:
     """The handlers of ``subscribe``, ``unsubscribe``, unknown events and errors."""
     socket_log.install()  # an undecodable packet: one line in the log, not a traceback
@@ -57,16 +73,10 @@ def register_events(socketio: SocketIO, store: Store) -> None:
     @socketio.on("subscribe")
     def subscribe(message: Any = None, *extra: Any) -> dict[str, Any]:
         """Join a run's room (``{"run_id": N[, "after": G][, "batch": true]}``) or the runs list (``{"runs": true}``)."""
-        if extra:
-            return error_answer("subscribe takes one message", f"{len(extra)} more arguments given")
-        if not isinstance(message, dict):
-            return error_answer("subscribe takes {run_id[, after][, batch]} or {runs: true}")
-        unknown = sorted(str(k)[:40] for k in message if k not in SUBSCRIBE_KEYS)
-        if unknown:
-            return error_answer("unknown fields", *(f"{k}: not one of run_id, after, batch, runs" for k in unknown))
+        refused = _refused("subscribe", message, extra, SUBSCRIBE_KEYS, "{run_id[, after][, batch]} or {runs: true}")
+        if refused is not None:
+            return refused
         if "runs" in message:
-            if message["runs"] is not True or len(message) > 1:
-                return error_answer("invalid runs", "runs: must be true, alone")
             join_room("runs")
             return {"ok": True}
         run_id = _count(message, "run_id", required=True)
@@ -91,16 +101,10 @@ def register_events(socketio: SocketIO, store: Store) -> None:
     @socketio.on("unsubscribe")
     def unsubscribe(message: Any = None, *extra: Any) -> dict[str, Any]:
         """Leave a run's room (``{"run_id": N}``) or the runs list (``{"runs": true}``)."""
-        if extra:
-            return error_answer("unsubscribe takes one message", f"{len(extra)} more arguments given")
-        if not isinstance(message, dict):
-            return error_answer("invalid message", "unsubscribe takes {run_id} or {runs: true}")
-        unknown = sorted(str(k)[:40] for k in message if k not in UNSUBSCRIBE_KEYS)
-        if unknown:
-            return error_answer("unknown fields", *(f"{k}: not one of run_id, runs" for k in unknown))
+        refused = _refused("unsubscribe", message, extra, UNSUBSCRIBE_KEYS, "{run_id} or {runs: true}")
+        if refused is not None:
+            return refused
         if "runs" in message:
-            if message["runs"] is not True or len(message) > 1:
-                return error_answer("invalid runs", "runs: must be true, alone")
             leave_room("runs")
             return {"ok": True}
         run_id = _count(message, "run_id", required=True)
