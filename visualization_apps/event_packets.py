@@ -39,12 +39,12 @@ def encoded(event: str, payload: Any) -> Packet:
     return _ready(EVENT + json.dumps([event, payload], separators=(",", ":")))
 
 
+_STORED_PREFIX = f'{EVENT}["generation",'
+
+
 def stored_generation(text: str) -> Packet:
     """A ``generation`` event from a summary's stored JSON text, never parsed."""
     return _ready(f"{_STORED_PREFIX}{text}]")
-
-
-_STORED_PREFIX = f'{EVENT}["generation",'
 
 
 def stored_batch(packets: list[Packet]) -> Packet:

@@ -1,5 +1,5 @@
-"""Socket.IO: the handlers clients call. The rooms they join, and the publisher
-the run manager calls, are `visualization_apps.live_rooms`'.
+"""Socket.IO: the handlers clients call. The rooms they join and the publisher
+the run manager calls are in `visualization_apps.live_rooms`.
 
 ``subscribe`` ``{"run_id": N[, "after": G][, "batch": true]}`` joins the run's
 room and first sends this client the stored generations after G (none without
@@ -36,6 +36,8 @@ from visualization_apps.storage import Store
 log = logging.getLogger(__name__)
 SUBSCRIBE_KEYS = frozenset({"run_id", "after", "batch", "runs"})
 UNSUBSCRIBE_KEYS = frozenset({"run_id", "runs"})
+
+
 def _count(message: dict[str, Any], key: str, required: bool) -> int | dict[str, Any] | None:
     """``message[key]`` as an id or generation count (0..2^63-1), or an error answer."""
     if key not in message:

@@ -4,9 +4,10 @@ share.
 
 Rooms: ``run:<id>`` receives a run's ``generation`` and ``run_status`` events;
 ``run:<id>:batch`` the same, with the generations published together (the run
-manager forwards a run's pipe at most every `run_manager.FORWARD_INTERVAL`) as one ``generations`` event, a
-list of summaries in order: a client that asks for it wakes once per batch rather
-than per generation, and so does the server's writer thread for it. A connection
+manager forwards a run's pipe at most every `run_manager.FORWARD_INTERVAL`) as
+one ``generations`` event, a list of summaries in order: a client that asks for
+it wakes once per batch rather than per generation, and so does the server's
+writer thread for it. A connection
 is in one of the two for a run, never both. ``runs`` receives every run's
 ``run_status`` (the runs list). Each event is encoded once, whatever the number of
 clients it goes to, live or in a catch-up (`visualization_apps.event_packets`)."""
@@ -93,8 +94,6 @@ class Live:
         kept of them are dropped."""
         if event == "run_status" and payload.get("state") == "queued" and self.packets is not None:
             self.packets.forget(run_id)
-        if event == "generation":
-            event, payload = "generations", {"generations": [payload]}
         with self.lock:
             if event == "generations":
                 summaries = payload["generations"]
@@ -127,15 +126,16 @@ class Live:
             return
         generations = tuple(s.get("generation", 0) for s in summaries)
         skip = {sid for sid in self.replaying.get(run_id, ()) if run_id in self.followers[sid].batched}
-        item = Pending(generations, encoded("generations", summaries), tuple(summaries))
-        for sid in skip:
-            self.followers[sid].pending.append(item)
         ahead = dict(self.caught_up.get(run_id, {}))  # before _ahead forgets any
         overlapping = self._ahead(run_id, list(generations), batched=True)
-        for sid in overlapping:
-            packet = item.after(ahead[sid])
-            if packet is not None:
-                send(self.socketio, sid, packet)
+        if skip or overlapping:  # encoded here only for them: the room's emit encodes its own
+            item = Pending(generations, encoded("generations", summaries), tuple(summaries))
+            for sid in skip:
+                self.followers[sid].pending.append(item)
+            for sid in overlapping:
+                packet = item.after(ahead[sid])
+                if packet is not None:
+                    send(self.socketio, sid, packet)
         skip |= overlapping
         self._emit_to("generations", summaries, room, skip)
 

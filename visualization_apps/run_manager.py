@@ -47,7 +47,7 @@ SHUTDOWN_SECONDS = 25.0
 FORWARD_INTERVAL = 0.05
 """The least time between two forwardings of one run's messages (seconds): the
 generations a fast run stored meanwhile are read in one query and published as
-one batch (`visualization_apps.events`), each waiting at most this long."""
+one batch (`visualization_apps.live_rooms`), each waiting at most this long."""
 ORPHAN_GRACE_SECONDS = 5.0
 """How long `RunManager.start` waits for run processes of a previous server
 (still holding their runs' locks) to notice it has gone and exit (seconds)."""
