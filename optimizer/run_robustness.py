@@ -46,6 +46,7 @@ from optimizer.robustness import (
     probabilistic_sharpe_ratio,
 )
 from optimizer.stats import IndividualStats
+from optimizer.stats_codec import block_columns
 from optimizer.strategy import decode_keys
 
 log = logging.getLogger(__name__)
@@ -113,8 +114,7 @@ class RunRobustness:
         (individuals with ids, best first)."""
         started = time.perf_counter()
         run = self.run_statistics()
-        neighbours = self._evaluate_neighbours(members)
-        stress = self._evaluate_stress(members)
+        neighbours, stress = self._evaluate(members)
         settings = self.config.robustness
         out = {}
         for ind in members:
@@ -149,7 +149,7 @@ class RunRobustness:
         """The run's PBO (None with fewer than 2 candidates) and the trials the DSR deflates by."""
         blocks = self.config.robustness.blocks
         candidates = [s for _, s in sorted(self.ledger.stats.items())
-                      if not s.failed and len(s.peek("block_counts")) == blocks]  # fmt: skip
+                      if not s.failed and s.array_length("block_counts") == blocks]  # fmt: skip
         sharpes = [s.sharpe_per_bar for s in candidates if s.sharpe_per_bar is not None]
         out: dict[str, Any] = {
             "pbo": None, "logits": [], "degradation_slope": None, "degradation_intercept": None,
@@ -158,8 +158,7 @@ class RunRobustness:
             "blocks": blocks,
         }  # fmt: skip
         if len(candidates) >= 2:
-            sums, squares, counts = (np.stack([s.peek(name) for s in candidates], axis=1)
-                                     for name in ("block_sums", "block_squares", "block_counts"))  # fmt: skip
+            sums, squares, counts = block_columns(candidates, blocks)
             found = pbo_from_blocks(sums, squares, counts)
             found.pop("selected", None)  # columns of this call's matrix: meaningless outside it
             out.update(found)
@@ -167,9 +166,14 @@ class RunRobustness:
         return out
 
     # ---------------------------------------------------------- neighbours
-    def _evaluate_neighbours(self, members: Sequence[Any]) -> dict[int, list[IndividualStats]]:
-        """Each member's neighbours' statistics (those the search made, or made
-        here in one batch through the run's executor)."""
+    def _evaluate(self, members: Sequence[Any]) -> tuple[dict[int, list[IndividualStats]], dict[int, IndividualStats]]:
+        """Each member's neighbours' statistics (those the search made, or made here)
+        and its training statistics with doubled costs (none when the doubled costs
+        are not a valid configuration: `stressed_config`). What is not known yet is
+        evaluated in one batch through the run's executor: one map, so that its
+        workers share out the neighbours and the stress alike."""
+        from optimizer.evaluation.worker import stressed_config
+
         vectors = {ind.id: neighbour_genes(self.config, ind, ind.id) if self.config.genes else [] for ind in members}
         keys = {i: decode_keys(self.config, v) if v else [] for i, v in vectors.items()}
         todo: dict[ParamsKey, tuple[float, ...]] = {}
@@ -177,14 +181,22 @@ class RunRobustness:
             for key, genes in zip(member_keys, vectors[member_id], strict=True):
                 if key not in self.ledger.ids and key not in self._neighbours:
                     todo.setdefault(key, genes)
-        if todo:
-            results = self.ledger.executor.map([(TRAIN, g) for g in todo.values()], keep=NoSeries())
-            self._neighbours.update(zip(todo, results, strict=True))
+        stressed = stressed_config(self.config) is not None
+        own_keys = decode_keys(self.config, list(members)) if self.config.genes else [() for _ in members]
+        stress_todo = {}
+        if stressed:
+            stress_todo = {k: tuple(ind) for k, ind in zip(own_keys, members, strict=True) if k not in self._stress}
+        tasks = [(TRAIN, g) for g in todo.values()] + [(STRESS, g) for g in stress_todo.values()]
+        if tasks:
+            results = self.ledger.executor.map(tasks, keep=NoSeries())
+            self._neighbours.update(zip(todo, results[: len(todo)], strict=True))
+            self._stress.update(zip(stress_todo, results[len(todo) :], strict=True))
         found = {}
         for member_id, member_keys in keys.items():
             found[member_id] = [self.ledger.stats[self.ledger.ids[k]] if k in self.ledger.ids else self._neighbours[k]
                                 for k in member_keys]  # fmt: skip
-        return found
+        stress = {ind.id: self._stress[k] for k, ind in zip(own_keys, members, strict=True)} if stressed else {}
+        return found, stress
 
     def _neighbourhood(self, own: IndividualStats, neighbours: list[IndividualStats]) -> dict[str, Any]:
         evaluated = [s for s in neighbours if not s.failed]
@@ -203,17 +215,3 @@ class RunRobustness:
             "plateau_ratio": ratios,
             "neighbour_values": [[s.metric(m) for m in self.metrics] for s in evaluated],
         }
-
-    def _evaluate_stress(self, members: Sequence[Any]) -> dict[int, IndividualStats]:
-        """Each member's training statistics with doubled costs (none when the
-        doubled costs are not a valid configuration: `stressed_config`)."""
-        from optimizer.evaluation.worker import stressed_config
-
-        if stressed_config(self.config) is None:
-            return {}
-        keys = decode_keys(self.config, list(members)) if self.config.genes else [() for _ in members]
-        todo = {k: tuple(ind) for k, ind in zip(keys, members, strict=True) if k not in self._stress}
-        if todo:
-            results = self.ledger.executor.map([(STRESS, g) for g in todo.values()], keep=NoSeries())
-            self._stress.update(zip(todo, results, strict=True))
-        return {ind.id: self._stress[k] for k, ind in zip(keys, members, strict=True)}

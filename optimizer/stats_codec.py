@@ -186,6 +186,13 @@ class PackedStats:
             return _EMPTY[_ARRAYS[index].dtype]
         return np.frombuffer(blob, _ARRAYS[index].dtype, length, packed_size(lengths[:index]))
 
+    def array_length(self, name: str) -> int:
+        """The length of array ``name``, packed or not, without making any array."""
+        packed = self.__dict__.get("_packed")
+        if packed is None or name not in _ARRAY_NAMES:
+            return len(getattr(self, name))
+        return packed[0][_ARRAY_INDEX[name]]
+
     def drop_series(self) -> None:
         """Forget the trades, P&L history and equity, in place (an individual that
         is not in the elite); the win/loss distributions stay."""
@@ -197,6 +204,32 @@ class PackedStats:
         else:
             for f in _SERIES:
                 self.__dict__[f.name] = _EMPTY[f.dtype]
+
+
+_BLOCK_ARRAYS = ("block_sums", "block_squares", "block_counts")  # the last three arrays, 8 bytes per value
+assert tuple(f.name for f in _ARRAYS[-3:]) == _BLOCK_ARRAYS and all(f.dtype.itemsize == 8 for f in _ARRAYS[-3:])
+
+
+def block_columns(stats: Sequence[PackedStats], blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The block sums, block squares (float64) and block counts (int64) of ``stats`` as
+    three (``blocks`` x len(stats)) arrays, a column per evaluation, each of which must
+    have ``blocks`` blocks (`ValueError` otherwise). The run's PBO reads these of
+    every evaluation: the block arrays are the packed bytes' last ``3 x 8 x blocks``,
+    so each evaluation costs one slice and nothing else of it is unpacked."""
+    tail = 3 * 8 * blocks
+    parts = []
+    for one in stats:
+        packed = one.__dict__.get("_packed")
+        if packed is not None and packed[0][-3:] == (blocks, blocks, blocks):
+            parts.append(packed[1][-tail:])
+        else:
+            arrays = [np.ascontiguousarray(getattr(one, name), f.dtype) for name, f in zip(_BLOCK_ARRAYS, _ARRAYS[-3:], strict=True)]
+            if any(len(a) != blocks for a in arrays):
+                raise ValueError(f"block arrays of {[len(a) for a in arrays]} values, not {blocks} each")
+            parts.append(b"".join(a.tobytes() for a in arrays))
+    values = np.frombuffer(b"".join(parts), _F8).reshape(len(parts), 3, blocks)
+    counts = np.ascontiguousarray(values[:, 2, :]).view(_I8)
+    return np.ascontiguousarray(values[:, 0, :].T), np.ascontiguousarray(values[:, 1, :].T), counts.T
 
 
 def stats_to_record(stats: IndividualStats) -> list[Any]:

@@ -12,7 +12,15 @@ import pytest
 
 from optimizer.backtest import BacktestResult
 from optimizer.stats import IndividualStats, compute_stats
-from optimizer.stats_codec import FIELDS, Group, check_fields, packed_size, stats_from_record, stats_to_record
+from optimizer.stats_codec import (
+    FIELDS,
+    Group,
+    block_columns,
+    check_fields,
+    packed_size,
+    stats_from_record,
+    stats_to_record,
+)
 
 ARRAYS = [f for f in FIELDS if f.group in (Group.SERIES, Group.DISTRIBUTION)]
 HOUR = 3600 * 10**9
@@ -105,6 +113,36 @@ def test_peeking_at_one_array_reads_it_and_leaves_the_others_packed(eurusd_stats
     assert len(eurusd_stats.block_sums) > 0
     np.testing.assert_array_equal(dropped.peek("block_sums"), eurusd_stats.block_sums)
     np.testing.assert_array_equal(eurusd_stats.peek("block_counts"), eurusd_stats.block_counts)  # unpacked already
+
+
+def test_block_columns_read_the_packed_tail_and_the_unpacked_arrays_alike(eurusd_stats):
+    blocks = len(eurusd_stats.block_sums)
+    packed = pickle.loads(pickle.dumps(eurusd_stats))
+    dropped = pickle.loads(pickle.dumps(eurusd_stats))
+    dropped.drop_series()
+    other = pickle.loads(pickle.dumps(eurusd_stats))
+    other.with_packed_arrays(*_scaled_blocks(other, 3.0))
+    row = [eurusd_stats, packed, dropped, other, _unpacked(other)]
+    sums, squares, counts = block_columns(row, blocks)
+    for name, got in (("block_sums", sums), ("block_squares", squares), ("block_counts", counts)):
+        expected = np.stack([s.peek(name) for s in row], axis=1)
+        assert got.dtype == expected.dtype and got.shape == (blocks, len(row))
+        np.testing.assert_array_equal(got, expected)
+    assert "_packed" in packed.__dict__ and "block_sums" not in packed.__dict__  # nothing unpacked
+    assert [s.array_length("block_counts") for s in (packed, dropped, _unpacked(other))] == [blocks] * 3
+    assert packed.array_length("trade_pnl_pct") == eurusd_stats.total_trades and dropped.array_length("pnl_history") == 0
+    with pytest.raises(ValueError, match=f"not {blocks + 2} each"):
+        block_columns([packed], blocks + 2)
+
+
+def _scaled_blocks(stats: IndividualStats, factor: float) -> tuple[tuple[int, ...], bytes]:
+    """``stats``' packed arrays with the block sums and squares multiplied by ``factor``."""
+    lengths, blob = stats.packed_arrays()
+    arrays = [np.array(stats.peek(f.name)) for f in ARRAYS]
+    for f, values in zip(ARRAYS, arrays, strict=True):
+        if f.name in ("block_sums", "block_squares"):
+            values *= factor
+    return lengths, b"".join(a.tobytes() for a in arrays)
 
 
 def test_statistics_are_compact_to_pickle(eurusd_stats):

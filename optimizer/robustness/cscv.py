@@ -35,8 +35,11 @@ the last S/2, so the sums of all 2^(S/2) subsets of each side are computed once
 (4 x 2^(S/2) x candidates floats: 82 MB for 10,000 candidates at S = 16) and
 each half's sums are one addition per candidate. One compiled pass per split
 computes both halves' Sharpe ratios, the selection and its rank (a count of the
-candidates below it and tied with it: no sort); the splits run in parallel
-threads, each independent of the others (the same result on any thread count).
+candidates below it and tied with it: no sort). A split's out-of-sample half is
+another split's in-sample half (in combinations order, split N - 1 - k is split
+k's complement), so each pair of splits shares its two halves' Sharpe ratios; the
+pairs run in parallel threads, each independent of the others (the same result on
+any thread count).
 """
 
 from __future__ import annotations
@@ -90,6 +93,9 @@ def _split_masks(blocks: int) -> tuple[np.ndarray, np.ndarray]:
     chosen = list(combinations(range(blocks), h))
     first = np.array([sum(1 << i for i in c if i < h) for c in chosen], dtype=np.int64)
     second = np.array([sum(1 << (i - h) for i in c if i >= h) for c in chosen], dtype=np.int64)
+    full = (1 << h) - 1
+    if not ((first[::-1] == full - first) & (second[::-1] == full - second)).all():  # pragma: no cover - a law
+        raise AssertionError("split N - 1 - k is not split k's complement")  # what `_cscv` relies on
     first.flags.writeable = second.flags.writeable = False
     return first, second
 
@@ -115,11 +121,67 @@ def _half_sharpe(a, b, first_s, first_q, first_c, second_s, second_q, second_c, 
             out[j] = total * np.sqrt((n - 1.0) / n) / np.sqrt(max(spread, _TINY))
 
 
+@njit(cache=True, inline="always")
+def _choice(inside, outside, best, second, choice, tolerance):  # pragma: no cover - compiled
+    """The selected column of a split whose in-sample best is ``inside[choice]`` = ``best`` and
+    whose other candidates' best is ``second``: among those within the tie tolerance of the
+    best, the lowest out of sample (the first such column)."""
+    level = best - tolerance * max(abs(best), _TINY)
+    if not second >= level:  # no tie (the usual case): no pass over the candidates
+        return choice
+    lowest = np.inf
+    pick = choice
+    for j in range(len(inside)):
+        if inside[j] >= level and outside[j] < lowest:
+            lowest, pick = outside[j], j
+    return pick
+
+
+@njit(cache=True, inline="always")
+def _pair(inside, outside, tolerance):  # pragma: no cover - compiled
+    """Splits k and N - 1 - k from their halves' Sharpe ratios (``inside`` is k's in-sample half and
+    N - 1 - k's out-of-sample half): for each, ω, the selection's IS and OOS Sharpe ratios and its
+    column (the module docstring's rules). Two passes over the candidates serve both splits: the
+    in-sample best (first column of the greatest value) and the best of the others, then the
+    ranks out of sample."""
+    candidates = len(inside)
+    best_k, second_k, choice_k = inside[0], -np.inf, 0
+    best_o, second_o, choice_o = outside[0], -np.inf, 0
+    for j in range(1, candidates):
+        x = inside[j]
+        if x > best_k:
+            second_k, best_k, choice_k = best_k, x, j
+        elif x > second_k:
+            second_k = x
+        y = outside[j]
+        if y > best_o:
+            second_o, best_o, choice_o = best_o, y, j
+        elif y > second_o:
+            second_o = y
+    choice_k = _choice(inside, outside, best_k, second_k, choice_k, tolerance)
+    choice_o = _choice(outside, inside, best_o, second_o, choice_o, tolerance)
+    value_k, value_o = outside[choice_k], inside[choice_o]
+    margin_k = tolerance * max(abs(value_k), _TINY)
+    margin_o = tolerance * max(abs(value_o), _TINY)
+    below_k = at_most_k = below_o = at_most_o = 0
+    for j in range(candidates):
+        x, y = outside[j], inside[j]
+        below_k += x < value_k - margin_k
+        at_most_k += x <= value_k + margin_k
+        below_o += y < value_o - margin_o
+        at_most_o += y <= value_o + margin_o
+    omega_k = (below_k + (at_most_k - below_k + 1) / 2.0) / (candidates + 1.0)
+    omega_o = (below_o + (at_most_o - below_o + 1) / 2.0) / (candidates + 1.0)
+    return omega_k, inside[choice_k], value_k, choice_k, omega_o, outside[choice_o], value_o, choice_o
+
+
 @njit(cache=True, parallel=True)
 def _cscv(first_s, first_q, first_c, second_s, second_q, second_c, masks_a, masks_b, tolerance):  # pragma: no cover
-    """ω (the relative rank whose logit is λ), the selection's IS and OOS per-bar Sharpe ratios and its column for every split (see the
-    module docstring's rules), from the subset sums of each side (2^h rows x candidates; the
-    counts' columns 1 or candidates). Splits are independent: run in parallel, the same result."""
+    """ω (the relative rank whose logit is λ), the selection's IS and OOS per-bar Sharpe ratios and
+    its column for every split, from the subset sums of each side (2^h rows x candidates; the
+    counts' columns 1 or candidates). Split k's out-of-sample half is split N - 1 - k's in-sample
+    half (`_split_masks`): each pair of splits computes its two halves' Sharpe ratios once and
+    serves both (`_pair`). Pairs are independent: run in parallel, the same result."""
     splits = len(masks_a)
     candidates = first_s.shape[1]
     full = first_s.shape[0] - 1
@@ -127,39 +189,15 @@ def _cscv(first_s, first_q, first_c, second_s, second_q, second_c, masks_a, mask
     chosen_in = np.empty(splits)
     chosen_out = np.empty(splits)
     selected = np.empty(splits, dtype=np.int64)
-    for split in prange(splits):
-        a, b = masks_a[split], masks_b[split]
+    for k in prange(splits // 2):
+        a, b = masks_a[k], masks_b[k]
         inside = np.empty(candidates)
         outside = np.empty(candidates)
         _half_sharpe(a, b, first_s, first_q, first_c, second_s, second_q, second_c, inside)
         _half_sharpe(full - a, full - b, first_s, first_q, first_c, second_s, second_q, second_c, outside)
-        best = inside[0]
-        choice = 0
-        for j in range(1, candidates):
-            if inside[j] > best:
-                best, choice = inside[j], j
-        level = best - tolerance * max(abs(best), _TINY)
-        lowest = np.inf
-        tied = 0
-        pick = choice
-        for j in range(candidates):
-            if inside[j] >= level:
-                tied += 1
-                if outside[j] < lowest:
-                    lowest, pick = outside[j], j
-        if tied > 1:
-            choice = pick
-        value = outside[choice]
-        margin = tolerance * max(abs(value), _TINY)
-        below = 0
-        at_most = 0
-        for j in range(candidates):
-            below += outside[j] < value - margin
-            at_most += outside[j] <= value + margin
-        omegas[split] = (below + (at_most - below + 1) / 2.0) / (candidates + 1.0)
-        chosen_in[split] = inside[choice]
-        chosen_out[split] = value
-        selected[split] = choice
+        o = splits - 1 - k
+        (omegas[k], chosen_in[k], chosen_out[k], selected[k],
+         omegas[o], chosen_in[o], chosen_out[o], selected[o]) = _pair(inside, outside, tolerance)  # fmt: skip
     return omegas, chosen_in, chosen_out, selected
 
 
