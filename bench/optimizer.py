@@ -13,7 +13,12 @@ EURUSD hourly bars (5,000 bars), fast 5..50, slow 20..200, a stop-loss of
   (its start-up is printed apart); the first generation's indicator work is
   inside it. The median of 15 runs, interleaved with the other variants of ours.
   Printed too: the same with a checkpoint written after every generation (the
-  CLI's and the dashboard's default), which the ratios below leave out.
+  CLI's and the dashboard's default), which the ratios below leave out; and the
+  same GA with ``robustness.enabled`` false (every per-evaluation statistic, but
+  no per-block sums and no run-end robustness analysis: PBO over every
+  evaluation, neighbours, Monte Carlo, cost stress), the work the peers do: the
+  ratios are printed for both. The analysis is a fixed cost per run (about a
+  third of a second here), so its share is largest in a run as short as this.
 * backtesting.py: ``Backtest.optimize`` over a random part of the same grid (it
   runs a process per CPU: 2 here), with its full statistics per run.
 * vectorbt: one vectorized sweep over a grid of windows: MAs, crossings,
@@ -156,51 +161,62 @@ def ours(population: int, generations: int, repeats: int) -> dict[str, tuple[flo
     """Evaluations per second (median of ``repeats``), evaluations per run and pool
     start-up seconds of the GA with 2 workers, with 1 worker, and with 2 workers and
     a checkpoint written after every generation (as the CLI and the dashboard run
-    it); of the pool alone (`_replay` of the GA's maps, 2 and 1 workers); and of
-    the machine's own scaling (`EvaluateOnly`, 2 and 1 processes). Scaling ratios
-    (``scaling``, ``pool_scaling``, ``machine_scaling``): the median of each repeat's
-    2/1 ratio, whose two runs are back to back. The pools are started first and the
-    runs interleaved, so that a machine that slows down or speeds up meanwhile
-    weighs on every variant alike."""
+    it); the same GA with ``robustness.enabled`` false, 2 and 1 workers
+    (``plain_two``, ``plain_one``: per-evaluation statistics only, no block sums and
+    no run-end analysis: the work the peers do); of the pool alone (`_replay` of the
+    GA's maps, 2 and 1 workers); and of the machine's own scaling (`EvaluateOnly`,
+    2 and 1 processes). Scaling ratios (``scaling``, ``plain_scaling``,
+    ``pool_scaling``, ``machine_scaling``): the median of each repeat's 2/1 ratio,
+    whose two runs are back to back. The pools are started first and the runs
+    interleaved, so that a machine that slows down or speeds up meanwhile weighs on
+    every variant alike."""
     config = parse_config(_config(population, generations))
+    plain = parse_config({**_config(population, generations), "robustness": {"enabled": False}})
     market = MarketData(load_candles(DATA / "EURUSD-1h.csv"))
     rng = random.Random(1)
     sample = [("train", tuple(rng.random() for _ in config.genes)) for _ in range(EVALUATE_ONLY_TASKS)]
     with contextlib.ExitStack() as stack:
         pools = {}
         startup = {}
-        for workers in (2, 1):
-            start = time.perf_counter()
-            pools[workers] = stack.enter_context(ProcessExecutor(RunSpec(config.raw, None), market.candles, workers))
-            pools[workers].wait_ready()
-            startup[workers] = time.perf_counter() - start
-        recorder = _Recorder(pools[2])
+        for kind, run_config in (("full", config), ("plain", plain)):
+            for workers in (2, 1):
+                start = time.perf_counter()
+                pool = ProcessExecutor(RunSpec(run_config.raw, None), market.candles, workers)
+                pools[kind, workers] = stack.enter_context(pool)
+                pool.wait_ready()
+                startup[kind, workers] = time.perf_counter() - start
+        recorder = _Recorder(pools["full", 2])
         for _ in Optimizer(config, market, recorder).generations():
             pass
+        for workers in (2, 1):  # the plain pools' caches warmed up as the full ones' were
+            for _ in Optimizer(plain, market, pools["plain", workers]).generations():
+                pass
         alone = {n: EvaluateOnly(n, config.raw, sample) for n in (2, 1)}
         for pool in alone.values():
             stack.callback(pool.close)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        variants = {"two": (2, None), "one": (1, None), "two_checkpoint": (2, folder)}
+        variants = {"two": ("full", 2, None), "one": ("full", 1, None), "two_checkpoint": ("full", 2, folder),
+                    "plain_two": ("plain", 2, None), "plain_one": ("plain", 1, None)}  # fmt: skip
         rates: dict[str, list[float]] = {
             name: [] for name in [*variants, "pool_two", "pool_one", "machine_two", "machine_one"]
         }
         evaluations = 0
         for repeat in range(repeats):
-            for name, (workers, checkpoint) in variants.items():
-                optimizer = Optimizer(config, market, pools[workers], checkpoint_dir=checkpoint)
+            for name, (kind, workers, checkpoint) in variants.items():
+                optimizer = Optimizer(config if kind == "full" else plain, market, pools[kind, workers],
+                                      checkpoint_dir=checkpoint)  # fmt: skip
                 start = time.perf_counter()
                 for _ in optimizer.generations():
                     pass
                 rates[name].append(optimizer.evaluations / (time.perf_counter() - start))
                 evaluations = optimizer.evaluations
             for n in (2, 1) if repeat % 2 else (1, 2):
-                rates[f"pool_{'two' if n == 2 else 'one'}"].append(_replay(pools[n], recorder.maps))
+                rates[f"pool_{'two' if n == 2 else 'one'}"].append(_replay(pools["full", n], recorder.maps))
                 rates[f"machine_{'two' if n == 2 else 'one'}"].append(alone[n].rate())
-    out = {name: (statistics.median(r), evaluations, startup[variants[name][0]]) for name, r in rates.items()
+    out = {name: (statistics.median(r), evaluations, startup[variants[name][:2]]) for name, r in rates.items()
            if name in variants}  # fmt: skip
-    pairs = (("scaling", "two", "one"), ("pool_scaling", "pool_two", "pool_one"),
-             ("machine_scaling", "machine_two", "machine_one"))  # fmt: skip
+    pairs = (("scaling", "two", "one"), ("plain_scaling", "plain_two", "plain_one"),
+             ("pool_scaling", "pool_two", "pool_one"), ("machine_scaling", "machine_two", "machine_one"))  # fmt: skip
     for name, two, one in pairs:
         ratios = sorted(a / b for a, b in zip(rates[two], rates[one], strict=True))
         out[name] = (statistics.median(ratios), ratios[0], ratios[-1])
@@ -463,20 +479,26 @@ def main() -> None:
 
     runs = ours(args.population, args.generations, args.repeats)
     (two, n_two, startup), (one, n_one, _), (saved, _, _) = runs["two"], runs["one"], runs["two_checkpoint"]
+    (plain_two, n_plain, _), (plain_one, _, _) = runs["plain_two"], runs["plain_one"]
     bt, n_bt = backtesting_py(args.bt_tries)
     vbt, n_vbt = vectorbt_sweep(5)
     print("SMA-cross family on EURUSD-1h (5,000 bars), evaluations per second:")
-    print(f"  ours, GA, 2 workers, full statistics : {two:10.1f}  ({n_two} evaluations)")
+    print(f"  ours, GA, 2 workers, full statistics : {two:10.1f}  ({n_two} evaluations; with the run-end robustness)")
     print(f"  ours, GA, 1 worker                   : {one:10.1f}  ({n_one} evaluations)")
     print(f"  ours, 2 workers, checkpoint each gen.: {saved:10.1f}  (as the CLI and the dashboard run)")
+    print(f"  ours, 2 workers, robustness off      : {plain_two:10.1f}  ({n_plain} evaluations; every per-evaluation "
+          "statistic, no block sums, no run-end analysis: the peers' work)")  # fmt: skip
+    print(f"  ours, 1 worker, robustness off       : {plain_one:10.1f}")
     print(f"  backtesting.py optimize (2 processes): {bt:10.1f}  ({n_bt} runs)")
     print(f"  vectorbt sweep (3 metrics per column): {vbt:10.1f}  ({n_vbt} columns)")
     print(f"  (ours: the 2-worker pool took {startup:.1f} s to start, before the clock)")
-    print(f"ours / backtesting.py: {two / bt:8.1f}x  (target >= 100x)")
-    print(f"ours / vectorbt:       {two / vbt:8.1f}x  (target >= 3x)")
+    print(f"ours / backtesting.py: {two / bt:8.1f}x  robustness off {plain_two / bt:.1f}x  (target >= 300x)")
+    print(f"ours / vectorbt:       {two / vbt:8.1f}x  robustness off {plain_two / vbt:.1f}x  (target >= 40x)")
     (ratio, low, high), (machine, m_low, m_high) = runs["scaling"], runs["machine_scaling"]
     pool, p_low, p_high = runs["pool_scaling"]
-    print(f"2 workers / 1 worker:  {ratio:8.2f}x  (target >= 1.8x; {low:.2f}x to {high:.2f}x over the repeats)")
+    plain_ratio, pl_low, pl_high = runs["plain_scaling"]
+    print(f"2 workers / 1 worker:  {ratio:8.2f}x  ({low:.2f}x to {high:.2f}x over the repeats); robustness off "
+          f"{plain_ratio:.2f}x ({pl_low:.2f}x to {pl_high:.2f}x)")  # fmt: skip
     print(
         f"  the pool alone 2/1:    {pool:6.2f}x  ({p_low:.2f}x to {p_high:.2f}x; the GA's maps sent again, no GA work)"
     )
@@ -484,7 +506,8 @@ def main() -> None:
         f"  the machine's own 2/1: {machine:6.2f}x  ({m_low:.2f}x to {m_high:.2f}x; two processes that only "
         f"evaluate, vs one at {runs['machine_one'][0]:.0f}/s)"
     )
-    print(f"  ours / the machine's:  {ratio / machine:6.2f}")
+    print(f"  ours / the machine's:  {ratio / machine:6.2f}  robustness off {plain_ratio / machine:.2f}  "
+          "(target >= 0.95)")  # fmt: skip
     walk = walk_forward_rates(args.population, args.generations, max(1, args.repeats // 3))
     print(f"walk-forward, 5 folds, 2 workers:      {walk['walk_forward']:10.1f}  evaluations/s; a plain run with a "
           f"training window as long {walk['plain']:.1f}/s: ratio {walk['ratio']:.3f} (target >= 0.9)")  # fmt: skip
