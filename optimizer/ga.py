@@ -3,7 +3,8 @@
 One objective: tournament selection with elitism (the ``ga.elite`` best are
 kept). Several objectives: NSGA-II (``selNSGA2`` over parents and offspring,
 ``selTournamentDCD`` for mating). Genes are searched on [0, 1]: bounded SBX
-crossover and polynomial mutation; integer genes are rounded when decoded.
+crossover and polynomial mutation; integer genes are rounded when decoded. The
+tournament, SBX and mutation are `optimizer.variation`'s, draw for draw DEAP's.
 
 Only individuals whose genes changed are evaluated, and the run's `Ledger`
 evaluates the same parameters once per run. An individual that failed, has an
@@ -56,6 +57,7 @@ from optimizer.interrupts import raise_if_interrupted
 from optimizer.ledger import Ledger
 from optimizer.objectives import weights_of
 from optimizer.run_robustness import RunRobustness
+from optimizer.variation import polynomial_mutation, sbx, tournament
 
 RATE_WINDOW = 5  # generations in the moving average of rates and the ETA
 
@@ -204,23 +206,20 @@ class Optimizer:
         pop = self.population
         random.setstate(self.progress.random_state)
         if self.multi:
-            if len(pop) % 4 == 0:
-                parents = tools.selTournamentDCD(pop, len(pop))
-            else:
-                parents = tools.selTournament(pop, len(pop), tournsize=2, fit_attr="rank")
+            parents = tools.selTournamentDCD(pop, len(pop)) if len(pop) % 4 == 0 else tournament(pop, len(pop), 2)
             elite: list[Individual] = []
         else:
             elite = [clone(ind) for ind in tools.selBest(pop, ga.elite, fit_attr="rank")]
-            parents = tools.selTournament(pop, len(pop) - len(elite), tournsize=ga.tournament_size, fit_attr="rank")
+            parents = tournament(pop, len(pop) - len(elite), ga.tournament_size)
         offspring = [clone(ind) for ind in parents]
         for a, b in zip(offspring[::2], offspring[1::2], strict=False):
             if random.random() < ga.crossover_prob:
-                tools.cxSimulatedBinaryBounded(a, b, eta=ga.eta_crossover, low=0.0, up=1.0)
+                sbx(a, b, ga.eta_crossover)
                 a.invalidate()
                 b.invalidate()
         for ind in offspring:
             if random.random() < ga.mutation_prob:
-                tools.mutPolynomialBounded(ind, eta=ga.eta_mutation, low=0.0, up=1.0, indpb=1.0 / len(ind))
+                polynomial_mutation(ind, ga.eta_mutation, 1.0 / len(ind))
                 ind.invalidate()
         self.progress.random_state = random.getstate()
         scored = self._evaluate(offspring)

@@ -7,7 +7,6 @@ copied as DEAP's own `copy` support copies it.
 
 from __future__ import annotations
 
-import copy
 import operator
 from collections.abc import Sequence
 
@@ -66,6 +65,6 @@ def clone(ind: Individual) -> Individual:
     deepcopy's walk; the fitness keeps its crowding distance)."""
     twin = Individual.__new__(Individual)
     list.__init__(twin, ind)
-    twin.fitness = copy.copy(ind.fitness)
+    twin.fitness = _copy_fitness(ind.fitness)
     twin.id = ind.id
     return twin
