@@ -23,6 +23,7 @@ from optimizer.robustness import (
     returns_moments,
     split_halves,
 )
+from optimizer.robustness.cscv import distinct_columns
 
 # --- Probabilistic and Deflated Sharpe Ratios -------------------------------------------------
 
@@ -269,6 +270,33 @@ def test_split_halves_follow_combinations():
     assert [tuple(np.flatnonzero(row)) for row in halves] == list(combinations(range(6), 3))
     with pytest.raises(ValueError, match="blocks"):
         split_halves(22)
+
+
+@pytest.mark.parametrize(("bars", "distinct", "blocks", "seed"), [(203, 7, 8, 4), (120, 4, 6, 5), (64, 12, 4, 6)])
+def test_pbo_of_repeated_candidates_agrees_with_the_plain_reference(bars, distinct, blocks, seed):
+    """Candidates with the same returns (a stop never reached) are computed once and counted as
+    often as they occur: the same figures as the plain reference, which ranks every column."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(0.0, 0.01, (bars, distinct)) + rng.normal(0.0, 0.001, distinct)
+    columns = rng.integers(0, distinct, size=3 * distinct)
+    returns = base[:, columns]
+    ours, theirs = pbo(returns, blocks=blocks), _reference_pbo(returns, blocks)
+    assert ours["candidates"] == 3 * distinct
+    assert ours["pbo"] == theirs["pbo"] and ours["prob_oos_loss"] == theirs["prob_oos_loss"]
+    for key in ("logits", "is_sharpe", "oos_sharpe"):
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-9, atol=1e-12)
+    first_of = {int(c): int(np.flatnonzero(columns == c)[0]) for c in columns}
+    assert all(first_of[int(columns[j])] == j for j in ours["selected"])  # the first of its copies
+
+
+def test_distinct_columns_compare_bytes():
+    sums = np.array([[1.0, 2.0, 1.0, 0.0, -0.0, 2.0], [3.0, 4.0, 3.0, 0.0, 0.0, 4.0]])
+    squares = np.array([[1.0, 1.0, 1.0, 0.0, 0.0, 2.0], [1.0, 1.0, 1.0, 0.0, 0.0, 2.0]])
+    keep, copies = distinct_columns(sums, squares, np.ones((2, 1)))
+    assert keep.tolist() == [0, 1, 3, 4, 5] and copies.tolist() == [2, 1, 1, 1, 1]  # -0.0 is not 0.0
+    counts = np.array([[5, 5, 6, 5, 5, 5], [5, 5, 5, 5, 5, 5]], dtype=np.float64)
+    keep, copies = distinct_columns(sums, squares, counts)
+    assert keep.tolist() == [0, 1, 2, 3, 4, 5] and copies.sum() == 6
 
 
 @settings(max_examples=25, deadline=None)

@@ -137,7 +137,7 @@ def test_block_columns_read_the_packed_tail_and_the_unpacked_arrays_alike(eurusd
 
 def _scaled_blocks(stats: IndividualStats, factor: float) -> tuple[tuple[int, ...], bytes]:
     """``stats``' packed arrays with the block sums and squares multiplied by ``factor``."""
-    lengths, blob = stats.packed_arrays()
+    lengths, _ = stats.packed_arrays()
     arrays = [np.array(stats.peek(f.name)) for f in ARRAYS]
     for f, values in zip(ARRAYS, arrays, strict=True):
         if f.name in ("block_sums", "block_squares"):

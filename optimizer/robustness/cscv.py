@@ -39,7 +39,9 @@ candidates below it and tied with it: no sort). A split's out-of-sample half is
 another split's in-sample half (in combinations order, split N - 1 - k is split
 k's complement), so each pair of splits shares its two halves' Sharpe ratios; the
 pairs run in parallel threads, each independent of the others (the same result on
-any thread count).
+any thread count). Candidates whose block sums are equal byte for byte (a GA's
+parameter sets whose trades are the same: a third of a run's evaluations) are
+computed once and counted as often as they occur (`distinct_columns`).
 """
 
 from __future__ import annotations
@@ -138,16 +140,17 @@ def _choice(inside, outside, best, second, choice, tolerance):  # pragma: no cov
 
 
 @njit(cache=True, inline="always")
-def _pair(inside, outside, tolerance):  # pragma: no cover - compiled
+def _pair(inside, outside, copies, candidates, tolerance):  # pragma: no cover - compiled
     """Splits k and N - 1 - k from their halves' Sharpe ratios (``inside`` is k's in-sample half and
-    N - 1 - k's out-of-sample half): for each, ω, the selection's IS and OOS Sharpe ratios and its
-    column (the module docstring's rules). Two passes over the candidates serve both splits: the
+    N - 1 - k's out-of-sample half), one per distinct column, column j standing for ``copies[j]``
+    of the ``candidates``: for each split, ω, the selection's IS and OOS Sharpe ratios and its
+    column (the module docstring's rules). Two passes over the columns serve both splits: the
     in-sample best (first column of the greatest value) and the best of the others, then the
     ranks out of sample."""
-    candidates = len(inside)
+    columns = len(inside)
     best_k, second_k, choice_k = inside[0], -np.inf, 0
     best_o, second_o, choice_o = outside[0], -np.inf, 0
-    for j in range(1, candidates):
+    for j in range(1, columns):
         x = inside[j]
         if x > best_k:
             second_k, best_k, choice_k = best_k, x, j
@@ -164,26 +167,32 @@ def _pair(inside, outside, tolerance):  # pragma: no cover - compiled
     margin_k = tolerance * max(abs(value_k), _TINY)
     margin_o = tolerance * max(abs(value_o), _TINY)
     below_k = at_most_k = below_o = at_most_o = 0
-    for j in range(candidates):
-        x, y = outside[j], inside[j]
-        below_k += x < value_k - margin_k
-        at_most_k += x <= value_k + margin_k
-        below_o += y < value_o - margin_o
-        at_most_o += y <= value_o + margin_o
+    for j in range(columns):
+        x, y, w = outside[j], inside[j], copies[j]
+        if x < value_k - margin_k:
+            below_k += w
+        if x <= value_k + margin_k:
+            at_most_k += w
+        if y < value_o - margin_o:
+            below_o += w
+        if y <= value_o + margin_o:
+            at_most_o += w
     omega_k = (below_k + (at_most_k - below_k + 1) / 2.0) / (candidates + 1.0)
     omega_o = (below_o + (at_most_o - below_o + 1) / 2.0) / (candidates + 1.0)
     return omega_k, inside[choice_k], value_k, choice_k, omega_o, outside[choice_o], value_o, choice_o
 
 
 @njit(cache=True, parallel=True)
-def _cscv(first_s, first_q, first_c, second_s, second_q, second_c, masks_a, masks_b, tolerance):  # pragma: no cover
+def _cscv(first_s, first_q, first_c, second_s, second_q, second_c, masks_a, masks_b, copies, tolerance):  # pragma: no cover
     """ω (the relative rank whose logit is λ), the selection's IS and OOS per-bar Sharpe ratios and
     its column for every split, from the subset sums of each side (2^h rows x candidates; the
-    counts' columns 1 or candidates). Split k's out-of-sample half is split N - 1 - k's in-sample
+    counts' columns 1 or candidates; column j stands for ``copies[j]`` identical candidates). Split
+    k's out-of-sample half is split N - 1 - k's in-sample
     half (`_split_masks`): each pair of splits computes its two halves' Sharpe ratios once and
     serves both (`_pair`). Pairs are independent: run in parallel, the same result."""
     splits = len(masks_a)
-    candidates = first_s.shape[1]
+    columns = first_s.shape[1]
+    candidates = copies.sum()
     full = first_s.shape[0] - 1
     omegas = np.empty(splits)
     chosen_in = np.empty(splits)
@@ -191,13 +200,13 @@ def _cscv(first_s, first_q, first_c, second_s, second_q, second_c, masks_a, mask
     selected = np.empty(splits, dtype=np.int64)
     for k in prange(splits // 2):
         a, b = masks_a[k], masks_b[k]
-        inside = np.empty(candidates)
-        outside = np.empty(candidates)
+        inside = np.empty(columns)
+        outside = np.empty(columns)
         _half_sharpe(a, b, first_s, first_q, first_c, second_s, second_q, second_c, inside)
         _half_sharpe(full - a, full - b, first_s, first_q, first_c, second_s, second_q, second_c, outside)
         o = splits - 1 - k
         (omegas[k], chosen_in[k], chosen_out[k], selected[k],
-         omegas[o], chosen_in[o], chosen_out[o], selected[o]) = _pair(inside, outside, tolerance)  # fmt: skip
+         omegas[o], chosen_in[o], chosen_out[o], selected[o]) = _pair(inside, outside, copies, candidates, tolerance)  # fmt: skip
     return omegas, chosen_in, chosen_out, selected
 
 
@@ -237,6 +246,20 @@ def _validated(
     return sums, squares, counts
 
 
+def distinct_columns(*matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The columns that stand for all (the first of each set of columns equal in every one of
+    ``matrices``, byte for byte; a matrix of one column is shared by all), ascending, and how many
+    columns each stands for. Candidates with the same block sums (parameters whose trades are the
+    same: a stop never reached) have the same Sharpe ratios in every half: CSCV computes each
+    once and counts it as many times, with the same result."""
+    rows = [m for m in matrices if m.shape[1] != 1]
+    stacked = np.ascontiguousarray(np.vstack([np.asarray(m, np.float64) for m in rows]).T)
+    keys = stacked.view(np.dtype((np.void, stacked.shape[1] * 8))).ravel()
+    _, first, copies = np.unique(keys, return_index=True, return_counts=True)
+    order = np.argsort(first)
+    return first[order], copies[order].astype(np.int64)
+
+
 def pbo_from_blocks(block_sums: np.ndarray, block_squares: np.ndarray, block_counts: np.ndarray) -> dict[str, Any]:
     """PBO and its companions from per-block sums of every candidate.
 
@@ -260,9 +283,12 @@ def pbo_from_blocks(block_sums: np.ndarray, block_squares: np.ndarray, block_cou
     h = blocks // 2
     # Bar counts as (blocks x 1) when every candidate shares the window, else (blocks x candidates).
     counts_2d = counts[:, None] if counts.ndim == 1 else counts
-    first = [_subset_sums(part[:h]) for part in (sums, squares, counts_2d)]
-    second = [_subset_sums(part[h:]) for part in (sums, squares, counts_2d)]
-    omega, is_sharpe, oos_sharpe, selected = _cscv(*first, *second, *_split_masks(blocks), TIE_TOLERANCE)
+    keep, copies = distinct_columns(sums, squares, counts_2d)
+    parts = (sums[:, keep], squares[:, keep], counts_2d if counts_2d.shape[1] == 1 else counts_2d[:, keep])
+    first = [_subset_sums(part[:h]) for part in parts]
+    second = [_subset_sums(part[h:]) for part in parts]
+    omega, is_sharpe, oos_sharpe, chosen = _cscv(*first, *second, *_split_masks(blocks), copies, TIE_TOLERANCE)
+    selected = keep[chosen]
     logits = np.log(omega / (1.0 - omega))
     splits = len(logits)
     slope, intercept = _degradation(is_sharpe, oos_sharpe)
