@@ -186,10 +186,10 @@ def _pair(inside, outside, copies, candidates, tolerance):  # pragma: no cover -
 def _cscv(first_s, first_q, first_c, second_s, second_q, second_c, masks_a, masks_b, copies, tolerance):  # pragma: no cover
     """ω (the relative rank whose logit is λ), the selection's IS and OOS per-bar Sharpe ratios and
     its column for every split, from the subset sums of each side (2^h rows x candidates; the
-    counts' columns 1 or candidates; column j stands for ``copies[j]`` identical candidates). Split
-    k's out-of-sample half is split N - 1 - k's in-sample
-    half (`_split_masks`): each pair of splits computes its two halves' Sharpe ratios once and
-    serves both (`_pair`). Pairs are independent: run in parallel, the same result."""
+    counts' columns 1 or candidates; column j stands for ``copies[j]`` identical candidates).
+    Split k's out-of-sample half is split N - 1 - k's in-sample half (`_split_masks`): each pair
+    of splits computes its two halves' Sharpe ratios once and serves both (`_pair`). Pairs are
+    independent: run in parallel, the same result."""
     splits = len(masks_a)
     columns = first_s.shape[1]
     candidates = copies.sum()
