@@ -173,19 +173,6 @@ class PackedStats:
             offset += length * f.dtype.itemsize
         return self.__dict__[name]
 
-    def peek(self, name: str) -> np.ndarray:
-        """Array ``name``, read-only, leaving the others packed (the run's robustness
-        reads the block sums of every evaluation, and nothing else of most)."""
-        packed = self.__dict__.get("_packed")
-        if packed is None or name not in _ARRAY_NAMES:
-            return getattr(self, name)
-        lengths, blob = packed
-        index = _ARRAY_INDEX[name]
-        length = lengths[index]
-        if not length:
-            return _EMPTY[_ARRAYS[index].dtype]
-        return np.frombuffer(blob, _ARRAYS[index].dtype, length, packed_size(lengths[:index]))
-
     def array_length(self, name: str) -> int:
         """The length of array ``name``, packed or not, without making any array."""
         packed = self.__dict__.get("_packed")

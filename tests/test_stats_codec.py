@@ -100,37 +100,31 @@ def test_arrays_are_unpacked_on_their_first_read_only(eurusd_stats):
         restored.no_such_field  # noqa: B018
 
 
-def test_peeking_at_one_array_reads_it_and_leaves_the_others_packed(eurusd_stats):
-    restored = pickle.loads(pickle.dumps(eurusd_stats))
-    dropped = pickle.loads(pickle.dumps(eurusd_stats))
-    dropped.drop_series()  # an evaluation outside the elite: its series are gone, its block sums kept
-    for f in ARRAYS:
-        peeked = restored.peek(f.name)
-        assert peeked.dtype == f.dtype and not peeked.flags.writeable
-        np.testing.assert_array_equal(peeked, getattr(eurusd_stats, f.name))
-        assert len(dropped.peek(f.name)) == (0 if f.group is Group.SERIES else len(getattr(eurusd_stats, f.name)))
-    assert "_packed" in restored.__dict__ and not {f.name for f in ARRAYS} & set(restored.__dict__)
-    assert len(eurusd_stats.block_sums) > 0
-    np.testing.assert_array_equal(dropped.peek("block_sums"), eurusd_stats.block_sums)
-    np.testing.assert_array_equal(eurusd_stats.peek("block_counts"), eurusd_stats.block_counts)  # unpacked already
+def _copy(stats: IndividualStats) -> IndividualStats:
+    return pickle.loads(pickle.dumps(stats))
 
 
-def test_block_columns_read_the_packed_tail_and_the_unpacked_arrays_alike(eurusd_stats):
+def test_array_lengths_and_block_columns_leave_the_arrays_packed(eurusd_stats):
     blocks = len(eurusd_stats.block_sums)
-    packed = pickle.loads(pickle.dumps(eurusd_stats))
-    dropped = pickle.loads(pickle.dumps(eurusd_stats))
-    dropped.drop_series()
-    other = pickle.loads(pickle.dumps(eurusd_stats))
-    other.with_packed_arrays(*_scaled_blocks(other, 3.0))
-    row = [eurusd_stats, packed, dropped, other, _unpacked(other)]
+    assert blocks > 0
+    packed = _copy(eurusd_stats)
+    dropped = _copy(eurusd_stats)
+    dropped.drop_series()  # an evaluation outside the elite: its series are gone, its block sums kept
+    other = _copy(eurusd_stats)
+    other.with_packed_arrays(*_scaled_blocks(other, 3.0))  # other block sums, still packed
+    for f in ARRAYS:
+        assert packed.array_length(f.name) == len(getattr(eurusd_stats, f.name))
+        assert dropped.array_length(f.name) == (0 if f.group is Group.SERIES else len(getattr(eurusd_stats, f.name)))
+    row = [eurusd_stats, packed, dropped, other, _unpacked(_copy(other))]  # unpacked ones read from their arrays
     sums, squares, counts = block_columns(row, blocks)
+    for stats in (packed, dropped, other):  # the packed ones: nothing unpacked
+        assert "_packed" in stats.__dict__ and not {f.name for f in ARRAYS} & set(stats.__dict__)
     for name, got in (("block_sums", sums), ("block_squares", squares), ("block_counts", counts)):
-        expected = np.stack([s.peek(name) for s in row], axis=1)
+        expected = np.stack([getattr(_copy(s), name) for s in row], axis=1)
         assert got.dtype == expected.dtype and got.shape == (blocks, len(row))
         np.testing.assert_array_equal(got, expected)
-    assert "_packed" in packed.__dict__ and "block_sums" not in packed.__dict__  # nothing unpacked
-    assert [s.array_length("block_counts") for s in (packed, dropped, _unpacked(other))] == [blocks] * 3
-    assert packed.array_length("trade_pnl_pct") == eurusd_stats.total_trades and dropped.array_length("pnl_history") == 0
+    np.testing.assert_array_equal(sums[:, 3], 3.0 * eurusd_stats.block_sums)
+    np.testing.assert_array_equal(sums[:, 2], eurusd_stats.block_sums)
     with pytest.raises(ValueError, match=f"not {blocks + 2} each"):
         block_columns([packed], blocks + 2)
 
@@ -138,7 +132,8 @@ def test_block_columns_read_the_packed_tail_and_the_unpacked_arrays_alike(eurusd
 def _scaled_blocks(stats: IndividualStats, factor: float) -> tuple[tuple[int, ...], bytes]:
     """``stats``' packed arrays with the block sums and squares multiplied by ``factor``."""
     lengths, _ = stats.packed_arrays()
-    arrays = [np.array(stats.peek(f.name)) for f in ARRAYS]
+    copy = _copy(stats)
+    arrays = [np.array(getattr(copy, f.name)) for f in ARRAYS]
     for f, values in zip(ARRAYS, arrays, strict=True):
         if f.name in ("block_sums", "block_squares"):
             values *= factor
