@@ -31,12 +31,13 @@ import math
 import statistics
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from optimizer.config import RunConfig
-from optimizer.evaluation import STRESS, TRAIN, NoSeries
+from optimizer.evaluation import STRESS, TRAIN, NoSeries, default_workers
 from optimizer.ledger import Ledger, ParamsKey
 from optimizer.robustness import (
     deflated_sharpe_ratio,
@@ -111,38 +112,52 @@ class RunRobustness:
 
     def analyse(self, members: Sequence[Any]) -> dict[str, Any]:
         """``{"run": {...}, "members": {id: {...}}}`` for the elite ``members``
-        (individuals with ids, best first)."""
+        (individuals with ids, best first). The members' Monte Carlo runs on threads
+        (one per CPU; numpy and its compiled walk release the GIL) beside the PBO and
+        the neighbours' evaluations: it needs neither, and each member's figures
+        depend on its trades alone."""
         started = time.perf_counter()
-        run = self.run_statistics()
-        neighbours, stress = self._evaluate(members)
-        settings = self.config.robustness
-        out = {}
-        for ind in members:
-            stats = self.ledger.stats[ind.id]
-            member = {
-                "dsr": _number(deflated_sharpe_ratio(stats.sharpe_per_bar, stats.bars, stats.returns_skewness,
-                                                     stats.returns_kurtosis, run["trials"], run["trials_variance"]))
-                       if run["trials"] else None,  # no evaluation succeeded: nothing to deflate against
-                "psr": _number(probabilistic_sharpe_ratio(stats.sharpe_per_bar, stats.bars, stats.returns_skewness,
-                                                          stats.returns_kurtosis)),
-                "min_track_record": _number(min_track_record_length(stats.sharpe_per_bar, stats.returns_skewness,
-                                                                    stats.returns_kurtosis)),
-            }  # fmt: skip
-            member.update(self._neighbourhood(stats, neighbours[ind.id]))
-            returns = trade_returns(stats)
-            seed = monte_carlo_seed(self.config.ga.seed, returns)
-            mc = (monte_carlo(returns, settings.monte_carlo, seed, settings.ruin_drawdown)
-                  if settings.monte_carlo and len(returns) else {})  # fmt: skip
-            member["mc_return_pct"] = mc.get("mc_return_pct")
-            member["mc_drawdown_pct"] = mc.get("mc_drawdown_pct")
-            member["ruin_probability"] = mc.get("ruin_probability")
-            member["mc_fan"] = mc.get("fan")
-            stressed = stress.get(ind.id)
-            member["stress_return_pct"] = None if stressed is None or stressed.failed else stressed.total_return_pct
-            out[str(ind.id)] = member
+        threads = ThreadPoolExecutor(max_workers=max(1, min(len(members), default_workers())))
+        try:
+            # The trades are read here: a thread touches no statistics object (their arrays unpack lazily).
+            carlo = {ind.id: threads.submit(self._monte_carlo, trade_returns(self.ledger.stats[ind.id]))
+                     for ind in members}  # fmt: skip
+            run = self.run_statistics()
+            neighbours, stress = self._evaluate(members)
+            out = {}
+            for ind in members:
+                stats = self.ledger.stats[ind.id]
+                member = {
+                    "dsr": _number(deflated_sharpe_ratio(stats.sharpe_per_bar, stats.bars, stats.returns_skewness,
+                                                         stats.returns_kurtosis, run["trials"], run["trials_variance"]))
+                           if run["trials"] else None,  # no evaluation succeeded: nothing to deflate against
+                    "psr": _number(probabilistic_sharpe_ratio(stats.sharpe_per_bar, stats.bars, stats.returns_skewness,
+                                                              stats.returns_kurtosis)),
+                    "min_track_record": _number(min_track_record_length(stats.sharpe_per_bar, stats.returns_skewness,
+                                                                        stats.returns_kurtosis)),
+                }  # fmt: skip
+                member.update(self._neighbourhood(stats, neighbours[ind.id]))
+                mc = carlo[ind.id].result()
+                member["mc_return_pct"] = mc.get("mc_return_pct")
+                member["mc_drawdown_pct"] = mc.get("mc_drawdown_pct")
+                member["ruin_probability"] = mc.get("ruin_probability")
+                member["mc_fan"] = mc.get("fan")
+                stressed = stress.get(ind.id)
+                member["stress_return_pct"] = None if stressed is None or stressed.failed else stressed.total_return_pct
+                out[str(ind.id)] = member
+        finally:
+            threads.shutdown(cancel_futures=True)  # an interrupted analysis does not wait for the others
         self.seconds = time.perf_counter() - started
         log.info("robustness of %d elite members in %.2f s", len(members), self.seconds)
         return {"run": run, "members": out}
+
+    def _monte_carlo(self, returns: np.ndarray) -> dict[str, Any]:
+        """The Monte Carlo of one member's trade returns (empty without trades or with it off)."""
+        settings = self.config.robustness
+        if not settings.monte_carlo or not len(returns):
+            return {}
+        return monte_carlo(returns, settings.monte_carlo, monte_carlo_seed(self.config.ga.seed, returns),
+                           settings.ruin_drawdown)  # fmt: skip
 
     # ------------------------------------------------------------------ run
     def run_statistics(self) -> dict[str, Any]:

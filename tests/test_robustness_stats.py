@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from scipy import stats as sstats
 
 from optimizer.robustness import (
+    FAN_POINTS,
     block_sums,
+    compound_paths,
     deflated_sharpe_ratio,
     expected_max_sharpe,
     min_track_record_length,
@@ -23,7 +25,8 @@ from optimizer.robustness import (
     returns_moments,
     split_halves,
 )
-from optimizer.robustness.cscv import distinct_columns
+from optimizer.robustness.cscv import _subset_sums, distinct_columns
+from optimizer.robustness.montecarlo import _CHUNK_ELEMENTS
 
 # --- Probabilistic and Deflated Sharpe Ratios -------------------------------------------------
 
@@ -422,3 +425,66 @@ def test_monte_carlo_edges_and_errors():
         monte_carlo(np.array([0.1]), resamples=0)
     with pytest.raises(ValueError, match="ruin_drawdown"):
         monte_carlo(np.array([0.1]), ruin_drawdown=0.0)
+
+
+def _monte_carlo_reference(trade_returns, resamples, seed, ruin_drawdown):
+    """The same draws as `monte_carlo`, walked the plain way: every path as a matrix
+    (`compound_paths`), its drawdown from numpy's running maximum, each percentile apart."""
+    values = np.asarray(trade_returns, dtype=np.float64)
+    trades = len(values)
+    marks = np.unique(np.linspace(0, trades, min(trades + 1, FAN_POINTS)).round().astype(np.int64))
+    shuffle_rng, boot_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    drawdowns, shuffled, boot, fan = [], [], [], []
+    step = max(1, _CHUNK_ELEMENTS // max(trades, 1))
+    for start in range(0, resamples, step):
+        rows = min(step, resamples - start)
+        paths = compound_paths(shuffle_rng.permuted(np.broadcast_to(values, (rows, trades)), axis=1))
+        drawdowns.append((1.0 - paths / np.maximum.accumulate(paths, axis=1)).max(axis=1))
+        shuffled.append(paths[:, -1])
+        drawn = values[boot_rng.integers(0, trades, size=(rows, trades))] if trades else np.zeros((rows, 0))
+        paths = compound_paths(drawn)
+        boot.append(paths[:, -1])
+        fan.append(paths[:, marks])
+    drawdowns, shuffled, boot = (np.concatenate(x) for x in (drawdowns, shuffled, boot))
+    bands = np.percentile(np.vstack(fan), (5.0, 50.0, 95.0), axis=0)
+
+    def percentiles(x):
+        return [float(v) * 100.0 for v in np.percentile(x, (5.0, 50.0, 95.0))]
+
+    return {
+        "mc_return_pct": percentiles(boot - 1.0),
+        "mc_drawdown_pct": percentiles(drawdowns),
+        "ruin_probability": float(np.count_nonzero(drawdowns >= ruin_drawdown - 1e-12) / resamples),
+        "shuffle_return_pct": percentiles(shuffled - 1.0),
+        "final_return_pct": (float(np.prod(1.0 + values)) - 1.0) * 100.0,
+        "fan": {"trade": marks.tolist(), "p5": bands[0].tolist(), "p50": bands[1].tolist(), "p95": bands[2].tolist()},
+        "resamples": resamples,
+        "trades": trades,
+        "seed": seed,
+    }
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflowing case's inf / inf
+@pytest.mark.parametrize("trades", [0, 1, 2, 7, 99, 100, 101, 400, 3000])
+@pytest.mark.parametrize("resamples", [1, 10, 1000])
+def test_monte_carlo_equals_the_plain_reference(trades, resamples):
+    rng = np.random.default_rng(trades * 7 + resamples)
+    cases = [rng.normal(0.001, 0.05, trades).clip(-1.0, None), np.full(trades, 1e300)]  # 1e300: paths overflow to inf
+    if trades > 2:
+        cases.append(np.r_[rng.normal(0.0, 0.01, trades - 1), -1.0])  # a total loss: the path ends at 0
+    for seed, values in enumerate(cases):
+        expected = _monte_carlo_reference(values, resamples, seed, 0.3)
+        # repr: equal bit for bit, NaN included (a path that overflows has inf / inf drawdowns)
+        assert repr(monte_carlo(values, resamples, seed, 0.3)) == repr(expected)
+
+
+def test_subset_sums_hold_every_subset():
+    values = np.random.default_rng(4).normal(size=(6, 9))
+    sums = _subset_sums(values)
+    assert sums.shape == (64, 9) and not sums[0].any()
+    for m in range(64):
+        rows = [i for i in range(6) if m >> i & 1]
+        assert sums[m] == pytest.approx(values[rows].sum(axis=0), rel=1e-12, abs=1e-12)
+        if len(rows) == 1:
+            assert (sums[m] == values[rows[0]]).all()  # one row: itself, exactly
+    assert (_subset_sums(values[:, :1]) == sums[:, :1]).all()  # a column is summed alone (one window's counts)

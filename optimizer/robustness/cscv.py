@@ -76,13 +76,24 @@ def check_blocks(blocks: int) -> None:
         raise ValueError(f"blocks: {blocks!r} must be an even whole number from 2 to {MAX_BLOCKS}")
 
 
-def _subset_sums(values: np.ndarray) -> np.ndarray:
-    """(2^h x ...) sums of every subset of the h rows of ``values``; subset m holds row i where bit i of m is set."""
-    h = len(values)
-    out = np.zeros((1 << h, *values.shape[1:]))
+@njit(cache=True)
+def _subset_sums(values):  # pragma: no cover - compiled
+    """(2^h x columns) sums of every subset of the h rows of ``values`` (h x columns); subset m
+    holds row i where bit i of m is set, summed as subset m without its lowest bit plus that
+    row. Compiled rather than numpy row by row: the tables are large (2^8 x candidates for 16
+    blocks), and numpy asks for huge pages for them, which a fragmented machine's kernel can
+    take four times as long to fault in as plain pages."""
+    h, columns = values.shape
+    out = np.empty((1 << h, columns))
+    out[0] = 0.0
     for m in range(1, 1 << h):
         low = m & -m
-        out[m] = out[m ^ low] + values[low.bit_length() - 1]
+        row = 0
+        while (1 << row) != low:
+            row += 1
+        rest = m ^ low
+        for j in range(columns):
+            out[m, j] = out[rest, j] + values[row, j]
     return out
 
 

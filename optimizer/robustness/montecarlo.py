@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 FAN_POINTS = 100
 PERCENTILES = (5.0, 50.0, 95.0)
@@ -42,10 +43,36 @@ def compound_paths(trade_returns: np.ndarray) -> np.ndarray:
     return paths
 
 
-def _max_drawdowns(paths: np.ndarray) -> np.ndarray:
-    """Each path's largest fall below its running peak (the start 1.0 included), a fraction."""
-    peaks = np.maximum.accumulate(paths, axis=1)
-    return (1.0 - paths / peaks).max(axis=1)
+@njit(cache=True, nogil=True)
+def _walk(returns, marks, final, drawdowns, fan, offset):  # pragma: no cover - compiled
+    """Walk each row of ``returns`` (resamples x trades) as an equity path from 1.0, once:
+    its final equity into ``final[offset + row]``, its largest fall below the running peak
+    (the start included; a fraction) into ``drawdowns[offset + row]`` and its equity after
+    ``marks[i]`` trades into ``fan[i, offset + row]``. The same products, peaks and ratios,
+    in the same order, as `compound_paths` with numpy's accumulations (a NaN propagates as
+    in ``maximum.accumulate`` and ``max``)."""
+    rows, trades = returns.shape
+    points = min(len(marks), fan.shape[0])  # no fan: nothing to mark
+    for row in range(rows):
+        path = 1.0
+        peak = 1.0
+        deepest = 0.0
+        mark = 0
+        while mark < points and marks[mark] == 0:
+            fan[mark, offset + row] = path
+            mark += 1
+        for t in range(trades):
+            path = path * (1.0 + returns[row, t])
+            if path > peak or path != path or peak != peak:
+                peak = path if peak == peak else peak
+            fall = 1.0 - path / peak
+            if fall > deepest or fall != fall or deepest != deepest:
+                deepest = fall if deepest == deepest else deepest
+            while mark < points and marks[mark] == t + 1:
+                fan[mark, offset + row] = path
+                mark += 1
+        final[offset + row] = path
+        drawdowns[offset + row] = deepest
 
 
 def _checked(trade_returns: np.ndarray, resamples: int, ruin_drawdown: float) -> np.ndarray:
@@ -62,10 +89,6 @@ def _checked(trade_returns: np.ndarray, resamples: int, ruin_drawdown: float) ->
     if not 0.0 < ruin_drawdown <= 1.0:
         raise ValueError(f"ruin_drawdown: {ruin_drawdown!r} must be a fraction in (0, 1] (0.5 = a 50 % drawdown)")
     return values
-
-
-def _percentiles(values: np.ndarray, scale: float = 100.0) -> list[float]:
-    return [float(v) * scale for v in np.percentile(values, PERCENTILES)]
 
 
 def monte_carlo(
@@ -90,25 +113,27 @@ def monte_carlo(
     drawdowns = np.empty(resamples)
     shuffled_final = np.empty(resamples)
     boot_final = np.empty(resamples)
-    fan = np.empty((resamples, len(marks)))
+    boot_drawdowns = np.empty(resamples)  # not reported: the bootstrap's paths give its fan
+    fan = np.empty((len(marks), resamples))  # a row per mark: numpy's percentile reads each contiguously
+    no_fan = np.empty((0, resamples))
     step = max(1, _CHUNK_ELEMENTS // max(trades, 1))
     for start in range(0, resamples, step):
         rows = min(step, resamples - start)
-        done = slice(start, start + rows)
         order = shuffle_rng.permuted(np.broadcast_to(values, (rows, trades)), axis=1)
-        paths = compound_paths(order)
-        drawdowns[done] = _max_drawdowns(paths)
-        shuffled_final[done] = paths[:, -1]
+        _walk(order, marks, shuffled_final, drawdowns, no_fan, start)
         drawn = values[boot_rng.integers(0, trades, size=(rows, trades))] if trades else np.zeros((rows, 0))
-        paths = compound_paths(drawn)
-        boot_final[done] = paths[:, -1]
-        fan[done] = paths[:, marks]
-    bands = np.percentile(fan, PERCENTILES, axis=0)
+        _walk(drawn, marks, boot_final, boot_drawdowns, fan, start)
+    returns_pct, drawdown_pct, shuffled_pct = (
+        [float(v) for v in row]
+        for row in np.percentile(np.stack((boot_final - 1.0, drawdowns, shuffled_final - 1.0)), PERCENTILES, axis=1).T
+        * 100.0
+    )
+    bands = np.percentile(fan, PERCENTILES, axis=1)
     return {
-        "mc_return_pct": _percentiles(boot_final - 1.0),
-        "mc_drawdown_pct": _percentiles(drawdowns),
+        "mc_return_pct": returns_pct,
+        "mc_drawdown_pct": drawdown_pct,
         "ruin_probability": float(np.count_nonzero(drawdowns >= ruin_drawdown - _RUIN_ROUNDING) / resamples),
-        "shuffle_return_pct": _percentiles(shuffled_final - 1.0),
+        "shuffle_return_pct": shuffled_pct,
         "final_return_pct": (float(np.prod(1.0 + values)) - 1.0) * 100.0,
         "fan": {
             "trade": marks.tolist(),

@@ -28,7 +28,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import norm
+
+# The standard normal's CDF and its inverse: what scipy.stats.norm calls, without its
+# per-call overhead (about 40 us a call; five per elite member).
+from scipy.special import ndtr, ndtri
 
 EULER_GAMMA = float(np.euler_gamma)
 _MOMENT_TOLERANCE = 1e-9
@@ -75,7 +78,7 @@ def probabilistic_sharpe_ratio(
     radicand = sharpe_radicand(sharpe, skewness, kurtosis)
     if radicand <= 0.0:
         return math.nan
-    return float(norm.cdf((sharpe - benchmark) * math.sqrt(bars - 1) / math.sqrt(radicand)))
+    return float(ndtr((sharpe - benchmark) * math.sqrt(bars - 1) / math.sqrt(radicand)))
 
 
 def expected_max_sharpe(trials: int, variance: float) -> float:
@@ -92,7 +95,7 @@ def expected_max_sharpe(trials: int, variance: float) -> float:
         raise ValueError(f"trials_variance: {variance!r} must be a finite number >= 0")
     if trials == 1 or variance == 0.0:
         return 0.0
-    spread = (1.0 - EULER_GAMMA) * norm.ppf(1.0 - 1.0 / trials) + EULER_GAMMA * norm.ppf(1.0 - 1.0 / (trials * math.e))
+    spread = (1.0 - EULER_GAMMA) * ndtri(1.0 - 1.0 / trials) + EULER_GAMMA * ndtri(1.0 - 1.0 / (trials * math.e))
     return float(math.sqrt(variance) * spread)
 
 
@@ -138,4 +141,4 @@ def min_track_record_length(
     radicand = sharpe_radicand(sharpe, skewness, kurtosis)
     if radicand <= 0.0:
         return None
-    return float(1.0 + radicand * (norm.ppf(confidence) / (sharpe - benchmark)) ** 2)
+    return float(1.0 + radicand * (ndtri(confidence) / (sharpe - benchmark)) ** 2)
