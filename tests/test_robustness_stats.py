@@ -25,7 +25,15 @@ from optimizer.robustness import (
     returns_moments,
     split_halves,
 )
-from optimizer.robustness.cscv import _subset_sums, distinct_columns
+from optimizer.robustness.cscv import (
+    TABLE_BYTES,
+    TIE_TOLERANCE,
+    _cscv,
+    _cscv_chunked,
+    _split_masks,
+    _subset_sums,
+    distinct_columns,
+)
 from optimizer.robustness.montecarlo import _CHUNK_ELEMENTS
 
 # --- Probabilistic and Deflated Sharpe Ratios -------------------------------------------------
@@ -488,3 +496,53 @@ def test_subset_sums_hold_every_subset():
         if len(rows) == 1:
             assert (sums[m] == values[rows[0]]).all()  # one row: itself, exactly
     assert (_subset_sums(values[:, :1]) == sums[:, :1]).all()  # a column is summed alone (one window's counts)
+
+
+def _cscv_whole(parts, copies, blocks):
+    h = blocks // 2
+    first = [_subset_sums(p[:h]) for p in parts]
+    second = [_subset_sums(p[h:]) for p in parts]
+    return _cscv(*first, *second, *_split_masks(blocks), copies, TIE_TOLERANCE)
+
+
+@pytest.mark.parametrize("trial", range(24))
+def test_chunked_cscv_equals_the_whole_tables(trial):
+    """The chunked walk (bounded memory) selects, ties and ranks as the whole tables do, bit for bit."""
+    rng = np.random.default_rng(trial)
+    blocks = int(rng.choice([2, 4, 8, 16]))
+    candidates = int(rng.integers(2, 50))
+    returns = rng.normal(0.0, 0.01, size=(blocks * int(rng.integers(3, 10)), candidates))
+    if trial % 3 == 0:  # exact ties: repeated and flat candidates
+        returns[:, 1::3] = returns[:, [0]]
+        returns[:, 2::5] = 0.0
+    elif trial % 3 == 1:
+        returns = np.round(returns, 3)  # coarse returns: ties within the tolerance
+    sums, squares, counts = block_sums(returns, blocks)
+    counts = counts.astype(np.float64)
+    if trial % 4 == 2:  # per-candidate windows
+        counts = counts + (np.arange(candidates) % 2)
+    keep, copies = distinct_columns(sums, squares, counts)
+    if trial % 2:  # every column, ties included
+        keep, copies = np.arange(candidates), np.ones(candidates, np.int64)
+    counts = counts[:, :1] if (counts == counts[:, :1]).all() else counts[:, keep]
+    parts = tuple(np.ascontiguousarray(p) for p in (sums[:, keep], squares[:, keep], counts))
+    whole = _cscv_whole(parts, copies, blocks)
+    for chunk in (1, 3, 7, len(keep)):
+        chunked = _cscv_chunked(parts, copies, blocks, chunk)
+        assert all(np.array_equal(a, b) for a, b in zip(whole, chunked, strict=True)), chunk
+
+
+def test_pbo_of_many_candidates_equals_the_whole_tables():
+    """Past `TABLE_BYTES` of subset tables (8,192 distinct candidates at 16 blocks), where
+    `pbo_from_blocks` takes the candidates in chunks, its figures are the whole tables'."""
+    rng = np.random.default_rng(9)
+    sums = rng.normal(0.0, 0.05, size=(16, 9000))
+    squares = sums**2 / 300 + rng.random((16, 9000)) * 1e-3
+    counts = np.full(16, 300)
+    found = pbo_from_blocks(sums, squares, counts)
+    omega, is_sharpe, oos_sharpe, chosen = _cscv_whole((sums, squares, np.full((16, 1), 300.0)),
+                                                       np.ones(9000, np.int64), 16)  # fmt: skip
+    assert TABLE_BYTES < 9000 * 4 * 256 * 8  # the chunked walk's case
+    assert found["logits"] == np.log(omega / (1.0 - omega)).tolist()
+    assert found["is_sharpe"] == is_sharpe.tolist() and found["oos_sharpe"] == oos_sharpe.tolist()
+    assert found["selected"] == chosen.tolist()

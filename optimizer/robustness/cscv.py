@@ -32,8 +32,9 @@ Rules:
 
 Compiled: a half is a subset of the first S/2 blocks joined with a subset of
 the last S/2, so the sums of all 2^(S/2) subsets of each side are computed once
-(4 x 2^(S/2) x candidates floats: 82 MB for 10,000 candidates at S = 16) and
-each half's sums are one addition per candidate. One compiled pass per split
+(4 x 2^(S/2) x candidates floats: 82 MB for 10,000 candidates at S = 16; beyond
+`TABLE_BYTES` the candidates are taken in chunks, `_cscv_chunked`, with the same
+results) and each half's sums are one addition per candidate. One compiled pass per split
 computes both halves' Sharpe ratios, the selection and its rank (a count of the
 candidates below it and tied with it: no sort). A split's out-of-sample half is
 another split's in-sample half (in combinations order, split N - 1 - k is split
@@ -58,6 +59,7 @@ from optimizer.robustness.moments import block_sums
 
 MAX_BLOCKS = 20  # C(20, 10) = 184,756 splits (14 times S = 16's); subset sums 4 x 2^10 x candidates floats
 TIE_TOLERANCE = 1e-9
+TABLE_BYTES = 64 << 20  # the most one CSCV's subset tables take; beyond it, candidates in chunks of a quarter
 _TINY = 1e-300
 
 
@@ -221,6 +223,150 @@ def _cscv(first_s, first_q, first_c, second_s, second_q, second_c, masks_a, mask
     return omegas, chosen_in, chosen_out, selected
 
 
+@njit(cache=True, inline="always")
+def _level(best, tolerance):  # pragma: no cover - compiled
+    """The lowest Sharpe ratio tied with ``best`` (`_choice`'s level)."""
+    return best - tolerance * max(abs(best), _TINY)
+
+
+@njit(cache=True, inline="always")
+def _track(chosen, other, offset, s, best, second, choice, value):  # pragma: no cover - compiled
+    """Split ``s``'s in-sample best (first column of the greatest ``chosen`` value), the best of
+    the others and the best's ``other`` value, carried on over one chunk of columns (global
+    column ``offset`` first): `_pair`'s first pass, a chunk at a time."""
+    start = 0
+    if offset == 0:
+        best[s], second[s], choice[s], value[s] = chosen[0], -np.inf, 0, other[0]
+        start = 1
+    b, sc, ch, v = best[s], second[s], choice[s], value[s]
+    for j in range(start, len(chosen)):
+        x = chosen[j]
+        if x > b:
+            sc, b, ch, v = b, x, offset + j, other[j]
+        elif x > sc:
+            sc = x
+    best[s], second[s], choice[s], value[s] = b, sc, ch, v
+
+
+@njit(cache=True, inline="always")
+def _resolve(chosen, other, offset, s, level, lowest, choice, best, value):  # pragma: no cover - compiled
+    """A tied split's selection over one chunk: among the columns within the tie ``level`` of the
+    best, the lowest ``other`` value (its first column), as `_choice` picks; ``best`` and ``value``
+    take the pick's in-sample and out-of-sample values."""
+    for j in range(len(chosen)):
+        if chosen[j] >= level and other[j] < lowest[s]:
+            lowest[s], choice[s], best[s], value[s] = other[j], offset + j, chosen[j], other[j]
+
+
+@njit(cache=True, inline="always")
+def _settle(chosen, other, offset, copies, s, tied, ranking, levels, lowest, choice, best, value, below, at_most,
+            tolerance):  # pragma: no cover - compiled  # fmt: skip
+    """Split ``s``'s part of `_rank_chunk`."""
+    if tied[s] and not ranking:
+        _resolve(chosen, other, offset, s, levels[s], lowest, choice, best, value)
+    elif tied[s] == ranking:
+        _count(other, copies, s, value, tolerance, below, at_most)
+
+
+@njit(cache=True, inline="always")
+def _count(other, copies, s, value, tolerance, below, at_most):  # pragma: no cover - compiled
+    """The columns of one chunk below and at most split ``s``'s selected ``other`` value
+    (within the tie tolerance), each counted ``copies`` times: `_pair`'s second pass."""
+    v = value[s]
+    margin = tolerance * max(abs(v), _TINY)
+    low = high = 0
+    for j in range(len(other)):
+        x = other[j]
+        if x < v - margin:
+            low += copies[j]
+        if x <= v + margin:
+            high += copies[j]
+    below[s] += low
+    at_most[s] += high
+
+
+@njit(cache=True, parallel=True)
+def _select_chunk(first_s, first_q, first_c, second_s, second_q, second_c, masks_a, masks_b, offset,
+                  best, second, choice, value):  # pragma: no cover - compiled  # fmt: skip
+    """Pass 1 of the chunked CSCV over one chunk of columns (``offset`` its first): every split's
+    running in-sample best, the best of the others, its column and out-of-sample value."""
+    splits = len(masks_a)
+    columns = first_s.shape[1]
+    full = first_s.shape[0] - 1
+    for k in prange(splits // 2):
+        a, b = masks_a[k], masks_b[k]
+        inside = np.empty(columns)
+        outside = np.empty(columns)
+        _half_sharpe(a, b, first_s, first_q, first_c, second_s, second_q, second_c, inside)
+        _half_sharpe(full - a, full - b, first_s, first_q, first_c, second_s, second_q, second_c, outside)
+        _track(inside, outside, offset, k, best, second, choice, value)
+        _track(outside, inside, offset, splits - 1 - k, best, second, choice, value)
+
+
+@njit(cache=True, parallel=True)
+def _rank_chunk(first_s, first_q, first_c, second_s, second_q, second_c, masks_a, masks_b, offset, copies,
+                tied, ranking, levels, lowest, choice, best, value, below, at_most, tolerance):  # pragma: no cover  # fmt: skip
+    """Pass 2 (``ranking`` False) or 3 (True) of the chunked CSCV over one chunk of columns: pass 2
+    resolves the tied splits' selections and counts the ranks of the others; pass 3 (only when a
+    split was tied) counts the tied splits' ranks."""
+    splits = len(masks_a)
+    columns = first_s.shape[1]
+    full = first_s.shape[0] - 1
+    for k in prange(splits // 2):
+        a, b = masks_a[k], masks_b[k]
+        inside = np.empty(columns)
+        outside = np.empty(columns)
+        _half_sharpe(a, b, first_s, first_q, first_c, second_s, second_q, second_c, inside)
+        _half_sharpe(full - a, full - b, first_s, first_q, first_c, second_s, second_q, second_c, outside)
+        _settle(inside, outside, offset, copies, k, tied, ranking, levels, lowest, choice, best, value, below,
+                at_most, tolerance)  # fmt: skip
+        _settle(outside, inside, offset, copies, splits - 1 - k, tied, ranking, levels, lowest, choice, best, value,
+                below, at_most, tolerance)  # fmt: skip
+
+
+def _cscv_chunked(
+    parts: tuple[np.ndarray, np.ndarray, np.ndarray], copies: np.ndarray, blocks: int, chunk: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_cscv`'s results from the distinct columns' (sums, squares, counts) ``parts`` taken
+    ``chunk`` columns at a time, so that the subset tables stay at 4 x 2^(S/2) x ``chunk``
+    floats whatever the candidates: pass 1 finds every split's in-sample best column by
+    column in order (the same rule, so the same column), pass 2 resolves the splits whose
+    best is tied and ranks the others' selections, pass 3 (only after a tie) ranks the tied
+    splits'. Each half's Sharpe ratios are computed two or three times instead of once: the
+    price of a bounded memory, paid only by runs whose tables would outgrow `TABLE_BYTES`
+    (8,192 distinct candidates at S = 16; 16 % slower at 50,000, which the whole tables would
+    hold in 410 MB: a chunk's tables stay in the caches)."""
+    h = blocks // 2
+    masks_a, masks_b = _split_masks(blocks)
+    splits = len(masks_a)
+    columns = parts[0].shape[1]
+    shared_counts = parts[2].shape[1] == 1
+    counts_tables = (_subset_sums(parts[2][:h]), _subset_sums(parts[2][h:])) if shared_counts else None
+
+    def tables(start: int, stop: int) -> list[np.ndarray]:
+        sums, squares = parts[0][:, start:stop], parts[1][:, start:stop]
+        counts = counts_tables if counts_tables is not None else (_subset_sums(parts[2][:h, start:stop]),
+                                                                  _subset_sums(parts[2][h:, start:stop]))  # fmt: skip
+        return [_subset_sums(sums[:h]), _subset_sums(squares[:h]), counts[0],
+                _subset_sums(sums[h:]), _subset_sums(squares[h:]), counts[1]]  # fmt: skip
+
+    best, second, value = np.empty(splits), np.empty(splits), np.empty(splits)
+    choice = np.empty(splits, np.int64)
+    chunks = range(0, columns, chunk)
+    for start in chunks:
+        _select_chunk(*tables(start, start + chunk), masks_a, masks_b, start, best, second, choice, value)
+    levels = best - TIE_TOLERANCE * np.maximum(np.abs(best), _TINY)
+    tied = second >= levels
+    lowest = np.full(splits, np.inf)
+    below, at_most = np.zeros(splits, np.int64), np.zeros(splits, np.int64)
+    for ranking in (False, True) if tied.any() else (False,):
+        for start in chunks:
+            _rank_chunk(*tables(start, start + chunk), masks_a, masks_b, start, copies[start : start + chunk], tied,
+                        ranking, levels, lowest, choice, best, value, below, at_most, TIE_TOLERANCE)  # fmt: skip
+    omega = (below + (at_most - below + 1) / 2.0) / (copies.sum() + 1.0)
+    return omega, best, value, choice
+
+
 def _validated(
     block_sums_: np.ndarray, block_squares: np.ndarray, block_counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -296,9 +442,13 @@ def pbo_from_blocks(block_sums: np.ndarray, block_squares: np.ndarray, block_cou
     counts_2d = counts[:, None] if counts.ndim == 1 else counts
     keep, copies = distinct_columns(sums, squares, counts_2d)
     parts = (sums[:, keep], squares[:, keep], counts_2d if counts_2d.shape[1] == 1 else counts_2d[:, keep])
-    first = [_subset_sums(part[:h]) for part in parts]
-    second = [_subset_sums(part[h:]) for part in parts]
-    omega, is_sharpe, oos_sharpe, chosen = _cscv(*first, *second, *_split_masks(blocks), copies, TIE_TOLERANCE)
+    per_column = (4 if counts_2d.shape[1] == 1 else 6) * (1 << h) * 8  # bytes of its subset tables' columns
+    if len(keep) * per_column <= TABLE_BYTES:
+        first = [_subset_sums(part[:h]) for part in parts]
+        second = [_subset_sums(part[h:]) for part in parts]
+        omega, is_sharpe, oos_sharpe, chosen = _cscv(*first, *second, *_split_masks(blocks), copies, TIE_TOLERANCE)
+    else:
+        omega, is_sharpe, oos_sharpe, chosen = _cscv_chunked(parts, copies, blocks, TABLE_BYTES // 4 // per_column)
     selected = keep[chosen]
     logits = np.log(omega / (1.0 - omega))
     splits = len(logits)
