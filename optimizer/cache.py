@@ -25,6 +25,16 @@ class ArrayCache:
         self.hits = 0
         self.misses = 0
 
+    def lookup(self, key: Hashable) -> object | None:
+        """The cached value of ``key`` (a hit, as `get` counts it), or None without
+        counting anything (the caller's `get` will count the miss)."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry[0]
+
     def get(self, key: Hashable, compute: Callable[[], object]) -> object:
         """The cached value of ``key``, computing and storing it on a miss."""
         entry = self._entries.get(key)

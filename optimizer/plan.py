@@ -28,7 +28,7 @@ from optimizer.objectives import fitness_of
 from optimizer.one_pass import LONG_ENTRY, LONG_EXIT, OUT, SHORT_ENTRY, SHORT_EXIT, period_ends, run_pass
 from optimizer.periods import EVERY_DAY, NS_PER_DAY, YEAR_DAYS, periods_per_year
 from optimizer.robustness.moments import FLAT_TOLERANCE
-from optimizer.signals import compute_signal
+from optimizer.signals import compute_signal, signal_key
 from optimizer.stats import EQUITY_POINTS, MIN_CAGR_DAYS, MIN_RETURN_PERIODS, IndividualStats
 from optimizer.stats_codec import FIELDS, HEAD_FIELDS, Group
 from optimizer.stats_kernels import annualized_ratio
@@ -73,10 +73,10 @@ class EvaluationPlan:
         candles = market.candles
         self._prices = (candles.open, candles.high, candles.low, candles.close, market.day_end, candles.time)
         signals, rules, direction, scalars = builder.template()
-        self._signals = [
-            (kind, tf, candle_type, tuple((key, *_slot(v)) for key, v in items))
-            for _, kind, tf, candle_type, items in signals
-        ]
+        self._signals = []  # (kind, timeframe, candle type, parameter slots, the same sorted by name: the cache key's order)
+        for _, kind, tf, candle_type, items in signals:
+            slots = tuple((key, *_slot(v)) for key, v in items)
+            self._signals.append((kind, tf, candle_type, slots, tuple(sorted(slots, key=lambda slot: slot[0]))))
         index = {name: i for i, (name, *_rest) in enumerate(signals)}
         short = direction == "short"
         by_side = {
@@ -93,6 +93,15 @@ class EvaluationPlan:
             weights, threshold = rule
             self._rules.append((tuple(index[name] for name, _ in weights), tuple(_slot(w) for _, w in weights),
                                 _slot(threshold)))  # fmt: skip
+        # A rule whose weights and threshold are all fixed: (weights, their sum, threshold) made once
+        # (None: made per evaluation by `_rule`; a fixed rule that never fires is None in `_rules`).
+        self._fixed_rules: list[tuple | None] = []
+        for r, rule in enumerate(self._rules):
+            fixed = rule is not None and not any(gene for gene, _ in (*rule[1], rule[2]))
+            made = _rule(rule, [None] * (max(rule[0]) + 1), {}) if fixed else None
+            if fixed and made is None:
+                self._rules[r] = None
+            self._fixed_rules.append(made[1:] if made is not None else None)
         self._scalars = {key: _slot(v) for key, v in scalars.items()}
         time = candles.time[engine.start : engine.stop]
         self._span_days = (int(time[-1]) + market.bar_ns - int(time[0])) / NS_PER_DAY
@@ -118,14 +127,25 @@ class EvaluationPlan:
         configuration's objective order."""
         market, cache = self._market, self._cache
         arrays = []
-        for kind, tf, candle_type, items in self._signals:
-            values = compute_signal(market, kind, {key: params[x] if g else x for key, g, x in items}, tf,
-                                    candle_type, cache)  # fmt: skip
+        for kind, tf, candle_type, items, ordered in self._signals:
+            # A hit without building compute_signal's arguments (its key from the slots in name order).
+            values = cache.lookup(signal_key(market, kind, tuple([(key, params[x] if g else x) for key, g, x in ordered]),
+                                             tf, candle_type))  # fmt: skip
+            if values is None:
+                values = compute_signal(market, kind, {key: params[x] if g else x for key, g, x in items}, tf,
+                                        candle_type, cache)  # fmt: skip
             if values.dtype != np.float64 or not values.flags.c_contiguous:  # a plugin's own array type
                 values = np.ascontiguousarray(values, np.float64)
             arrays.append(values)
         s = {key: params[x] if g else x for key, (g, x) in self._scalars.items()}
-        rules = [None if rule is None else _rule(rule, arrays, params) for rule in self._rules]
+        rules = []
+        for rule, fixed in zip(self._rules, self._fixed_rules, strict=True):
+            if rule is None:
+                rules.append(None)
+            elif fixed is not None:
+                rules.append((tuple([arrays[i] for i in rule[0]]), *fixed))
+            else:
+                rules.append(_rule(rule, arrays, params))
         scratch = self._take_scratch()
         returns, ti, tf_ = scratch
         try:

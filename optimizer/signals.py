@@ -299,7 +299,6 @@ def compute_signal(
     """A signal's values on the base bars (float64 in [0, 1]), cached by its
     kind, parameters, timeframe and candle type."""
     spec = SIGNAL_KINDS[kind]
-    key_params = tuple(sorted(params.items()))
     tf = None if tf_ns == market.bar_ns else tf_ns
 
     def compute() -> np.ndarray:
@@ -308,7 +307,15 @@ def compute_signal(
         visible = market.visible(tf)
         return values if visible is None else to_base(values, visible, spec.event)
 
-    return cache.get(("signal", kind, key_params, tf or market.bar_ns, candle_type), compute)
+    return cache.get(signal_key(market, kind, tuple(sorted(params.items())), tf_ns, candle_type), compute)
+
+
+def signal_key(
+    market: MarketData, kind: str, sorted_params: tuple[tuple[str, float], ...], tf_ns: int | None, candle_type: str
+) -> tuple:
+    """The cache key of a signal (see `compute_signal`); ``sorted_params`` its
+    ``(name, value)`` pairs sorted by name."""
+    return "signal", kind, sorted_params, tf_ns or market.bar_ns, candle_type
 
 
 def register_signal_kind(kind: SignalKind) -> None:

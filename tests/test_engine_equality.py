@@ -126,6 +126,11 @@ DAILY_SESSIONS = {
 }  # fmt: skip
 
 
+# Fixed weights summing to 0: a rule that never fires (the plan drops it once, not per evaluation).
+NEVER_SHORT_EXIT = copy.deepcopy(BOTH)
+NEVER_SHORT_EXIT["strategy"]["exit_short"] = {"weights": {"up": 0.0, "low": 0.0}, "threshold": 0.5}
+
+
 def _cases() -> list[tuple[str, dict, Path, tuple[float, float] | None]]:
     """(name, configuration, data file, window as fractions of the bars or None)."""
     cases = []
@@ -136,6 +141,7 @@ def _cases() -> list[tuple[str, dict, Path, tuple[float, float] | None]]:
         ("both", BOTH, EURUSD, None),
         ("both-test-window", BOTH, EURUSD, (0.6, 1.0)),
         ("both-400-bars", BOTH, EURUSD, (0.5, 0.58)),  # fewer bars than equity points: every bar is a point
+        ("never-exit-short", NEVER_SHORT_EXIT, EURUSD, None),
         ("intraday-short", INTRADAY_SHORT, BTC, None),
         ("intraday-train-window", INTRADAY_SHORT, BTC, (0.0, 0.7)),
         ("daily-sessions", DAILY_SESSIONS, GOOG, None),
