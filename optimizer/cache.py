@@ -28,19 +28,21 @@ class ArrayCache:
     def lookup(self, key: Hashable) -> object | None:
         """The cached value of ``key`` (a hit, as `get` counts it), or None without
         counting anything (the caller's `get` will count the miss)."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return entry[0]
+        entry = self._hit(key)
+        return None if entry is None else entry[0]
 
-    def get(self, key: Hashable, compute: Callable[[], object]) -> object:
-        """The cached value of ``key``, computing and storing it on a miss."""
+    def _hit(self, key: Hashable) -> tuple[object, int] | None:
+        """``key``'s entry, counted as a hit and made the most recent; None if absent."""
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
             self.hits += 1
+        return entry
+
+    def get(self, key: Hashable, compute: Callable[[], object]) -> object:
+        """The cached value of ``key``, computing and storing it on a miss."""
+        entry = self._hit(key)
+        if entry is not None:
             return entry[0]
         self.misses += 1
         value = compute()

@@ -51,7 +51,6 @@ from optimizer.backtest import (
 )
 from optimizer.compiled_cache import drop_stale_cache
 from optimizer.pass_result import pack_result
-from optimizer.periods import _period_of
 
 drop_stale_cache(Path(__file__), (backtest, lanes, pairwise, pass_result, periods, stats))
 
@@ -62,28 +61,6 @@ OUT = (
     "r_mean", "m2", "m3", "m4", "abs_max", "bad_bar", "bad_value",
 )  # fmt: skip
 LONG_ENTRY, LONG_EXIT, SHORT_ENTRY, SHORT_EXIT = range(4)
-
-
-@njit(cache=True)
-def period_ends(time, start, n, bar_ns, every_day):  # pragma: no cover - compiled
-    """Which of the bars ``start:start + n`` (open times ``time``, int64 ns) is the
-    last of its return period, and how many periods the window has:
-    `optimizer.periods.period_returns`' walk, made once per engine. With
-    ``every_day`` and bars of a day or less every calendar day counts."""
-    last = np.zeros(n, np.bool_)
-    count = 0
-    period, end = _period_of(time[start], bar_ns, every_day)
-    first = period
-    for i in range(n):
-        if i + 1 < n and time[start + i + 1] < end:
-            continue
-        last[i] = True
-        count += 1
-        if i + 1 < n:
-            period, end = _period_of(time[start + i + 1], bar_ns, every_day)
-    if every_day and bar_ns <= 86_400 * 10**9:
-        count = period - first + 1
-    return last, count
 
 
 @njit(cache=True)
@@ -193,7 +170,7 @@ def run_pass(
     the rules that never fire left out). NaN ``sl`` / ``tp`` and a None ``trail``
     disable them (without a trailing stop the levels are fixed per position),
     ``max_bars`` 0 means none. ``period_end`` marks the window's bars that end a
-    return period and ``p_count`` counts the periods (`period_ends`). ``returns``
+    return period and ``p_count`` counts the periods (`optimizer.periods.period_ends`). ``returns``
     (n floats) and ``ti`` / ``tf``
     (2n + 1 rows of 4) are scratch. Returns (figures as `OUT`, the packed
     arrays' lengths, the packed arrays).

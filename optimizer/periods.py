@@ -107,3 +107,25 @@ def period_returns(equity, time, bar_ns, every_day):  # pragma: no cover - compi
     mean = total / count
     var = (total_sq - count * mean * mean) / (count - 1)
     return count, mean, np.sqrt(max(var, 0.0)), np.sqrt(down_sq / count)
+
+
+@njit(cache=True)
+def period_ends(time, start, n, bar_ns, every_day):  # pragma: no cover - compiled
+    """Which of the bars ``start:start + n`` (open times ``time``, int64 ns) is the
+    last of its return period, and how many periods the window has:
+    `period_returns`' walk, made once per engine. With
+    ``every_day`` and bars of a day or less every calendar day counts."""
+    last = np.zeros(n, np.bool_)
+    count = 0
+    period, end = _period_of(time[start], bar_ns, every_day)
+    first = period
+    for i in range(n):
+        if i + 1 < n and time[start + i + 1] < end:
+            continue
+        last[i] = True
+        count += 1
+        if i + 1 < n:
+            period, end = _period_of(time[start + i + 1], bar_ns, every_day)
+    if every_day and bar_ns <= NS_PER_DAY:
+        count = period - first + 1
+    return last, count

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optimizer.objectives import fitness_of
-from optimizer.one_pass import LONG_ENTRY, LONG_EXIT, OUT, SHORT_ENTRY, SHORT_EXIT, period_ends, run_pass
-from optimizer.periods import EVERY_DAY, NS_PER_DAY, YEAR_DAYS, periods_per_year
+from optimizer.one_pass import LONG_ENTRY, LONG_EXIT, OUT, SHORT_ENTRY, SHORT_EXIT, run_pass
+from optimizer.periods import EVERY_DAY, NS_PER_DAY, YEAR_DAYS, period_ends, periods_per_year
 from optimizer.robustness.moments import FLAT_TOLERANCE
 from optimizer.signals import compute_signal, signal_key
 from optimizer.stats import EQUITY_POINTS, MIN_CAGR_DAYS, MIN_RETURN_PERIODS, IndividualStats
@@ -98,10 +98,10 @@ class EvaluationPlan:
         self._fixed_rules: list[tuple | None] = []
         for r, rule in enumerate(self._rules):
             fixed = rule is not None and not any(gene for gene, _ in (*rule[1], rule[2]))
-            made = _rule(rule, [None] * (max(rule[0]) + 1), {}) if fixed else None
+            made = _rule_scalars(rule, {}) if fixed else None
             if fixed and made is None:
                 self._rules[r] = None
-            self._fixed_rules.append(made[1:] if made is not None else None)
+            self._fixed_rules.append(made)
         self._scalars = {key: _slot(v) for key, v in scalars.items()}
         time = candles.time[engine.start : engine.stop]
         self._span_days = (int(time[-1]) + market.bar_ns - int(time[0])) / NS_PER_DAY
@@ -235,14 +235,21 @@ class EvaluationPlan:
 def _rule(rule: tuple, arrays: list[np.ndarray], params: Mapping[str, Any]) -> tuple | None:
     """A rule as `run_pass` takes it: (signal arrays, weights, their sum, threshold),
     or None when its weights sum to no more than 0 (it never fires)."""
-    indices, weight_slots, threshold = rule
+    scalars = _rule_scalars(rule, params)
+    return None if scalars is None else (tuple(arrays[i] for i in rule[0]), *scalars)
+
+
+def _rule_scalars(rule: tuple, params: Mapping[str, Any]) -> tuple | None:
+    """A rule's (weights, their sum, threshold), or None when the weights sum to no
+    more than 0."""
+    _, weight_slots, threshold = rule
     weights = tuple(float(_get(params, slot)) for slot in weight_slots)
     total = 0.0
     for weight in weights:  # summed in the rule's order, as the kernel's score is
         total += weight
     if not total > 0.0:
         return None
-    return tuple(arrays[i] for i in indices), weights, total, float(_get(params, threshold))
+    return weights, total, float(_get(params, threshold))
 
 
 def warm_up_pass(close: np.ndarray, signal: np.ndarray, time: np.ndarray) -> None:
