@@ -12,6 +12,7 @@ a run goes on.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,9 @@ class StatusBoard:
         self.publish = publish
         self._status: dict[int, dict[str, Any]] = {}
         self._announced: dict[int, dict[str, Any]] = {}  # the last run_status published of each run
+        # A status read from the database and kept is one step: a run deleted (and forgotten) by
+        # a request thread meanwhile is not brought back by the supervisor's late announcement.
+        self._lock = threading.Lock()
 
     def get(self, run_id: int) -> dict[str, Any] | None:
         """The run's last announced status (None: none, or forgotten)."""
@@ -38,6 +42,10 @@ class StatusBoard:
 
     def forget(self, run_id: int) -> None:
         """Drop the run's status: the next read goes to the database."""
+        with self._lock:
+            self._drop(run_id)
+
+    def _drop(self, run_id: int) -> None:
         self._status.pop(run_id, None)
         self._announced.pop(run_id, None)
 
@@ -46,18 +54,19 @@ class StatusBoard:
         run: forgotten), unless it is the very record published last (a process's
         message and its end may both announce it). A storage error forgets the
         status and propagates."""
-        try:
-            record = self.store.run(run_id)
-        except Exception:  # the manager's status() reads the database again, not an outdated copy
-            self.forget(run_id)
-            raise
-        if record is None:
-            self.forget(run_id)
-            return
-        self._status[run_id] = record
-        if record == self._announced.get(run_id):
-            return
-        self._announced[run_id] = record
+        with self._lock:
+            try:
+                record = self.store.run(run_id)
+            except Exception:  # the manager's status() reads the database again, not an outdated copy
+                self._drop(run_id)
+                raise
+            if record is None:
+                self._drop(run_id)
+                return
+            self._status[run_id] = record
+            if record == self._announced.get(run_id):
+                return
+            self._announced[run_id] = record
         self.publish("run_status", record, run_id)
 
     def forward(self, run_id: int, active: RunProcess) -> None:
@@ -96,6 +105,7 @@ class StatusBoard:
                          if s["generation"] in wanted]  # fmt: skip
             if summaries:  # one event for the clients that take batches, one each for the others
                 self.publish("generations", {"generations": summaries}, run_id)
-            self._status[run_id] = self.store.run(run_id) or self._status.get(run_id)
+            with self._lock:
+                self._status[run_id] = self.store.run(run_id) or self._status.get(run_id)
         except Exception:  # keep forwarding whatever these generations did
             log.exception("could not publish generations %s to %s of run %s", generations[0], generations[-1], run_id)
