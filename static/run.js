@@ -17,6 +17,10 @@
 
 const summaries = [];        // light generation summaries, in order
 let lastGeneration = 0;
+// The last generation applied whole (its elite's members and the robustness panel read): what
+// `data-drawn` reports, so that a draw scheduled by an earlier generation, run while this one's
+// reads are still out, does not claim it.
+let settled = 0;
 let population = {};         // the last generation's population: gene -> values
 let eliteIds = [];           // best first
 const members = new Map();   // id -> summary statistics
@@ -183,6 +187,7 @@ async function apply(summary) {
   if (applyTies(summary.tie_changes)) membersVersion += 1;
   await readRobustMembers(summary);
   await showRobustness(summary);
+  settled = Math.max(settled, summary.generation);
   scheduleDraw();
 }
 
@@ -224,6 +229,7 @@ function catchUp() {
     if (tied) membersVersion += 1;
     await readRobustMembers(missed[missed.length - 1]);
     await showRobustness(missed[missed.length - 1]);
+    settled = Math.max(settled, missed[missed.length - 1].generation);
     await ready;
     scheduleDraw();
   })().finally(() => { catching = null; });
@@ -350,7 +356,7 @@ function drawAll() {
   if (due("pareto", eliteKey)) drawPareto(elite);
   if (due("parallel", eliteKey)) drawParallel(elite);
   if (due("histograms", `${lastGeneration}|${eliteKey}`)) drawHistograms(elite);
-  document.body.dataset.drawn = String(lastGeneration);  // every chart in view shows this generation
+  document.body.dataset.drawn = String(settled);  // every chart in view shows this generation, read whole
   document.body.dataset.ready = "true";
 }
 
