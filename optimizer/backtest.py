@@ -314,8 +314,8 @@ def _check_stops(pos, entry, best, o, h, lo, sl, tp, trail, trail_act):  # pragm
 
 @njit(cache=True)
 def rule_fires(signals, weights: np.ndarray, threshold: float) -> np.ndarray:  # pragma: no cover - compiled
-    """Per bar, whether the weighted mean of ``signals`` (a tuple of float64
-    arrays in [0, 1]) reaches ``threshold``; never when all weights are zero."""
+    """Per bar, whether the weighted mean of ``signals`` (a tuple of arrays of
+    one dtype, values in [0, 1]) reaches ``threshold``; never when all weights are zero."""
     n = len(signals[0])
     out = np.zeros(n, np.bool_)
     total = 0.0

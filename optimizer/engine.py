@@ -120,4 +120,4 @@ def warm_up_kernels() -> None:
     result = simulate(close, close + 1, close - 1, close, never, up, down, never, never, stop_loss=0.01)
     time = np.arange(64, dtype=np.int64) * 3_600_000_000_000
     compute_stats(result, time, bar_ns=3_600_000_000_000, market_return_pct=0.0)
-    warm_up_pass(close, up, time)
+    warm_up_pass(close, cross_up(fast, slow), time)

@@ -164,7 +164,8 @@ def run_pass(
 
     Prices, ``day_end`` and ``time`` (int64 ns) cover the whole market. Each
     rule (``long_entry`` ...) is ``(signals, weights, total, threshold)``: a
-    tuple of float64 arrays over the whole market, a tuple of as many weights,
+    tuple of signal arrays over the whole market (of one dtype: a built-in kind's
+    uint8 or float64, `optimizer.signals.uniform`), a tuple of as many weights,
     their sum (> 0) and the threshold (`rule`), or None where it never fires
     (numba compiles a kernel per rule shape, with the weights in registers and
     the rules that never fire left out). NaN ``sl`` / ``tp`` and a None ``trail``

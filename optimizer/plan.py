@@ -28,7 +28,7 @@ from optimizer.objectives import fitness_of
 from optimizer.one_pass import LONG_ENTRY, LONG_EXIT, OUT, SHORT_ENTRY, SHORT_EXIT, run_pass
 from optimizer.periods import EVERY_DAY, NS_PER_DAY, YEAR_DAYS, period_ends, periods_per_year
 from optimizer.robustness.moments import FLAT_TOLERANCE
-from optimizer.signals import compute_signal, signal_key
+from optimizer.signals import BUILT_IN_KINDS, compute_signal, signal_key, uniform
 from optimizer.stats import EQUITY_POINTS, MIN_CAGR_DAYS, MIN_RETURN_PERIODS, IndividualStats
 from optimizer.stats_codec import FIELDS, HEAD_FIELDS, Group
 from optimizer.stats_kernels import annualized_ratio
@@ -94,8 +94,11 @@ class EvaluationPlan:
             self._rules.append((tuple(index[name] for name, _ in weights), tuple(_slot(w) for _, w in weights),
                                 _slot(threshold)))  # fmt: skip
         # A rule whose weights and threshold are all fixed: (weights, their sum, threshold) made once
-        # (None: made per evaluation by `_rule`; a fixed rule that never fires is None in `_rules`).
+        # (None: made per evaluation by `_rule_scalars`; a fixed rule that never fires is None in `_rules`).
         self._fixed_rules: list[tuple | None] = []
+        # A rule whose signals mix built-in kinds (uint8) with a plugin's (float64): made uniform per evaluation.
+        self._mixed = [rule is not None and len({self._signals[i][0] in BUILT_IN_KINDS for i in rule[0]}) > 1
+                       for rule in self._rules]  # fmt: skip
         for r, rule in enumerate(self._rules):
             fixed = rule is not None and not any(gene for gene, _ in (*rule[1], rule[2]))
             made = _rule_scalars(rule, {}) if fixed else None
@@ -131,21 +134,22 @@ class EvaluationPlan:
             # A hit without building compute_signal's arguments (its key from the slots in name order).
             values = cache.lookup(signal_key(market, kind, tuple([(key, params[x] if g else x) for key, g, x in ordered]),
                                              tf, candle_type))  # fmt: skip
-            if values is None:
+            if values is None:  # uint8 for a built-in kind, float64 for a plugin's, contiguous
                 values = compute_signal(market, kind, {key: params[x] if g else x for key, g, x in items}, tf,
                                         candle_type, cache)  # fmt: skip
-            if values.dtype != np.float64 or not values.flags.c_contiguous:  # a plugin's own array type
-                values = np.ascontiguousarray(values, np.float64)
             arrays.append(values)
         s = {key: params[x] if g else x for key, (g, x) in self._scalars.items()}
         rules = []
-        for rule, fixed in zip(self._rules, self._fixed_rules, strict=True):
+        for rule, fixed, mixed in zip(self._rules, self._fixed_rules, self._mixed, strict=True):
             if rule is None:
                 rules.append(None)
-            elif fixed is not None:
-                rules.append((tuple([arrays[i] for i in rule[0]]), *fixed))
-            else:
-                rules.append(_rule(rule, arrays, params))
+                continue
+            signals = tuple([arrays[i] for i in rule[0]])
+            if mixed:
+                signals = uniform(signals)
+            if fixed is None:
+                fixed = _rule_scalars(rule, params)
+            rules.append(None if fixed is None else (signals, *fixed))
         scratch = self._take_scratch()
         returns, ti, tf_ = scratch
         try:
@@ -232,13 +236,6 @@ class EvaluationPlan:
         return stats
 
 
-def _rule(rule: tuple, arrays: list[np.ndarray], params: Mapping[str, Any]) -> tuple | None:
-    """A rule as `run_pass` takes it: (signal arrays, weights, their sum, threshold),
-    or None when its weights sum to no more than 0 (it never fires)."""
-    scalars = _rule_scalars(rule, params)
-    return None if scalars is None else (tuple(arrays[i] for i in rule[0]), *scalars)
-
-
 def _rule_scalars(rule: tuple, params: Mapping[str, Any]) -> tuple | None:
     """A rule's (weights, their sum, threshold), or None when the weights sum to no
     more than 0."""
@@ -254,9 +251,10 @@ def _rule_scalars(rule: tuple, params: Mapping[str, Any]) -> tuple | None:
 
 def warm_up_pass(close: np.ndarray, signal: np.ndarray, time: np.ndarray) -> None:
     """Run `run_pass` once on synthetic bars (``close`` prices, one ``signal`` of
-    0/1 floats, int64 ns ``time``) with a one-signal plan: loads its compiled code."""
+    0/1 bytes as a built-in kind's, int64 ns ``time``) with a one-signal plan:
+    loads its compiled code."""
     n = len(close)
     never = np.zeros(n, np.bool_)
-    rule = ((np.asarray(signal, np.float64),), (1.0,), 1.0, 1.0)
+    rule = ((np.asarray(signal, np.uint8),), (1.0,), 1.0, 1.0)
     run_pass(close, close + 1, close - 1, close, never, time, 0, n, rule, rule, None, None, False, 0.0, 0.0, 1.0, 0.01, math.nan, None, 0.0, 0, False,
              *period_ends(time, 0, n, int(time[1] - time[0]), True), EQUITY_POINTS, 4, np.empty(n), np.empty((2 * n + 1, 4), np.int64), np.empty((2 * n + 1, 4)))  # fmt: skip

@@ -21,7 +21,7 @@ import numpy as np
 
 from optimizer.backtest import BacktestResult, rule_fires, simulate
 from optimizer.objectives import fitness_of
-from optimizer.signals import compute_signal
+from optimizer.signals import compute_signal, uniform
 from optimizer.stats import IndividualStats, compute_stats
 from optimizer.strategy import Rule, Strategy
 
@@ -79,6 +79,6 @@ def reference_evaluate(engine: Engine, params: Mapping[str, Any]) -> IndividualS
 def _fires(rule: Rule | None, values: dict[str, np.ndarray], never: np.ndarray) -> np.ndarray:
     if rule is None:
         return never
-    signals = tuple(values[name] for name, _ in rule.weights)
+    signals = uniform(tuple(values[name] for name, _ in rule.weights))
     weights = np.array([weight for _, weight in rule.weights], dtype=np.float64)
     return rule_fires(signals, weights, float(rule.threshold))

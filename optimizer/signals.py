@@ -1,7 +1,9 @@
 """Signal kinds: what each one means, its parameters, and how it is computed.
 
-A signal's value on each bar is in [0, 1] (the kinds here are 0 or 1), evaluated
-at the bar's close. A signal on a higher timeframe is computed on that
+A signal's value on each bar is in [0, 1], evaluated at the bar's close. The
+kinds here are 0 or 1 and held as uint8 (a byte a bar: a worker's cache holds
+eight times as many as of float64, and the kernel reads an eighth of the
+memory); a plugin's kind may return float64 values in [0, 1]. A signal on a higher timeframe is computed on that
 timeframe's candles and seen on a base bar only once its candle has closed:
 a *state* (price above its SMA) holds until the next higher candle closes; an
 *event* (a cross) fires on the first base bar that sees it, once (after a gap in
@@ -94,45 +96,45 @@ class IndicatorSource:
 
 @njit(cache=True)
 def cross_up(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """1.0 where ``a[i-1] <= b[i-1] and a[i] > b[i]`` (all four defined), else 0.0."""
+    """1 where ``a[i-1] <= b[i-1] and a[i] > b[i]`` (all four defined), else 0 (uint8)."""
     n = len(a)
-    out = np.zeros(n)
+    out = np.zeros(n, np.uint8)
     for i in range(1, n):
         if a[i - 1] <= b[i - 1] and a[i] > b[i]:  # comparisons with NaN are False
-            out[i] = 1.0
+            out[i] = 1
     return out
 
 
 @njit(cache=True)
 def above(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """1.0 where ``a[i] > b[i]`` (both defined), else 0.0."""
+    """1 where ``a[i] > b[i]`` (both defined), else 0 (uint8)."""
     n = len(a)
-    out = np.zeros(n)
+    out = np.zeros(n, np.uint8)
     for i in range(n):
         if a[i] > b[i]:
-            out[i] = 1.0
+            out[i] = 1
     return out
 
 
 @njit(cache=True)
 def above_level(a: np.ndarray, level: float) -> np.ndarray:  # pragma: no cover - compiled
-    """1.0 where ``a[i] > level`` (defined), else 0.0."""
+    """1 where ``a[i] > level`` (defined), else 0 (uint8)."""
     n = len(a)
-    out = np.zeros(n)
+    out = np.zeros(n, np.uint8)
     for i in range(n):
         if a[i] > level:
-            out[i] = 1.0
+            out[i] = 1
     return out
 
 
 @njit(cache=True)
 def below_level(a: np.ndarray, level: float) -> np.ndarray:  # pragma: no cover - compiled
-    """1.0 where ``a[i] < level`` (defined), else 0.0."""
+    """1 where ``a[i] < level`` (defined), else 0 (uint8)."""
     n = len(a)
-    out = np.zeros(n)
+    out = np.zeros(n, np.uint8)
     for i in range(n):
         if a[i] < level:
-            out[i] = 1.0
+            out[i] = 1
     return out
 
 
@@ -144,10 +146,10 @@ def to_base(values: np.ndarray, visible: np.ndarray, event: bool) -> np.ndarray:
     state holds the value of the last closed candle. An event fires on the first
     base bar that sees its candle, once: when a gap in the base bars makes several
     candles visible on one bar, that bar takes the largest of their values (an
-    event of any of them fires there, once).
+    event of any of them fires there, once). The values keep their dtype.
     """
     n = len(visible)
-    out = np.zeros(n)
+    out = np.zeros(n, values.dtype)
     previous = -1
     for i in range(n):
         j = visible[i]
@@ -155,7 +157,7 @@ def to_base(values: np.ndarray, visible: np.ndarray, event: bool) -> np.ndarray:
             if j >= 0:
                 out[i] = values[j]
         else:
-            value = 0.0
+            value = out[i]  # 0 of the values' dtype
             for k in range(previous + 1, j + 1):  # the candles first seen on this bar
                 if values[k] > value:
                     value = values[k]
@@ -286,6 +288,16 @@ def _kinds() -> dict[str, SignalKind]:
 
 
 SIGNAL_KINDS: dict[str, SignalKind] = _kinds()
+BUILT_IN_KINDS = frozenset(SIGNAL_KINDS)  # their values are uint8; a plugin's are float64 (`compute_signal`)
+
+
+def uniform(arrays: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """A rule's signal arrays with one dtype, as the compiled kernels index them:
+    as they are when they share one, else all float64 (a built-in kind's 0/1
+    bytes beside a plugin's floats)."""
+    if all(a.dtype == arrays[0].dtype for a in arrays):
+        return arrays
+    return tuple(np.asarray(a, np.float64) for a in arrays)
 
 
 def compute_signal(
@@ -296,14 +308,17 @@ def compute_signal(
     candle_type: str,
     cache: ArrayCache,
 ) -> np.ndarray:
-    """A signal's values on the base bars (float64 in [0, 1]), cached by its
-    kind, parameters, timeframe and candle type."""
+    """A signal's values on the base bars (in [0, 1]: uint8 for the built-in
+    kinds, a plugin's own dtype otherwise), cached by its kind, parameters,
+    timeframe and candle type."""
     spec = SIGNAL_KINDS[kind]
     tf = None if tf_ns == market.bar_ns else tf_ns
 
     def compute() -> np.ndarray:
         source = IndicatorSource(market, tf, candle_type, cache)
         values = spec.compute(source, params)
+        if kind not in BUILT_IN_KINDS:  # a plugin's values: float64, contiguous, as the kernels take them
+            values = np.ascontiguousarray(values, np.float64)
         visible = market.visible(tf)
         return values if visible is None else to_base(values, visible, spec.event)
 

@@ -33,6 +33,7 @@ from optimizer.stats import IndividualStats
 from optimizer.stats_codec import FIELDS, Group
 from optimizer.strategy import decode
 from tests.conftest import BTC, EURUSD, GOOG, ROOT, market_of
+from tests.plugins import graded  # noqa: F401  # registers close_rank
 
 RTOL = 1e-12
 
@@ -126,6 +127,29 @@ DAILY_SESSIONS = {
 }  # fmt: skip
 
 
+# A plugin's fractional float values (`tests.plugins.graded`) beside built-in 0/1 bytes: a rule that mixes
+# them (made float64 per evaluation), one of the plugin's alone (on a higher timeframe too), one of bytes alone.
+MIXED_KINDS = {
+    "name": "a plugin's fractions and built-in bytes",
+    "data": {"path": str(EURUSD)},
+    "strategy": {
+        "direction": "both",
+        "signals": {
+            "up": {"kind": "sma_cross_up", "params": {"fast": _rng(3, 20, "int"), "slow": _rng(21, 80, "int")}},
+            "down": {"kind": "sma_cross_down", "params": {"fast": 10, "slow": _rng(21, 80, "int")}},
+            "rank": {"kind": "close_rank", "params": {"period": _rng(2, 40, "int")}},
+            "rank_4h": {"kind": "close_rank", "timeframe": "4h", "params": {"period": _rng(2, 20, "int")}},
+        },
+        "entry": {"weights": {"up": _rng(0.0, 1.0), "rank": _rng(0.0, 1.0)}, "threshold": _rng(0.1, 0.9)},
+        "exit": {"weights": {"down": 1.0}, "threshold": 1.0},
+        "entry_short": {"weights": {"rank": 1.0, "rank_4h": _rng(0.0, 1.0)}, "threshold": _rng(0.0, 0.3)},
+        "exit_short": {"weights": {"up": 1.0, "rank_4h": 1.0}, "threshold": _rng(0.3, 0.9)},
+        "stop_loss": _rng(0.001, 0.03),
+    },
+    "execution": {"commission": 0.0002},
+    "robustness": {"enabled": True, "blocks": 8},
+}  # fmt: skip
+
 # Fixed weights summing to 0: a rule that never fires (the plan drops it once, not per evaluation).
 NEVER_SHORT_EXIT = copy.deepcopy(BOTH)
 NEVER_SHORT_EXIT["strategy"]["exit_short"] = {"weights": {"up": 0.0, "low": 0.0}, "threshold": 0.5}
@@ -142,6 +166,7 @@ def _cases() -> list[tuple[str, dict, Path, tuple[float, float] | None]]:
         ("both-test-window", BOTH, EURUSD, (0.6, 1.0)),
         ("both-400-bars", BOTH, EURUSD, (0.5, 0.58)),  # fewer bars than equity points: every bar is a point
         ("never-exit-short", NEVER_SHORT_EXIT, EURUSD, None),
+        ("mixed-kinds", MIXED_KINDS, EURUSD, None),
         ("intraday-short", INTRADAY_SHORT, BTC, None),
         ("intraday-train-window", INTRADAY_SHORT, BTC, (0.0, 0.7)),
         ("daily-sessions", DAILY_SESSIONS, GOOG, None),
