@@ -147,9 +147,8 @@ class EvaluationPlan:
             signals = tuple([arrays[i] for i in rule[0]])
             if mixed:
                 signals = uniform(signals)
-            if fixed is None:
-                fixed = _rule_scalars(rule, params)
-            rules.append(None if fixed is None else (signals, *fixed))
+            scalars = fixed if fixed is not None else _rule_scalars(rule, params)
+            rules.append(None if scalars is None else (signals, *scalars))
         scratch = self._take_scratch()
         returns, ti, tf_ = scratch
         try:

@@ -3,8 +3,8 @@
 A signal's value on each bar is in [0, 1], evaluated at the bar's close. The
 kinds here are 0 or 1 and held as uint8 (a byte a bar: a worker's cache holds
 eight times as many as of float64, and the kernel reads an eighth of the
-memory); a plugin's kind may return float64 values in [0, 1]. A signal on a higher timeframe is computed on that
-timeframe's candles and seen on a base bar only once its candle has closed:
+memory); a plugin's values, whatever it returns, are held as float64. A signal
+on a higher timeframe is computed on that timeframe's candles and seen on a base bar only once its candle has closed:
 a *state* (price above its SMA) holds until the next higher candle closes; an
 *event* (a cross) fires on the first base bar that sees it, once (after a gap in
 the base bars, a bar that sees several new candles fires an event of any of them).
@@ -309,7 +309,7 @@ def compute_signal(
     cache: ArrayCache,
 ) -> np.ndarray:
     """A signal's values on the base bars (in [0, 1]: uint8 for the built-in
-    kinds, a plugin's own dtype otherwise), cached by its kind, parameters,
+    kinds, contiguous float64 for a plugin's), cached by its kind, parameters,
     timeframe and candle type."""
     spec = SIGNAL_KINDS[kind]
     tf = None if tf_ns == market.bar_ns else tf_ns
